@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs the real tools relkit's interop tests run against, at pinned
+# versions, from Debian's packages and the Go module proxy. Idempotent:
+# a tool already present at the pinned version is left alone.
+#
+#   bash .ci/tools.sh          # everything
+#   bash .ci/tools.sh cosign   # just one
+set -euo pipefail
+
+COSIGN_VERSION=v2.6.5
+VERSITYGW_VERSION=v1.8.0
+
+gobin=$(go env GOBIN)
+[ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
+mkdir -p "$gobin"
+export PATH="$gobin:$PATH"
+
+want=("$@")
+[ ${#want[@]} -gt 0 ] || want=(debian cosign versitygw)
+
+apt_pkgs=(openssl coreutils curl tar rclone git)
+
+have_go_tool() { # name module version
+	[ -x "$gobin/$1" ] && go version -m "$gobin/$1" 2>/dev/null | grep -q "mod	$2	$3"
+}
+
+for w in "${want[@]}"; do
+	case "$w" in
+	debian)
+		missing=()
+		for p in "${apt_pkgs[@]}"; do
+			dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+		done
+		if [ ${#missing[@]} -gt 0 ]; then
+			echo "tools: apt-get install ${missing[*]}"
+			export DEBIAN_FRONTEND=noninteractive
+			apt-get update -qq
+			apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+		fi
+		;;
+	cosign)
+		if ! have_go_tool cosign github.com/sigstore/cosign/v2 "$COSIGN_VERSION"; then
+			echo "tools: go install cosign@$COSIGN_VERSION (several minutes cold)"
+			GOBIN="$gobin" go install "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION"
+		fi
+		;;
+	versitygw)
+		if ! have_go_tool versitygw github.com/versity/versitygw "$VERSITYGW_VERSION"; then
+			echo "tools: go install versitygw@$VERSITYGW_VERSION"
+			GOBIN="$gobin" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+		fi
+		;;
+	*)
+		echo "tools: unknown tool $w" >&2
+		exit 2
+		;;
+	esac
+done
