@@ -1,0 +1,221 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/relkit/relkit/internal/atomicfile"
+)
+
+// DirStore is the directory provider: a [Store] that publishes into a local
+// directory, such as a local mirror, a web server's document root or an
+// S3-mounted folder. Every file is written to a temporary file in the same
+// directory, synced, and then moved into place, so a reader of the
+// directory never sees a partial file; create-only puts use link(2), so a
+// published file is never overwritten even by a concurrent publish.
+//
+// Stat hashes the file to report its SHA-256, so planning reads every
+// file already published under a staged name once.
+type DirStore struct {
+	root string
+	// BaseURL, when set, is the URL the directory is served at; URL
+	// returns BaseURL joined with the object name. When empty, URL
+	// returns a file:// URL.
+	BaseURL string
+}
+
+// NewDirStore returns a DirStore publishing into root, creating it if
+// needed.
+func NewDirStore(root string) (*DirStore, error) {
+	if root == "" {
+		return nil, errors.New("publish: empty directory name")
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	return &DirStore{root: abs}, nil
+}
+
+// Root returns the directory's absolute path.
+func (d *DirStore) Root() string { return d.root }
+
+func (d *DirStore) path(name string) (string, error) {
+	if err := CheckName(name); err != nil {
+		return "", fmt.Errorf("publish: %w", err)
+	}
+	return filepath.Join(d.root, filepath.FromSlash(name)), nil
+}
+
+// Stat implements [Store]; it hashes the file.
+func (d *DirStore) Stat(ctx context.Context, name string) (Object, error) {
+	p, err := d.path(name)
+	if err != nil {
+		return Object{}, err
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return Object{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return Object{}, fmt.Errorf("publish: %s is not a regular file", p)
+	}
+	sum, n, err := hashFile(ctx, p)
+	if err != nil {
+		return Object{}, err
+	}
+	return Object{Name: name, Size: n, SHA256: sum}, nil
+}
+
+// Open implements [Store].
+func (d *DirStore) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	p, err := d.path(name)
+	if err != nil {
+		return nil, err
+	}
+	return os.Open(p)
+}
+
+// Put implements [Store]: temp file, fsync, then link(2) (create-only) or
+// rename (replace), then a directory fsync.
+func (d *DirStore) Put(ctx context.Context, name string, r io.Reader, info PutInfo) (err error) {
+	p, err := d.path(name)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(p)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if !info.Replace {
+		if _, err := os.Lstat(p); err == nil {
+			return &os.PathError{Op: "publish", Path: p, Err: ErrExist}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	check := &countingReader{r: ctxReader{ctx, r}}
+	if info.Replace {
+		_, err := atomicfile.WriteFile(p, sizeCheck{check, info.Size, name}, 0o644)
+		return err
+	}
+	f, err := os.CreateTemp(dir, atomicfile.TempPattern)
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+		os.Remove(tmp)
+	}()
+	if _, err := io.Copy(f, sizeCheck{check, info.Size, name}); err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	err = f.Close()
+	f = nil
+	if err != nil {
+		return err
+	}
+	if err := os.Link(tmp, p); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return err
+		}
+		if !linkUnsupported(err) {
+			return err
+		}
+		// No hard links on this file system: check then rename (racy
+		// against a concurrent publisher, but still never partial).
+		if _, serr := os.Lstat(p); serr == nil {
+			return &os.PathError{Op: "publish", Path: p, Err: ErrExist}
+		}
+		if err := os.Rename(tmp, p); err != nil {
+			return err
+		}
+	}
+	return atomicfile.SyncDir(dir)
+}
+
+func linkUnsupported(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOTSUP) ||
+		errors.Is(err, syscall.EXDEV) || errors.Is(err, syscall.EMLINK) || errors.Is(err, syscall.EOPNOTSUPP) ||
+		errors.Is(err, syscall.ENOSYS)
+}
+
+// URL implements [Locator].
+func (d *DirStore) URL(name string) string {
+	if d.BaseURL != "" {
+		if name == "" {
+			return d.BaseURL
+		}
+		return strings.TrimSuffix(d.BaseURL, "/") + "/" + name
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(d.root, filepath.FromSlash(name)))}
+	if name == "" {
+		u.Path += "/"
+	}
+	return u.String()
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// sizeCheck turns a reader that delivers a different number of bytes than
+// announced into a ChecksumError at EOF.
+type sizeCheck struct {
+	c    *countingReader
+	size int64
+	name string
+}
+
+func (s sizeCheck) Read(p []byte) (int, error) {
+	if s.c.n >= s.size {
+		// Probe for extra bytes.
+		var one [1]byte
+		n, err := s.c.r.Read(one[:])
+		if n > 0 {
+			return 0, &ChecksumError{Name: s.name, WantSize: s.size, GotSize: s.size + 1}
+		}
+		if err == nil {
+			return 0, nil
+		}
+		return 0, err
+	}
+	if rem := s.size - s.c.n; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	n, err := s.c.Read(p)
+	if errors.Is(err, io.EOF) && s.c.n < s.size {
+		return n, &ChecksumError{Name: s.name, WantSize: s.size, GotSize: s.c.n}
+	}
+	if err == io.EOF {
+		err = nil // EOF is reported by the probe above
+	}
+	return n, err
+}
