@@ -37,6 +37,14 @@ var (
 	// *ThresholdError) when no trusted key's signature verifies.
 	ErrBadSignature = errors.New("signature verification failed")
 
+	// ErrUnknownKey is returned (wrapped, via *SignatureError) for a
+	// signature by a key that is not in the key ring.
+	ErrUnknownKey = errors.New("signature by an untrusted key")
+
+	// ErrNoSignature is returned (wrapped) when a file comes with no
+	// signature at all.
+	ErrNoSignature = errors.New("no signature")
+
 	// ErrUnknownAlgorithm is returned (wrapped) for an algorithm name this
 	// package does not implement, or that does not fit the key's type.
 	ErrUnknownAlgorithm = errors.New("unknown signature algorithm")

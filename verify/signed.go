@@ -1,0 +1,111 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/relkit/relkit/manifest"
+)
+
+// ManifestFile is the name of the release index at a release root.
+const ManifestFile = "manifest.json"
+
+// ErrYanked is returned (wrapped) by CheckArtifact for an artifact of a
+// release the signed manifest marks yanked.
+var ErrYanked = errors.New("release is yanked")
+
+// VerifyManifest verifies manifest.json bytes and returns the parsed
+// manifest only when every check passed:
+//
+//   - data is at most manifest.MaxManifestSize bytes;
+//   - sigs hold signatures by the threshold of trusted keys over exactly
+//     these bytes (see VerifySignatures);
+//   - it parses and validates (see manifest.Parse and Manifest.Validate);
+//   - it belongs to the project set with WithProject, if any;
+//   - it has an expiry, and the clock is before it (freeze attack);
+//   - its serial is not lower than the last one accepted for the project
+//     (rollback attack); the serial is then recorded in the State.
+func (v *Verifier) VerifyManifest(ctx context.Context, data []byte, sigs Signatures) (*manifest.Manifest, error) {
+	if len(data) > manifest.MaxManifestSize {
+		return nil, &LimitError{What: ManifestFile, Limit: manifest.MaxManifestSize}
+	}
+	if _, err := v.VerifySignatures(ManifestFile, data, sigs); err != nil {
+		return nil, err
+	}
+	m, err := manifest.Parse(data)
+	if err != nil {
+		return nil, &FormatError{File: ManifestFile, Reason: "does not parse", Err: err}
+	}
+	if err := m.Validate(); err != nil {
+		return nil, &FormatError{File: ManifestFile, Reason: "invalid", Err: err}
+	}
+	if v.project != "" && m.Project != v.project {
+		return nil, &ArtifactMismatchError{Name: ManifestFile, Field: "project", Want: v.project, Got: m.Project}
+	}
+	now := v.now()
+	if m.Expires.IsZero() {
+		return nil, &ExpiredError{What: ManifestFile, Expires: "never (a signed manifest must expire)", Now: now.UTC().Format(time.RFC3339)}
+	}
+	if now.After(m.Expires) {
+		return nil, &ExpiredError{What: ManifestFile, Expires: m.Expires.UTC().Format(time.RFC3339), Now: now.UTC().Format(time.RFC3339)}
+	}
+	key := ManifestFile + ":" + m.Project
+	if err := v.checkSerial(ctx, ManifestFile, key, m.Serial); err != nil {
+		return nil, err
+	}
+	if err := v.state.SetSerial(ctx, key, m.Serial); err != nil {
+		return nil, fmt.Errorf("verify: recording %s serial: %w", ManifestFile, err)
+	}
+	return m, nil
+}
+
+// ArtifactClaim describes an artifact as a client holds it: what it asked
+// for (version, platform) and what it got (name, size, digest).
+type ArtifactClaim struct {
+	Version string // the release version asked for ("1.2.0" or "v1.2.0")
+	Name    string // the file name
+	OS      string // Go's GOOS, or "" for a platform-independent file
+	Arch    string // Go's GOARCH, or ""
+	Size    int64  // bytes received
+	SHA256  string // hex digest of the bytes received
+}
+
+// CheckArtifact accepts an artifact only when the verified manifest m lists
+// it in release c.Version with the same name, os, arch, size and SHA-256,
+// and the release is not yanked: this stops a valid artifact of another
+// version or platform being served in its place (mix-and-match). It returns
+// the manifest's entry, or a *MissingEntryError, an
+// *ArtifactMismatchError naming the first differing field, or an error
+// wrapping ErrYanked.
+//
+// m must come from VerifyManifest.
+func CheckArtifact(m *manifest.Manifest, c ArtifactClaim) (manifest.Artifact, error) {
+	rel, ok := m.Release(c.Version)
+	if !ok {
+		return manifest.Artifact{}, &MissingEntryError{Name: "release " + c.Version, In: ManifestFile}
+	}
+	if rel.Status == manifest.StatusYanked {
+		return manifest.Artifact{}, fmt.Errorf("%s %s: %w: %s", m.Project, rel.Version, ErrYanked, rel.Reason)
+	}
+	for _, a := range rel.Artifacts {
+		if a.Name != c.Name {
+			continue
+		}
+		for _, f := range []struct{ field, want, got string }{
+			{"os", a.OS, c.OS},
+			{"arch", a.Arch, c.Arch},
+			{"size", strconv.FormatInt(a.Size, 10), strconv.FormatInt(c.Size, 10)},
+			{"sha256", strings.ToLower(a.SHA256), strings.ToLower(c.SHA256)},
+		} {
+			if f.want != f.got {
+				return manifest.Artifact{}, &ArtifactMismatchError{Name: c.Name, Field: f.field, Want: f.want, Got: f.got}
+			}
+		}
+		return a, nil
+	}
+	return manifest.Artifact{}, &MissingEntryError{Name: c.Name, In: ManifestFile + " release " + rel.Version}
+}

@@ -1,0 +1,261 @@
+package verify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Verifier checks signatures against a KeyRing with a threshold policy, and
+// refuses expired and rolled-back metadata. Build one with NewVerifier; it
+// is safe for concurrent use once built (its State must be too).
+type Verifier struct {
+	keys      *KeyRing
+	threshold int
+	now       func() time.Time
+	state     State
+	project   string
+}
+
+// Option configures a Verifier.
+type Option func(*Verifier) error
+
+// WithThreshold requires signatures by k distinct trusted keys (default 1).
+// k must be between 1 and the number of keys in the ring. A detached .sig
+// file carries one signature, so k > 1 needs a signatures.json.
+func WithThreshold(k int) Option {
+	return func(v *Verifier) error {
+		if k < 1 {
+			return fmt.Errorf("verify: threshold %d, must be at least 1", k)
+		}
+		v.threshold = k
+		return nil
+	}
+}
+
+// WithClock sets the clock used for expiry checks (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(v *Verifier) error {
+		if now == nil {
+			return errors.New("verify: nil clock")
+		}
+		v.now = now
+		return nil
+	}
+}
+
+// WithState sets where the highest accepted serials are remembered, to
+// refuse rollbacks across runs. The default is an in-memory State, which
+// only protects one process: a self-updater should pass a FileState.
+func WithState(s State) Option {
+	return func(v *Verifier) error {
+		if s == nil {
+			return errors.New("verify: nil state")
+		}
+		v.state = s
+		return nil
+	}
+}
+
+// WithProject makes VerifyManifest refuse a manifest for another project
+// (a validly signed manifest of a sibling project signed by the same key).
+// Default: any project.
+func WithProject(name string) Option {
+	return func(v *Verifier) error {
+		v.project = name
+		return nil
+	}
+}
+
+// NewVerifier returns a Verifier trusting the keys in ring. It fails closed:
+// an empty or nil ring is refused with ErrNoTrustedKeys, and a threshold
+// larger than the ring is refused.
+func NewVerifier(ring *KeyRing, opts ...Option) (*Verifier, error) {
+	if ring.Len() == 0 {
+		return nil, fmt.Errorf("verify: %w", ErrNoTrustedKeys)
+	}
+	v := &Verifier{keys: ring, threshold: 1, now: time.Now, state: NewMemoryState()}
+	for _, o := range opts {
+		if err := o(v); err != nil {
+			return nil, err
+		}
+	}
+	if v.threshold > ring.Len() {
+		return nil, fmt.Errorf("verify: threshold %d is larger than the %d trusted keys", v.threshold, ring.Len())
+	}
+	return v, nil
+}
+
+// Signatures are the signatures offered for one file: a detached signature
+// file's contents, a signatures.json set, or both. Signatures from both
+// count towards the threshold, once per distinct key.
+type Signatures struct {
+	// Detached is the contents of the file's ".sig" file (base64 or raw;
+	// see DecodeSignature), or nil.
+	Detached []byte
+	// Set is a parsed signatures.json, or nil. Only its entries whose File
+	// is the name being verified and whose SHA256 matches the bytes count.
+	Set *SignatureSet
+}
+
+// VerifySignatures checks that data, known as name (its path relative to
+// the directory of the signatures.json, if any), is signed by at least the
+// threshold of distinct trusted, unexpired, unrevoked keys. It returns the
+// IDs of the keys whose signatures verified.
+//
+// On failure the error is a *ThresholdError wrapping ErrBadSignature and,
+// for each signature that did not count, a *SignatureError saying why
+// (ErrUnknownKey, ErrRevoked, ErrExpired, ErrUnknownAlgorithm,
+// ErrBadSignatureEncoding, ErrBadSignature, ErrNoSignature).
+func (v *Verifier) VerifySignatures(name string, data []byte, sigs Signatures) ([]string, error) {
+	if v == nil || v.keys.Len() == 0 {
+		return nil, ErrNoTrustedKeys
+	}
+	sum := sha256.Sum256(data)
+	digest := hex.EncodeToString(sum[:])
+	now := v.now()
+	valid := map[string]bool{}
+	var ids []string
+	var failures []error
+	fail := func(keyID, alg string, err error) {
+		failures = append(failures, &SignatureError{File: name, KeyID: keyID, Algorithm: alg, Err: err})
+	}
+	accept := func(id string) {
+		if !valid[id] {
+			valid[id] = true
+			ids = append(ids, id)
+		}
+	}
+	usable := func(id string) (ringKey, error) {
+		if reason, ok := v.keys.revoked[id]; ok {
+			return ringKey{}, fmt.Errorf("%w: %s", ErrRevoked, reason)
+		}
+		k, ok := v.keys.keys[id]
+		if !ok {
+			return ringKey{}, ErrUnknownKey
+		}
+		if !k.expires.IsZero() && now.After(k.expires) {
+			return ringKey{}, &ExpiredError{What: "key " + id, Expires: k.expires.UTC().Format(time.RFC3339), Now: now.UTC().Format(time.RFC3339)}
+		}
+		return k, nil
+	}
+
+	offered := 0
+	for _, e := range sigs.Set.For(name, digest) {
+		offered++
+		k, err := usable(e.KeyID)
+		if err != nil {
+			fail(e.KeyID, e.Algorithm, err)
+			continue
+		}
+		if err := verifyMessage(k.pub, e.Algorithm, data, e.Signature); err != nil {
+			fail(e.KeyID, e.Algorithm, err)
+			continue
+		}
+		accept(k.id)
+	}
+
+	if sigs.Detached != nil {
+		offered++
+		if sig, err := DecodeSignature(sigs.Detached); err != nil {
+			fail("", "", err)
+		} else if id, err := v.detached(data, sig, usable); err != nil {
+			fail(id, "", err)
+		} else {
+			accept(id)
+		}
+	}
+	if offered == 0 {
+		fail("", "", ErrNoSignature)
+	}
+	if len(ids) >= v.threshold {
+		return ids, nil
+	}
+	return nil, &ThresholdError{File: name, Need: v.threshold, Got: len(ids), Valid: ids, Failures: failures}
+}
+
+// detached tries sig, which names no key, with every trusted key and every
+// algorithm its type allows. It returns the ID of the key that verified,
+// with an error when that key is not usable (expired).
+func (v *Verifier) detached(data, sig []byte, usable func(string) (ringKey, error)) (string, error) {
+	for _, id := range v.keys.IDs() {
+		k := v.keys.keys[id]
+		for _, alg := range Algorithms(k.pub) {
+			if verifyMessage(k.pub, alg, data, sig) == nil {
+				_, err := usable(id)
+				return id, err
+			}
+		}
+	}
+	return "", fmt.Errorf("%w: no trusted key verifies it", ErrBadSignature)
+}
+
+// VerifyKeyBundle verifies a keys.json document with this Verifier's keys
+// as the roots (signed through entries for "keys.json" in sigs.Set, or a
+// detached keys.json.sig), refuses it when expired or when its serial is
+// lower than the last one accepted (remembered in the State under
+// "keys.json"), and returns a KeyRing of its unrevoked, unexpired signing
+// keys, with the bundle's revocations recorded so that a revoked key
+// cannot be added back. Pass the ring to NewVerifier to verify releases.
+func (v *Verifier) VerifyKeyBundle(ctx context.Context, data []byte, sigs Signatures) (*KeyRing, error) {
+	if len(data) > MaxKeysSize {
+		return nil, &LimitError{What: KeysFile, Limit: MaxKeysSize}
+	}
+	if _, err := v.VerifySignatures(KeysFile, data, sigs); err != nil {
+		return nil, err
+	}
+	b, err := ParseKeyBundle(data)
+	if err != nil {
+		return nil, err
+	}
+	now := v.now()
+	if now.After(b.Expires) {
+		return nil, &ExpiredError{What: KeysFile, Expires: b.Expires.UTC().Format(time.RFC3339), Now: now.UTC().Format(time.RFC3339)}
+	}
+	if err := v.checkSerial(ctx, KeysFile, KeysFile, b.Serial); err != nil {
+		return nil, err
+	}
+	ring := &KeyRing{}
+	for _, r := range b.Revoked {
+		ring.Revoke(r.KeyID, r.Reason)
+	}
+	for _, k := range b.Keys {
+		if _, bad := ring.revoked[k.KeyID]; bad {
+			continue
+		}
+		exp := b.Expires
+		if !k.Expires.IsZero() && k.Expires.Before(exp) {
+			exp = k.Expires
+		}
+		if now.After(exp) {
+			continue
+		}
+		pub, err := ParsePublicKey([]byte(k.PublicKey))
+		if err != nil {
+			return nil, err // unreachable: ParseKeyBundle checked it
+		}
+		if _, err := ring.add(pub, exp); err != nil {
+			return nil, err
+		}
+	}
+	if err := v.state.SetSerial(ctx, KeysFile, b.Serial); err != nil {
+		return nil, fmt.Errorf("verify: recording %s serial: %w", KeysFile, err)
+	}
+	return ring, nil
+}
+
+// checkSerial refuses serial when it is lower than the one recorded under
+// key.
+func (v *Verifier) checkSerial(ctx context.Context, what, key string, serial int64) error {
+	last, err := v.state.Serial(ctx, key)
+	if err != nil {
+		return fmt.Errorf("verify: reading state for %s: %w", what, err)
+	}
+	if serial < last {
+		return &RollbackError{What: what, Got: serial, Last: last}
+	}
+	return nil
+}
