@@ -67,16 +67,22 @@ func TestHostileKeysAndSignatures(t *testing.T) {
 			return detached(ring(t, p256), msg, EncodeSignature(s))
 		}, ErrBadSignature},
 		{"truncated signature", func(t *testing.T) error { return detached(ring(t, p256), msg, EncodeSignature(good[:len(good)-1])) }, ErrBadSignature},
-		{"DER signature with trailing bytes", func(t *testing.T) error { return detached(ring(t, p256), msg, EncodeSignature(append(bytes.Clone(good), 0))) }, ErrBadSignature},
+		{"DER signature with trailing bytes", func(t *testing.T) error {
+			return detached(ring(t, p256), msg, EncodeSignature(append(bytes.Clone(good), 0)))
+		}, ErrBadSignature},
 		{"truncated ed25519 signature", func(t *testing.T) error { return detached(ring(t, ed), msg, edSig[:63]) }, ErrBadSignature},
-		{"padded ed25519 signature", func(t *testing.T) error { return detached(ring(t, ed), msg, EncodeSignature(append(bytes.Clone(edSig), 0))) }, ErrBadSignature},
+		{"padded ed25519 signature", func(t *testing.T) error {
+			return detached(ring(t, ed), msg, EncodeSignature(append(bytes.Clone(edSig), 0)))
+		}, ErrBadSignature},
 		{"bad base64", func(t *testing.T) error { return detached(ring(t, p256), msg, []byte("MEUCIQ!!notbase64")) }, ErrBadSignatureEncoding},
 		{"base64 with bad padding", func(t *testing.T) error {
 			return detached(ring(t, p256), msg, []byte(strings.TrimRight(base64.StdEncoding.EncodeToString(good), "=")+"==="))
 		}, ErrBadSignatureEncoding},
 		{"empty signature file", func(t *testing.T) error { return detached(ring(t, p256), msg, []byte{}) }, ErrBadSignatureEncoding},
 		{"whitespace-only signature file", func(t *testing.T) error { return detached(ring(t, p256), msg, []byte(" \n")) }, ErrBadSignatureEncoding},
-		{"oversized signature file", func(t *testing.T) error { return detached(ring(t, p256), msg, bytes.Repeat([]byte("A"), MaxSignatureSize+4)) }, ErrTooLarge},
+		{"oversized signature file", func(t *testing.T) error {
+			return detached(ring(t, p256), msg, bytes.Repeat([]byte("A"), MaxSignatureSize+4))
+		}, ErrTooLarge},
 		{"no signature at all", func(t *testing.T) error { return detached(ring(t, p256), msg, nil) }, ErrNoSignature},
 		{"no trusted keys", func(t *testing.T) error {
 			_, err := NewVerifier(&KeyRing{})
@@ -100,9 +106,15 @@ func TestHostileKeysAndSignatures(t *testing.T) {
 			e.Algorithm = AlgRSAPSSSHA256
 			return withSet(ring(t, rsaKey), msg, set(t, e))
 		}, ErrBadSignature},
-		{"set entry by an unknown key", func(t *testing.T) error { return withSet(ring(t, p256), msg, set(t, other.entry(t, "SHA256SUMS", msg))) }, ErrUnknownKey},
-		{"set entry for other bytes", func(t *testing.T) error { return withSet(ring(t, p256), msg, set(t, p256.entry(t, "SHA256SUMS", []byte("other")))) }, ErrNoSignature},
-		{"set entry for another file", func(t *testing.T) error { return withSet(ring(t, p256), msg, set(t, p256.entry(t, "manifest.json", msg))) }, ErrNoSignature},
+		{"set entry by an unknown key", func(t *testing.T) error {
+			return withSet(ring(t, p256), msg, set(t, other.entry(t, "SHA256SUMS", msg)))
+		}, ErrUnknownKey},
+		{"set entry for other bytes", func(t *testing.T) error {
+			return withSet(ring(t, p256), msg, set(t, p256.entry(t, "SHA256SUMS", []byte("other"))))
+		}, ErrNoSignature},
+		{"set entry for another file", func(t *testing.T) error {
+			return withSet(ring(t, p256), msg, set(t, p256.entry(t, "manifest.json", msg)))
+		}, ErrNoSignature},
 		{"set entry whose keyid lies", func(t *testing.T) error {
 			e := other.entry(t, "SHA256SUMS", msg)
 			e.KeyID = p256.id
@@ -155,7 +167,10 @@ func TestHostileKeysAndSignatures(t *testing.T) {
 			return err
 		}, ErrBadKey},
 		{"not PEM at all", func(t *testing.T) error { _, err := ParsePublicKey([]byte("ssh-ed25519 AAAA")); return err }, ErrBadKey},
-		{"two PEM blocks", func(t *testing.T) error { _, err := ParsePublicKey(append(bytes.Clone(p256.pem), other.pem...)); return err }, ErrBadKey},
+		{"two PEM blocks", func(t *testing.T) error {
+			_, err := ParsePublicKey(append(bytes.Clone(p256.pem), other.pem...))
+			return err
+		}, ErrBadKey},
 		{"oversized key file", func(t *testing.T) error {
 			_, err := ParsePublicKey(bytes.Repeat([]byte{'A'}, MaxKeySize+1))
 			return err
