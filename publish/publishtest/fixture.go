@@ -29,6 +29,11 @@ type Release struct {
 	// Updated is the manifest's update time (default 2026-11-20 12:00 UTC):
 	// changing it changes manifest.json and its signature only.
 	Updated time.Time
+	// Base, when set, is the manifest of the releases published before:
+	// the new release is added to it (Base is modified) and the staged
+	// manifest.json lists them all. The files of the earlier releases
+	// are not staged.
+	Base *manifest.Manifest
 }
 
 // StageRelease writes a staged release directory in the layout of the
@@ -102,7 +107,10 @@ func StageRelease(tb testing.TB, dir string, r Release) []string {
 	other("provenance.intoto.json", manifest.KindProvenance, []byte(`{"_type":"https://in-toto.io/Statement/v1","salt":"`+r.Salt+`"}`+"\n"))
 	other("release-notes.md", manifest.KindNotes, []byte("# "+r.Project+" "+v+"\n\nSalt: "+r.Salt+"\n"))
 
-	m := manifest.New(r.Project)
+	m := r.Base
+	if m == nil {
+		m = manifest.New(r.Project)
+	}
 	if _, err := m.Add(rel); err != nil {
 		tb.Fatal(err)
 	}

@@ -81,10 +81,13 @@ func Run(t *testing.T, newStore func(t *testing.T) publish.Store) {
 	t.Run("NoRetryOn4xx", func(t *testing.T) { testNoRetry(t, newStore(t)) })
 }
 
-func sum(b []byte) string {
+// SHA256 returns the lowercase hex SHA-256 of b.
+func SHA256(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+func sum(b []byte) string { return SHA256(b) }
 
 func put(ctx context.Context, s publish.Store, name string, data []byte, replace bool) error {
 	return s.Put(ctx, name, publish.NewBody(name, bytes.NewReader(data), int64(len(data)), sum(data)),
