@@ -3,9 +3,12 @@ package verify
 import (
 	"bytes"
 	"errors"
+	"io"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/relkit/relkit/manifest"
 )
 
 func TestVerifyEveryAlgorithm(t *testing.T) {
@@ -171,5 +174,42 @@ func TestVerifyManifestAndArtifact(t *testing.T) {
 	n, err := Copy(bg, &buf, bytes.NewReader(body), ExpectArtifact(a))
 	if err != nil || n != int64(len(body)) || !bytes.Equal(buf.Bytes(), body) {
 		t.Fatalf("Copy: %d %v", n, err)
+	}
+}
+
+func TestFetchManifestAndArtifact(t *testing.T) {
+	k := newKey(t, "p256")
+	f := newFixture(t, k)
+	for _, loc := range []Location{Dir(f.write(t)), func() Location {
+		srv := serveFixture(t, f, nil)
+		l, err := NewHTTP(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}()} {
+		v := verifier(t, ring(t, k))
+		m, err := v.FetchManifest(bg, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sel, err := m.Select(manifest.Query{Channel: "stable", Platform: manifest.Platform{OS: "linux", Arch: "arm64"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if _, err := FetchArtifact(bg, loc, sel.Artifact, &buf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := CheckArtifact(m, ArtifactClaim{Version: sel.Release.Version, Name: sel.Artifact.Name, OS: "linux", Arch: "arm64", Size: int64(buf.Len()), SHA256: sha256hex(buf.Bytes())}); err != nil {
+			t.Fatal(err)
+		}
+		// A manifest entry pointing at another platform's bytes is caught
+		// while streaming.
+		a := sel.Artifact
+		a.Path = "1.2.0/hello-1.2.0-linux-amd64.tar.gz"
+		if _, err := FetchArtifact(bg, loc, a, io.Discard); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("path not ending in name: %v", err)
+		}
 	}
 }

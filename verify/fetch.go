@@ -1,0 +1,72 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+
+	"github.com/relkit/relkit/manifest"
+)
+
+// readSigs reads the detached signature of name and the signatures.json of
+// dir from loc; both are optional, but at least one signature must verify
+// later.
+func readSigs(ctx context.Context, loc Location, dir, name string) (Signatures, error) {
+	rv := &releaseRun{loc: loc}
+	return rv.sigs(ctx, name, dir)
+}
+
+// FetchManifest reads manifest.json from the root of loc with its
+// signatures (manifest.json.sig and/or signatures.json entries for
+// "manifest.json") and verifies it with VerifyManifest. It returns the
+// manifest only when it is signed by the threshold of trusted keys, not
+// expired, and not older than one already accepted.
+func (v *Verifier) FetchManifest(ctx context.Context, loc Location) (*manifest.Manifest, error) {
+	rv := &releaseRun{loc: loc}
+	data, err := rv.open(ctx, ManifestFile, manifest.MaxManifestSize)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %s: %w", ManifestFile, err)
+	}
+	sigs, err := readSigs(ctx, loc, "", ManifestFile)
+	if err != nil {
+		return nil, fmt.Errorf("verify: signatures of %s: %w", ManifestFile, err)
+	}
+	return v.VerifyManifest(ctx, data, sigs)
+}
+
+// FetchKeyBundle reads keys.json from the root of loc with its signatures
+// (keys.json.sig and/or signatures.json entries for "keys.json") and
+// verifies it with this Verifier's keys as the roots (see
+// VerifyKeyBundle). It returns the ring of signing keys to build the
+// release Verifier from.
+func (v *Verifier) FetchKeyBundle(ctx context.Context, loc Location) (*KeyRing, error) {
+	rv := &releaseRun{loc: loc}
+	data, err := rv.open(ctx, KeysFile, MaxKeysSize)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %s: %w", KeysFile, err)
+	}
+	sigs, err := readSigs(ctx, loc, "", KeysFile)
+	if err != nil {
+		return nil, fmt.Errorf("verify: signatures of %s: %w", KeysFile, err)
+	}
+	return v.VerifyKeyBundle(ctx, data, sigs)
+}
+
+// FetchArtifact opens the artifact a (an entry of a manifest returned by
+// VerifyManifest or FetchManifest) at its path in loc and copies it to w
+// while checking its size and SHA-256 in the same pass (see Copy). It
+// returns the number of bytes written. On error w holds unverified bytes
+// that must be discarded: write to a temporary file and rename it into
+// place only on success.
+func FetchArtifact(ctx context.Context, loc Location, a manifest.Artifact, w io.Writer) (int64, error) {
+	if !cleanRelPath(a.Path) || path.Base(a.Path) != a.Name {
+		return 0, &FormatError{File: a.Name, Reason: fmt.Sprintf("artifact path %q is not a clean relative path ending in its name", a.Path)}
+	}
+	rc, err := loc.Open(ctx, a.Path)
+	if err != nil {
+		return 0, fmt.Errorf("verify: %s: %w", a.Path, err)
+	}
+	defer rc.Close()
+	return Copy(ctx, w, rc, ExpectArtifact(a))
+}
