@@ -2,6 +2,12 @@ package release
 
 import (
 	"bytes"
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/relkit/relkit/manifest"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -69,4 +75,72 @@ type tWriter struct{ t testing.TB }
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// allTargets are the platforms the end-to-end tests build for.
+var allTargets = []manifest.Platform{
+	{OS: "darwin", Arch: "arm64"}, {OS: "linux", Arch: "amd64"},
+	{OS: "linux", Arch: "arm64"}, {OS: "windows", Arch: "amd64"},
+}
+
+const (
+	testCommit = "4f9c2e0000000000000000000000000000000001"
+)
+
+var testDate = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+// shared holds the test program built once per test binary for
+// allTargets: builds are the expensive part on a 2-core machine.
+var shared struct {
+	once sync.Once
+	dir  string
+	bins []Binary
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
+
+// testBuild is the Build stage the shared build and the end-to-end tests use.
+func testBuild() *Build {
+	return &Build{
+		Mains:   []Main{{Package: "./testdata/hello"}},
+		Targets: allTargets,
+		Vars:    LinkVars{Version: "main.version", Commit: "main.commit", Date: "main.date"},
+	}
+}
+
+// sharedBinaries returns the test program built for allTargets at version
+// 1.2.0. Callers must not modify the files.
+func sharedBinaries(t testing.TB) []Binary {
+	t.Helper()
+	shared.once.Do(func() {
+		shared.dir, shared.err = os.MkdirTemp("", "relkit-release-build-")
+		if shared.err != nil {
+			return
+		}
+		st := &State{Project: "hello", Version: manifest.MustParseVersion("1.2.0"), Commit: testCommit, Date: testDate, Work: shared.dir}
+		shared.err = testBuild().Run(context.Background(), st)
+		shared.bins = st.Binaries
+	})
+	if shared.err != nil {
+		t.Fatalf("shared build: %v", shared.err)
+	}
+	return slices.Clone(shared.bins)
+}
+
+// stagedState returns a state at version 1.2.0 with the shared binaries
+// and a fresh staging root.
+func stagedState(t testing.TB) *State {
+	t.Helper()
+	return &State{
+		Project: "hello", Version: manifest.MustParseVersion("1.2.0"), Tag: "v1.2.0",
+		Commit: testCommit, Date: testDate, Root: t.TempDir(), Work: t.TempDir(),
+		Binaries: sharedBinaries(t), Log: testLogger(t),
+	}
 }
