@@ -1,0 +1,458 @@
+package s3
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/config"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/relkit/relkit/publish"
+)
+
+// Store is a [publish.Store] that publishes into an S3 bucket, under an
+// optional prefix. It also implements [publish.Locator]. Make one with
+// [New]; it is safe for concurrent use.
+type Store struct {
+	client *awss3.Client
+	bucket string
+	opts   options
+	base   string // URL of the prefix, for URL
+
+	mu   sync.Mutex
+	seen map[string]seenObject // key -> what the last Stat or Put saw
+}
+
+// seenObject is what the store last saw under a key: the ETag replacing
+// puts send as If-Match, or that nothing was there (If-None-Match: *).
+type seenObject struct {
+	exists bool
+	etag   string
+}
+
+var bucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.\-_]{1,254}$`)
+
+// New returns a Store publishing into bucket. Without options it reads the
+// standard AWS configuration (environment, shared files, SSO, roles; see
+// the package documentation) and talks to AWS S3; the options point it at
+// an S3-compatible service, set a prefix, credentials, multipart sizes,
+// ACL and caching. ctx bounds loading the configuration.
+func New(ctx context.Context, bucket string, opts ...Option) (*Store, error) {
+	if !bucketRE.MatchString(bucket) {
+		return nil, fmt.Errorf("s3: invalid bucket name %q", bucket)
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("s3: %w", err)
+		}
+	}
+	var cfg aws.Config
+	if o.cfg != nil {
+		cfg = *o.cfg
+	} else {
+		var lopts []func(*config.LoadOptions) error
+		if o.region != "" {
+			lopts = append(lopts, config.WithRegion(o.region))
+		}
+		if o.creds != nil {
+			lopts = append(lopts, config.WithCredentialsProvider(o.creds))
+		}
+		c, err := config.LoadDefaultConfig(ctx, lopts...)
+		if err != nil {
+			return nil, fmt.Errorf("s3: load AWS configuration: %w", err)
+		}
+		cfg = c
+	}
+	if o.region != "" {
+		cfg.Region = o.region
+	}
+	if o.creds != nil {
+		cfg.Credentials = o.creds
+	}
+	if cfg.Region == "" {
+		return nil, errors.New("s3: no region: set AWS_REGION, the shared config file's region, or WithRegion")
+	}
+	client := awss3.NewFromConfig(cfg, func(so *awss3.Options) {
+		if o.endpoint != "" {
+			so.BaseEndpoint = aws.String(o.endpoint)
+		}
+		so.UsePathStyle = o.pathStyle
+		// The Publisher retries (with back-off, only what is
+		// transient); the SDK must not retry underneath it.
+		so.Retryer = aws.NopRetryer{}
+		// Checksums are sent explicitly (SHA-256, see Put); no CRC32
+		// on top of them.
+		so.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+	})
+	s := &Store{client: client, bucket: bucket, opts: o, seen: map[string]seenObject{}}
+	s.base = s.baseURL(cfg.Region)
+	return s, nil
+}
+
+// Bucket returns the bucket name.
+func (s *Store) Bucket() string { return s.bucket }
+
+// Prefix returns the key prefix, without slashes at either end ("" for
+// the bucket's root).
+func (s *Store) Prefix() string { return s.opts.prefix }
+
+// Client returns the S3 client the store uses.
+func (s *Store) Client() *awss3.Client { return s.client }
+
+// Key returns the object key of a release file name: the prefix and the
+// name joined with "/".
+func (s *Store) Key(name string) string {
+	if s.opts.prefix == "" {
+		return name
+	}
+	return s.opts.prefix + "/" + name
+}
+
+func (s *Store) key(name string) (string, error) {
+	if err := publish.CheckName(name); err != nil {
+		return "", fmt.Errorf("s3: %w", err)
+	}
+	return s.Key(name), nil
+}
+
+func (s *Store) baseURL(region string) string {
+	if s.opts.publicURL != "" {
+		return s.opts.publicURL
+	}
+	var base string
+	switch {
+	case s.opts.endpoint != "" && s.opts.pathStyle:
+		base = s.opts.endpoint + "/" + s.bucket
+	case s.opts.endpoint != "":
+		u, _ := url.Parse(s.opts.endpoint) // checked by WithEndpoint
+		u.Host = s.bucket + "." + u.Host
+		base = strings.TrimRight(u.String(), "/")
+	case s.opts.pathStyle:
+		base = "https://s3." + region + ".amazonaws.com/" + s.bucket
+	default:
+		base = "https://" + s.bucket + ".s3." + region + ".amazonaws.com"
+	}
+	if s.opts.prefix != "" {
+		base += "/" + escapePath(s.opts.prefix)
+	}
+	return base
+}
+
+func escapePath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, e := range parts {
+		parts[i] = url.PathEscape(e)
+	}
+	return strings.Join(parts, "/")
+}
+
+// URL implements [publish.Locator]: the object's URL on the endpoint (or
+// under [WithPublicURL]); URL("") is the URL of the prefix.
+func (s *Store) URL(name string) string {
+	if name == "" {
+		return s.base + "/"
+	}
+	return s.base + "/" + escapePath(name)
+}
+
+func (s *Store) remember(key string, obj seenObject) {
+	s.mu.Lock()
+	s.seen[key] = obj
+	s.mu.Unlock()
+}
+
+func (s *Store) lastSeen(key string) (seenObject, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	obj, ok := s.seen[key]
+	return obj, ok
+}
+
+// Stat implements [publish.Store] with a HEAD request. Object.SHA256 is
+// the object's full-object SHA-256 checksum when S3 has one (objects
+// uploaded in one piece with x-amz-checksum-sha256), else the
+// [MetadataSHA256] metadata the store writes with every object, else ""
+// (the Publisher then hashes the object through Open).
+//
+// Stat also remembers the object's ETag: a later Put with
+// PutInfo.Replace sends it as If-Match, so that an index file replaced by
+// somebody else in between is not silently overwritten.
+func (s *Store) Stat(ctx context.Context, name string) (publish.Object, error) {
+	key, err := s.key(name)
+	if err != nil {
+		return publish.Object{}, err
+	}
+	out, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{
+		Bucket:       aws.String(s.bucket),
+		Key:          aws.String(key),
+		ChecksumMode: types.ChecksumModeEnabled,
+	})
+	if err != nil {
+		err = s.wrapErr("HeadObject", key, err)
+		if errors.Is(err, publish.ErrNotExist) {
+			s.remember(key, seenObject{})
+		}
+		return publish.Object{}, err
+	}
+	s.remember(key, seenObject{exists: true, etag: aws.ToString(out.ETag)})
+	return publish.Object{
+		Name:   name,
+		Size:   aws.ToInt64(out.ContentLength),
+		SHA256: headSHA256(out),
+	}, nil
+}
+
+// headSHA256 returns the hex SHA-256 of an object's content from a HEAD
+// answer, or "".
+func headSHA256(out *awss3.HeadObjectOutput) string {
+	if c := aws.ToString(out.ChecksumSHA256); c != "" && !strings.Contains(c, "-") &&
+		out.ChecksumType != types.ChecksumTypeComposite {
+		if raw, err := base64.StdEncoding.DecodeString(c); err == nil && len(raw) == 32 {
+			return hex.EncodeToString(raw)
+		}
+	}
+	for k, v := range out.Metadata {
+		if strings.EqualFold(k, MetadataSHA256) && isHexSHA256(v) {
+			return strings.ToLower(v)
+		}
+	}
+	return ""
+}
+
+func isHexSHA256(v string) bool {
+	if len(v) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(v)
+	return err == nil
+}
+
+// Open implements [publish.Store] with a GET request.
+func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	key, err := s.key(name)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.client.GetObject(ctx, &awss3.GetObjectInput{
+		Bucket: aws.String(s.bucket),
+		Key:    aws.String(key),
+	})
+	if err != nil {
+		return nil, s.wrapErr("GetObject", key, err)
+	}
+	return out.Body, nil
+}
+
+// body is what Put needs from its reader: a *publish.Body.
+type body interface {
+	io.ReadSeeker
+	io.ReaderAt
+}
+
+// Put implements [publish.Store].
+//
+// A file smaller than the multipart threshold goes up in one PutObject
+// request that carries its SHA-256 twice: as x-amz-checksum-sha256, which
+// S3 checks before storing anything (400 BadDigest otherwise), and as the
+// signed payload hash, so the file is read once. A larger file goes up in
+// parts read straight from the file (see [WithMultipart]), each with its
+// own SHA-256 checksum; the whole file is hashed on the way and the upload
+// is aborted, not completed, unless it matches info.SHA256.
+//
+// A create-only put (info.Replace false) sends If-None-Match: *, so S3
+// refuses it atomically (412, an error wrapping [publish.ErrExist]) when
+// the key is taken. A replacing put sends If-Match with the ETag the last
+// Stat saw (or If-None-Match: * when Stat saw nothing), so an index file
+// changed by a concurrent publisher is reported, not overwritten.
+//
+// r must be a *publish.Body (or anything that is also an io.Seeker and an
+// io.ReaderAt), as the Publisher passes.
+func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.PutInfo) error {
+	key, err := s.key(name)
+	if err != nil {
+		return err
+	}
+	b, ok := r.(body)
+	if !ok {
+		return fmt.Errorf("s3: put %s: the reader (%T) must be seekable and an io.ReaderAt, such as a *publish.Body", name, r)
+	}
+	if !isHexSHA256(info.SHA256) {
+		return fmt.Errorf("s3: put %s: %q is not a hex SHA-256", name, info.SHA256)
+	}
+	if info.Size < 0 || info.Size > MaxObjectSize {
+		return fmt.Errorf("s3: put %s: size %d outside [0, %d]", name, info.Size, int64(MaxObjectSize))
+	}
+	cond, err := s.condition(ctx, key, info.Replace)
+	if err != nil {
+		return err
+	}
+	var etag string
+	if info.Size >= s.opts.threshold {
+		etag, err = s.putMultipart(ctx, key, b, info, cond)
+	} else {
+		etag, err = s.putSingle(ctx, key, b, info, cond)
+	}
+	if err != nil {
+		return err
+	}
+	s.remember(key, seenObject{exists: true, etag: etag})
+	return nil
+}
+
+// condition is the precondition of a put.
+type condition struct {
+	ifNoneMatch, ifMatch *string
+}
+
+func (s *Store) condition(ctx context.Context, key string, replace bool) (condition, error) {
+	if s.opts.noCond {
+		if replace {
+			return condition{}, nil
+		}
+		// Racy fallback: check first.
+		_, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+		if err == nil {
+			return condition{}, &Error{Op: "HeadObject", Bucket: s.bucket, Key: key, StatusCode: 412,
+				Code: "PreconditionFailed", Err: errors.New("object exists (checked without conditional writes)"), kind: publish.ErrExist}
+		}
+		if err = s.wrapErr("HeadObject", key, err); !errors.Is(err, publish.ErrNotExist) {
+			return condition{}, err
+		}
+		return condition{}, nil
+	}
+	if !replace {
+		return condition{ifNoneMatch: aws.String("*")}, nil
+	}
+	seen, ok := s.lastSeen(key)
+	switch {
+	case !ok:
+		return condition{}, nil
+	case !seen.exists:
+		return condition{ifNoneMatch: aws.String("*")}, nil
+	case seen.etag != "":
+		return condition{ifMatch: aws.String(seen.etag)}, nil
+	}
+	return condition{}, nil
+}
+
+func (s *Store) cacheControl(st publish.Stage) *string {
+	cc := s.opts.ccImmutable
+	if st == publish.StageIndex || st == publish.StageManifest {
+		cc = s.opts.ccMutable
+	}
+	if cc == "" {
+		return nil
+	}
+	return aws.String(cc)
+}
+
+func (s *Store) acl() types.ObjectCannedACL {
+	if s.opts.publicRead {
+		return types.ObjectCannedACLPublicRead
+	}
+	return ""
+}
+
+func contentType(info publish.PutInfo, key string) *string {
+	if info.ContentType != "" {
+		return aws.String(info.ContentType)
+	}
+	return aws.String(guessContentType(path.Base(key)))
+}
+
+// b64 returns the base64 of the raw digest of a hex SHA-256.
+func b64(hexSum string) string {
+	raw, _ := hex.DecodeString(hexSum)
+	return base64.StdEncoding.EncodeToString(raw)
+}
+
+// withPayloadHash sets the SigV4 payload hash to a SHA-256 known in
+// advance, so that the SDK does not read the body an extra time to
+// compute it.
+func withPayloadHash(hexSum string) func(*awss3.Options) {
+	return func(o *awss3.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("relkitPayloadHash",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					return next.HandleInitialize(v4.SetPayloadHash(ctx, hexSum), in)
+				}), middleware.After)
+		})
+	}
+}
+
+// errRecorder remembers the first error other than io.EOF that a body
+// returned, so that a *publish.ChecksumError surfaces even when the HTTP
+// stack replaces it with its own error.
+type errRecorder struct {
+	body
+	mu  sync.Mutex
+	err error
+}
+
+func (r *errRecorder) Read(p []byte) (int, error) {
+	n, err := r.body.Read(p)
+	if err != nil && err != io.EOF {
+		r.mu.Lock()
+		if r.err == nil {
+			r.err = err
+		}
+		r.mu.Unlock()
+	}
+	return n, err
+}
+
+func (r *errRecorder) readErr() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+func (s *Store) putSingle(ctx context.Context, key string, b body, info publish.PutInfo, cond condition) (string, error) {
+	if _, err := b.Seek(0, io.SeekStart); err != nil {
+		return "", fmt.Errorf("s3: put %s: rewind: %w", key, err)
+	}
+	rec := &errRecorder{body: b}
+	out, err := s.client.PutObject(ctx, &awss3.PutObjectInput{
+		Bucket:            aws.String(s.bucket),
+		Key:               aws.String(key),
+		Body:              rec,
+		ContentLength:     aws.Int64(info.Size),
+		ContentType:       contentType(info, key),
+		CacheControl:      s.cacheControl(info.Stage),
+		ACL:               s.acl(),
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
+		ChecksumSHA256:    aws.String(b64(info.SHA256)),
+		Metadata:          map[string]string{MetadataSHA256: info.SHA256},
+		IfNoneMatch:       cond.ifNoneMatch,
+		IfMatch:           cond.ifMatch,
+	}, withPayloadHash(info.SHA256))
+	if rerr := rec.readErr(); rerr != nil && (err != nil || errors.Is(rerr, publish.ErrChecksum)) {
+		// The staged file changed or could not be read; S3 refused
+		// the bytes (their digest did not match) or the request was
+		// cut short.
+		if err == nil {
+			// Cannot happen with a server that checks digests; say so
+			// loudly rather than report success.
+			return "", fmt.Errorf("s3: put %s: the server accepted bytes that failed verification: %w", key, rerr)
+		}
+		return "", s.wrapErr("PutObject", key, rerr)
+	}
+	if err != nil {
+		return "", s.wrapErr("PutObject", key, err)
+	}
+	return aws.ToString(out.ETag), nil
+}

@@ -1,0 +1,545 @@
+package s3_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/relkit/relkit/internal/s3test"
+	"github.com/relkit/relkit/publish"
+	"github.com/relkit/relkit/publish/publishtest"
+	s3store "github.com/relkit/relkit/publish/s3"
+)
+
+var prefixes atomic.Int64
+
+// newStore returns a store on srv under a prefix no other store uses.
+func newStore(t testing.TB, srv *s3test.Server, opts ...s3store.Option) *s3store.Store {
+	t.Helper()
+	prefix := fmt.Sprintf("t%d/releases", prefixes.Add(1))
+	all := append([]s3store.Option{
+		s3store.WithConfig(srv.Config()),
+		s3store.WithEndpoint(srv.Endpoint),
+		s3store.WithPathStyle(),
+		s3store.WithPrefix(prefix),
+	}, opts...)
+	s, err := s3store.New(context.Background(), srv.Bucket, all...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	srv := s3test.Start(t)
+	publishtest.Run(t, func(t *testing.T) publish.Store { return newStore(t, srv) })
+}
+
+func TestConformancePublicReadNoCache(t *testing.T) {
+	if testing.Short() {
+		t.Skip("second conformance run")
+	}
+	srv := s3test.Start(t)
+	publishtest.Run(t, func(t *testing.T) publish.Store {
+		return newStore(t, srv, s3store.WithPublicRead(), s3store.WithCacheControl("", ""))
+	})
+}
+
+func sum(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func body(name string, data []byte, sha string) *publish.Body {
+	return publish.NewBody(name, bytes.NewReader(data), int64(len(data)), sha)
+}
+
+func putInfo(data []byte, stage publish.Stage, replace bool) publish.PutInfo {
+	return publish.PutInfo{Size: int64(len(data)), SHA256: sum(data), ContentType: "application/gzip", Stage: stage, Replace: replace}
+}
+
+func head(t *testing.T, srv *s3test.Server, key string) *awss3.HeadObjectOutput {
+	t.Helper()
+	out, err := srv.Client().HeadObject(context.Background(), &awss3.HeadObjectInput{
+		Bucket: aws.String(srv.Bucket), Key: aws.String(key), ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil {
+		t.Fatalf("HeadObject(%s): %v", key, err)
+	}
+	return out
+}
+
+func checkNoObject(t *testing.T, srv *s3test.Server, key string) {
+	t.Helper()
+	_, err := srv.Client().HeadObject(context.Background(), &awss3.HeadObjectInput{Bucket: aws.String(srv.Bucket), Key: aws.String(key)})
+	if err == nil {
+		t.Errorf("object %s exists, want none", key)
+	}
+}
+
+func checkNoUploads(t *testing.T, srv *s3test.Server) {
+	t.Helper()
+	out, err := srv.Client().ListMultipartUploads(context.Background(), &awss3.ListMultipartUploadsInput{Bucket: aws.String(srv.Bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range out.Uploads {
+		t.Errorf("multipart upload of %s (%s) left behind", aws.ToString(u.Key), aws.ToString(u.UploadId))
+	}
+}
+
+func TestPutSendsSHA256AndHeaders(t *testing.T) {
+	srv := s3test.Start(t)
+	s := newStore(t, srv)
+	ctx := context.Background()
+	data := []byte("artifact bytes\n")
+
+	if err := s.Put(ctx, "1.0.0/a.tar.gz", body("a", data, sum(data)), putInfo(data, publish.StageArtifact, false)); err != nil {
+		t.Fatal(err)
+	}
+	out := head(t, srv, s.Key("1.0.0/a.tar.gz"))
+	if got, want := aws.ToString(out.ChecksumSHA256), b64(sum(data)); got != want {
+		t.Errorf("x-amz-checksum-sha256 = %q, want %q", got, want)
+	}
+	if got := out.Metadata[s3store.MetadataSHA256]; got != sum(data) {
+		t.Errorf("x-amz-meta-sha256 = %q, want %s", got, sum(data))
+	}
+	if got := aws.ToString(out.ContentType); got != "application/gzip" {
+		t.Errorf("Content-Type = %q", got)
+	}
+	if got := aws.ToString(out.CacheControl); got != s3store.DefaultImmutableCacheControl {
+		t.Errorf("Cache-Control of an artifact = %q, want %q", got, s3store.DefaultImmutableCacheControl)
+	}
+
+	man := []byte(`{"schema":"relkit.manifest/v1"}`)
+	info := putInfo(man, publish.StageManifest, true)
+	info.ContentType = "application/json"
+	if err := s.Put(ctx, publish.ManifestName, body("m", man, sum(man)), info); err != nil {
+		t.Fatal(err)
+	}
+	out = head(t, srv, s.Key(publish.ManifestName))
+	if got := aws.ToString(out.CacheControl); got != s3store.DefaultMutableCacheControl {
+		t.Errorf("Cache-Control of manifest.json = %q, want %q", got, s3store.DefaultMutableCacheControl)
+	}
+	if got := aws.ToString(out.ContentType); got != "application/json" {
+		t.Errorf("Content-Type of manifest.json = %q", got)
+	}
+
+	obj, err := s.Stat(ctx, "1.0.0/a.tar.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj.SHA256 != sum(data) || obj.Size != int64(len(data)) {
+		t.Errorf("Stat = %+v, want size %d sha256 %s", obj, len(data), sum(data))
+	}
+}
+
+func b64(hexSum string) string {
+	raw, _ := hex.DecodeString(hexSum)
+	return strings.TrimSpace(base64Std(raw))
+}
+
+func TestPrefix(t *testing.T) {
+	srv := s3test.Start(t)
+	ctx := context.Background()
+	s, err := s3store.New(ctx, srv.Bucket, s3store.WithConfig(srv.Config()), s3store.WithEndpoint(srv.Endpoint),
+		s3store.WithPathStyle(), s3store.WithPrefix("/hello/releases/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Prefix() != "hello/releases" {
+		t.Errorf("Prefix() = %q", s.Prefix())
+	}
+	data := []byte("x")
+	if err := s.Put(ctx, "1.0.0/SHA256SUMS", body("x", data, sum(data)), putInfo(data, publish.StageChecksums, false)); err != nil {
+		t.Fatal(err)
+	}
+	// The object is under the prefix, on disk too.
+	got, err := os.ReadFile(srv.ObjectPath(srv.Bucket, "hello/releases/1.0.0/SHA256SUMS"))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Errorf("object under prefix: %q, %v", got, err)
+	}
+	checkNoObject(t, srv, "1.0.0/SHA256SUMS")
+	if want := srv.Endpoint + "/" + srv.Bucket + "/hello/releases/1.0.0/SHA256SUMS"; s.URL("1.0.0/SHA256SUMS") != want {
+		t.Errorf("URL = %q, want %q", s.URL("1.0.0/SHA256SUMS"), want)
+	}
+
+	// A store without prefix sees the object under the full key only.
+	root := newStoreAt(t, srv, "")
+	if _, err := root.Stat(ctx, "1.0.0/SHA256SUMS"); !errors.Is(err, publish.ErrNotExist) {
+		t.Errorf("Stat at bucket root = %v, want ErrNotExist", err)
+	}
+	if obj, err := root.Stat(ctx, "hello/releases/1.0.0/SHA256SUMS"); err != nil || obj.SHA256 != sum(data) {
+		t.Errorf("Stat of the full key = %+v, %v", obj, err)
+	}
+
+	for _, bad := range []string{"a/../b", "a//b", "./a", "a\\b"} {
+		if _, err := s3store.New(ctx, srv.Bucket, s3store.WithConfig(srv.Config()), s3store.WithPrefix(bad)); err == nil {
+			t.Errorf("WithPrefix(%q) accepted", bad)
+		}
+	}
+	for _, bad := range []string{"../x", "/abs", "a/./b", ""} {
+		if err := s.Put(ctx, bad, body("x", data, sum(data)), putInfo(data, publish.StageArtifact, false)); err == nil {
+			t.Errorf("Put(%q) accepted", bad)
+		}
+		if _, err := s.Stat(ctx, bad); err == nil {
+			t.Errorf("Stat(%q) accepted", bad)
+		}
+	}
+}
+
+func newStoreAt(t *testing.T, srv *s3test.Server, prefix string) *s3store.Store {
+	t.Helper()
+	s, err := s3store.New(context.Background(), srv.Bucket, s3store.WithConfig(srv.Config()), s3store.WithEndpoint(srv.Endpoint),
+		s3store.WithPathStyle(), s3store.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestBadDigest sends bytes whose SHA-256 is not the declared one, with a
+// body that does not check them: the server refuses them with BadDigest
+// and the error is typed.
+func TestBadDigest(t *testing.T) {
+	srv := s3test.Start(t)
+	s := newStore(t, srv)
+	data := []byte("the real bytes")
+	wrong := sum([]byte("declared bytes"))
+	err := s.Put(context.Background(), "1.0.0/x.bin", uncheckedBody{bytes.NewReader(data)}, publish.PutInfo{
+		Size: int64(len(data)), SHA256: wrong, ContentType: "application/octet-stream", Stage: publish.StageArtifact})
+	if !errors.Is(err, publish.ErrChecksum) {
+		t.Fatalf("Put with a wrong SHA-256 = %v, want an error wrapping ErrChecksum", err)
+	}
+	var se *s3store.Error
+	if !errors.As(err, &se) || se.StatusCode != 400 || (se.Code != "BadDigest" && se.Code != "XAmzContentSHA256Mismatch") {
+		t.Errorf("error = %#v, want an *s3.Error with status 400 and code BadDigest", se)
+	}
+	if publish.IsRetryable(err) {
+		t.Errorf("IsRetryable(%v) = true", err)
+	}
+	checkNoObject(t, srv, s.Key("1.0.0/x.bin"))
+}
+
+// uncheckedBody is a seekable body that does not verify what it delivers,
+// so the server's check is what is tested.
+type uncheckedBody struct{ *bytes.Reader }
+
+// TestChangedFileNeverPublished: the staged file changes between planning
+// and upload; the *publish.Body reports it and nothing is stored.
+func TestChangedFileNeverPublished(t *testing.T) {
+	srv := s3test.Start(t)
+	s := newStore(t, srv)
+	planned := []byte("planned bytes!")
+	actual := []byte("changed bytes!")
+	err := s.Put(context.Background(), "1.0.0/y.bin", body("y", actual, sum(planned)), putInfo(planned, publish.StageArtifact, false))
+	if !errors.Is(err, publish.ErrChecksum) {
+		t.Fatalf("Put = %v, want ErrChecksum", err)
+	}
+	checkNoObject(t, srv, s.Key("1.0.0/y.bin"))
+}
+
+func TestCreateOnlyRefusal(t *testing.T) {
+	srv := s3test.Start(t)
+	s := newStore(t, srv)
+	other := newStoreAt(t, srv, s.Prefix()) // a concurrent publisher
+	ctx := context.Background()
+	first, second := []byte("first"), []byte("second")
+	if err := s.Put(ctx, "1.0.0/a.zip", body("a", first, sum(first)), putInfo(first, publish.StageArtifact, false)); err != nil {
+		t.Fatal(err)
+	}
+	err := other.Put(ctx, "1.0.0/a.zip", body("a", second, sum(second)), putInfo(second, publish.StageArtifact, false))
+	if !errors.Is(err, publish.ErrExist) {
+		t.Fatalf("create-only Put over an existing key = %v, want ErrExist", err)
+	}
+	var se *s3store.Error
+	if !errors.As(err, &se) || se.StatusCode != 412 {
+		t.Errorf("error = %v, want an *s3.Error with status 412", err)
+	}
+	obj, err := s.Stat(ctx, "1.0.0/a.zip")
+	if err != nil || obj.SHA256 != sum(first) {
+		t.Errorf("after refused Put: Stat = %+v, %v; want the first bytes", obj, err)
+	}
+}
+
+// TestReplaceDetectsConcurrentPublisher: a replacing put sends If-Match
+// with the ETag its Stat saw; when another publisher replaced the
+// manifest in between, the put is refused instead of overwriting it.
+func TestReplaceDetectsConcurrentPublisher(t *testing.T) {
+	srv := s3test.Start(t)
+	a := newStore(t, srv)
+	b := newStoreAt(t, srv, a.Prefix())
+	ctx := context.Background()
+	v1, v2, v3 := []byte(`{"serial":1}`), []byte(`{"serial":2}`), []byte(`{"serial":3}`)
+	m := publish.ManifestName
+	if err := a.Put(ctx, m, body(m, v1, sum(v1)), putInfo(v1, publish.StageManifest, true)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Stat(ctx, m); err != nil { // a plans
+		t.Fatal(err)
+	}
+	if _, err := b.Stat(ctx, m); err != nil { // b plans
+		t.Fatal(err)
+	}
+	if err := b.Put(ctx, m, body(m, v2, sum(v2)), putInfo(v2, publish.StageManifest, true)); err != nil {
+		t.Fatalf("b replaces: %v", err)
+	}
+	err := a.Put(ctx, m, body(m, v3, sum(v3)), putInfo(v3, publish.StageManifest, true))
+	if !errors.Is(err, publish.ErrExist) {
+		t.Fatalf("a replaces a manifest b changed since a's Stat: %v, want ErrExist", err)
+	}
+	if obj, _ := a.Stat(ctx, m); obj.SHA256 != sum(v2) {
+		t.Errorf("manifest after refused replace = %s, want b's %s", obj.SHA256, sum(v2))
+	}
+	// After a fresh Stat, a may replace it.
+	if err := a.Put(ctx, m, body(m, v3, sum(v3)), putInfo(v3, publish.StageManifest, true)); err != nil {
+		t.Errorf("replace after a fresh Stat: %v", err)
+	}
+
+	// Stat saw nothing, then somebody created it: refused too.
+	n := "keys.json"
+	if _, err := a.Stat(ctx, n); !errors.Is(err, publish.ErrNotExist) {
+		t.Fatal(err)
+	}
+	if err := b.Put(ctx, n, body(n, v1, sum(v1)), putInfo(v1, publish.StageIndex, true)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Put(ctx, n, body(n, v2, sum(v2)), putInfo(v2, publish.StageIndex, true)); !errors.Is(err, publish.ErrExist) {
+		t.Errorf("replace of a file created since Stat saw none: %v, want ErrExist", err)
+	}
+}
+
+// bigFile writes size random bytes to a file and returns it, open.
+func bigFile(t *testing.T, size int) (*os.File, string) {
+	t.Helper()
+	data := make([]byte, size)
+	rand.Read(data)
+	p := filepath.Join(t.TempDir(), "big.tar.gz")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f, sum(data)
+}
+
+func TestMultipart(t *testing.T) {
+	srv := s3test.Start(t)
+	s := newStore(t, srv, s3store.WithMultipart(s3store.MinPartSize, s3store.MinPartSize), s3store.WithPartConcurrency(2))
+	ctx := context.Background()
+	size := 2*s3store.MinPartSize + 12345 // three parts
+	f, sha := bigFile(t, size)
+	name := "2.0.0/big.tar.gz"
+	info := publish.PutInfo{Size: int64(size), SHA256: sha, ContentType: "application/gzip", Stage: publish.StageArtifact}
+	if err := s.Put(ctx, name, publish.NewBody(name, f, int64(size), sha), info); err != nil {
+		t.Fatal(err)
+	}
+	out := head(t, srv, s.Key(name))
+	// S3 reports a checksum of the parts' checksums for a multipart
+	// object; the content's SHA-256 is in the metadata.
+	if c := aws.ToString(out.ChecksumSHA256); !strings.HasSuffix(c, "-3") {
+		t.Errorf("checksum = %q (type %s), want a composite checksum of 3 parts", c, out.ChecksumType)
+	}
+	if aws.ToString(out.ETag) == "" || !strings.HasSuffix(strings.Trim(aws.ToString(out.ETag), `"`), "-3") {
+		t.Errorf("ETag = %s, want a multipart ETag of 3 parts", aws.ToString(out.ETag))
+	}
+	obj, err := s.Stat(ctx, name)
+	if err != nil || obj.SHA256 != sha || obj.Size != int64(size) {
+		t.Errorf("Stat = %+v, %v; want sha256 %s size %d", obj, err, sha, size)
+	}
+	rc, err := s.Open(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, rc)
+	rc.Close()
+	if err != nil || n != int64(size) || hex.EncodeToString(h.Sum(nil)) != sha {
+		t.Errorf("downloaded %d bytes, %v, sha256 %x; want %d, %s", n, err, h.Sum(nil), size, sha)
+	}
+
+	// Create-only: refused at completion, upload aborted.
+	f.Seek(0, io.SeekStart)
+	err = s.Put(ctx, name, publish.NewBody(name, f, int64(size), sha), info)
+	if !errors.Is(err, publish.ErrExist) {
+		t.Errorf("second create-only multipart Put = %v, want ErrExist", err)
+	}
+	checkNoUploads(t, srv)
+
+	// A file that does not match its planned SHA-256: aborted, nothing stored.
+	name2 := "2.0.0/changed.tar.gz"
+	wrong := sum([]byte("planned"))
+	info.SHA256 = wrong
+	err = s.Put(ctx, name2, publish.NewBody(name2, f, int64(size), wrong), info)
+	if !errors.Is(err, publish.ErrChecksum) {
+		t.Errorf("multipart Put of changed bytes = %v, want ErrChecksum", err)
+	}
+	checkNoObject(t, srv, s.Key(name2))
+	checkNoUploads(t, srv)
+}
+
+// TestMultipartCancel: a multipart upload cancelled halfway leaves no
+// object and no incomplete upload behind.
+func TestMultipartCancel(t *testing.T) {
+	srv := s3test.Start(t)
+	s := newStore(t, srv, s3store.WithMultipart(s3store.MinPartSize, s3store.MinPartSize), s3store.WithPartConcurrency(1))
+	size := 4 * s3store.MinPartSize
+	f, sha := bigFile(t, size)
+	ctx, cancel := context.WithCancel(context.Background())
+	name := "3.0.0/big.zip"
+	r := &cancelAfter{Body: publish.NewBody(name, f, int64(size), sha), n: s3store.MinPartSize + 1, cancel: cancel}
+	err := s.Put(ctx, name, r, publish.PutInfo{Size: int64(size), SHA256: sha, ContentType: "application/zip", Stage: publish.StageArtifact})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled Put = %v, want context.Canceled", err)
+	}
+	if publish.IsRetryable(err) {
+		t.Errorf("IsRetryable(cancelled) = true")
+	}
+	checkNoObject(t, srv, s.Key(name))
+	checkNoUploads(t, srv)
+}
+
+// cancelAfter cancels a context once n bytes were read through Read.
+type cancelAfter struct {
+	*publish.Body
+	n      int64
+	read   int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	n, err := c.Body.Read(p)
+	c.read += int64(n)
+	if c.read >= c.n {
+		c.cancel()
+	}
+	return n, err
+}
+
+func TestMissingObjectAndBucket(t *testing.T) {
+	srv := s3test.Start(t)
+	s := newStore(t, srv)
+	ctx := context.Background()
+	if _, err := s.Stat(ctx, "nope"); !errors.Is(err, publish.ErrNotExist) {
+		t.Errorf("Stat(missing) = %v, want ErrNotExist", err)
+	}
+	if _, err := s.Open(ctx, "nope"); !errors.Is(err, publish.ErrNotExist) {
+		t.Errorf("Open(missing) = %v, want ErrNotExist", err)
+	}
+	nb, err := s3store.New(ctx, "no-such-bucket", s3store.WithConfig(srv.Config()), s3store.WithEndpoint(srv.Endpoint), s3store.WithPathStyle())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("x")
+	err = nb.Put(ctx, "a", body("a", data, sum(data)), putInfo(data, publish.StageArtifact, false))
+	var se *s3store.Error
+	if !errors.As(err, &se) || se.Code != "NoSuchBucket" {
+		t.Errorf("Put into a missing bucket = %v, want code NoSuchBucket", err)
+	}
+	if errors.Is(err, publish.ErrNotExist) || publish.IsRetryable(err) {
+		t.Errorf("Put into a missing bucket: ErrNotExist=%v retryable=%v, want neither", errors.Is(err, publish.ErrNotExist), publish.IsRetryable(err))
+	}
+}
+
+func TestWrongCredentialsNotRetried(t *testing.T) {
+	srv := s3test.Start(t)
+	s, err := s3store.New(context.Background(), srv.Bucket, s3store.WithConfig(srv.Config()),
+		s3store.WithStaticCredentials(srv.AccessKey, "not-the-secret", ""), s3store.WithEndpoint(srv.Endpoint), s3store.WithPathStyle())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("x")
+	err = s.Put(context.Background(), "a", body("a", data, sum(data)), putInfo(data, publish.StageArtifact, false))
+	var se *s3store.Error
+	if !errors.As(err, &se) || se.StatusCode != 403 {
+		t.Fatalf("Put with a wrong secret = %v, want a 403 *s3.Error", err)
+	}
+	if publish.IsRetryable(err) {
+		t.Errorf("IsRetryable(403) = true")
+	}
+}
+
+// TestServerDownIsRetryable: a connection refused is transient.
+func TestServerDownIsRetryable(t *testing.T) {
+	srv := s3test.Start(t)
+	s := newStore(t, srv)
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Stat(context.Background(), "a")
+	if err == nil || !publish.IsRetryable(err) {
+		t.Errorf("Stat with the server down = %v, retryable=%v; want a retryable error", err, publish.IsRetryable(err))
+	}
+	if errors.Is(err, publish.ErrNotExist) {
+		t.Errorf("Stat with the server down wraps ErrNotExist: %v", err)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	ctx := context.Background()
+	cfg := aws.Config{Region: "us-east-1"}
+	bad := map[string][]s3store.Option{
+		"endpoint scheme":   {s3store.WithEndpoint("ftp://x")},
+		"endpoint no host":  {s3store.WithEndpoint("http://")},
+		"small part":        {s3store.WithMultipart(s3store.MinPartSize, s3store.MinPartSize-1)},
+		"threshold < part":  {s3store.WithMultipart(s3store.MinPartSize, 2*s3store.MinPartSize)},
+		"zero concurrency":  {s3store.WithPartConcurrency(0)},
+		"empty creds":       {s3store.WithStaticCredentials("", "x", "")},
+		"empty region":      {s3store.WithRegion(" ")},
+		"cache-control CR":  {s3store.WithCacheControl("a\r\nb", "")},
+		"public url scheme": {s3store.WithPublicURL("dl.example.com")},
+	}
+	for what, opts := range bad {
+		if _, err := s3store.New(ctx, "bucket", append([]s3store.Option{s3store.WithConfig(cfg)}, opts...)...); err == nil {
+			t.Errorf("%s: New accepted it", what)
+		}
+	}
+	for _, b := range []string{"", "UPPER", "a", "has space", "x/y"} {
+		if _, err := s3store.New(ctx, b, s3store.WithConfig(cfg)); err == nil {
+			t.Errorf("bucket %q accepted", b)
+		}
+	}
+	if _, err := s3store.New(ctx, "bucket", s3store.WithConfig(aws.Config{})); err == nil {
+		t.Error("New without a region accepted")
+	}
+}
+
+func TestURL(t *testing.T) {
+	ctx := context.Background()
+	cfg := aws.Config{Region: "eu-west-1"}
+	cases := []struct {
+		opts []s3store.Option
+		want string
+	}{
+		{nil, "https://rel.s3.eu-west-1.amazonaws.com/1.0.0/a%20b.tar.gz"},
+		{[]s3store.Option{s3store.WithPrefix("p/q")}, "https://rel.s3.eu-west-1.amazonaws.com/p/q/1.0.0/a%20b.tar.gz"},
+		{[]s3store.Option{s3store.WithEndpoint("https://acct.r2.cloudflarestorage.com")}, "https://rel.acct.r2.cloudflarestorage.com/1.0.0/a%20b.tar.gz"},
+		{[]s3store.Option{s3store.WithEndpoint("http://127.0.0.1:9000/"), s3store.WithPathStyle()}, "http://127.0.0.1:9000/rel/1.0.0/a%20b.tar.gz"},
+		{[]s3store.Option{s3store.WithPublicURL("https://dl.example.com/hello/"), s3store.WithPrefix("x")}, "https://dl.example.com/hello/1.0.0/a%20b.tar.gz"},
+	}
+	for _, c := range cases {
+		s, err := s3store.New(ctx, "rel", append([]s3store.Option{s3store.WithConfig(cfg)}, c.opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.URL("1.0.0/a b.tar.gz"); got != c.want {
+			t.Errorf("URL = %q, want %q", got, c.want)
+		}
+	}
+}
