@@ -389,7 +389,7 @@ func (p *Publisher) Plan(ctx context.Context, dir string) (*Plan, error) {
 			s.Action = ActionUpload
 		case remote.Size == s.Local.Size && remote.SHA256 == s.Local.SHA256:
 			s.Action = ActionSkip
-		case isMutable(s.Name):
+		case isMutable(s.Name) || p.opts.replaceAll:
 			s.Action = ActionReplace
 		default:
 			s.Action = ActionRefuse

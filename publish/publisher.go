@@ -63,6 +63,7 @@ type options struct {
 	retry       RetryPolicy
 	progress    func(Progress)
 	noManifest  bool
+	replaceAll  bool
 }
 
 // WithConcurrency sets how many files of one stage are uploaded at once
@@ -106,6 +107,19 @@ func WithProgress(fn func(Progress)) Option {
 func WithoutManifestUnsafe() Option {
 	return func(o *options) error {
 		o.noManifest = true
+		return nil
+	}
+}
+
+// WithReplaceExistingUnsafe makes the plan replace published files whose
+// bytes differ from the staged ones instead of refusing them with a
+// [*ConflictError]. It breaks the promise that a published version never
+// changes (clients that cached a checksum will refuse the new bytes), so
+// use it only to repair a release nobody has installed yet. Default:
+// refuse.
+func WithReplaceExistingUnsafe() Option {
+	return func(o *options) error {
+		o.replaceAll = true
 		return nil
 	}
 }

@@ -1,0 +1,638 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	gh "github.com/google/go-github/v62/github"
+
+	"github.com/relkit/relkit/publish"
+)
+
+// ErrNoToken is returned by [New] when no token is given and neither
+// GITHUB_TOKEN nor GH_TOKEN is set.
+var ErrNoToken = errors.New("github: no token: set Options.Token, GITHUB_TOKEN or GH_TOKEN")
+
+// ErrNameCollision is wrapped by the error a Store returns when two object
+// names flatten to the same asset name ("1.0.0/SHA256SUMS" and
+// "1.1.0/SHA256SUMS"): a GitHub release holds one version.
+var ErrNameCollision = errors.New("github: two files flatten to the same asset name")
+
+// RateLimitError reports a GitHub rate limit (primary or secondary) that
+// the Store did not wait for, because waiting is not allowed
+// ([Options.MaxRateLimitWait]) or the reset is too far away.
+type RateLimitError struct {
+	// Secondary is true for a secondary (abuse) limit.
+	Secondary bool
+	// Reset is when requests are allowed again.
+	Reset time.Time
+	// Err is go-github's error.
+	Err error
+}
+
+func (e *RateLimitError) Error() string {
+	kind := "primary"
+	if e.Secondary {
+		kind = "secondary"
+	}
+	return fmt.Sprintf("github: %s rate limit exceeded until %s: %v", kind, e.Reset.UTC().Format(time.RFC3339), e.Err)
+}
+
+// Unwrap returns go-github's error.
+func (e *RateLimitError) Unwrap() error { return e.Err }
+
+// Options configures a [Store].
+type Options struct {
+	// Owner and Repo name the repository ("relkit", "relkit"). Required.
+	Owner, Repo string
+	// Tag is the release's git tag ("v1.2.0"). Required. If the tag does
+	// not exist yet, GitHub creates it from TargetCommitish when the
+	// release is published.
+	Tag string
+	// Token authenticates the requests. Default: $GITHUB_TOKEN, then
+	// $GH_TOKEN; New fails with [ErrNoToken] when all are empty.
+	Token string
+	// BaseURL is the API URL of a GitHub Enterprise Server
+	// ("https://ghe.example.com/" or ".../api/v3/"); UploadURL its upload
+	// URL (default: derived from BaseURL, ".../api/uploads/"). Default:
+	// github.com.
+	BaseURL, UploadURL string
+	// HTTPClient is the client for every request (default: a new
+	// http.Client). Asset downloads, which GitHub redirects to a
+	// pre-signed storage URL, are made without the token.
+	HTTPClient *http.Client
+	// Name is the release title (default: Tag); Body its description
+	// (Markdown); TargetCommitish the branch or commit the tag is created
+	// from when it does not exist (default: the repository's default
+	// branch); Prerelease marks it as a pre-release. They are used when
+	// the Store creates the draft; an existing release keeps its own.
+	Name, Body, TargetCommitish string
+	Prerelease                  bool
+	// MakeLatest is passed to GitHub when the draft is published: "true",
+	// "false" or "legacy" (default: GitHub's default, "true" for a
+	// non-pre-release).
+	MakeLatest string
+	// MaxRateLimitWait is the longest the Store waits for a rate limit
+	// (primary: until X-RateLimit-Reset; secondary: Retry-After) before
+	// retrying a request once. Default 0: do not wait, fail with a
+	// [*RateLimitError].
+	MaxRateLimitWait time.Duration
+	// PerPage is the page size for listing releases and assets (default
+	// and maximum 100).
+	PerPage int
+}
+
+// Store is the GitHub Releases provider: a [publish.Store] that publishes
+// one release (one tag) of one repository. It finds the release for the
+// tag, published or draft, or creates a draft; uploads assets to it; and
+// publishes the draft in Commit, which is the commit point of the
+// protocol: until then no one without push access sees the release, and
+// this also works with GitHub's immutable releases, which refuse uploads
+// to a published release.
+//
+// Object names are flattened to their last element: "1.2.0/SHA256SUMS" is
+// the asset "SHA256SUMS". Stat reports the SHA-256 from the asset's
+// "digest" field where GitHub provides it; otherwise the Publisher
+// downloads the asset to hash it.
+//
+// Replacing an asset (Put with Replace, used for manifest.json and its
+// signature on a re-signed release, or for everything with
+// publish.WithReplaceExistingUnsafe) deletes the old asset and uploads the
+// new one; on a published release this is visible for a moment and is
+// refused by immutable releases.
+type Store struct {
+	client   *gh.Client
+	download *http.Client
+	opts     Options
+
+	mu       sync.Mutex
+	rel      *gh.RepositoryRelease
+	assets   map[string]*asset // by asset name; nil until listed
+	claims   map[string]string // asset name -> object name
+	stale    bool
+	loadOnce sync.Mutex // serializes release lookup/creation
+}
+
+// asset is a release asset with the digest field that go-github v62 lacks.
+type asset struct {
+	gh.ReleaseAsset
+	Digest *string `json:"digest,omitempty"`
+}
+
+var _ interface {
+	publish.Store
+	publish.Committer
+	publish.Locator
+} = (*Store)(nil)
+
+// New returns a Store for opts. It makes no request: the release is looked
+// up (or created as a draft) on first use.
+func New(opts Options) (*Store, error) {
+	if opts.Owner == "" || opts.Repo == "" || opts.Tag == "" {
+		return nil, errors.New("github: Options.Owner, Repo and Tag are required")
+	}
+	if strings.ContainsAny(opts.Owner+opts.Repo, "/?#") {
+		return nil, fmt.Errorf("github: invalid repository %q/%q", opts.Owner, opts.Repo)
+	}
+	if opts.Token == "" {
+		opts.Token = os.Getenv("GITHUB_TOKEN")
+	}
+	if opts.Token == "" {
+		opts.Token = os.Getenv("GH_TOKEN")
+	}
+	if opts.Token == "" {
+		return nil, ErrNoToken
+	}
+	if opts.PerPage <= 0 || opts.PerPage > 100 {
+		opts.PerPage = 100
+	}
+	switch opts.MakeLatest {
+	case "", "true", "false", "legacy":
+	default:
+		return nil, fmt.Errorf("github: Options.MakeLatest %q: want true, false or legacy", opts.MakeLatest)
+	}
+	if opts.MaxRateLimitWait < 0 {
+		return nil, errors.New("github: negative Options.MaxRateLimitWait")
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	client := gh.NewClient(hc).WithAuthToken(opts.Token)
+	if opts.BaseURL != "" {
+		up := opts.UploadURL
+		if up == "" {
+			up = opts.BaseURL
+			if u, err := url.Parse(opts.BaseURL); err == nil && strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/api/v3") {
+				u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/api/v3") + "/api/uploads/"
+				up = u.String()
+			}
+		}
+		var err error
+		client, err = client.WithEnterpriseURLs(opts.BaseURL, up)
+		if err != nil {
+			return nil, fmt.Errorf("github: %w", err)
+		}
+	}
+	dl := *hc
+	dl.CheckRedirect = nil
+	return &Store{client: client, download: &dl, opts: opts, claims: map[string]string{}}, nil
+}
+
+// Client returns the go-github client the Store uses.
+func (s *Store) Client() *gh.Client { return s.client }
+
+// assetName flattens an object name and records the claim.
+func (s *Store) assetName(name string) (string, error) {
+	if err := publish.CheckName(name); err != nil {
+		return "", fmt.Errorf("github: %w", err)
+	}
+	flat := path.Base(name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prev, ok := s.claims[flat]; ok && prev != name {
+		return "", fmt.Errorf("%w: %s and %s are both %q", ErrNameCollision, prev, name, flat)
+	}
+	s.claims[flat] = name
+	return flat, nil
+}
+
+// call runs one API call, waiting for rate limits when allowed and
+// translating errors for the Publisher.
+func (s *Store) call(ctx context.Context, op, name string, fn func(ctx context.Context) (*gh.Response, error)) error {
+	waited := false
+	for {
+		resp, err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		var wait time.Duration
+		var rle *gh.RateLimitError
+		var abuse *gh.AbuseRateLimitError
+		var reset time.Time
+		secondary := false
+		switch {
+		case errors.As(err, &rle):
+			reset = rle.Rate.Reset.Time
+			wait = time.Until(reset) + time.Second
+		case errors.As(err, &abuse):
+			secondary = true
+			wait = time.Minute
+			if abuse.RetryAfter != nil {
+				wait = *abuse.RetryAfter
+			}
+			reset = time.Now().Add(wait)
+		default:
+			return translate(op, name, resp, err)
+		}
+		if waited || wait > s.opts.MaxRateLimitWait {
+			return &RateLimitError{Secondary: secondary, Reset: reset, Err: err}
+		}
+		waited = true
+		t := time.NewTimer(max(wait, 0))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// translate maps a go-github error to the publish error contract.
+func translate(op, name string, resp *gh.Response, err error) error {
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		se := &publish.StatusError{Op: op, Name: name, StatusCode: er.Response.StatusCode, Err: err}
+		if ra := er.Response.Header.Get("Retry-After"); ra != "" {
+			var secs int
+			if _, perr := fmt.Sscanf(ra, "%d", &secs); perr == nil {
+				se.RetryAfter = time.Duration(secs) * time.Second
+			}
+		}
+		for _, e := range er.Errors {
+			if e.Code == "already_exists" {
+				return fmt.Errorf("%w: %w", publish.ErrExist, se)
+			}
+		}
+		if se.StatusCode == http.StatusNotFound {
+			return fmt.Errorf("%w: %w", publish.ErrNotExist, se)
+		}
+		return se
+	}
+	if resp != nil && resp.Response != nil && resp.StatusCode >= 300 {
+		return &publish.StatusError{Op: op, Name: name, StatusCode: resp.StatusCode, Err: err}
+	}
+	return fmt.Errorf("github: %s %s: %w", op, name, err)
+}
+
+// release returns the release for the tag: published, else an existing
+// draft with that tag, else a new draft.
+func (s *Store) release(ctx context.Context) (*gh.RepositoryRelease, error) {
+	s.loadOnce.Lock()
+	defer s.loadOnce.Unlock()
+	s.mu.Lock()
+	rel := s.rel
+	s.mu.Unlock()
+	if rel != nil {
+		return rel, nil
+	}
+	o := s.opts
+	err := s.call(ctx, "get release", o.Tag, func(ctx context.Context) (*gh.Response, error) {
+		r, resp, err := s.client.Repositories.GetReleaseByTag(ctx, o.Owner, o.Repo, o.Tag)
+		rel = r
+		return resp, err
+	})
+	if errors.Is(err, publish.ErrNotExist) {
+		rel, err = s.findDraft(ctx)
+		if err == nil && rel == nil {
+			name := o.Name
+			if name == "" {
+				name = o.Tag
+			}
+			req := &gh.RepositoryRelease{TagName: gh.String(o.Tag), Name: gh.String(name), Draft: gh.Bool(true),
+				Prerelease: gh.Bool(o.Prerelease)}
+			if o.Body != "" {
+				req.Body = gh.String(o.Body)
+			}
+			if o.TargetCommitish != "" {
+				req.TargetCommitish = gh.String(o.TargetCommitish)
+			}
+			err = s.call(ctx, "create release", o.Tag, func(ctx context.Context) (*gh.Response, error) {
+				r, resp, err := s.client.Repositories.CreateRelease(ctx, o.Owner, o.Repo, req)
+				rel = r
+				return resp, err
+			})
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("github: release %s of %s/%s: %w", o.Tag, o.Owner, o.Repo, err)
+	}
+	s.mu.Lock()
+	s.rel = rel
+	s.mu.Unlock()
+	return rel, nil
+}
+
+// findDraft looks through the release list (drafts are not found by tag)
+// for a draft with the tag.
+func (s *Store) findDraft(ctx context.Context) (*gh.RepositoryRelease, error) {
+	o := s.opts
+	opt := &gh.ListOptions{PerPage: o.PerPage}
+	for {
+		var page []*gh.RepositoryRelease
+		var next int
+		err := s.call(ctx, "list releases", "", func(ctx context.Context) (*gh.Response, error) {
+			p, resp, err := s.client.Repositories.ListReleases(ctx, o.Owner, o.Repo, opt)
+			page = p
+			if resp != nil {
+				next = resp.NextPage
+			}
+			return resp, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page {
+			if r.GetDraft() && r.GetTagName() == o.Tag {
+				return r, nil
+			}
+		}
+		if next == 0 {
+			return nil, nil
+		}
+		opt.Page = next
+	}
+}
+
+// listAssets returns the release's assets by name, listing them when not
+// yet known or stale.
+func (s *Store) listAssets(ctx context.Context) (map[string]*asset, error) {
+	rel, err := s.release(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.assets != nil && !s.stale {
+		m := s.assets
+		s.mu.Unlock()
+		return m, nil
+	}
+	s.mu.Unlock()
+	o := s.opts
+	all := map[string]*asset{}
+	page := 1
+	for page != 0 {
+		u := fmt.Sprintf("repos/%s/%s/releases/%d/assets?per_page=%d&page=%d", o.Owner, o.Repo, rel.GetID(), o.PerPage, page)
+		var items []*asset
+		next := 0
+		err := s.call(ctx, "list assets", o.Tag, func(ctx context.Context) (*gh.Response, error) {
+			req, err := s.client.NewRequest(http.MethodGet, u, nil)
+			if err != nil {
+				return nil, err
+			}
+			items = nil
+			resp, err := s.client.Do(ctx, req, &items)
+			if resp != nil {
+				next = resp.NextPage
+			}
+			return resp, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range items {
+			all[a.GetName()] = a
+		}
+		page = next
+	}
+	s.mu.Lock()
+	s.assets, s.stale = all, false
+	s.mu.Unlock()
+	return all, nil
+}
+
+func (s *Store) lookup(ctx context.Context, flat string) (*asset, error) {
+	m, err := s.listAssets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return m[flat], nil
+}
+
+// Stat implements [publish.Store].
+func (s *Store) Stat(ctx context.Context, name string) (publish.Object, error) {
+	flat, err := s.assetName(name)
+	if err != nil {
+		return publish.Object{}, err
+	}
+	a, err := s.lookup(ctx, flat)
+	if err != nil {
+		return publish.Object{}, err
+	}
+	if a == nil {
+		return publish.Object{}, fmt.Errorf("github: asset %s of release %s: %w", flat, s.opts.Tag, publish.ErrNotExist)
+	}
+	obj := publish.Object{Name: name, Size: int64(a.GetSize())}
+	if d, ok := strings.CutPrefix(a.digest(), "sha256:"); ok && len(d) == 64 {
+		obj.SHA256 = strings.ToLower(d)
+	}
+	return obj, nil
+}
+
+func (a *asset) digest() string {
+	if a.Digest == nil {
+		return ""
+	}
+	return *a.Digest
+}
+
+// Open implements [publish.Store]: it downloads the asset (following
+// GitHub's redirect without the token).
+func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	flat, err := s.assetName(name)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.lookup(ctx, flat)
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		return nil, fmt.Errorf("github: asset %s of release %s: %w", flat, s.opts.Tag, publish.ErrNotExist)
+	}
+	var rc io.ReadCloser
+	err = s.call(ctx, "download", name, func(ctx context.Context) (*gh.Response, error) {
+		r, _, err := s.client.Repositories.DownloadReleaseAsset(ctx, s.opts.Owner, s.opts.Repo, a.GetID(), s.download)
+		rc = r
+		return nil, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rc, nil
+}
+
+// verifyErr records the error the body returned, so that an upload whose
+// bytes failed verification is removed even if the server stored it.
+type verifyErr struct {
+	r   io.Reader
+	err error
+}
+
+func (v *verifyErr) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	if err != nil && err != io.EOF {
+		v.err = err
+	}
+	return n, err
+}
+
+// Put implements [publish.Store]. A create-only Put of a taken name fails
+// with an error wrapping publish.ErrExist (GitHub's 422 already_exists);
+// Replace deletes the old asset first.
+func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.PutInfo) error {
+	flat, err := s.assetName(name)
+	if err != nil {
+		return err
+	}
+	rel, err := s.release(ctx)
+	if err != nil {
+		return err
+	}
+	old, err := s.lookup(ctx, flat)
+	if err != nil {
+		return err
+	}
+	if old != nil {
+		if !info.Replace {
+			return fmt.Errorf("github: asset %s of release %s: %w", flat, s.opts.Tag, publish.ErrExist)
+		}
+		if err := s.deleteAsset(ctx, name, old); err != nil {
+			return err
+		}
+	}
+	uploadURL := rel.GetUploadURL()
+	if i := strings.IndexByte(uploadURL, '{'); i >= 0 {
+		uploadURL = uploadURL[:i] // RFC 6570 template "{?name,label}"
+	}
+	if uploadURL == "" {
+		uploadURL = fmt.Sprintf("repos/%s/%s/releases/%d/assets", s.opts.Owner, s.opts.Repo, rel.GetID())
+	}
+	uploadURL += "?name=" + url.QueryEscape(flat)
+	body := &verifyErr{r: r}
+	var created asset
+	attempt := 0
+	err = s.call(ctx, "upload", name, func(ctx context.Context) (*gh.Response, error) {
+		if attempt++; attempt > 1 {
+			// Waited for a rate limit: start the body again.
+			sk, ok := r.(io.Seeker)
+			if !ok {
+				return nil, errors.New("github: cannot retry an upload whose body cannot seek")
+			}
+			if _, err := sk.Seek(0, io.SeekStart); err != nil {
+				return nil, err
+			}
+			body.err = nil
+		}
+		req, err := s.client.NewUploadRequest(uploadURL, body, info.Size, info.ContentType)
+		if err != nil {
+			return nil, err
+		}
+		return s.client.Do(ctx, req, &created)
+	})
+	if body.err != nil {
+		// The bytes did not verify. If the server stored them anyway,
+		// remove them.
+		s.markStale()
+		if a, lerr := s.lookup(ctx, flat); lerr == nil && a != nil && int64(a.GetSize()) == info.Size {
+			s.deleteAsset(ctx, name, a)
+		}
+		return body.err
+	}
+	if err != nil {
+		s.markStale() // an upload of unknown outcome
+		return err
+	}
+	if d, ok := strings.CutPrefix(created.digest(), "sha256:"); ok && !strings.EqualFold(d, info.SHA256) {
+		s.deleteAsset(ctx, name, &created)
+		return &publish.ChecksumError{Name: name, WantSHA256: info.SHA256, GotSHA256: d, WantSize: info.Size, GotSize: int64(created.GetSize())}
+	}
+	s.mu.Lock()
+	if s.assets != nil {
+		s.assets[flat] = &created
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Store) markStale() {
+	s.mu.Lock()
+	s.stale = true
+	s.mu.Unlock()
+}
+
+func (s *Store) deleteAsset(ctx context.Context, name string, a *asset) error {
+	err := s.call(ctx, "delete", name, func(ctx context.Context) (*gh.Response, error) {
+		return s.client.Repositories.DeleteReleaseAsset(ctx, s.opts.Owner, s.opts.Repo, a.GetID())
+	})
+	if err != nil && !errors.Is(err, publish.ErrNotExist) {
+		return err
+	}
+	s.mu.Lock()
+	if s.assets != nil && s.assets[a.GetName()] == a {
+		delete(s.assets, a.GetName())
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// Commit implements [publish.Committer]: it publishes the draft release
+// (a no-op when the release is already published) and refreshes the
+// asset list, whose download URLs change when a draft is published.
+func (s *Store) Commit(ctx context.Context) error {
+	rel, err := s.release(ctx)
+	if err != nil {
+		return err
+	}
+	if rel.GetDraft() {
+		edit := &gh.RepositoryRelease{Draft: gh.Bool(false)}
+		if s.opts.MakeLatest != "" {
+			edit.MakeLatest = gh.String(s.opts.MakeLatest)
+		}
+		var out *gh.RepositoryRelease
+		err := s.call(ctx, "publish release", s.opts.Tag, func(ctx context.Context) (*gh.Response, error) {
+			r, resp, err := s.client.Repositories.EditRelease(ctx, s.opts.Owner, s.opts.Repo, rel.GetID(), edit)
+			out = r
+			return resp, err
+		})
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.rel = out
+		s.mu.Unlock()
+	}
+	s.markStale()
+	_, err = s.listAssets(ctx)
+	return err
+}
+
+// URL implements [publish.Locator]: the asset's browser download URL (as
+// last listed; final after Commit), or the release page for "".
+func (s *Store) URL(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if name == "" {
+		if s.rel == nil {
+			return ""
+		}
+		return s.rel.GetHTMLURL()
+	}
+	if s.assets == nil {
+		return ""
+	}
+	if a := s.assets[path.Base(name)]; a != nil {
+		return a.GetBrowserDownloadURL()
+	}
+	return ""
+}
+
+// Release returns the release as last seen by the Store (nil before first
+// use).
+func (s *Store) Release() *gh.RepositoryRelease {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rel
+}

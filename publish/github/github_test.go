@@ -1,0 +1,358 @@
+package github_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/relkit/relkit/publish"
+	"github.com/relkit/relkit/publish/github"
+	"github.com/relkit/relkit/publish/github/githubtest"
+	"github.com/relkit/relkit/publish/publishtest"
+)
+
+func newStore(t *testing.T, srv *githubtest.Server, tag string, mod ...func(*github.Options)) *github.Store {
+	t.Helper()
+	o := github.Options{Owner: "acme", Repo: "hello", Tag: tag, Token: githubtest.Token, BaseURL: srv.URL, PerPage: 2}
+	for _, m := range mod {
+		m(&o)
+	}
+	s, err := github.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newPub(t *testing.T, s publish.Store, opts ...publish.Option) *publish.Publisher {
+	t.Helper()
+	p, err := publish.New(s, append([]publish.Option{publish.WithRetry(publishtest.FastRetry)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestConformance runs the publish conformance suite against the fake,
+// one new release (tag) per store; pagination is exercised with 2 items
+// per page.
+func TestConformance(t *testing.T) {
+	srv := githubtest.NewServer(t)
+	var n atomic.Int32
+	publishtest.Run(t, func(t *testing.T) publish.Store {
+		return newStore(t, srv, fmt.Sprintf("v1.0.0-t%d", n.Add(1)))
+	})
+}
+
+// TestConformanceWithoutDigest runs the suite against a server that does
+// not report asset digests: the Publisher downloads assets to hash them.
+func TestConformanceWithoutDigest(t *testing.T) {
+	srv := githubtest.NewServer(t)
+	srv.OmitDigest = true
+	var n atomic.Int32
+	publishtest.Run(t, func(t *testing.T) publish.Store {
+		return newStore(t, srv, fmt.Sprintf("v1.0.0-t%d", n.Add(1)))
+	})
+}
+
+func stage(t *testing.T) (string, []string) {
+	dir := t.TempDir()
+	return dir, publishtest.StageRelease(t, dir, publishtest.Release{})
+}
+
+func TestPublishDraftThenCommit(t *testing.T) {
+	srv := githubtest.NewServer(t)
+	srv.Immutable = true
+	dir, names := stage(t)
+	ctx := context.Background()
+	s := newStore(t, srv, "v1.0.0", func(o *github.Options) { o.Body = "notes"; o.Name = "hello 1.0.0" })
+
+	var sawDraft bool
+	p := newPub(t, s, publish.WithProgress(func(pr publish.Progress) {
+		if pr.Event == publish.EventDone && pr.Name == publish.ManifestName {
+			rels := srv.Releases("acme", "hello")
+			sawDraft = len(rels) == 1 && rels[0].Draft
+		}
+	}))
+	res, err := p.Publish(ctx, dir)
+	if err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	if !sawDraft {
+		t.Error("the release was not a draft when manifest.json was uploaded")
+	}
+	rels := srv.Releases("acme", "hello")
+	if len(rels) != 1 {
+		t.Fatalf("%d releases, want 1", len(rels))
+	}
+	r := rels[0]
+	if r.Draft || r.Tag != "v1.0.0" || r.Name != "hello 1.0.0" || r.Body != "notes" {
+		t.Errorf("release = %+v", r)
+	}
+	if len(r.Assets) != len(names) {
+		t.Errorf("%d assets, want %d", len(r.Assets), len(names))
+	}
+	for _, n := range names {
+		want, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(n)))
+		if got := r.Assets[filepath.Base(n)]; !bytes.Equal(got, want) {
+			t.Errorf("asset %s differs", n)
+		}
+	}
+	if r.Order[len(r.Order)-1] != publish.ManifestName {
+		t.Errorf("last asset uploaded: %s", r.Order[len(r.Order)-1])
+	}
+	if want := srv.URL + "/acme/hello/releases/tag/v1.0.0"; res.URL != want {
+		t.Errorf("Result.URL = %q, want %q", res.URL, want)
+	}
+	for _, a := range res.Assets {
+		want := srv.URL + "/acme/hello/releases/download/v1.0.0/" + filepath.Base(a.Name)
+		if a.URL != want {
+			t.Errorf("asset URL %q, want %q", a.URL, want)
+		}
+	}
+
+	// A re-run with a new Store (a new process): zero bytes, and it
+	// works on the published immutable release because nothing is
+	// uploaded.
+	res, err = newPub(t, newStore(t, srv, "v1.0.0")).Publish(ctx, dir)
+	if err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	if res.BytesUploaded != 0 || res.Skipped != len(names) {
+		t.Errorf("re-run: %d bytes, %d skipped", res.BytesUploaded, res.Skipped)
+	}
+}
+
+func TestResumeDraftWithNewStore(t *testing.T) {
+	srv := githubtest.NewServer(t)
+	dir, names := stage(t)
+	ctx := context.Background()
+	// Kill the first publish at the SHA256SUMS upload.
+	srv.Fail = func(r *http.Request) (int, int) {
+		if strings.Contains(r.URL.RawQuery, "name=SHA256SUMS&") || strings.HasSuffix(r.URL.RawQuery, "name=SHA256SUMS") {
+			return http.StatusForbidden, 0
+		}
+		return 0, 0
+	}
+	if _, err := newPub(t, newStore(t, srv, "v1.0.0")).Publish(ctx, dir); err == nil {
+		t.Fatal("Publish succeeded despite the failure")
+	}
+	rels := srv.Releases("acme", "hello")
+	if len(rels) != 1 || !rels[0].Draft || len(rels[0].Assets) != 3 {
+		t.Fatalf("after the failure: %+v, want one draft with the 3 archives", rels)
+	}
+	// Make the draft hard to find: several other releases first, so the
+	// draft is on a later page of the list.
+	for i := range 5 {
+		srv.CreateRelease("acme", "hello", githubtest.Release{Tag: fmt.Sprintf("v0.%d.0", i)})
+	}
+	srv.Fail = nil
+	res, err := newPub(t, newStore(t, srv, "v1.0.0")).Publish(ctx, dir)
+	if err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	if res.Skipped != 3 || res.Uploaded != len(names)-3 {
+		t.Errorf("resume: %d skipped, %d uploaded", res.Skipped, res.Uploaded)
+	}
+	rels = srv.Releases("acme", "hello")
+	if len(rels) != 6 || rels[0].Draft || len(rels[0].Assets) != len(names) {
+		t.Errorf("after resume: %d releases, first draft=%v with %d assets", len(rels), rels[0].Draft, len(rels[0].Assets))
+	}
+	reqs := strings.Join(srv.Requests(), "\n")
+	if !strings.Contains(reqs, "page") && !strings.Contains(reqs, "GET /api/v3/repos/acme/hello/releases") {
+		t.Errorf("the release list was not read:\n%s", reqs)
+	}
+}
+
+func TestRefuseAndReplaceExisting(t *testing.T) {
+	srv := githubtest.NewServer(t)
+	ctx := context.Background()
+	dir, _ := stage(t)
+	if _, err := newPub(t, newStore(t, srv, "v1.0.0")).Publish(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	dir2 := t.TempDir()
+	names := publishtest.StageRelease(t, dir2, publishtest.Release{Salt: "rebuilt"})
+	_, err := newPub(t, newStore(t, srv, "v1.0.0")).Publish(ctx, dir2)
+	var ce *publish.ConflictError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Publish of different bytes: %v, want *ConflictError", err)
+	}
+	res, err := newPub(t, newStore(t, srv, "v1.0.0"), publish.WithReplaceExistingUnsafe()).Publish(ctx, dir2)
+	if err != nil {
+		t.Fatalf("Publish with ReplaceExisting: %v", err)
+	}
+	if res.Replaced == 0 {
+		t.Error("nothing replaced")
+	}
+	r := srv.Releases("acme", "hello")[0]
+	for _, n := range names {
+		want, _ := os.ReadFile(filepath.Join(dir2, filepath.FromSlash(n)))
+		if !bytes.Equal(r.Assets[filepath.Base(n)], want) {
+			t.Errorf("asset %s not replaced", n)
+		}
+	}
+}
+
+func TestNameCollision(t *testing.T) {
+	srv := githubtest.NewServer(t)
+	dir, _ := stage(t)
+	publishtest.StageRelease(t, dir, publishtest.Release{Version: "1.1.0"}) // a second version dir
+	_, err := newPub(t, newStore(t, srv, "v1.1.0")).Publish(context.Background(), dir)
+	if !errors.Is(err, github.ErrNameCollision) {
+		t.Fatalf("Publish of two versions into one release: %v, want ErrNameCollision", err)
+	}
+}
+
+func TestRateLimitPrimary(t *testing.T) {
+	srv := githubtest.NewServer(t)
+	dir, _ := stage(t)
+	ctx := context.Background()
+	srv.SetRateLimit(100, 0, 1500*time.Millisecond)
+
+	// Not allowed to wait: a typed error, quickly.
+	_, err := newPub(t, newStore(t, srv, "v1.0.0")).Publish(ctx, dir)
+	var rle *github.RateLimitError
+	if !errors.As(err, &rle) || rle.Secondary {
+		t.Fatalf("Publish when rate limited: %v, want a primary *RateLimitError", err)
+	}
+	if publish.IsRetryable(err) {
+		t.Error("a rate limit the Store did not wait for is retryable")
+	}
+	// Allowed to wait: it waits for the reset and succeeds.
+	srv.SetRateLimit(100, 0, 1500*time.Millisecond)
+	start := time.Now()
+	s := newStore(t, srv, "v1.0.0", func(o *github.Options) { o.MaxRateLimitWait = 10 * time.Second })
+	if _, err := newPub(t, s).Publish(ctx, dir); err != nil {
+		t.Fatalf("Publish waiting for the reset: %v", err)
+	}
+	if time.Since(start) < time.Second {
+		t.Errorf("did not wait for the reset")
+	}
+}
+
+func TestRateLimitSecondary(t *testing.T) {
+	srv := githubtest.NewServer(t)
+	dir, _ := stage(t)
+	ctx := context.Background()
+	srv.SecondaryLimit(1, 1)
+	_, err := newPub(t, newStore(t, srv, "v1.0.0")).Publish(ctx, dir)
+	var rle *github.RateLimitError
+	if !errors.As(err, &rle) || !rle.Secondary {
+		t.Fatalf("Publish with a secondary limit: %v, want a secondary *RateLimitError", err)
+	}
+	srv.SecondaryLimit(1, 1)
+	s := newStore(t, srv, "v1.0.0", func(o *github.Options) { o.MaxRateLimitWait = 5 * time.Second })
+	if _, err := newPub(t, s).Publish(ctx, dir); err != nil {
+		t.Fatalf("Publish waiting out a secondary limit: %v", err)
+	}
+}
+
+func TestServerErrorsRetried(t *testing.T) {
+	srv := githubtest.NewServer(t)
+	dir, names := stage(t)
+	var uploads atomic.Int32
+	srv.Fail = func(r *http.Request) (int, int) {
+		if strings.HasPrefix(r.URL.Path, "/api/uploads/") {
+			switch uploads.Add(1) {
+			case 1:
+				return http.StatusBadGateway, 0
+			case 2:
+				return http.StatusTooManyRequests, 0
+			}
+		}
+		return 0, 0
+	}
+	if _, err := newPub(t, newStore(t, srv, "v1.0.0"), publish.WithConcurrency(1)).Publish(context.Background(), dir); err != nil {
+		t.Fatalf("Publish with a 502 and a 429: %v", err)
+	}
+	if got := int(uploads.Load()); got != len(names)+2 {
+		t.Errorf("%d upload requests, want %d", got, len(names)+2)
+	}
+}
+
+func TestBadToken(t *testing.T) {
+	srv := githubtest.NewServer(t)
+	dir, _ := stage(t)
+	s := newStore(t, srv, "v1.0.0", func(o *github.Options) { o.Token = "wrong" })
+	_, err := newPub(t, s).Publish(context.Background(), dir)
+	var se *publish.StatusError
+	if !errors.As(err, &se) || se.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("Publish with a bad token: %v, want HTTP 401", err)
+	}
+}
+
+func TestTokenFromEnvironment(t *testing.T) {
+	t.Setenv("GITHUB_TOKEN", "")
+	t.Setenv("GH_TOKEN", "")
+	if _, err := github.New(github.Options{Owner: "a", Repo: "b", Tag: "v1"}); !errors.Is(err, github.ErrNoToken) {
+		t.Errorf("New without a token: %v", err)
+	}
+	srv := githubtest.NewServer(t)
+	dir, _ := stage(t)
+	for _, env := range []string{"GITHUB_TOKEN", "GH_TOKEN"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, githubtest.Token)
+			s, err := github.New(github.Options{Owner: "acme", Repo: "env-" + env, Tag: "v1.0.0", BaseURL: srv.URL + "/api/v3/"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := newPub(t, s).Publish(context.Background(), dir); err != nil {
+				t.Fatalf("Publish with %s: %v", env, err)
+			}
+		})
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	for _, o := range []github.Options{
+		{Repo: "b", Tag: "v1", Token: "x"},
+		{Owner: "a", Tag: "v1", Token: "x"},
+		{Owner: "a", Repo: "b", Token: "x"},
+		{Owner: "a/b", Repo: "c", Tag: "v1", Token: "x"},
+		{Owner: "a", Repo: "b", Tag: "v1", Token: "x", MakeLatest: "maybe"},
+		{Owner: "a", Repo: "b", Tag: "v1", Token: "x", BaseURL: "://bad"},
+	} {
+		if _, err := github.New(o); err == nil {
+			t.Errorf("New(%+v) succeeded", o)
+		}
+	}
+}
+
+func TestPromoteFromGitHub(t *testing.T) {
+	srv := githubtest.NewServer(t)
+	dir, names := stage(t)
+	ctx := context.Background()
+	src := newStore(t, srv, "v1.0.0")
+	if _, err := newPub(t, src).Publish(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	live, err := publish.NewDirStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newPub(t, live).Promote(ctx, newStore(t, srv, "v1.0.0"), publish.PromoteOptions{}); err != nil {
+		t.Fatalf("Promote from GitHub: %v", err)
+	}
+	var got []string
+	filepath.WalkDir(live.Root(), func(p string, d os.DirEntry, err error) error {
+		if !d.IsDir() {
+			rel, _ := filepath.Rel(live.Root(), p)
+			got = append(got, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	slices.Sort(got)
+	if !slices.Equal(got, names) {
+		t.Errorf("promoted %v, want %v", got, names)
+	}
+}
