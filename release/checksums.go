@@ -54,4 +54,3 @@ func checksumsOf(arts []manifest.Artifact) (*manifest.Checksums, error) {
 	}
 	return sums, nil
 }
-
