@@ -25,12 +25,15 @@ const DefaultNamespaceBase = "https://spdx.org/spdxdocs/relkit"
 
 // SBOM is the SBOM stage ("sbom"): it writes <version>/sbom.spdx.json, an
 // SPDX 2.3 JSON document built from the Go build information embedded in
-// each binary of State.Binaries (debug/buildinfo): one package per binary
-// (with its SHA-256), one per module it links (main module and every
-// dependency with version, purl, and go.sum hash), and the Go standard
-// library. Relationships: the document DESCRIBES each binary; each binary
-// is GENERATED_FROM its main module and has a STATIC_LINK to every
-// dependency and to the standard library.
+// each binary of State.Binaries (debug/buildinfo): one package per staged
+// archive (packageFileName and SHA-256, so verifiers can match it with
+// SHA256SUMS), one per binary (with its SHA-256), one per module it links
+// (main module and every dependency with version, purl, and go.sum hash),
+// and the Go standard library. Relationships: the document DESCRIBES each
+// archive (each binary when nothing is packaged yet); an archive CONTAINS
+// its platform's binaries; each binary is GENERATED_FROM its main module
+// and has a STATIC_LINK to every dependency and to the standard library.
+// Run it after [Package].
 //
 // The document is deterministic: created is State.Date and the namespace
 // is derived from the project, version, commit and binary digests, so two
@@ -168,7 +171,29 @@ func (s *SBOM) document(ctx context.Context, st *State) (*spdxDocument, error) {
 			doc.Packages = append(doc.Packages, p)
 		}
 	}
+	// The release's archives, when already staged: the document describes
+	// them, and each contains its platform's binaries.
 	var rels []spdxRelationship
+	archiveIDs := map[manifest.Platform]string{}
+	for _, a := range st.Artifacts {
+		if a.Kind != manifest.KindArchive {
+			continue
+		}
+		id := spdxID("Archive", a.Name)
+		purpose := "ARCHIVE"
+		if a.OS == "" {
+			purpose = "SOURCE"
+		} else {
+			archiveIDs[manifest.Platform{OS: a.OS, Arch: a.Arch}] = id
+		}
+		addPkg(spdxPackage{
+			SPDXID: id, Name: a.Name, VersionInfo: st.Version.String(), PackageFileName: a.Name,
+			DownloadLocation: noAssertion, Checksums: []spdxChecksum{{"SHA256", a.SHA256}},
+			PrimaryPackagePurpose: purpose,
+		})
+		fmt.Fprintf(nsHash, "%s\x00", a.SHA256)
+		rels = append(rels, spdxRelationship{"SPDXRef-DOCUMENT", "DESCRIBES", id})
+	}
 	for _, b := range bins {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -181,12 +206,15 @@ func (s *SBOM) document(ctx context.Context, st *State) (*spdxDocument, error) {
 		binID := spdxID("Binary", b.Platform.OS, b.Platform.Arch, b.Name)
 		bp := spdxPackage{
 			SPDXID: binID, Name: b.Name, VersionInfo: st.Version.String(),
-			PackageFileName:  ArchiveName(st.Project, st.Version, b.Platform),
 			DownloadLocation: noAssertion, Checksums: []spdxChecksum{{"SHA256", sum}},
 			PrimaryPackagePurpose: "APPLICATION",
 			Comment:               "executable for " + b.Platform.String(),
 		}
-		rels = append(rels, spdxRelationship{"SPDXRef-DOCUMENT", "DESCRIBES", binID})
+		if archID, ok := archiveIDs[b.Platform]; ok {
+			rels = append(rels, spdxRelationship{archID, "CONTAINS", binID})
+		} else {
+			rels = append(rels, spdxRelationship{"SPDXRef-DOCUMENT", "DESCRIBES", binID})
+		}
 		info, err := buildinfo.ReadFile(b.Path)
 		if err != nil {
 			bp.Comment += "; no Go build information: " + err.Error()

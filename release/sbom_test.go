@@ -34,6 +34,9 @@ func validateJSON(t *testing.T, sch *jsonschema.Schema, data []byte) error {
 
 func runSBOM(t *testing.T) (*State, []byte) {
 	st := stagedState(t)
+	if err := (&Package{}).Run(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
 	if err := (&SBOM{Creators: []string{"Organization: Example"}}).Run(t.Context(), st); err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +91,21 @@ func TestSBOMValidSPDX23(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("no package for %s (%s) with sha256 %s", b.Name, b.Platform, sum)
+		}
+	}
+	// Every archive is described, by file name and digest.
+	for _, a := range st.Artifacts {
+		if a.Kind != manifest.KindArchive {
+			continue
+		}
+		found := false
+		for _, p := range doc.Packages {
+			if p.PackageFileName == a.Name && len(p.Checksums) == 1 && p.Checksums[0].ChecksumValue == a.SHA256 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no package for archive %s with sha256 %s", a.Name, a.SHA256)
 		}
 	}
 	// The dependency, with version and go.sum hash.
