@@ -143,3 +143,6 @@ func (s *FileState) SetSerial(_ context.Context, key string, serial int64) error
 	_, err = atomicfile.WriteFile(s.path, bytes.NewReader(data), 0o644)
 	return err
 }
+
+// Path returns the file the state is stored in.
+func (s *FileState) Path() string { return s.path }

@@ -1,0 +1,125 @@
+package verify_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/verify"
+)
+
+// A self-updater verifies the signed manifest, then the artifact it
+// selected while copying it to disk.
+func ExampleVerifier_VerifyManifest() {
+	ctx := context.Background()
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader) // in real life: pinned PEM via verify.NewKeyRing
+
+	// What the publisher did: a manifest listing one artifact, signed.
+	body := []byte("the hello binary, archived\n")
+	sum := sha256.Sum256(body)
+	m := manifest.New("hello")
+	_, err := m.Add(manifest.Release{Version: "1.2.0", Date: time.Now(), Commit: "4f9c2e0d1b2a39485766a5b4c3d2e1f001234567", Artifacts: []manifest.Artifact{{
+		Name: "hello-1.2.0-linux-amd64.tar.gz", Path: "1.2.0/hello-1.2.0-linux-amd64.tar.gz", Kind: manifest.KindArchive,
+		OS: "linux", Arch: "amd64", Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:]),
+	}}})
+	if err != nil {
+		panic(err)
+	}
+	m.Touch(time.Now(), 24*time.Hour)
+	data, _ := m.Marshal()
+	sig := verify.EncodeSignature(ed25519.Sign(priv, data))
+
+	// What the client does.
+	keys := &verify.KeyRing{}
+	keys.Add(pub)
+	state := verify.NewFileState(filepath.Join(os.TempDir(), fmt.Sprintf("relkit-example-%d.json", time.Now().UnixNano())))
+	defer os.Remove(state.Path())
+	v, err := verify.NewVerifier(keys, verify.WithState(state), verify.WithProject("hello"))
+	if err != nil {
+		panic(err)
+	}
+	got, err := v.VerifyManifest(ctx, data, verify.Signatures{Detached: sig})
+	if err != nil {
+		fmt.Println("refused:", err)
+		return
+	}
+	sel, _ := got.Select(manifest.Query{Channel: "stable", Platform: manifest.Platform{OS: "linux", Arch: "amd64"}})
+	fmt.Println("manifest serial", got.Serial, "selects", sel.Artifact.Name)
+
+	var disk bytes.Buffer // a temporary file in real life
+	if _, err := verify.Copy(ctx, &disk, bytes.NewReader(body), verify.ExpectArtifact(sel.Artifact)); err != nil {
+		fmt.Println("refused:", err)
+		return
+	}
+	fmt.Println("artifact verified:", disk.Len(), "bytes")
+
+	// A tampered manifest is refused.
+	tampered := bytes.Replace(data, []byte(`"amd64"`), []byte(`"arm64"`), 1)
+	_, err = v.VerifyManifest(ctx, tampered, verify.Signatures{Detached: sig})
+	fmt.Println("tampered manifest refused:", errors.Is(err, verify.ErrBadSignature))
+	// Output:
+	// manifest serial 1 selects hello-1.2.0-linux-amd64.tar.gz
+	// artifact verified: 27 bytes
+	// tampered manifest refused: true
+}
+
+// An auditor (or a release pipeline after publishing) verifies everything
+// a release directory holds and prints the report.
+func ExampleVerifier_VerifyRelease() {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	dir, _ := os.MkdirTemp("", "relkit-example")
+	defer os.RemoveAll(dir)
+
+	// A flat release (as GitHub release assets are): one archive, its
+	// SHA256SUMS and the signature, no manifest, SBOM or provenance.
+	body := []byte("archive bytes\n")
+	sum := sha256.Sum256(body)
+	sums := hex.EncodeToString(sum[:]) + "  hello-1.2.0-linux-amd64.tar.gz\n"
+	os.WriteFile(filepath.Join(dir, "hello-1.2.0-linux-amd64.tar.gz"), body, 0o644)
+	os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(sums), 0o644)
+	os.WriteFile(filepath.Join(dir, "SHA256SUMS.sig"), verify.EncodeSignature(ed25519.Sign(priv, []byte(sums))), 0o644)
+
+	keys := &verify.KeyRing{}
+	keys.Add(pub)
+	v, _ := verify.NewVerifier(keys)
+	rep, err := v.VerifyRelease(context.Background(), verify.Dir(dir), verify.ReleaseOptions{Version: "1.2.0", Dir: "."})
+	fmt.Println("ok:", rep.OK, "error:", err)
+	for _, c := range rep.Checks {
+		fmt.Printf("%-8s %s\n", c.Status, c.Name)
+	}
+	fmt.Println(strings.Contains(rep.Markdown(), "| signature SHA256SUMS | pass |"))
+	// Output:
+	// ok: true error: <nil>
+	// missing  manifest manifest.json
+	// pass     signature SHA256SUMS
+	// pass     checksum hello-1.2.0-linux-amd64.tar.gz
+	// missing  sbom sbom.spdx.json
+	// missing  provenance provenance.intoto.json
+	// true
+}
+
+// Copy checks a stream while passing it on; a wrong byte shows up as a
+// typed error naming the file and both digests.
+func ExampleCopy() {
+	want := verify.Expected{Name: "hello.tar.gz", SHA256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", Size: 5}
+	_, err := verify.Copy(context.Background(), &bytes.Buffer{}, strings.NewReader("hellO"), want)
+	var mismatch *verify.ChecksumMismatchError
+	if errors.As(err, &mismatch) {
+		fmt.Println("refused", mismatch.Name, "want", mismatch.Want[:12], "got", mismatch.Got[:12])
+	}
+	_, err = verify.Copy(context.Background(), &bytes.Buffer{}, strings.NewReader("hello, and more"), want)
+	fmt.Println(err)
+	// Output:
+	// refused hello.tar.gz want 2cf24dba5fb0 got 04a6f55face2
+	// hello.tar.gz: more than the expected 5 bytes
+}

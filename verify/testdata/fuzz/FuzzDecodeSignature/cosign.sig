@@ -1,0 +1,2 @@
+go test fuzz v1
+[]byte("MEYCIQDfzmqFh3sIwRAbXrtZjakQ/mpbp5N34QXLh1O96JenJAIhANhLq6izAidOGgmCCGXFCA6LmQhNai8RSKlOwmj1nRgt")
