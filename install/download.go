@@ -1,0 +1,325 @@
+package install
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/relkit/relkit/verify"
+)
+
+// Download defaults; see [Config].
+const (
+	// DefaultRetries is how many times a failed download is retried.
+	DefaultRetries = 3
+	// DefaultStallTimeout aborts a download that receives nothing for
+	// this long.
+	DefaultStallTimeout = 30 * time.Second
+	// DefaultRetryBackoff is the wait before the first retry; it doubles
+	// on each further retry.
+	DefaultRetryBackoff = 500 * time.Millisecond
+)
+
+// StallError reports a download that received no bytes for Timeout.
+type StallError struct {
+	// URL is what was being downloaded.
+	URL string
+	// After is the stall timeout.
+	After time.Duration
+}
+
+func (e *StallError) Error() string {
+	return fmt.Sprintf("%s: no data for %s", e.URL, e.After)
+}
+
+// Timeout reports true: a stall is a timeout.
+func (e *StallError) Timeout() bool { return true }
+
+// downloader streams files of a release, with retries, resume, size caps,
+// a stall timeout and progress.
+type downloader struct {
+	src      fetcher
+	log      *slog.Logger
+	progress func(done, total int64)
+	retries  int
+	stall    time.Duration
+	backoff  time.Duration
+	timeout  time.Duration // whole-file timeout, 0 = none
+}
+
+// errShort marks a body that ended before the expected size: the
+// connection was cut, so another attempt resumes.
+var errShort = errors.New("connection closed before the end of the file")
+
+// retryable reports whether another attempt could succeed.
+func retryable(err error) bool {
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return he.Temporary()
+	}
+	var sm *verify.SizeMismatchError
+	if errors.As(err, &sm) {
+		return sm.Got < sm.Want // cut short: resume; too long: never
+	}
+	var se *SizeError
+	if errors.As(err, &se) || errors.Is(err, ErrTooLarge) || errors.Is(err, verify.ErrChecksumMismatch) {
+		return false
+	}
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if errors.Is(err, errShort) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return true
+	}
+	var st *StallError
+	if errors.As(err, &st) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
+}
+
+// retry runs op until it succeeds, fails for good, or runs out of
+// attempts, sleeping with exponential backoff in between.
+func (d *downloader) retry(ctx context.Context, name string, op func(attempt int) error) error {
+	backoff := d.backoff
+	var err error
+	attempt := 0
+	for attempt < d.retries+1 {
+		attempt++
+		if attempt > 1 {
+			d.log.Warn("retrying download", "url", name, "attempt", attempt, "err", err)
+			t := time.NewTimer(backoff)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return &DownloadError{URL: name, Attempts: attempt - 1, Err: context.Cause(ctx)}
+			case <-t.C:
+			}
+			backoff *= 2
+		}
+		if err = op(attempt); err == nil {
+			return nil
+		}
+		if !retryable(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	return &DownloadError{URL: name, Attempts: attempt, Err: err}
+}
+
+// withStall returns a context cancelled when kick is not called for the
+// stall timeout, and that kick function.
+func (d *downloader) withStall(ctx context.Context, name string) (context.Context, func(), func()) {
+	actx, cancel := context.WithCancelCause(ctx)
+	if d.stall <= 0 {
+		return actx, func() {}, func() { cancel(nil) }
+	}
+	t := time.AfterFunc(d.stall, func() { cancel(&StallError{URL: name, After: d.stall}) })
+	return actx, func() { t.Reset(d.stall) }, func() { t.Stop(); cancel(nil) }
+}
+
+// cause returns the stall error when ctx was cancelled by the stall timer.
+func cause(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		if c := context.Cause(ctx); c != nil {
+			return c
+		}
+	}
+	return err
+}
+
+// fetchSmall reads a small file (manifest, signature) into memory, at most
+// limit bytes. A missing file is an error wrapping fs.ErrNotExist.
+func (d *downloader) fetchSmall(ctx context.Context, rel string, limit int64) ([]byte, error) {
+	name := d.src.name(rel)
+	var buf bytes.Buffer
+	err := d.retry(ctx, name, func(int) error {
+		buf.Reset()
+		actx, kick, stop := d.withStall(ctx, name)
+		defer stop()
+		body, info, err := d.src.get(actx, rel, 0, "")
+		if err != nil {
+			if he := (*HTTPError)(nil); errors.As(err, &he) && he.StatusCode == 404 {
+				return fmt.Errorf("%s: %w", name, fs.ErrNotExist)
+			}
+			return cause(actx, err)
+		}
+		defer body.Close()
+		if info.total > limit {
+			return &LimitError{Name: name, Limit: limit}
+		}
+		n, err := io.Copy(&buf, io.LimitReader(&kickReader{r: body, kick: kick}, limit+1))
+		if err != nil {
+			return cause(actx, err)
+		}
+		if n > limit {
+			return &LimitError{Name: name, Limit: limit}
+		}
+		if info.total >= 0 && n != info.total {
+			return fmt.Errorf("%s: %w after %d of %d bytes", name, errShort, n, info.total)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// fetchOptional is fetchSmall returning nil, nil for a missing file.
+func (d *downloader) fetchOptional(ctx context.Context, rel string, limit int64) ([]byte, error) {
+	b, err := d.fetchSmall(ctx, rel, limit)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// fetchVerified downloads rel into f (an empty temporary file), hashing
+// the bytes as they arrive through a [verify.Reader] for want. A cut
+// connection resumes with an HTTP Range request validated by If-Range;
+// when the server cannot resume, the download restarts from zero. It
+// returns only when f holds exactly the verified bytes.
+func (d *downloader) fetchVerified(ctx context.Context, rel string, want verify.Expected, limit int64, f *os.File) error {
+	if d.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.timeout)
+		defer cancel()
+	}
+	name := d.src.name(rel)
+	var (
+		done      int64 // verified-so-far prefix length on disk
+		validator string
+		restarted bool
+	)
+	return d.retry(ctx, name, func(attempt int) error {
+		err := d.attemptVerified(ctx, rel, name, want, limit, f, &done, &validator)
+		var cm *verify.ChecksumMismatchError
+		if errors.As(err, &cm) && attempt > 1 && !restarted {
+			// A resumed download that does not verify may be a splice of
+			// two versions of the file: try once more from zero.
+			restarted = true
+			done, validator = 0, ""
+			d.log.Warn("resumed download does not verify; restarting from zero", "url", name)
+			return fmt.Errorf("%w: %w", errShort, err)
+		}
+		return err
+	})
+}
+
+func (d *downloader) attemptVerified(ctx context.Context, rel, name string, want verify.Expected, limit int64, f *os.File, done *int64, validator *string) error {
+	actx, kick, stop := d.withStall(ctx, name)
+	defer stop()
+	body, info, err := d.src.get(actx, rel, *done, *validator)
+	if err != nil {
+		return cause(actx, err)
+	}
+	defer body.Close()
+	if info.start != *done {
+		if *done > 0 {
+			d.log.Info("server cannot resume; restarting the download from byte 0", "url", name)
+		}
+		*done = 0
+	}
+	if *done == 0 {
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+	}
+	*validator = info.validator
+	if want.Size >= 0 && info.total >= 0 && info.total != want.Size {
+		return &SizeError{Name: name, Want: want.Size, Got: info.total}
+	}
+	if want.Size > limit || info.total > limit {
+		return &LimitError{Name: name, Limit: limit}
+	}
+	// The verify.Reader sees the prefix already on disk, then the body;
+	// only the body is written.
+	prefix := io.NewSectionReader(f, 0, *done)
+	pr := &progressReader{r: &kickReader{r: body, kick: kick}, done: done, total: want.Size, progress: d.progress, limit: limit, name: name}
+	vr, err := verify.NewReader(io.MultiReader(prefix, pr), want)
+	if err != nil {
+		return err
+	}
+	w := &skipWriter{f: f, skip: *done}
+	_, err = copyBuffer(w, vr)
+	if err != nil {
+		return cause(actx, err)
+	}
+	if !vr.Verified() {
+		return fmt.Errorf("%s: %w", name, errShort)
+	}
+	return f.Sync()
+}
+
+// skipWriter writes a stream into f at the stream's offsets, discarding
+// the first skip bytes (they are on disk already).
+type skipWriter struct {
+	f    *os.File
+	skip int64
+	off  int64
+}
+
+func (w *skipWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	if w.off < w.skip {
+		k := min(int64(len(p)), w.skip-w.off)
+		w.off += k
+		p = p[k:]
+	}
+	if len(p) > 0 {
+		m, err := w.f.WriteAt(p, w.off)
+		w.off += int64(m)
+		if err != nil {
+			return n - len(p) + m, err
+		}
+	}
+	return n, nil
+}
+
+// kickReader calls kick after every read that returned bytes (resetting a
+// stall timer).
+type kickReader struct {
+	r    io.Reader
+	kick func()
+}
+
+func (k *kickReader) Read(p []byte) (int, error) {
+	n, err := k.r.Read(p)
+	if n > 0 {
+		k.kick()
+	}
+	return n, err
+}
+
+// progressReader counts body bytes into *done and reports progress.
+type progressReader struct {
+	r        io.Reader
+	done     *int64
+	total    int64
+	progress func(done, total int64)
+	limit    int64
+	name     string
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		*p.done += int64(n)
+		if *p.done > p.limit {
+			return n, &LimitError{Name: p.name, Limit: p.limit}
+		}
+		if p.progress != nil {
+			p.progress(*p.done, p.total)
+		}
+	}
+	return n, err
+}

@@ -1,0 +1,255 @@
+package install
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors. Every refusal is also a typed error (below) that wraps
+// one of these, so callers can branch with [errors.Is] and read details
+// with [errors.As].
+var (
+	// ErrNoTrust is returned by [New] when no trust material (keys) is
+	// configured: relkit never installs unverified bytes.
+	ErrNoTrust = errors.New("no trust material configured")
+	// ErrUnsafeArchive is wrapped by an [*ArchiveError] for an archive
+	// entry that could write outside the target or is not what a release
+	// contains: an absolute path, "..", a link leaving the archive, a
+	// device file, a duplicate, or a wanted entry that is not a regular
+	// file.
+	ErrUnsafeArchive = errors.New("unsafe archive")
+	// ErrTooLarge is wrapped when a download or an archive entry exceeds
+	// its limit, or when an archive decompresses beyond its ratio limit
+	// (a size bomb).
+	ErrTooLarge = errors.New("too large")
+	// ErrMissingEntry is wrapped by an [*ArchiveError] when the archive
+	// lacks a binary the installer was told to install.
+	ErrMissingEntry = errors.New("missing entry")
+	// ErrSizeMismatch is wrapped by a [*SizeError] when a file's length is
+	// not the one the signed manifest promises.
+	ErrSizeMismatch = errors.New("size mismatch")
+	// ErrDowngrade is wrapped by a [*DowngradeError].
+	ErrDowngrade = errors.New("downgrade refused")
+	// ErrHealthCheck is wrapped by a [*HealthCheckError].
+	ErrHealthCheck = errors.New("health check failed")
+	// ErrLocked is wrapped by a [*LockedError] when another install holds
+	// the lock.
+	ErrLocked = errors.New("another install is running")
+	// ErrNotWritable is wrapped by a [*NotWritableError].
+	ErrNotWritable = errors.New("directory not writable")
+	// ErrNoBackup is returned by [Installer.Rollback] when there is no
+	// backup to restore.
+	ErrNoBackup = errors.New("no backup to roll back to")
+	// ErrVerification is wrapped by a [*VerificationError].
+	ErrVerification = errors.New("verification failed")
+	// ErrNotInstalled is returned when an operation needs an installed
+	// release and none is found.
+	ErrNotInstalled = errors.New("not installed")
+)
+
+// ArchiveError reports an archive that was refused. Err is
+// [ErrUnsafeArchive], [ErrTooLarge] or [ErrMissingEntry].
+type ArchiveError struct {
+	// Archive is the archive's file name.
+	Archive string
+	// Entry is the offending entry's name as stored in the archive.
+	Entry string
+	// Reason says what is wrong with it.
+	Reason string
+	// Err is the category sentinel.
+	Err error
+}
+
+func (e *ArchiveError) Error() string {
+	if e.Entry == "" {
+		return fmt.Sprintf("archive %s: %s", e.Archive, e.Reason)
+	}
+	return fmt.Sprintf("archive %s: entry %q: %s", e.Archive, e.Entry, e.Reason)
+}
+
+// Unwrap returns the category sentinel.
+func (e *ArchiveError) Unwrap() error { return e.Err }
+
+// SizeError reports a file whose length differs from the expected one.
+type SizeError struct {
+	// Name is the file (URL or path) that was read.
+	Name string
+	// Want is the expected size; Got is the size seen, or -1 when the
+	// body went past Want (it was cut off there).
+	Want, Got int64
+}
+
+func (e *SizeError) Error() string {
+	if e.Got < 0 {
+		return fmt.Sprintf("%s: longer than the expected %d bytes", e.Name, e.Want)
+	}
+	return fmt.Sprintf("%s: got %d bytes, expected %d", e.Name, e.Got, e.Want)
+}
+
+// Unwrap returns [ErrSizeMismatch].
+func (e *SizeError) Unwrap() error { return ErrSizeMismatch }
+
+// LimitError reports a download larger than a configured cap.
+type LimitError struct {
+	// Name is what was being read.
+	Name string
+	// Limit is the cap in bytes.
+	Limit int64
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("%s: larger than the limit of %d bytes", e.Name, e.Limit)
+}
+
+// Unwrap returns [ErrTooLarge].
+func (e *LimitError) Unwrap() error { return ErrTooLarge }
+
+// HTTPError reports an HTTP response with an unexpected status.
+type HTTPError struct {
+	// URL is the requested URL (without credentials).
+	URL string
+	// StatusCode is the response status.
+	StatusCode int
+	// Status is the response status line.
+	Status string
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("GET %s: %s", e.URL, e.Status)
+}
+
+// Temporary reports whether retrying could help (5xx, 408, 429).
+func (e *HTTPError) Temporary() bool {
+	return e.StatusCode >= 500 || e.StatusCode == 408 || e.StatusCode == 429
+}
+
+// DownloadError reports a download that failed after its retries. It
+// wraps the last error seen ([*HTTPError], [*SizeError], [*LimitError],
+// a timeout, or a network error).
+type DownloadError struct {
+	// URL is what was being downloaded.
+	URL string
+	// Attempts is how many requests were made.
+	Attempts int
+	// Err is the last error.
+	Err error
+}
+
+func (e *DownloadError) Error() string {
+	return fmt.Sprintf("download %s (%d attempts): %v", e.URL, e.Attempts, e.Err)
+}
+
+// Unwrap returns the last error.
+func (e *DownloadError) Unwrap() error { return e.Err }
+
+// VerificationError reports a manifest, checksums file or artifact that
+// failed verification. Err is the error from package verify (or from the
+// digest check), so errors.Is works with verify's sentinels too.
+type VerificationError struct {
+	// Subject names what failed ("manifest.json", "1.2.0/hello.tar.gz").
+	Subject string
+	// Err is the underlying verification error.
+	Err error
+}
+
+func (e *VerificationError) Error() string {
+	return fmt.Sprintf("verify %s: %v", e.Subject, e.Err)
+}
+
+// Unwrap returns both [ErrVerification] and the underlying error.
+func (e *VerificationError) Unwrap() []error { return []error{ErrVerification, e.Err} }
+
+// DowngradeError reports that the selected release is older than the one
+// installed and Config.AllowDowngrade is false.
+type DowngradeError struct {
+	// Installed and Candidate are the two versions.
+	Installed, Candidate string
+}
+
+func (e *DowngradeError) Error() string {
+	return fmt.Sprintf("refusing to downgrade from %s to %s (allow it explicitly to go back)", e.Installed, e.Candidate)
+}
+
+// Unwrap returns [ErrDowngrade].
+func (e *DowngradeError) Unwrap() error { return ErrDowngrade }
+
+// HealthCheckError reports that the new binary failed its health check.
+// The previous binaries were restored when RolledBack is true.
+type HealthCheckError struct {
+	// Binary is the path that was checked.
+	Binary string
+	// Version is the version that was expected.
+	Version string
+	// Output is (the start of) what the binary printed, if it ran.
+	Output string
+	// RolledBack reports whether the previous binaries were restored.
+	RolledBack bool
+	// Err is why the check failed.
+	Err error
+}
+
+func (e *HealthCheckError) Error() string {
+	s := fmt.Sprintf("health check of %s (want version %s): %v", e.Binary, e.Version, e.Err)
+	if o := strings.TrimSpace(e.Output); o != "" {
+		s += fmt.Sprintf(" (output: %q)", o)
+	}
+	if e.RolledBack {
+		s += "; previous version restored"
+	}
+	return s
+}
+
+// Unwrap returns [ErrHealthCheck] and the cause.
+func (e *HealthCheckError) Unwrap() []error { return []error{ErrHealthCheck, e.Err} }
+
+// LockedError reports that another install holds the lock.
+type LockedError struct {
+	// Path is the lock file.
+	Path string
+	// Holder describes the holder as recorded in the lock file ("pid
+	// 4242 on host since 2026-11-21T00:00:00Z"), if known.
+	Holder string
+}
+
+func (e *LockedError) Error() string {
+	s := "another install is running: " + e.Path + " is locked"
+	if e.Holder != "" {
+		s += " by " + e.Holder
+	}
+	return s
+}
+
+// Unwrap returns [ErrLocked].
+func (e *LockedError) Unwrap() error { return ErrLocked }
+
+// NotWritableError reports a target directory the installer cannot write,
+// found before anything is downloaded.
+type NotWritableError struct {
+	// Dir is the directory.
+	Dir string
+	// Err is the error from the write attempt.
+	Err error
+}
+
+func (e *NotWritableError) Error() string {
+	return fmt.Sprintf("cannot write to %s: %v; re-run with permission to write there (for example with sudo), or install into a directory you own (for example ~/.local/bin)", e.Dir, e.Err)
+}
+
+// Unwrap returns [ErrNotWritable] and the cause.
+func (e *NotWritableError) Unwrap() []error { return []error{ErrNotWritable, e.Err} }
+
+// ConfigError reports an invalid [Config], listing every problem.
+type ConfigError struct {
+	// Problems lists what is wrong, one entry per field.
+	Problems []string
+	// Err is [ErrNoTrust] when trust material is missing, else nil.
+	Err error
+}
+
+func (e *ConfigError) Error() string {
+	return "install: invalid config: " + strings.Join(e.Problems, "; ")
+}
+
+// Unwrap returns [ErrNoTrust] when that is one of the problems.
+func (e *ConfigError) Unwrap() error { return e.Err }

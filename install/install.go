@@ -1,0 +1,667 @@
+package install
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/verify"
+)
+
+// Config configures an [Installer]. Project, Source, Dir and trust
+// material (Keys or Verifier) are required; every other field has a
+// default, stated in its comment. [New] checks the whole Config and
+// reports every problem at once.
+type Config struct {
+	// Project is the released project's name, as in manifest.json. A
+	// signed manifest for another project is refused. Required.
+	Project string
+	// Source is where releases come from: the http:// or https:// URL of
+	// a release root (manifest.json at its top), a local release root
+	// directory (or its manifest.json), or a local archive or bare binary
+	// (with SHA256SUMS and its signature beside it), as an install
+	// script's --from accepts. Required.
+	Source string
+	// Dir is the directory the binaries are installed into, usually
+	// filepath.Dir of os.Executable. Required.
+	Dir string
+	// Binaries are the base names of the files to install from a
+	// release archive; the first is the primary binary, which is
+	// health-checked and names the installer's lock, receipt and backups.
+	// Default: Project (plus ".exe" on Windows).
+	Binaries []string
+	// ArchiveDir is the directory inside an archive that holds the
+	// binaries. Default "": bare names at the archive root, as banger's
+	// archives have them.
+	ArchiveDir string
+
+	// Keys are the trusted signing keys. The installer builds a
+	// [verify.Verifier] from them that checks the project name, uses
+	// Now, and remembers the highest manifest serial seen in a state file
+	// next to the binaries. Set Keys or Verifier, not both.
+	Keys *verify.KeyRing
+	// Threshold is how many distinct Keys must sign. Default 1.
+	Threshold int
+	// Verifier is a ready verifier, for callers that configure verify
+	// themselves. Set Keys or Verifier.
+	Verifier *verify.Verifier
+	// Roots are root keys pinned in the program: the installer then reads
+	// keys.json (and its signatures) from the source, verifies it with
+	// Roots, and trusts the signing keys it certifies (plus Keys, unless
+	// the bundle revokes them), so signing keys rotate without a new
+	// program. Not with Verifier.
+	Roots *verify.KeyRing
+
+	// Platform is the platform to install for. Default: the running
+	// binary's (runtime.GOOS/runtime.GOARCH).
+	Platform manifest.Platform
+	// AllowDowngrade lets Install put an older version in place of a
+	// newer one. Default false: a downgrade is a *DowngradeError.
+	AllowDowngrade bool
+	// Prerelease lets a constraint select pre-releases. Default false.
+	Prerelease bool
+	// Reinstall makes Install replace the binaries even when the selected
+	// version is already installed. Default false.
+	Reinstall bool
+	// CurrentVersion is the installed version as the running program
+	// knows it (from its build info). Default: read from the receipt.
+	CurrentVersion string
+
+	// HTTPClient makes every request. Default: a client with proxies from
+	// the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY) and a 30 s
+	// response-header timeout. Its CheckRedirect is wrapped to refuse
+	// redirects that leave http(s) or go from https to http.
+	HTTPClient *http.Client
+	// UserAgent is sent with every request. Default "relkit-install".
+	UserAgent string
+	// Logger receives progress and warnings. Default: discard.
+	Logger *slog.Logger
+	// Progress, when set, is called as download bytes arrive with the
+	// bytes done and the total (-1 when unknown). It is called from the
+	// installing goroutine; render it, do not block in it.
+	Progress func(done, total int64)
+	// Now is the clock, for manifest expiry and receipts. Default
+	// time.Now.
+	Now func() time.Time
+
+	// HealthCheck checks the new primary binary before the install
+	// commits. Default: VersionCommand("version"), which runs
+	// "<binary> version" and wants the new version in its output.
+	HealthCheck HealthCheck
+	// HealthTimeout bounds the health check. Default
+	// [DefaultHealthTimeout].
+	HealthTimeout time.Duration
+	// Mode is the permission of a binary installed where none was.
+	// Replacing a binary keeps the old one's mode and owner. Default
+	// 0755.
+	Mode fs.FileMode
+
+	// Limits caps download and extraction sizes. Zero fields take their
+	// defaults.
+	Limits Limits
+	// Retries is how many times a failed download is retried (resuming
+	// where the server allows). Default [DefaultRetries]; negative means
+	// no retry.
+	Retries int
+	// RetryBackoff is the wait before the first retry, doubled each time.
+	// Default [DefaultRetryBackoff].
+	RetryBackoff time.Duration
+	// StallTimeout aborts an attempt that receives nothing for this long.
+	// Default [DefaultStallTimeout].
+	StallTimeout time.Duration
+	// DownloadTimeout bounds the download of one file, retries included.
+	// Default 0: no bound beyond the context's.
+	DownloadTimeout time.Duration
+	// LockWait is how long to wait for another install to finish.
+	// Default 0: fail at once with a *LockedError.
+	LockWait time.Duration
+}
+
+// Installer installs, updates and rolls back one project's binaries in
+// one directory. Build it with [New]; its methods are safe to call from
+// one goroutine at a time (the lock file serialises processes).
+type Installer struct {
+	cfg      Config
+	verifier *verify.Verifier
+	// rootVerifier verifies keys.json when Config.Roots is set.
+	rootVerifier *verify.Verifier
+	state        *verify.FileState
+	client       *http.Client
+	log          *slog.Logger
+	now          func() time.Time
+	platform     manifest.Platform
+	health       HealthCheck
+	lim          Limits
+	sw           *swapper
+}
+
+// New checks cfg and returns an Installer. It fails with a *ConfigError
+// listing every problem; when no trust material is set, that error wraps
+// [ErrNoTrust]: the installer never installs unverified bytes.
+func New(cfg Config) (*Installer, error) {
+	var problems []string
+	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+	var trustErr error
+
+	if cfg.Project == "" {
+		bad("Project is required")
+	}
+	if cfg.Source == "" {
+		bad("Source is required (a release root URL or directory, or an archive path)")
+	}
+	if cfg.Dir == "" {
+		bad("Dir is required (the directory to install into)")
+	} else if abs, err := filepath.Abs(cfg.Dir); err != nil {
+		bad("Dir %q: %v", cfg.Dir, err)
+	} else {
+		cfg.Dir = abs
+	}
+	switch {
+	case cfg.Keys == nil && cfg.Verifier == nil && cfg.Roots == nil:
+		bad("no trusted keys: set Keys, Roots or Verifier (relkit never installs unverified releases)")
+		trustErr = ErrNoTrust
+	case cfg.Verifier != nil && (cfg.Keys != nil || cfg.Roots != nil):
+		bad("set Keys and/or Roots, or Verifier, not both")
+	case cfg.Keys != nil && cfg.Keys.Len() == 0 && cfg.Roots == nil:
+		bad("Keys is empty: add at least one trusted key")
+		trustErr = ErrNoTrust
+	case cfg.Roots != nil && cfg.Roots.Len() == 0:
+		bad("Roots is empty: add at least one root key")
+		trustErr = ErrNoTrust
+	}
+	if cfg.Threshold < 0 || cfg.Verifier != nil && cfg.Threshold != 0 {
+		bad("Threshold %d: must be >= 0 and is only used with Keys", cfg.Threshold)
+	}
+
+	platform := cfg.Platform
+	if platform.OS == "" && platform.Arch == "" {
+		platform = manifest.Platform{OS: runtime.GOOS, Arch: runtime.GOARCH}
+	} else if p, err := manifest.ParsePlatform(platform.OS + "/" + platform.Arch); err != nil {
+		bad("Platform: %v", err)
+	} else {
+		platform = p
+	}
+	if len(cfg.Binaries) == 0 && cfg.Project != "" {
+		cfg.Binaries = []string{cfg.Project + platform.ExeSuffix()}
+	}
+	seen := map[string]bool{}
+	for _, b := range cfg.Binaries {
+		if b == "" || b == "." || b == ".." || strings.ContainsAny(b, `/\`) || strings.HasPrefix(b, ".") || strings.ContainsRune(b, 0) {
+			bad("Binaries: %q is not a plain file name", b)
+		}
+		if seen[b] {
+			bad("Binaries: %q listed twice", b)
+		}
+		seen[b] = true
+	}
+	if cfg.ArchiveDir != "" {
+		c, reason := cleanEntryName(strings.TrimSuffix(cfg.ArchiveDir, "/"))
+		if reason != "" || c == "." {
+			bad("ArchiveDir %q: must be a relative path inside the archive", cfg.ArchiveDir)
+		}
+		cfg.ArchiveDir = c
+	}
+	if cfg.CurrentVersion != "" {
+		if _, err := manifest.ParseVersion(cfg.CurrentVersion); err != nil {
+			bad("CurrentVersion: %v", err)
+		}
+	}
+	for name, d := range map[string]time.Duration{"HealthTimeout": cfg.HealthTimeout, "RetryBackoff": cfg.RetryBackoff, "StallTimeout": cfg.StallTimeout, "DownloadTimeout": cfg.DownloadTimeout, "LockWait": cfg.LockWait} {
+		if d < 0 {
+			bad("%s %v: must not be negative", name, d)
+		}
+	}
+	if cfg.Limits.MaxDownload < 0 || cfg.Limits.MaxEntrySize < 0 || cfg.Limits.MaxTotalSize < 0 || cfg.Limits.MaxRatio < 0 || cfg.Limits.MaxEntries < 0 {
+		bad("Limits: must not be negative")
+	}
+	if cfg.Mode&^fs.ModePerm != 0 {
+		bad("Mode %v: only permission bits", cfg.Mode)
+	}
+	if len(problems) > 0 {
+		return nil, &ConfigError{Problems: problems, Err: trustErr}
+	}
+
+	in := &Installer{cfg: cfg, platform: platform, lim: cfg.Limits.withDefaults()}
+	in.now = cfg.Now
+	if in.now == nil {
+		in.now = time.Now
+	}
+	in.log = cfg.Logger
+	if in.log == nil {
+		in.log = slog.New(slog.DiscardHandler)
+	}
+	in.client = cfg.HTTPClient
+	if in.client == nil {
+		in.client = defaultClient()
+	}
+	in.health = cfg.HealthCheck
+	if in.health == nil {
+		in.health = VersionCommand()
+	}
+	if in.cfg.HealthTimeout == 0 {
+		in.cfg.HealthTimeout = DefaultHealthTimeout
+	}
+	if in.cfg.Mode == 0 {
+		in.cfg.Mode = 0o755
+	}
+	switch {
+	case in.cfg.Retries == 0:
+		in.cfg.Retries = DefaultRetries
+	case in.cfg.Retries < 0:
+		in.cfg.Retries = 0
+	}
+	if in.cfg.RetryBackoff == 0 {
+		in.cfg.RetryBackoff = DefaultRetryBackoff
+	}
+	if in.cfg.StallTimeout == 0 {
+		in.cfg.StallTimeout = DefaultStallTimeout
+	}
+	if in.cfg.UserAgent == "" {
+		in.cfg.UserAgent = "relkit-install"
+	}
+	in.state = verify.NewFileState(statePath(cfg.Dir, in.primary()))
+	in.verifier = cfg.Verifier
+	var ring *verify.KeyRing
+	switch {
+	case cfg.Roots != nil:
+		ring = cfg.Roots
+	case in.verifier == nil:
+		ring = cfg.Keys
+	}
+	if ring != nil {
+		opts := in.verifyOptions()
+		if cfg.Roots != nil {
+			opts = opts[1:] // the threshold is for release keys, not roots
+		}
+		v, err := verify.NewVerifier(ring, opts...)
+		if err != nil {
+			ce := &ConfigError{Problems: []string{err.Error()}}
+			if errors.Is(err, verify.ErrNoTrustedKeys) {
+				ce.Err = ErrNoTrust
+			}
+			return nil, ce
+		}
+		if cfg.Roots != nil {
+			in.rootVerifier = v
+		} else {
+			in.verifier = v
+		}
+	}
+	in.sw = &swapper{dir: cfg.Dir, primary: in.primary(), log: in.log, mode: in.cfg.Mode}
+	return in, nil
+}
+
+// verifyOptions are the options of a verifier the installer builds: the
+// threshold first, then project, clock and the state file next to the
+// binaries.
+func (in *Installer) verifyOptions() []verify.Option {
+	th := in.cfg.Threshold
+	if th == 0 {
+		th = 1
+	}
+	return []verify.Option{
+		verify.WithThreshold(th),
+		verify.WithProject(in.cfg.Project),
+		verify.WithClock(in.now),
+		verify.WithState(in.state),
+	}
+}
+
+// defaultClient is the HTTP client used when Config.HTTPClient is nil.
+func defaultClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone() // proxies from the environment
+	t.ResponseHeaderTimeout = 30 * time.Second
+	t.TLSHandshakeTimeout = 15 * time.Second
+	return &http.Client{Transport: t}
+}
+
+func (in *Installer) primary() string { return in.cfg.Binaries[0] }
+
+// Platform returns the platform the installer installs for.
+func (in *Installer) Platform() manifest.Platform { return in.platform }
+
+// Result describes what Install or Rollback did.
+type Result struct {
+	// Project is the project's name.
+	Project string
+	// Version is the version now installed; Previous the one before
+	// ("" when nothing was installed or it is unknown).
+	Version, Previous string
+	// Changed is false when the version was already installed and
+	// nothing was replaced.
+	Changed bool
+	// Artifact is the file that was downloaded (zero for Rollback).
+	Artifact manifest.Artifact
+	// Source is the URL or path the artifact came from.
+	Source string
+	// Paths are the installed files.
+	Paths []string
+	// Warnings are things the user should know (a deprecated release, a
+	// recovered interrupted install).
+	Warnings []string
+}
+
+// Update is the answer of [Installer.Check]: is there an update, to what,
+// and why.
+type Update struct {
+	// Installed is the installed version, "" when none is known.
+	Installed string
+	// InstalledFrom says where Installed came from: "config"
+	// (Config.CurrentVersion), "receipt", or "" when unknown.
+	InstalledFrom string
+	// Latest is the release and artifact the query selects.
+	Latest manifest.Selection
+	// Available reports that Install would install Latest: it is newer
+	// than Installed, or nothing is installed.
+	Available bool
+	// Downgrade reports that Latest is older than Installed (Install
+	// refuses it unless Config.AllowDowngrade).
+	Downgrade bool
+	// Reason explains the answer in one sentence.
+	Reason string
+	// Warnings are things the user should know: the installed release
+	// was yanked or deprecated, the selected one is deprecated.
+	Warnings []string
+}
+
+// installed returns the installed version and where it came from.
+func (in *Installer) installed() (string, string, *Receipt, []string) {
+	var warnings []string
+	r, err := ReadReceipt(in.cfg.Dir, in.primary())
+	if err != nil && !errors.Is(err, ErrNotInstalled) {
+		warnings = append(warnings, "ignoring unreadable receipt: "+err.Error())
+		r = nil
+	}
+	if r != nil && len(r.Binaries) > 0 {
+		// A receipt describes the binary only while its bytes match.
+		_, sum, err := fileSHA256(filepath.Join(in.cfg.Dir, r.Binaries[0].Name))
+		if err != nil || sum != r.Binaries[0].SHA256 {
+			warnings = append(warnings, fmt.Sprintf("receipt says %s but %s was changed since; ignoring it", r.Version, r.Binaries[0].Name))
+			r = nil
+		}
+	}
+	if in.cfg.CurrentVersion != "" {
+		return strings.TrimPrefix(in.cfg.CurrentVersion, "v"), "config", r, warnings
+	}
+	if r != nil {
+		return r.Version, "receipt", r, warnings
+	}
+	return "", "", nil, warnings
+}
+
+// Check answers "is there an update, to what, and why" for q (see
+// manifest.Query; Platform defaults to the installer's). It fetches and
+// verifies the signed manifest, and downloads no artifact.
+func (in *Installer) Check(ctx context.Context, q manifest.Query) (*Update, error) {
+	p, err := in.resolve(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	inst, from, _, warnings := in.installed()
+	u := &Update{Installed: inst, InstalledFrom: from, Latest: p.sel, Warnings: append(warnings, p.warnings...)}
+	if p.m != nil && inst != "" {
+		if r, ok := p.m.Release(inst); ok && r.Status != manifest.StatusActive {
+			u.Warnings = append(u.Warnings, fmt.Sprintf("installed %s is %s: %s", inst, r.Status, r.Reason))
+		}
+	}
+	cand := p.sel.Release.Version
+	switch c := in.compareInstalled(inst, cand); {
+	case inst == "":
+		u.Available = true
+		u.Reason = fmt.Sprintf("%s is not installed in %s; %s is available (%s)", in.cfg.Project, in.cfg.Dir, cand, p.query)
+	case c < 0:
+		u.Available = true
+		u.Reason = fmt.Sprintf("update available: %s -> %s (%s)", inst, cand, p.query)
+	case c == 0:
+		u.Reason = fmt.Sprintf("up to date: %s is what %s selects", inst, p.query)
+	default:
+		u.Downgrade = true
+		u.Available = in.cfg.AllowDowngrade
+		u.Reason = fmt.Sprintf("installed %s is newer than %s, which %s selects; installing it would be a downgrade", inst, cand, p.query)
+	}
+	return u, nil
+}
+
+// compareInstalled compares versions by SemVer precedence; an installed
+// version that does not parse counts as older.
+func (in *Installer) compareInstalled(inst, cand string) int {
+	if inst == "" {
+		return -1
+	}
+	a, err1 := manifest.ParseVersion(inst)
+	b, err2 := manifest.ParseVersion(cand)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return manifest.Compare(a, b)
+}
+
+// checkWritable fails with a *NotWritableError when dir cannot take new
+// files.
+func checkWritable(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return &NotWritableError{Dir: dir, Err: err}
+	}
+	if !fi.IsDir() {
+		return &NotWritableError{Dir: dir, Err: errors.New("not a directory")}
+	}
+	f, err := os.CreateTemp(dir, tempPrefix+"probe-*")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return &NotWritableError{Dir: dir, Err: err}
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+// begin checks the directory, takes the lock, finishes or undoes an
+// interrupted swap and removes leftovers. It returns the unlock function
+// and any warnings.
+func (in *Installer) begin(ctx context.Context) (func(), []string, error) {
+	if err := checkWritable(in.cfg.Dir); err != nil {
+		return nil, nil, err
+	}
+	unlock, err := acquireLock(ctx, lockPath(in.cfg.Dir, in.primary()), in.cfg.LockWait, in.now)
+	if err != nil {
+		return nil, nil, err
+	}
+	var warnings []string
+	msg, err := in.sw.recoverSwap()
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	if msg != "" {
+		in.log.Warn(msg)
+		warnings = append(warnings, msg)
+	}
+	in.sw.cleanup(in.cfg.Binaries, in.now())
+	return unlock, warnings, nil
+}
+
+// Install resolves q (see manifest.Query: Version, Channel, Alias or
+// Constraint; none means the stable channel; Platform defaults to the
+// installer's), verifies, downloads, extracts and swaps the binaries in,
+// health-checks them and commits with a receipt. Any failure leaves the
+// installed binaries as they were.
+func (in *Installer) Install(ctx context.Context, q manifest.Query) (*Result, error) {
+	unlock, warnings, err := in.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	p, err := in.resolve(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	warnings = append(warnings, p.warnings...)
+	inst, _, rec, w := in.installed()
+	warnings = append(warnings, w...)
+	cand := p.sel.Release.Version
+	res := &Result{Project: in.cfg.Project, Version: cand, Previous: inst, Artifact: p.sel.Artifact, Source: p.src.name(p.sel.Artifact.Path), Warnings: warnings}
+	for _, b := range in.cfg.Binaries {
+		res.Paths = append(res.Paths, filepath.Join(in.cfg.Dir, b))
+	}
+	switch c := in.compareInstalled(inst, cand); {
+	case c > 0 && !in.cfg.AllowDowngrade:
+		return nil, &DowngradeError{Installed: inst, Candidate: cand}
+	case c == 0 && !in.cfg.Reinstall && rec != nil && rec.SHA256 == p.sel.Artifact.SHA256:
+		in.log.Info("already installed", "version", cand)
+		return res, nil
+	}
+	if p.sel.Release.Status == manifest.StatusDeprecated {
+		in.log.Warn("installing a deprecated release", "version", cand, "reason", p.sel.Release.Reason)
+	}
+
+	files, sum, err := in.fetchAndExtract(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, nf := range files {
+			os.Remove(nf.Temp) // no-op after a successful rename
+		}
+	}()
+	receipt := &Receipt{
+		Schema: ReceiptSchema, Project: in.cfg.Project, Version: cand,
+		Source: p.src.name(""), Artifact: p.sel.Artifact.Path, SHA256: sum,
+		Platform: p.sel.Artifact.Platform().String(),
+	}
+	if p.sel.Artifact.OS == "" {
+		receipt.Platform = ""
+	}
+	for _, nf := range files {
+		receipt.Binaries = append(receipt.Binaries, ReceiptBinary{Name: nf.Name, Size: nf.Size, SHA256: nf.SHA256})
+	}
+	if err := in.commit(ctx, files, cand, rec, receipt); err != nil {
+		return nil, err
+	}
+	res.Changed = true
+	in.log.Info("installed", "project", in.cfg.Project, "version", cand, "previous", inst, "dir", in.cfg.Dir)
+	return res, nil
+}
+
+// commit swaps files in as one set, health-checks them, and writes the
+// receipt, restoring the previous set on any failure. rec is the current
+// receipt (kept with the backups for Rollback).
+func (in *Installer) commit(ctx context.Context, files []newFile, version string, rec *Receipt, receipt *Receipt) error {
+	if err := in.sw.prepare(files); err != nil {
+		return err
+	}
+	names := make([]string, len(files))
+	for i, nf := range files {
+		names[i] = nf.Name
+	}
+	if err := in.sw.backup(names, rec); err != nil {
+		return err
+	}
+	existed := map[string]bool{}
+	for _, n := range names {
+		if _, err := os.Stat(backupPath(in.cfg.Dir, n)); err == nil {
+			existed[n] = true
+		}
+	}
+	j, err := in.sw.swapIn(files, version, existed)
+	if err != nil {
+		return err
+	}
+	if version != "" {
+		if err := runHealth(ctx, in.health, in.cfg.HealthTimeout, filepath.Join(in.cfg.Dir, in.primary()), version); err != nil {
+			he := err.(*HealthCheckError)
+			if rerr := in.sw.restore(j); rerr != nil {
+				return errors.Join(he, fmt.Errorf("restoring the previous binaries failed: %w", rerr))
+			}
+			he.RolledBack = true
+			in.log.Error("health check failed; previous binaries restored", "err", he)
+			return he
+		}
+	}
+	if receipt == nil {
+		if err := removeDurably(ReceiptPath(in.cfg.Dir, in.primary())); err != nil {
+			return err
+		}
+	} else {
+		receipt.Installed = in.now().UTC().Truncate(time.Second)
+		if err := writeJSON(ReceiptPath(in.cfg.Dir, in.primary()), receipt); err != nil {
+			if rerr := in.sw.restore(j); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+			return fmt.Errorf("write receipt: %w", err)
+		}
+	}
+	return in.sw.finish()
+}
+
+// Rollback restores the binaries the last install replaced (and their
+// receipt), health-checking them when their version is known. The
+// replaced binaries become the new backup, so a second Rollback undoes
+// the first. With no backup it fails with [ErrNoBackup].
+func (in *Installer) Rollback(ctx context.Context) (*Result, error) {
+	unlock, warnings, err := in.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	var info backupInfo
+	if err := readJSON(backupInfoPath(in.cfg.Dir, in.primary()), &info); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("rollback %s in %s: %w", in.cfg.Project, in.cfg.Dir, ErrNoBackup)
+		}
+		return nil, err
+	}
+	if len(info.Binaries) == 0 || !info.Binaries[0].Existed {
+		return nil, fmt.Errorf("rollback %s in %s: %w (nothing was installed before)", in.cfg.Project, in.cfg.Dir, ErrNoBackup)
+	}
+	inst, _, rec, w := in.installed()
+	warnings = append(warnings, w...)
+	var files []newFile
+	defer func() {
+		for _, nf := range files {
+			if nf.Temp != "" {
+				os.Remove(nf.Temp)
+			}
+		}
+	}()
+	for _, e := range info.Binaries {
+		nf := newFile{Name: e.Name}
+		if e.Existed {
+			tmp, err := in.sw.linkTemp(backupPath(in.cfg.Dir, e.Name), e.Name)
+			if err != nil {
+				return nil, fmt.Errorf("rollback: %w", err)
+			}
+			nf.Temp = tmp
+			if nf.Size, nf.SHA256, err = fileSHA256(tmp); err != nil {
+				return nil, err
+			}
+		}
+		files = append(files, nf)
+	}
+	var receipt *Receipt
+	if info.Receipt != nil {
+		r := *info.Receipt
+		receipt = &r
+	}
+	if err := in.commit(ctx, files, info.Version, rec, receipt); err != nil {
+		return nil, err
+	}
+	res := &Result{Project: in.cfg.Project, Version: info.Version, Previous: inst, Changed: true, Warnings: warnings}
+	for _, nf := range files {
+		res.Paths = append(res.Paths, filepath.Join(in.cfg.Dir, nf.Name))
+	}
+	in.log.Info("rolled back", "project", in.cfg.Project, "version", info.Version, "from", inst)
+	return res, nil
+}

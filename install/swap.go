@@ -1,0 +1,356 @@
+package install
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/relkit/relkit/internal/atomicfile"
+)
+
+// The installer's files next to the binaries, for primary binary p and
+// each binary b:
+//
+//	.p.relkit-lock           the install lock
+//	.p.relkit-receipt.json   what is installed (the commit point)
+//	.p.relkit-journal.json   a swap in progress (recovered on the next run)
+//	.p.relkit-backup.json    what the backups are (for Rollback)
+//	.p.relkit-state.json     manifest serials seen (rollback protection)
+//	.b.relkit-backup         the previous b
+//	.relkit-<kind>-b-*       temporary files (removed on the next run)
+const (
+	journalSchema = "relkit.journal/v1"
+	backupSchema  = "relkit.backup/v1"
+)
+
+func lockPath(dir, primary string) string { return filepath.Join(dir, "."+primary+".relkit-lock") }
+func journalPath(dir, primary string) string {
+	return filepath.Join(dir, "."+primary+".relkit-journal.json")
+}
+func backupInfoPath(dir, primary string) string {
+	return filepath.Join(dir, "."+primary+".relkit-backup.json")
+}
+func statePath(dir, primary string) string {
+	return filepath.Join(dir, "."+primary+".relkit-state.json")
+}
+func backupPath(dir, name string) string { return filepath.Join(dir, "."+name+".relkit-backup") }
+
+// setEntry is one binary of a swapped set.
+type setEntry struct {
+	Name    string `json:"name"`
+	Existed bool   `json:"existed"`          // a previous file was backed up
+	SHA256  string `json:"sha256,omitempty"` // of the new file (journal only)
+}
+
+// journal records a swap in progress. It is written (durably) after the
+// backups and before the first rename; while it exists, the set may be
+// half swapped, and the next run restores the backups unless the receipt
+// shows the swap committed.
+type journal struct {
+	Schema   string     `json:"schema"`
+	Version  string     `json:"version"`
+	Binaries []setEntry `json:"binaries"`
+}
+
+// backupInfo describes the backups Rollback restores.
+type backupInfo struct {
+	Schema   string     `json:"schema"`
+	Version  string     `json:"version,omitempty"`
+	Receipt  *Receipt   `json:"receipt,omitempty"`
+	Binaries []setEntry `json:"binaries"`
+}
+
+// swapper replaces a set of binaries in dir as one unit.
+type swapper struct {
+	dir     string
+	primary string
+	log     *slog.Logger
+	mode    fs.FileMode
+}
+
+func (s *swapper) target(name string) string { return filepath.Join(s.dir, name) }
+
+// prepare gives each new file the mode and owner of the file it replaces
+// (or s.mode for a new file).
+func (s *swapper) prepare(files []newFile) error {
+	for _, nf := range files {
+		if nf.Temp == "" {
+			continue
+		}
+		if err := copyMeta(nf.Temp, s.target(nf.Name), s.mode, s.log); err != nil {
+			return fmt.Errorf("set mode/owner of new %s: %w", nf.Name, err)
+		}
+	}
+	return nil
+}
+
+// backup keeps the current files of names (and the current receipt) as
+// the backup set. It first removes the old backup description, so a crash
+// here leaves no inconsistent backup behind.
+func (s *swapper) backup(names []string, prev *Receipt) error {
+	info := backupInfo{Schema: backupSchema, Receipt: prev}
+	if prev != nil {
+		info.Version = prev.Version
+	}
+	if err := removeDurably(backupInfoPath(s.dir, s.primary)); err != nil {
+		return err
+	}
+	for _, name := range names {
+		cur := s.target(name)
+		e := setEntry{Name: name}
+		fi, err := os.Lstat(cur)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			os.Remove(backupPath(s.dir, name))
+		case err != nil:
+			return err
+		case !fi.Mode().IsRegular():
+			return fmt.Errorf("%s is not a regular file (%v): refusing to replace it", cur, fi.Mode().Type())
+		default:
+			if err := s.snapshot(cur, backupPath(s.dir, name)); err != nil {
+				return fmt.Errorf("back up %s: %w", cur, err)
+			}
+			e.Existed = true
+		}
+		info.Binaries = append(info.Binaries, e)
+	}
+	if err := atomicfile.SyncDir(s.dir); err != nil {
+		return err
+	}
+	return writeJSON(backupInfoPath(s.dir, s.primary), info)
+}
+
+// snapshot makes dst (replaced atomically) a copy of src: a hard link when
+// the filesystem allows, else a byte copy.
+func (s *swapper) snapshot(src, dst string) error {
+	name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(dst), "."), ".relkit-backup")
+	tmp, err := s.linkTemp(src, name)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// linkTemp makes a temporary file in dir with the contents of src.
+func (s *swapper) linkTemp(src, name string) (string, error) {
+	f, err := createTemp(s.dir, name, tempLink)
+	if err != nil {
+		return "", err
+	}
+	tmp := f.Name()
+	f.Close()
+	os.Remove(tmp)
+	if err := os.Link(src, tmp); err == nil {
+		return tmp, nil
+	}
+	if err := copyFile(src, tmp); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return tmp, nil
+}
+
+// copyFile copies src to a new file dst with src's mode, fsynced.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	if _, err := copyBuffer(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// swapIn renames the new files into place under a journal (a file with
+// no Temp is removed instead). On error the previous files are restored.
+// It returns the journal, which the caller removes (finish) or undoes
+// (restore).
+func (s *swapper) swapIn(files []newFile, version string, existed map[string]bool) (*journal, error) {
+	j := journal{Schema: journalSchema, Version: version}
+	for _, nf := range files {
+		j.Binaries = append(j.Binaries, setEntry{Name: nf.Name, Existed: existed[nf.Name], SHA256: nf.SHA256})
+	}
+	if err := writeJSON(journalPath(s.dir, s.primary), j); err != nil {
+		return nil, fmt.Errorf("write journal: %w", err)
+	}
+	for _, nf := range files {
+		var err error
+		if nf.Temp == "" {
+			if err = os.Remove(s.target(nf.Name)); errors.Is(err, fs.ErrNotExist) {
+				err = nil
+			}
+		} else {
+			err = replaceFile(nf.Temp, s.target(nf.Name), s.dir)
+		}
+		if err != nil {
+			err = fmt.Errorf("move new %s into place: %w", nf.Name, err)
+			if rerr := s.restore(&j); rerr != nil {
+				return nil, errors.Join(err, fmt.Errorf("restore previous files: %w", rerr))
+			}
+			return nil, err
+		}
+	}
+	if err := atomicfile.SyncDir(s.dir); err != nil {
+		if rerr := s.restore(&j); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
+		return nil, err
+	}
+	return &j, nil
+}
+
+// restore puts the backups of a journal's set back (and removes files
+// that did not exist before), then removes the journal.
+func (s *swapper) restore(j *journal) error {
+	var errs []error
+	for _, e := range j.Binaries {
+		target := s.target(e.Name)
+		if !e.Existed {
+			if err := os.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		tmp, err := s.linkTemp(backupPath(s.dir, e.Name), e.Name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("restore %s: %w", target, err))
+			continue
+		}
+		if err := replaceFile(tmp, target, s.dir); err != nil {
+			os.Remove(tmp)
+			errs = append(errs, fmt.Errorf("restore %s: %w", target, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err // keep the journal: the next run tries again
+	}
+	if err := atomicfile.SyncDir(s.dir); err != nil {
+		return err
+	}
+	return removeDurably(journalPath(s.dir, s.primary))
+}
+
+// finish removes the journal once the receipt is written.
+func (s *swapper) finish() error {
+	return removeDurably(journalPath(s.dir, s.primary))
+}
+
+// recoverSwap completes or undoes a swap a previous run left half done.
+// It reports what it did ("" when there was nothing to do).
+func (s *swapper) recoverSwap() (string, error) {
+	var j journal
+	err := readJSON(journalPath(s.dir, s.primary), &j)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read interrupted swap journal: %w", err)
+	}
+	if r, err := ReadReceipt(s.dir, s.primary); err == nil && committed(r, &j) {
+		return "interrupted install of " + j.Version + " had committed; journal removed", s.finish()
+	}
+	if err := s.restore(&j); err != nil {
+		return "", fmt.Errorf("undo interrupted install of %s: %w", j.Version, err)
+	}
+	return "interrupted install of " + j.Version + " undone; previous files restored", nil
+}
+
+// committed reports whether receipt r records exactly the set of journal j.
+func committed(r *Receipt, j *journal) bool {
+	if r.Version != j.Version || len(r.Binaries) != len(j.Binaries) {
+		return false
+	}
+	for i, b := range j.Binaries {
+		if r.Binaries[i].Name != b.Name || r.Binaries[i].SHA256 != b.SHA256 {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanup removes temporary files a killed install left for the binaries
+// in names, and atomicfile temporaries older than an hour. It never
+// touches other programs' files.
+func (s *swapper) cleanup(names []string, now time.Time) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return
+	}
+	for _, de := range entries {
+		n := de.Name()
+		if !strings.HasPrefix(n, tempPrefix) {
+			continue
+		}
+		mine := false
+		for _, kind := range []string{tempNew, tempDownload, tempLink, tempOld} {
+			for _, b := range names {
+				if strings.HasPrefix(n, tempPrefix+kind+"-"+b+"-") {
+					mine = true
+				}
+			}
+		}
+		if !mine && strings.HasPrefix(n, ".relkit-tmp-") {
+			if fi, err := de.Info(); err == nil && now.Sub(fi.ModTime()) > time.Hour {
+				mine = true
+			}
+		}
+		if !mine {
+			continue
+		}
+		p := filepath.Join(s.dir, n)
+		if err := os.Remove(p); err == nil {
+			s.log.Debug("removed leftover file", "path", p)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			// A ".old" executable still running on Windows: next time.
+			s.log.Debug("cannot remove leftover file yet", "path", p, "err", err)
+		}
+	}
+}
+
+// removeDurably removes path (if present) and syncs its directory.
+func removeDurably(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return atomicfile.SyncDir(filepath.Dir(path))
+}
+
+// fileSHA256 hashes a file (for receipts of restored backups).
+func fileSHA256(path string) (int64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := newHash()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, "", err
+	}
+	return n, h.hex(), nil
+}
