@@ -94,6 +94,14 @@ func SignFile(ctx context.Context, dir, name string, signers ...Signer) (*Result
 	if err != nil {
 		return nil, err
 	}
+	return signData(ctx, dir, name, data, signers, nil)
+}
+
+// signData signs data, known as dir/name, and writes the .sig and
+// signatures.json; then, when writeFile is not nil, it calls it to write
+// the file itself, so that a new file only appears once its signatures are
+// in place.
+func signData(ctx context.Context, dir, name string, data []byte, signers []Signer, writeFile func() error) (*Result, error) {
 	setPath := filepath.Join(dir, verify.SignaturesFile)
 	set, err := loadSet(setPath)
 	if err != nil {
@@ -155,6 +163,12 @@ func SignFile(ctx context.Context, dir, name string, signers ...Signer) (*Result
 			return nil, fmt.Errorf("sign: writing %s: %w", setPath, err)
 		}
 		res.Wrote = append(res.Wrote, setPath)
+	}
+	if writeFile != nil {
+		if err := writeFile(); err != nil {
+			return nil, err
+		}
+		res.Wrote = append(res.Wrote, filepath.Join(dir, filepath.FromSlash(name)))
 	}
 	return res, nil
 }

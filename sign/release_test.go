@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -151,7 +150,7 @@ func TestSignReleaseVerifies(t *testing.T) {
 			t.Errorf("%s: second signing: Signed %v Kept %v Wrote %v", r.File, r.Signed, r.Kept, r.Wrote)
 		}
 	}
-	if after := snapshot(t, root); !maps.Equal(before, after) {
+	if after := snapshot(t, root); !mapsEqual(before, after) {
 		t.Error("signing an already signed release rewrote files")
 	}
 }
