@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/relkit/relkit/verify"
 )
 
 // Sentinel errors. Every refusal is also a typed error (below) that wraps
@@ -21,14 +23,16 @@ var (
 	ErrUnsafeArchive = errors.New("unsafe archive")
 	// ErrTooLarge is wrapped when a download or an archive entry exceeds
 	// its limit, or when an archive decompresses beyond its ratio limit
-	// (a size bomb).
-	ErrTooLarge = errors.New("too large")
+	// (a size bomb). It is the same value as verify.ErrTooLarge and
+	// manifest.ErrTooLarge.
+	ErrTooLarge = verify.ErrTooLarge
 	// ErrMissingEntry is wrapped by an [*ArchiveError] when the archive
 	// lacks a binary the installer was told to install.
 	ErrMissingEntry = errors.New("missing entry")
 	// ErrSizeMismatch is wrapped by a [*SizeError] when a file's length is
-	// not the one the signed manifest promises.
-	ErrSizeMismatch = errors.New("size mismatch")
+	// not the one the signed manifest promises. It is the same value as
+	// verify.ErrSizeMismatch.
+	ErrSizeMismatch = verify.ErrSizeMismatch
 	// ErrDowngrade is wrapped by a [*DowngradeError].
 	ErrDowngrade = errors.New("downgrade refused")
 	// ErrHealthCheck is wrapped by a [*HealthCheckError].

@@ -1,0 +1,334 @@
+package install
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/verify"
+)
+
+// gzipBomb is a tar.gz whose one entry, the wanted binary, is n zero
+// bytes: it compresses about 1000:1.
+func gzipBomb(t testing.TB, name string, n int64) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	tw := tar.NewWriter(zw)
+	if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o755, Size: n}); err != nil {
+		t.Fatal(err)
+	}
+	zero := make([]byte, 1<<20)
+	for left := n; left > 0; left -= int64(len(zero)) {
+		tw.Write(zero[:min(left, int64(len(zero)))])
+	}
+	tw.Close()
+	zw.Close()
+	return buf.Bytes()
+}
+
+// TestHostileArchivesAndServers installs a good release, then tries each
+// hostile case against it: every one must fail with the expected typed
+// error and leave the installed binary, the receipt and the directory's
+// neighbours untouched, with no temporary file left behind.
+func TestHostileArchivesAndServers(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, "hello")
+	f.release("1.0.0")
+	srv := f.serve()
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "bin")
+	os.Mkdir(dir, 0o755)
+	base := f.config(srv.URL, dir)
+	base.Retries = 2
+	if _, err := f.installer(base).Install(ctx, manifest.Query{}); err != nil {
+		t.Fatal(err)
+	}
+	good := script("hello", "9.9.9")
+	n := 0
+	nextVersion := func() string { n++; return fmt.Sprintf("1.1.%d", n) }
+	zipName := func(v string) string { return fmt.Sprintf("hello-%s-%s-%s.zip", v, f.plat.OS, f.plat.Arch) }
+
+	type hostile struct {
+		name  string
+		setup func(v string) Config // publishes v; returns the config to use
+		want  []error               // errors.Is targets
+		as    any                   // errors.As target (pointer to a typed error pointer)
+	}
+	archive := func(es ...entry) func(string) Config {
+		return func(v string) Config {
+			f.publish(v, f.artifactName(v), tarGz(t, es))
+			return base
+		}
+	}
+	zipped := func(es ...entry) func(string) Config {
+		return func(v string) Config {
+			f.publish(v, zipName(v), zipArchive(t, es))
+			return base
+		}
+	}
+	serverFault := func(fault func(v string) func(w http.ResponseWriter, r *http.Request) bool) func(string) Config {
+		return func(v string) Config {
+			f.release(v)
+			srv.setFault(fault(v))
+			return base
+		}
+	}
+	var ae *ArchiveError
+	var ve *VerificationError
+	var de *DownloadError
+	cases := []hostile{
+		{name: "tar zip-slip", setup: archive(entry{name: "hello", body: good}, entry{name: "../evil", body: []byte("x")}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "tar nested zip-slip", setup: archive(entry{name: "a/../../evil", body: []byte("x")}, entry{name: "hello", body: good}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "zip zip-slip", setup: zipped(entry{name: "hello", body: good}, entry{name: "../../evil", body: []byte("x")}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "tar absolute path", setup: archive(entry{name: "/tmp/evil", body: []byte("x")}, entry{name: "hello", body: good}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "zip absolute path", setup: zipped(entry{name: "/evil", body: []byte("x")}, entry{name: "hello", body: good}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "zip drive letter", setup: zipped(entry{name: "C:/evil", body: []byte("x")}, entry{name: "hello", body: good}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "backslash path", setup: zipped(entry{name: `..\evil`, body: []byte("x")}, entry{name: "hello", body: good}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "tar symlink escape", setup: archive(entry{name: "lib", typ: tar.TypeSymlink, link: "../../etc"}, entry{name: "hello", body: good}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "tar absolute symlink", setup: archive(entry{name: "lib", typ: tar.TypeSymlink, link: "/etc/passwd"}, entry{name: "hello", body: good}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "zip symlink escape", setup: zipped(entry{name: "lib", typ: tar.TypeSymlink, link: "../../../etc/passwd"}, entry{name: "hello", body: good}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "tar hardlink escape", setup: archive(entry{name: "hello", body: good}, entry{name: "x", typ: tar.TypeLink, link: "../../etc/shadow"}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "binary is a symlink inside", setup: archive(entry{name: "real", body: good}, entry{name: "hello", typ: tar.TypeSymlink, link: "real"}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "binary is a hardlink", setup: archive(entry{name: "real", body: good}, entry{name: "hello", typ: tar.TypeLink, link: "real"}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "tar char device", setup: archive(entry{name: "hello", body: good}, entry{name: "null", typ: tar.TypeChar}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "tar block device as binary", setup: archive(entry{name: "hello", typ: tar.TypeBlock}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "tar fifo", setup: archive(entry{name: "hello", body: good}, entry{name: "pipe", typ: tar.TypeFifo}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "zip device", setup: zipped(entry{name: "hello", body: good}, entry{name: "null", typ: tar.TypeChar}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "duplicate binary", setup: archive(entry{name: "hello", body: good}, entry{name: "./hello", body: []byte("#!/bin/sh\necho pwned\n")}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "binary in a subdirectory", setup: archive(entry{name: "hello-1/hello", body: good}), want: []error{ErrMissingEntry}, as: &ae},
+		{name: "binary is a directory", setup: archive(entry{name: "hello/", typ: tar.TypeDir}), want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "gzip bomb (ratio)", setup: func(v string) Config {
+			f.publish(v, f.artifactName(v), gzipBomb(t, "hello", 64<<20))
+			return base
+		}, want: []error{ErrTooLarge}, as: &ae},
+		{name: "size bomb (total cap)", setup: func(v string) Config {
+			body := []byte(randomHex(2 << 20))
+			f.publish(v, f.artifactName(v), tarGz(t, []entry{{name: "hello", body: good}, {name: "big", body: body}}))
+			c := base
+			c.Limits.MaxTotalSize = 1 << 20
+			return c
+		}, want: []error{ErrTooLarge}, as: &ae},
+		{name: "entry over the per-file cap", setup: func(v string) Config {
+			f.publish(v, f.artifactName(v), tarGz(t, []entry{{name: "hello", body: []byte(randomHex(1 << 20))}}))
+			c := base
+			c.Limits.MaxEntrySize = 1000
+			return c
+		}, want: []error{ErrTooLarge}, as: &ae},
+		{name: "download over the cap", setup: func(v string) Config {
+			f.release(v)
+			c := base
+			c.Limits.MaxDownload = 10
+			return c
+		}, want: []error{ErrTooLarge}},
+		{name: "not a gzip stream", setup: func(v string) Config {
+			f.publish(v, f.artifactName(v), []byte("this is not gzip at all"))
+			return base
+		}, want: []error{ErrUnsafeArchive}, as: &ae},
+
+		{name: "tampered artifact", setup: func(v string) Config {
+			f.release(v)
+			p := filepath.Join(f.root, v, f.artifactName(v))
+			b, _ := os.ReadFile(p)
+			b[len(b)/2] ^= 0xff
+			os.WriteFile(p, b, 0o644)
+			return base
+		}, want: []error{ErrVerification, verify.ErrChecksumMismatch}, as: &ve},
+		{name: "artifact of another version served (mix-and-match)", setup: func(v string) Config {
+			f.release(v)
+			src, _ := os.ReadFile(filepath.Join(f.root, "1.0.0", f.artifactName("1.0.0")))
+			dst := filepath.Join(f.root, v, f.artifactName(v))
+			os.WriteFile(dst, src, 0o644)
+			return base
+		}, want: []error{ErrVerification}, as: &ve},
+		{name: "manifest signed by another key", setup: func(v string) Config {
+			f.release(v)
+			other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			data, _ := os.ReadFile(filepath.Join(f.root, "manifest.json"))
+			os.WriteFile(filepath.Join(f.root, "manifest.json.sig"), signBytes(t, other, data), 0o644)
+			return base
+		}, want: []error{ErrVerification, verify.ErrBadSignature}, as: &ve},
+		{name: "manifest tampered after signing", setup: func(v string) Config {
+			f.release(v)
+			p := filepath.Join(f.root, "manifest.json")
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, bytes.Replace(b, []byte(`"hello"`), []byte(`"hellp"`), 1), 0o644)
+			return base
+		}, want: []error{ErrVerification, verify.ErrBadSignature}, as: &ve},
+		{name: "manifest unsigned", setup: func(v string) Config {
+			f.release(v)
+			os.Remove(filepath.Join(f.root, "manifest.json.sig"))
+			return base
+		}, want: []error{ErrVerification, verify.ErrBadSignature}, as: &ve},
+		{name: "expired manifest (freeze)", setup: func(v string) Config {
+			f.release(v)
+			c := base
+			c.Now = func() time.Time { return f.now.Add(365 * 24 * time.Hour) }
+			return c
+		}, want: []error{ErrVerification, verify.ErrExpired}, as: &ve},
+		{name: "older manifest replayed (rollback)", setup: func(v string) Config {
+			old, _ := os.ReadFile(filepath.Join(f.root, "manifest.json"))
+			oldSig, _ := os.ReadFile(filepath.Join(f.root, "manifest.json.sig"))
+			f.release(v)
+			// The client sees the new manifest once...
+			if _, err := f.installer(base).Check(ctx, manifest.Query{}); err != nil {
+				t.Fatal(err)
+			}
+			// ...then an attacker replays the old one.
+			os.WriteFile(filepath.Join(f.root, "manifest.json"), old, 0o644)
+			os.WriteFile(filepath.Join(f.root, "manifest.json.sig"), oldSig, 0o644)
+			return base
+		}, want: []error{ErrVerification, verify.ErrRollback}, as: &ve},
+		{name: "wrong size (longer body)", setup: serverFault(func(v string) func(http.ResponseWriter, *http.Request) bool {
+			return func(w http.ResponseWriter, r *http.Request) bool {
+				if !strings.HasSuffix(r.URL.Path, ".tar.gz") {
+					return false
+				}
+				b, _ := os.ReadFile(filepath.Join(f.root, filepath.FromSlash(r.URL.Path)))
+				w.Write(append(b, "trailing junk"...))
+				return true
+			}
+		}), want: []error{ErrVerification, ErrSizeMismatch}, as: &de},
+		{name: "body that never ends", setup: serverFault(func(v string) func(http.ResponseWriter, *http.Request) bool {
+			return func(w http.ResponseWriter, r *http.Request) bool {
+				if !strings.HasSuffix(r.URL.Path, ".tar.gz") {
+					return false
+				}
+				chunk := bytes.Repeat([]byte{0x1f}, 32<<10)
+				for i := 0; i < 1<<16; i++ { // 2 GiB unless the client hangs up
+					if _, err := w.Write(chunk); err != nil {
+						return true
+					}
+				}
+				return true
+			}
+		}), want: []error{ErrVerification, verify.ErrSizeMismatch}, as: &de},
+		{name: "short body, every time", setup: serverFault(func(v string) func(http.ResponseWriter, *http.Request) bool {
+			return func(w http.ResponseWriter, r *http.Request) bool {
+				if !strings.HasSuffix(r.URL.Path, ".tar.gz") {
+					return false
+				}
+				b, _ := os.ReadFile(filepath.Join(f.root, filepath.FromSlash(r.URL.Path)))
+				w.Write(b[:len(b)/2]) // chunked, ends cleanly: no Range support either
+				w.(http.Flusher).Flush()
+				return true
+			}
+		}), want: []error{ErrVerification, verify.ErrSizeMismatch}, as: &de},
+		{name: "500 on the artifact", setup: serverFault(func(v string) func(http.ResponseWriter, *http.Request) bool {
+			return func(w http.ResponseWriter, r *http.Request) bool {
+				if !strings.HasSuffix(r.URL.Path, ".tar.gz") {
+					return false
+				}
+				http.Error(w, "boom", 500)
+				return true
+			}
+		}), as: &de},
+		{name: "500 on the manifest", setup: serverFault(func(v string) func(http.ResponseWriter, *http.Request) bool {
+			return func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/manifest.json" {
+					return false
+				}
+				http.Error(w, "boom", 503)
+				return true
+			}
+		}), as: &de},
+		{name: "manifest missing", setup: serverFault(func(v string) func(http.ResponseWriter, *http.Request) bool {
+			return func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/manifest.json" {
+					return false
+				}
+				http.NotFound(w, r)
+				return true
+			}
+		}), want: []error{fs.ErrNotExist}},
+		{name: "stalled body", setup: func(v string) Config {
+			f.release(v)
+			srv.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+				if !strings.HasSuffix(r.URL.Path, ".tar.gz") {
+					return false
+				}
+				w.Header().Set("Content-Length", fmt.Sprint(fileSize(t, filepath.Join(f.root, filepath.FromSlash(r.URL.Path)))))
+				w.Write([]byte("partial"))
+				w.(http.Flusher).Flush()
+				select {
+				case <-r.Context().Done():
+				case <-time.After(10 * time.Second):
+				}
+				return true
+			})
+			c := base
+			c.StallTimeout = 150 * time.Millisecond
+			c.Retries = -1
+			return c
+		}, as: new(*StallError)},
+		{name: "redirect to file://", setup: serverFault(func(v string) func(http.ResponseWriter, *http.Request) bool {
+			return func(w http.ResponseWriter, r *http.Request) bool {
+				if !strings.HasSuffix(r.URL.Path, ".tar.gz") {
+					return false
+				}
+				http.Redirect(w, r, "file:///etc/passwd", http.StatusFound)
+				return true
+			}
+		}), as: &de},
+	}
+	bin := filepath.Join(dir, "hello")
+	want := readFile(t, bin)
+	wantReceipt := readFile(t, ReceiptPath(dir, "hello"))
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.setFault(nil)
+			defer srv.setFault(nil)
+			v := nextVersion()
+			cfg := tc.setup(v)
+			start := time.Now()
+			_, err := f.installer(cfg).Install(ctx, manifest.Query{Version: v})
+			if err == nil {
+				t.Fatal("hostile install succeeded")
+			}
+			t.Logf("refused in %v: %v", time.Since(start).Round(time.Millisecond), err)
+			for _, w := range tc.want {
+				if !errors.Is(err, w) {
+					t.Errorf("error does not wrap %v", w)
+				}
+			}
+			if tc.as != nil && !errors.As(err, tc.as) {
+				t.Errorf("error is not a %T", tc.as)
+			}
+			if got := readFile(t, bin); got != want {
+				t.Fatalf("installed binary changed to %q", got)
+			}
+			if got := readFile(t, ReceiptPath(dir, "hello")); got != wantReceipt {
+				t.Fatal("receipt changed")
+			}
+			if l := leftovers(t, dir); len(l) != 0 {
+				t.Fatalf("leftover files: %v", l)
+			}
+			for _, p := range []string{filepath.Join(parent, "evil"), filepath.Join(dir, "evil"), "/tmp/evil"} {
+				if _, err := os.Lstat(p); err == nil {
+					t.Fatalf("%s was written", p)
+				}
+			}
+		})
+	}
+	// Restore a clean state for the rollback case's FileState and check the
+	// good path still works after all of that.
+	srv.setFault(nil)
+	f.release("2.0.0")
+	if _, err := f.installer(base).Install(ctx, manifest.Query{Version: "2.0.0"}); err != nil {
+		t.Fatalf("a good install after the hostile cases: %v", err)
+	}
+}
