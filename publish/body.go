@@ -10,10 +10,11 @@ import (
 
 // Body is the reader the [Publisher] passes to [Store.Put]. It delivers
 // exactly the planned number of bytes of a staged file and verifies them:
-// the Read that delivers the last byte returns an error wrapping
-// [ErrChecksum] (a [*ChecksumError]) instead of io.EOF when the bytes read
-// from offset 0 to the end do not hash to the planned SHA-256, and a file
-// that got shorter is reported the same way. A Put that copies the body
+// when the bytes read from offset 0 to the end do not hash to the planned
+// SHA-256, the Read that would deliver the last bytes delivers none of
+// them and returns an error wrapping [ErrChecksum] (a [*ChecksumError]),
+// so a server that checks Content-Length never receives a complete body;
+// a file that got shorter is reported the same way. A Put that copies the body
 // and checks the copy's error therefore never publishes changed bytes.
 //
 // Body also implements io.Seeker and io.ReaderAt for SDKs that rewind a
@@ -29,6 +30,7 @@ type Body struct {
 	h       hash.Hash
 	hashing bool // the current pass read sequentially from 0
 	onRead  func(n int64)
+	err     error // sticky verification failure of the current pass
 }
 
 type readSeekerAt interface {
@@ -54,6 +56,9 @@ func (b *Body) SHA256() string { return b.sha }
 
 // Read implements io.Reader.
 func (b *Body) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
 	if b.pos >= b.size {
 		return 0, io.EOF
 	}
@@ -73,7 +78,10 @@ func (b *Body) Read(p []byte) (int, error) {
 	if b.pos == b.size {
 		if b.hashing {
 			if got := hex.EncodeToString(b.h.Sum(nil)); got != b.sha {
-				return n, &ChecksumError{Name: b.name, WantSHA256: b.sha, GotSHA256: got, WantSize: b.size, GotSize: b.size}
+				// Withhold the final bytes: a server that counts
+				// Content-Length never sees a complete body.
+				b.err = &ChecksumError{Name: b.name, WantSHA256: b.sha, GotSHA256: got, WantSize: b.size, GotSize: b.size}
+				return 0, b.err
 			}
 		}
 		return n, io.EOF
@@ -109,6 +117,7 @@ func (b *Body) Seek(offset int64, whence int) (int64, error) {
 	if _, err := b.src.Seek(abs, io.SeekStart); err != nil {
 		return b.pos, err
 	}
+	b.err = nil
 	if abs == 0 {
 		b.h.Reset()
 		b.hashing = true

@@ -111,10 +111,16 @@ func TestBody(t *testing.T) {
 
 	// Wrong digest: the last Read fails, with the bytes delivered so far.
 	b = publish.NewBody("x", bytes.NewReader(data), int64(len(data)), publishtest.SHA256([]byte("other")))
-	_, err := read(b)
+	got, err := read(b)
 	var ce *publish.ChecksumError
 	if !errors.As(err, &ce) || !errors.Is(err, publish.ErrChecksum) || ce.Name != "x" {
 		t.Errorf("wrong digest: %v, want *ChecksumError for x", err)
+	}
+	if len(got) >= len(data) {
+		t.Errorf("wrong digest: all %d bytes delivered; the last ones must be withheld", len(got))
+	}
+	if n, err := b.Read(make([]byte, 4)); n != 0 || !errors.Is(err, publish.ErrChecksum) {
+		t.Errorf("Read after a verification failure = %d, %v", n, err)
 	}
 
 	// The source is shorter than announced.
