@@ -53,6 +53,9 @@ type State struct {
 	// Verified lists, in order, what the verifying stages checked; the
 	// summary reports it.
 	Verified []string
+	// Reports are the verification reports of the verify stages, in
+	// order.
+	Reports []Verification
 	// Published maps each published file's path (relative to Root) to
 	// its public URL, as the publish stage reported it.
 	Published map[string]string
@@ -194,5 +197,11 @@ func hashFile(name string) (int64, string, error) {
 	if _, err := io.Copy(hw, f); err != nil {
 		return 0, "", fmt.Errorf("hash %s: %w", name, err)
 	}
+	return hw.n, hw.sum(), nil
+}
+
+func hashBytes(b []byte) (int64, string, error) {
+	hw := newHashWriter()
+	hw.Write(b)
 	return hw.n, hw.sum(), nil
 }

@@ -1,0 +1,304 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/sign"
+	"github.com/relkit/relkit/verify"
+)
+
+// Config describes a release for [Prepare]: the stages' settings in one
+// place. Zero values are the defaults each field documents.
+type Config struct {
+	// Project is the project name (archive names, manifest); required.
+	Project string
+	// Dist is the output directory; "" means "dist". The staged release
+	// (the published layout) goes to Dist/release, binaries to
+	// Dist/build, the summary to Dist.
+	Dist string
+	// Clean removes Dist/release and Dist/build first. Without it a
+	// non-empty Dist/release is an error: stale files would be published.
+	Clean bool
+	// Repo is the git work tree; "" is the current directory.
+	Repo string
+	// Version, when set, is the version to release; otherwise the tag at
+	// HEAD decides (see [Guard]).
+	Version string
+	// Guard holds the version checks; its Dir and Version default to Repo
+	// and Version.
+	Guard Guard
+	// SourceDate fixes the archive mtimes and the SBOM time; zero reads
+	// SOURCE_DATE_EPOCH, else the commit time.
+	SourceDate time.Time
+	// Build compiles the binaries; its Dir defaults to Repo. Nil with
+	// Prebuilt set packages those instead.
+	Build    *Build
+	Prebuilt []Binary
+	// Package holds the archive settings (extra files).
+	Package Package
+	// Source adds a `git archive` source tarball.
+	Source bool
+	// Notes is where the release notes come from; nil writes none.
+	Notes NotesSource
+	// SBOM holds the SBOM settings; nil uses the defaults.
+	SBOM *SBOM
+	// Repository is the source repository URI for the provenance
+	// ("git+https://github.com/example/hello"); required unless the
+	// "provenance" stage is skipped.
+	Repository string
+	// BuilderID identifies the builder in the provenance.
+	BuilderID string
+	// Installer, when set, renders install.sh at the root with the first
+	// signer's public key (its Key, when nil) and checks it for drift.
+	Installer *Installer
+	// Signers sign SHA256SUMS and manifest.json; the first one's
+	// signature is the .sig file. Required unless "sign" and
+	// "sign-manifest" are skipped.
+	Signers []sign.Signer
+	// Published is the destination's current manifest (nil for a first
+	// release): the guard refuses a version it has, and the new
+	// manifest.json extends it.
+	Published *manifest.Manifest
+	// Channel is the release channel; empty means stable (edge for a
+	// pre-release).
+	Channel string
+	// ManifestTTL is the manifest's lifetime; 0 means [DefaultManifestTTL].
+	ManifestTTL time.Duration
+	// Now is the clock for the manifest's updated/expires; nil is time.Now.
+	Now func() time.Time
+	// Skip names stages not to run.
+	Skip []string
+	// Logger receives progress; nil is slog.Default().
+	Logger *slog.Logger
+}
+
+// PrepareStages is the order of the stages [Prepare] runs.
+var PrepareStages = []string{
+	"guard", "notes", "build", "package", "source", "sbom", "provenance", "checksums",
+	"sign", "installer", "installer-key", "manifest", "sign-manifest", "verify-staged", "summary",
+}
+
+// Pipeline returns the stages and the initial state [Prepare] runs, for
+// callers that want to add, reorder or inspect stages before running
+// them with [Pipeline.Run].
+func (c Config) Pipeline() (*Pipeline, *State, error) {
+	if c.Project == "" {
+		return nil, nil, &ConfigError{Field: "Project", Reason: "required"}
+	}
+	dist := c.Dist
+	if dist == "" {
+		dist = "dist"
+	}
+	repo := c.Repo
+	if repo == "" {
+		repo = "."
+	}
+	st := &State{Project: c.Project, Root: filepath.Join(dist, "release"), Work: filepath.Join(dist, "build"), Date: c.SourceDate.UTC()}
+	if st.Date.IsZero() {
+		if env := os.Getenv("SOURCE_DATE_EPOCH"); env != "" {
+			sec, err := strconv.ParseInt(strings.TrimSpace(env), 10, 64)
+			if err != nil || sec < 0 {
+				return nil, nil, &ConfigError{Field: "SOURCE_DATE_EPOCH", Reason: fmt.Sprintf("%q is not a Unix time", env)}
+			}
+			st.Date = time.Unix(sec, 0).UTC()
+		}
+	}
+
+	g := c.Guard
+	if g.Dir == "" {
+		g.Dir = repo
+	}
+	if g.Version == "" {
+		g.Version = c.Version
+	}
+	if g.Published == nil {
+		g.Published = c.Published
+	}
+	stages := []Stage{&g}
+	if c.Notes != nil {
+		stages = append(stages, &Notes{From: c.Notes})
+	}
+	switch {
+	case c.Build != nil:
+		b := *c.Build
+		if b.Dir == "" {
+			b.Dir = repo
+		}
+		stages = append(stages, &b)
+	case len(c.Prebuilt) > 0:
+		stages = append(stages, &Prebuilt{Binaries: c.Prebuilt})
+	default:
+		return nil, nil, &ConfigError{Field: "Build", Reason: "set Build or Prebuilt"}
+	}
+	pkg := c.Package
+	stages = append(stages, &pkg)
+	if c.Source {
+		stages = append(stages, &Source{Dir: repo, Env: g.Env})
+	}
+	sb := c.SBOM
+	if sb == nil {
+		sb = &SBOM{}
+	}
+	stages = append(stages, sb,
+		&Provenance{Repository: c.Repository, BuilderID: c.BuilderID},
+		Checksums{},
+		&Sign{Signers: c.Signers},
+	)
+	if c.Installer != nil {
+		in := *c.Installer
+		if in.Key == nil {
+			in.Key = signingKey(c.Signers)
+		}
+		stages = append(stages, &in, &InstallerKeyCheck{Key: signingKey(c.Signers)})
+	}
+	stages = append(stages,
+		&UpdateManifest{Published: c.Published, Channel: c.Channel, TTL: c.ManifestTTL, Now: c.Now},
+		&SignManifest{Signers: c.Signers},
+		&VerifyStaged{Signers: c.Signers},
+		&Summary{Dir: dist},
+	)
+	p := &Pipeline{Stages: stages, Skip: c.Skip, Logger: c.Logger}
+	return p, st, p.Check()
+}
+
+// Prepare stages and signs a release, publishing nothing: guard, notes,
+// build, package, source archive, SBOM, provenance, checksums, sign,
+// installer and its drift check, manifest, manifest signature, verification
+// of the staged directory and a summary (see [PrepareStages]). The result
+// is Dist/release, laid out as it will be published; hand it to [Publish]
+// (now, or later on another machine) so that what was verified is what
+// ships.
+func Prepare(ctx context.Context, c Config) (*State, error) {
+	p, st, err := c.Pipeline()
+	if err != nil {
+		return nil, err
+	}
+	if c.Clean {
+		for _, d := range []string{st.Root, st.Work} {
+			if err := os.RemoveAll(d); err != nil {
+				return nil, err
+			}
+		}
+	} else if entries, err := os.ReadDir(st.Root); err == nil && len(entries) > 0 {
+		return nil, &ConfigError{Field: "Dist", Reason: st.Root + " is not empty (set Clean to remove it)"}
+	}
+	for _, d := range []string{st.Root, st.Work} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	return st, p.Run(ctx, st)
+}
+
+// PublishConfig describes the publishing of an already staged release
+// for [Publish].
+type PublishConfig struct {
+	// Root is the staged release (Config.Dist + "/release"); required.
+	Root string
+	// Version selects the staged version; empty means the only version
+	// directory under Root.
+	Version string
+	// Publisher uploads the release; required.
+	Publisher Publisher
+	// Keys are the trusted public keys (PEM) the staged and the remote
+	// release are verified with, and the installer's embedded key is
+	// compared with (the first); required.
+	Keys [][]byte
+	// Remote is where clients read the release (verify.NewHTTP or
+	// verify.Dir); nil skips the remote verification.
+	Remote verify.Location
+	// SummaryDir receives release-summary.md/.json; empty means the
+	// parent of Root.
+	SummaryDir string
+	// Skip names stages not to run.
+	Skip []string
+	// Logger receives progress; nil is slog.Default().
+	Logger *slog.Logger
+}
+
+// PublishStages is the order of the stages [Publish] runs.
+var PublishStages = []string{"installer-key", "verify-staged", "publish", "remote-verify", "summary"}
+
+// Publish publishes a release that [Prepare] staged, without rebuilding:
+// it re-checks the installer's key and the staged files against the
+// trusted keys, publishes (manifest.json last), verifies the release at
+// its public location, and writes the summary. It fails when an expected
+// file is missing remotely (*MissingAssetsError) or any check fails.
+func Publish(ctx context.Context, c PublishConfig) (*State, error) {
+	if c.Root == "" {
+		return nil, &ConfigError{Field: "Root", Reason: "required"}
+	}
+	if len(c.Keys) == 0 {
+		return nil, fmt.Errorf("publish: %w", ErrNoSigningKey)
+	}
+	st, err := LoadStaged(c.Root, c.Version)
+	if err != nil {
+		return nil, err
+	}
+	st.Work = c.SummaryDir
+	if st.Work == "" {
+		st.Work = filepath.Dir(filepath.Clean(c.Root))
+	}
+	var stages []Stage
+	if _, err := os.Stat(filepath.Join(c.Root, InstallerFile)); err == nil {
+		key, err := verify.ParsePublicKey(c.Keys[0])
+		if err != nil {
+			return nil, err
+		}
+		stages = append(stages, &InstallerKeyCheck{Key: key})
+	}
+	stages = append(stages, &VerifyStaged{Keys: c.Keys}, &PublishStage{Publisher: c.Publisher})
+	if c.Remote != nil {
+		stages = append(stages, &RemoteVerify{Location: c.Remote, Keys: c.Keys})
+	}
+	stages = append(stages, &Summary{})
+	p := &Pipeline{Stages: stages, Skip: c.Skip, Logger: c.Logger}
+	return st, p.Run(ctx, st)
+}
+
+// LoadStaged reads the state of a staged release back from its
+// manifest.json: project, version, tag, commit, date and the artifacts of
+// version (empty: the only version directory under root).
+func LoadStaged(root, version string) (*State, error) {
+	m, err := manifest.LoadFile(filepath.Join(root, ManifestFile))
+	if err != nil {
+		return nil, fmt.Errorf("staged release %s: %w", root, err)
+	}
+	if version == "" {
+		entries, err := os.ReadDir(root)
+		if err != nil {
+			return nil, err
+		}
+		var dirs []string
+		for _, e := range entries {
+			if e.IsDir() {
+				dirs = append(dirs, e.Name())
+			}
+		}
+		if len(dirs) != 1 {
+			return nil, &ConfigError{Field: "Version", Reason: fmt.Sprintf("%s holds %d version directories %v: name one", root, len(dirs), dirs)}
+		}
+		version = dirs[0]
+	}
+	rel, ok := m.Release(version)
+	if !ok {
+		return nil, fmt.Errorf("staged release %s: version %s: %w", root, version, manifest.ErrNotFound)
+	}
+	v, err := rel.ParsedVersion()
+	if err != nil {
+		return nil, err
+	}
+	st := &State{Project: m.Project, Version: v, Tag: rel.Tag, Commit: rel.Commit, Date: rel.Date, Root: root}
+	for _, a := range rel.Artifacts {
+		st.AddArtifact(a)
+	}
+	return st, nil
+}
