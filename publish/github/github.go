@@ -114,12 +114,15 @@ type Store struct {
 	download *http.Client
 	opts     Options
 
-	mu       sync.Mutex
-	rel      *gh.RepositoryRelease
-	assets   map[string]*asset // by asset name; nil until listed
-	claims   map[string]string // asset name -> object name
-	stale    bool
-	loadOnce sync.Mutex // serializes release lookup/creation
+	mu     sync.Mutex
+	rel    *gh.RepositoryRelease
+	assets map[string]*asset // by asset name; nil until listed
+	claims map[string]string // asset name -> object name
+	stale  bool
+	// noRelease records that the tag has no release yet (until Put
+	// creates the draft).
+	noRelease bool
+	loadOnce  sync.Mutex // serializes release lookup/creation
 }
 
 // asset is a release asset with the digest field that go-github v62 lacks.
@@ -276,14 +279,16 @@ func translate(op, name string, resp *gh.Response, err error) error {
 }
 
 // release returns the release for the tag: published, else an existing
-// draft with that tag, else a new draft.
-func (s *Store) release(ctx context.Context) (*gh.RepositoryRelease, error) {
+// draft with that tag, else (when create is true) a new draft; nil when
+// there is none and create is false, so that planning and dry runs create
+// nothing.
+func (s *Store) release(ctx context.Context, create bool) (*gh.RepositoryRelease, error) {
 	s.loadOnce.Lock()
 	defer s.loadOnce.Unlock()
 	s.mu.Lock()
-	rel := s.rel
+	rel, none := s.rel, s.noRelease
 	s.mu.Unlock()
-	if rel != nil {
+	if rel != nil || (none && !create) {
 		return rel, nil
 	}
 	o := s.opts
@@ -294,6 +299,12 @@ func (s *Store) release(ctx context.Context) (*gh.RepositoryRelease, error) {
 	})
 	if errors.Is(err, publish.ErrNotExist) {
 		rel, err = s.findDraft(ctx)
+		if err == nil && rel == nil && !create {
+			s.mu.Lock()
+			s.noRelease = true
+			s.mu.Unlock()
+			return nil, nil
+		}
 		if err == nil && rel == nil {
 			name := o.Name
 			if name == "" {
@@ -357,9 +368,17 @@ func (s *Store) findDraft(ctx context.Context) (*gh.RepositoryRelease, error) {
 // listAssets returns the release's assets by name, listing them when not
 // yet known or stale.
 func (s *Store) listAssets(ctx context.Context) (map[string]*asset, error) {
-	rel, err := s.release(ctx)
+	rel, err := s.release(ctx, false)
 	if err != nil {
 		return nil, err
+	}
+	if rel == nil { // no release yet: nothing published
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.assets == nil {
+			s.assets = map[string]*asset{}
+		}
+		return s.assets, nil
 	}
 	s.mu.Lock()
 	if s.assets != nil && !s.stale {
@@ -487,7 +506,7 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.
 	if err != nil {
 		return err
 	}
-	rel, err := s.release(ctx)
+	rel, err := s.release(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -582,7 +601,7 @@ func (s *Store) deleteAsset(ctx context.Context, name string, a *asset) error {
 // (a no-op when the release is already published) and refreshes the
 // asset list, whose download URLs change when a draft is published.
 func (s *Store) Commit(ctx context.Context) error {
-	rel, err := s.release(ctx)
+	rel, err := s.release(ctx, true)
 	if err != nil {
 		return err
 	}

@@ -356,3 +356,31 @@ func TestPromoteFromGitHub(t *testing.T) {
 		t.Errorf("promoted %v, want %v", got, names)
 	}
 }
+
+func TestDryRunCreatesNothing(t *testing.T) {
+	srv := githubtest.NewServer(t)
+	dir, names := stage(t)
+	var out strings.Builder
+	plan, err := newPub(t, newStore(t, srv, "v1.0.0")).DryRun(context.Background(), dir, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Count(publish.ActionUpload) != len(names) {
+		t.Errorf("plan uploads %d files, want %d", plan.Count(publish.ActionUpload), len(names))
+	}
+	if rels := srv.Releases("acme", "hello"); len(rels) != 0 {
+		t.Errorf("DryRun created %d releases", len(rels))
+	}
+	for _, r := range srv.Requests() {
+		if !strings.HasPrefix(r, "GET ") {
+			t.Errorf("DryRun made a %s request", r)
+		}
+	}
+	// One lookup of the release, not one per file.
+	if n := len(srv.Requests()); n > 3 {
+		t.Errorf("DryRun made %d requests: %v", n, srv.Requests())
+	}
+	if !strings.Contains(out.String(), "upload   manifest  manifest.json") {
+		t.Errorf("DryRun output:\n%s", out.String())
+	}
+}

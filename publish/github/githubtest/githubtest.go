@@ -135,9 +135,20 @@ type asset struct {
 // NewServer starts a server on 127.0.0.1 and stops it when the test ends.
 func NewServer(tb testing.TB) *Server {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := Start()
 	if err != nil {
 		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a server on 127.0.0.1 outside a test (for examples and
+// demos); the caller stops it with Close.
+func Start() (*Server, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{Token: Token, repos: map[string]*repo{}, limit: 5000, remaining: 5000,
 		window: time.Hour, blobs: map[string]*asset{}, nextID: 1000}
@@ -145,11 +156,11 @@ func NewServer(tb testing.TB) *Server {
 	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve)}}
 	s.srv.Start()
 	s.URL = s.srv.URL
-	tb.Cleanup(s.srv.Close)
-	return s
+	return s, nil
 }
 
-// Close stops the server (it also stops when the test ends).
+// Close stops the server (a server from NewServer also stops when the
+// test ends).
 func (s *Server) Close() { s.srv.Close() }
 
 // SetRateLimit sets the primary rate limit: limit requests per window,

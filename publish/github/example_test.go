@@ -1,0 +1,82 @@
+package github_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/publish"
+	"github.com/relkit/relkit/publish/github"
+	"github.com/relkit/relkit/publish/github/githubtest"
+)
+
+// stageExample writes a tiny staged release: one archive and the manifest.
+func stageExample(dir string) error {
+	data := []byte("not really a tarball\n")
+	s := sha256.Sum256(data)
+	name := "1.0.0/hello-1.0.0-linux-amd64.tar.gz"
+	m := manifest.New("hello")
+	date := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	if _, err := m.Add(manifest.Release{Version: "1.0.0", Date: date, Artifacts: []manifest.Artifact{{
+		Name: filepath.Base(name), Path: name, Kind: manifest.KindArchive, OS: "linux", Arch: "amd64",
+		Size: int64(len(data)), SHA256: hex.EncodeToString(s[:])}}}); err != nil {
+		return err
+	}
+	m.Touch(date, 90*24*time.Hour)
+	mdata, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "1.0.0"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), data, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "manifest.json"), mdata, 0o644)
+}
+
+// Publish a staged release as a GitHub release. The example runs against
+// githubtest's in-memory GitHub Enterprise server; against github.com,
+// leave BaseURL empty and set GITHUB_TOKEN.
+func ExampleNew() {
+	srv, err := githubtest.Start()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	staged, _ := os.MkdirTemp("", "staged")
+	defer os.RemoveAll(staged)
+	if err := stageExample(staged); err != nil {
+		log.Fatal(err)
+	}
+
+	store, err := github.New(github.Options{
+		Owner: "acme", Repo: "hello", Tag: "v1.0.0",
+		Token:   githubtest.Token, // default: $GITHUB_TOKEN or $GH_TOKEN
+		BaseURL: srv.URL,          // GitHub Enterprise; empty for github.com
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := publish.New(store)
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := p.Publish(context.Background(), staged)
+	if err != nil {
+		log.Fatal(err)
+	}
+	rel := srv.Releases("acme", "hello")[0]
+	fmt.Println("draft:", rel.Draft, "assets:", rel.Order)
+	fmt.Println("uploaded:", res.Uploaded, "files")
+	// Output:
+	// draft: false assets: [hello-1.0.0-linux-amd64.tar.gz manifest.json]
+	// uploaded: 2 files
+}
