@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -322,18 +323,22 @@ func snapshot(t testing.TB, dir string) map[string]string {
 	return out
 }
 
-// leftovers lists the installer's temporary files in dir.
+// leftovers lists the installer's temporary files in dir and in every
+// state directory below it.
 func leftovers(t testing.TB, dir string) []string {
 	t.Helper()
-	des, err := os.ReadDir(dir)
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(de.Name(), tempPrefix) {
+			out = append(out, p)
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	var out []string
-	for _, de := range des {
-		if strings.HasPrefix(de.Name(), tempPrefix) {
-			out = append(out, de.Name())
-		}
 	}
 	return out
 }

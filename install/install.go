@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/relkit/relkit/manifest"
@@ -134,7 +135,7 @@ type Installer struct {
 	verifier *verify.Verifier
 	// rootVerifier verifies keys.json when Config.Roots is set.
 	rootVerifier *verify.Verifier
-	state        *verify.FileState
+	state        verify.State
 	client       *http.Client
 	log          *slog.Logger
 	now          func() time.Time
@@ -268,7 +269,7 @@ func New(cfg Config) (*Installer, error) {
 	if in.cfg.UserAgent == "" {
 		in.cfg.UserAgent = "relkit-install"
 	}
-	in.state = verify.NewFileState(statePath(cfg.Dir, in.primary()))
+	in.state = &lenientState{FileState: verify.NewFileState(statePath(cfg.Dir, in.primary())), log: in.log}
 	in.verifier = cfg.Verifier
 	var ring *verify.KeyRing
 	switch {
@@ -314,6 +315,25 @@ func (in *Installer) verifyOptions() []verify.Option {
 		verify.WithClock(in.now),
 		verify.WithState(in.state),
 	}
+}
+
+// lenientState is the installer's record of manifest serials. A user
+// who cannot write the install directory can still Check for updates:
+// the recorded serial is enforced, but a newer one cannot be recorded
+// (an install, which needs write access anyway, records it).
+type lenientState struct {
+	*verify.FileState
+	log *slog.Logger
+}
+
+// SetSerial implements verify.State.
+func (s *lenientState) SetSerial(ctx context.Context, key string, serial int64) error {
+	err := s.FileState.SetSerial(ctx, key, serial)
+	if err != nil && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
+		s.log.Warn("cannot record the manifest serial (read-only install directory)", "err", err)
+		return nil
+	}
+	return err
 }
 
 // defaultClient is the HTTP client used when Config.HTTPClient is nil.
@@ -475,6 +495,9 @@ func (in *Installer) begin(ctx context.Context) (func(), []string, error) {
 	if err := checkWritable(in.cfg.Dir); err != nil {
 		return nil, nil, err
 	}
+	if _, err := in.sw.stateDir(); err != nil {
+		return nil, nil, &NotWritableError{Dir: StateDir(in.cfg.Dir, in.primary()), Err: err}
+	}
 	unlock, err := acquireLock(ctx, lockPath(in.cfg.Dir, in.primary()), in.cfg.LockWait, in.now)
 	if err != nil {
 		return nil, nil, err
@@ -489,7 +512,7 @@ func (in *Installer) begin(ctx context.Context) (func(), []string, error) {
 		in.log.Warn(msg)
 		warnings = append(warnings, msg)
 	}
-	in.sw.cleanup(in.cfg.Binaries, in.now())
+	in.sw.cleanup(in.cfg.Binaries)
 	return unlock, warnings, nil
 }
 
@@ -571,7 +594,7 @@ func (in *Installer) commit(ctx context.Context, files []newFile, version string
 	}
 	existed := map[string]bool{}
 	for _, n := range names {
-		if _, err := os.Stat(backupPath(in.cfg.Dir, n)); err == nil {
+		if _, err := os.Stat(in.sw.backupPath(n)); err == nil {
 			existed[n] = true
 		}
 	}
@@ -639,7 +662,7 @@ func (in *Installer) Rollback(ctx context.Context) (*Result, error) {
 	for _, e := range info.Binaries {
 		nf := newFile{Name: e.Name}
 		if e.Existed {
-			tmp, err := in.sw.linkTemp(backupPath(in.cfg.Dir, e.Name), e.Name)
+			tmp, err := in.sw.linkTemp(in.sw.backupPath(e.Name), e.Name)
 			if err != nil {
 				return nil, fmt.Errorf("rollback: %w", err)
 			}

@@ -108,7 +108,7 @@ func TestInstallUpgradeCheckEndToEnd(t *testing.T) {
 	if fi, _ := os.Stat(bin); fi.Mode().Perm() != 0o750 {
 		t.Fatalf("upgrade did not keep the mode: %v", fi.Mode())
 	}
-	if got := readFile(t, backupPath(dir, "hello")); got != string(v1["hello"]) {
+	if got := readFile(t, backupPath(dir, "hello", "hello")); got != string(v1["hello"]) {
 		t.Fatalf("backup holds %q", got)
 	}
 	if l := leftovers(t, dir); len(l) != 0 {

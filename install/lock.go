@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -17,6 +18,9 @@ func lockInfo(now time.Time) string {
 // acquireLock takes the install lock at path, waiting up to wait (0: fail
 // at once) for another holder. The returned func releases it.
 func acquireLock(ctx context.Context, path string, wait time.Duration, now func() time.Time) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
 	deadline := now().Add(wait)
 	for {
 		release, holder, err := tryLock(path, now())

@@ -22,8 +22,8 @@ const maxMetaSize = 1 << 20
 
 // Receipt records what an install put in place, so that [Installer.Check]
 // knows the installed version even when the binary cannot say. It is
-// written next to the binaries as ".<name>.relkit-receipt.json" (name is
-// the primary binary) when an install commits.
+// written next to the binaries, as receipt.json in the [StateDir] of the
+// primary binary, when an install commits.
 type Receipt struct {
 	// Schema is [ReceiptSchema].
 	Schema string `json:"schema"`
@@ -57,7 +57,7 @@ type ReceiptBinary struct {
 // ReceiptPath returns where the receipt for the primary binary name in
 // dir is kept.
 func ReceiptPath(dir, name string) string {
-	return filepath.Join(dir, "."+name+".relkit-receipt.json")
+	return filepath.Join(StateDir(dir, name), "receipt.json")
 }
 
 // ReadReceipt reads the receipt of the primary binary name in dir. A

@@ -9,37 +9,42 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/relkit/relkit/internal/atomicfile"
 )
 
-// The installer's files next to the binaries, for primary binary p and
-// each binary b:
+// The installer keeps its files for primary binary p in a hidden
+// directory next to the binaries, on the same filesystem (so renames
+// between them are atomic):
 //
-//	.p.relkit-lock           the install lock
-//	.p.relkit-receipt.json   what is installed (the commit point)
-//	.p.relkit-journal.json   a swap in progress (recovered on the next run)
-//	.p.relkit-backup.json    what the backups are (for Rollback)
-//	.p.relkit-state.json     manifest serials seen (rollback protection)
-//	.b.relkit-backup         the previous b
-//	.relkit-<kind>-b-*       temporary files (removed on the next run)
+//	.p.relkit/lock           the install lock
+//	.p.relkit/receipt.json   what is installed (the commit point)
+//	.p.relkit/journal.json   a swap in progress (recovered on the next run)
+//	.p.relkit/backup.json    what the backups are (for Rollback)
+//	.p.relkit/backup/<b>     the previous version of binary b
+//	.p.relkit/state.json     manifest serials seen (rollback protection)
+//
+// Temporary files are ".relkit-<kind>-<b>-*" next to the binaries, and
+// anything starting with ".relkit-" inside the state directory; the next
+// run removes them.
 const (
 	journalSchema = "relkit.journal/v1"
 	backupSchema  = "relkit.backup/v1"
 )
 
-func lockPath(dir, primary string) string { return filepath.Join(dir, "."+primary+".relkit-lock") }
-func journalPath(dir, primary string) string {
-	return filepath.Join(dir, "."+primary+".relkit-journal.json")
-}
+// StateDir returns the directory where the installer keeps its lock,
+// receipt, journal and backups for the primary binary name in dir.
+func StateDir(dir, name string) string { return filepath.Join(dir, "."+name+".relkit") }
+
+func lockPath(dir, primary string) string    { return filepath.Join(StateDir(dir, primary), "lock") }
+func journalPath(dir, primary string) string { return filepath.Join(StateDir(dir, primary), "journal.json") }
 func backupInfoPath(dir, primary string) string {
-	return filepath.Join(dir, "."+primary+".relkit-backup.json")
+	return filepath.Join(StateDir(dir, primary), "backup.json")
 }
-func statePath(dir, primary string) string {
-	return filepath.Join(dir, "."+primary+".relkit-state.json")
+func statePath(dir, primary string) string { return filepath.Join(StateDir(dir, primary), "state.json") }
+func backupPath(dir, primary, name string) string {
+	return filepath.Join(StateDir(dir, primary), "backup", name)
 }
-func backupPath(dir, name string) string { return filepath.Join(dir, "."+name+".relkit-backup") }
 
 // setEntry is one binary of a swapped set.
 type setEntry struct {
@@ -76,6 +81,18 @@ type swapper struct {
 
 func (s *swapper) target(name string) string { return filepath.Join(s.dir, name) }
 
+func (s *swapper) backupPath(name string) string { return backupPath(s.dir, s.primary, name) }
+
+// stateDir returns the state directory, creating it (and its backup
+// directory) when needed.
+func (s *swapper) stateDir() (string, error) {
+	d := StateDir(s.dir, s.primary)
+	if err := os.MkdirAll(filepath.Join(d, "backup"), 0o755); err != nil {
+		return "", err
+	}
+	return d, nil
+}
+
 // prepare gives each new file the mode and owner of the file it replaces
 // (or s.mode for a new file).
 func (s *swapper) prepare(files []newFile) error {
@@ -107,20 +124,20 @@ func (s *swapper) backup(names []string, prev *Receipt) error {
 		fi, err := os.Lstat(cur)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			os.Remove(backupPath(s.dir, name))
+			os.Remove(s.backupPath(name))
 		case err != nil:
 			return err
 		case !fi.Mode().IsRegular():
 			return fmt.Errorf("%s is not a regular file (%v): refusing to replace it", cur, fi.Mode().Type())
 		default:
-			if err := s.snapshot(cur, backupPath(s.dir, name)); err != nil {
+			if err := s.snapshot(cur, s.backupPath(name)); err != nil {
 				return fmt.Errorf("back up %s: %w", cur, err)
 			}
 			e.Existed = true
 		}
 		info.Binaries = append(info.Binaries, e)
 	}
-	if err := atomicfile.SyncDir(s.dir); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(s.backupPath("x"))); err != nil {
 		return err
 	}
 	return writeJSON(backupInfoPath(s.dir, s.primary), info)
@@ -129,8 +146,7 @@ func (s *swapper) backup(names []string, prev *Receipt) error {
 // snapshot makes dst (replaced atomically) a copy of src: a hard link when
 // the filesystem allows, else a byte copy.
 func (s *swapper) snapshot(src, dst string) error {
-	name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(dst), "."), ".relkit-backup")
-	tmp, err := s.linkTemp(src, name)
+	tmp, err := s.linkTemp(src, filepath.Base(dst))
 	if err != nil {
 		return err
 	}
@@ -236,7 +252,7 @@ func (s *swapper) restore(j *journal) error {
 			}
 			continue
 		}
-		tmp, err := s.linkTemp(backupPath(s.dir, e.Name), e.Name)
+		tmp, err := s.linkTemp(s.backupPath(e.Name), e.Name)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("restore %s: %w", target, err))
 			continue
@@ -293,10 +309,21 @@ func committed(r *Receipt, j *journal) bool {
 	return true
 }
 
-// cleanup removes temporary files a killed install left for the binaries
-// in names, and atomicfile temporaries older than an hour. It never
-// touches other programs' files.
-func (s *swapper) cleanup(names []string, now time.Time) {
+// cleanup removes temporary files a killed install left: those named
+// for the binaries in names next to them, and every temporary file in
+// the state directory. It never touches other programs' files.
+func (s *swapper) cleanup(names []string) {
+	for _, d := range []string{StateDir(s.dir, s.primary), filepath.Dir(s.backupPath("x"))} {
+		des, _ := os.ReadDir(d)
+		for _, de := range des {
+			if strings.HasPrefix(de.Name(), tempPrefix) {
+				p := filepath.Join(d, de.Name())
+				if os.Remove(p) == nil {
+					s.log.Debug("removed leftover file", "path", p)
+				}
+			}
+		}
+	}
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return
@@ -312,11 +339,6 @@ func (s *swapper) cleanup(names []string, now time.Time) {
 				if strings.HasPrefix(n, tempPrefix+kind+"-"+b+"-") {
 					mine = true
 				}
-			}
-		}
-		if !mine && strings.HasPrefix(n, ".relkit-tmp-") {
-			if fi, err := de.Info(); err == nil && now.Sub(fi.ModTime()) > time.Hour {
-				mine = true
 			}
 		}
 		if !mine {
