@@ -115,7 +115,7 @@ func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, b
 					Body:           io.NewSectionReader(b, p.off, p.n),
 					ContentLength:  aws.Int64(p.n),
 					ChecksumSHA256: aws.String(b64(p.sha)),
-				}, withPayloadHash(p.sha))
+				}, unsignedPayload)
 				if err != nil {
 					fail(s.wrapErr("UploadPart", key, fmt.Errorf("part %d: %w", p.num, err)))
 					continue

@@ -266,9 +266,9 @@ type body interface {
 // Put implements [publish.Store].
 //
 // A file smaller than the multipart threshold goes up in one PutObject
-// request that carries its SHA-256 twice: as x-amz-checksum-sha256, which
-// S3 checks before storing anything (400 BadDigest otherwise), and as the
-// signed payload hash, so the file is read once. A larger file goes up in
+// request that carries its SHA-256 as x-amz-checksum-sha256, which S3
+// checks before storing anything (400 BadDigest otherwise); the file is
+// read once, and verified as it is read. A larger file goes up in
 // parts read straight from the file (see [WithMultipart]), each with its
 // own SHA-256 checksum; the whole file is hashed on the way and the upload
 // is aborted, not completed, unless it matches info.SHA256.
@@ -380,18 +380,18 @@ func b64(hexSum string) string {
 	return base64.StdEncoding.EncodeToString(raw)
 }
 
-// withPayloadHash sets the SigV4 payload hash to a SHA-256 known in
-// advance, so that the SDK does not read the body an extra time to
-// compute it.
-func withPayloadHash(hexSum string) func(*awss3.Options) {
-	return func(o *awss3.Options) {
-		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("relkitPayloadHash",
-				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					return next.HandleInitialize(v4.SetPayloadHash(ctx, hexSum), in)
-				}), middleware.After)
-		})
-	}
+// unsignedPayload signs requests with the payload hash "UNSIGNED-PAYLOAD"
+// instead of the body's SHA-256: the body's integrity is protected by the
+// x-amz-checksum-sha256 header, which is signed and which S3 checks, so
+// hashing the body a second time for the signature (on both ends) would
+// buy nothing. AWS SDKs do the same over HTTPS.
+func unsignedPayload(o *awss3.Options) {
+	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("relkitUnsignedPayload",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				return next.HandleInitialize(v4.SetPayloadHash(ctx, "UNSIGNED-PAYLOAD"), in)
+			}), middleware.After)
+	})
 }
 
 // errRecorder remembers the first error other than io.EOF that a body
@@ -439,7 +439,7 @@ func (s *Store) putSingle(ctx context.Context, key string, b body, info publish.
 		Metadata:          map[string]string{MetadataSHA256: info.SHA256},
 		IfNoneMatch:       cond.ifNoneMatch,
 		IfMatch:           cond.ifMatch,
-	}, withPayloadHash(info.SHA256))
+	}, unsignedPayload)
 	if rerr := rec.readErr(); rerr != nil && (err != nil || errors.Is(rerr, publish.ErrChecksum)) {
 		// The staged file changed or could not be read; S3 refused
 		// the bytes (their digest did not match) or the request was

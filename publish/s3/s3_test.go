@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -540,6 +542,52 @@ func TestURL(t *testing.T) {
 		}
 		if got := s.URL("1.0.0/a b.tar.gz"); got != c.want {
 			t.Errorf("URL = %q, want %q", got, c.want)
+		}
+	}
+}
+
+// TestStatusRetryable checks the error mapping for answers versitygw does
+// not give on demand (5xx, 429), with an httptest server that answers
+// every request with an S3 XML error. It is an extra: the behaviour of
+// real answers is tested against versitygw above.
+func TestStatusRetryable(t *testing.T) {
+	cases := []struct {
+		status    int
+		code      string
+		retryable bool
+		exist     bool
+	}{
+		{503, "SlowDown", true, false},
+		{500, "InternalError", true, false},
+		{429, "TooManyRequests", true, false},
+		{400, "InvalidRequest", false, false},
+		{403, "AccessDenied", false, false},
+		{409, "ConditionalRequestConflict", false, true},
+	}
+	for _, c := range cases {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(c.status)
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>test</Message></Error>`, c.code)
+		}))
+		s, err := s3store.New(context.Background(), "bucket", s3store.WithConfig(aws.Config{Region: "us-east-1"}),
+			s3store.WithStaticCredentials("AK", "SK", ""), s3store.WithEndpoint(srv.URL), s3store.WithPathStyle())
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := []byte("x")
+		err = s.Put(context.Background(), "a", body("a", data, sum(data)), putInfo(data, publish.StageArtifact, false))
+		srv.Close()
+		var se *s3store.Error
+		if !errors.As(err, &se) || se.StatusCode != c.status || se.Code != c.code {
+			t.Errorf("%d %s: error = %v, want an *s3.Error with that status and code", c.status, c.code, err)
+		}
+		if got := publish.IsRetryable(err); got != c.retryable {
+			t.Errorf("%d %s: IsRetryable = %v, want %v", c.status, c.code, got, c.retryable)
+		}
+		if got := errors.Is(err, publish.ErrExist); got != c.exist {
+			t.Errorf("%d %s: errors.Is(ErrExist) = %v, want %v", c.status, c.code, got, c.exist)
 		}
 	}
 }
