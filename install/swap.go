@@ -36,12 +36,16 @@ const (
 // receipt, journal and backups for the primary binary name in dir.
 func StateDir(dir, name string) string { return filepath.Join(dir, "."+name+".relkit") }
 
-func lockPath(dir, primary string) string    { return filepath.Join(StateDir(dir, primary), "lock") }
-func journalPath(dir, primary string) string { return filepath.Join(StateDir(dir, primary), "journal.json") }
+func lockPath(dir, primary string) string { return filepath.Join(StateDir(dir, primary), "lock") }
+func journalPath(dir, primary string) string {
+	return filepath.Join(StateDir(dir, primary), "journal.json")
+}
 func backupInfoPath(dir, primary string) string {
 	return filepath.Join(StateDir(dir, primary), "backup.json")
 }
-func statePath(dir, primary string) string { return filepath.Join(StateDir(dir, primary), "state.json") }
+func statePath(dir, primary string) string {
+	return filepath.Join(StateDir(dir, primary), "state.json")
+}
 func backupPath(dir, primary, name string) string {
 	return filepath.Join(StateDir(dir, primary), "backup", name)
 }
