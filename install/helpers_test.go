@@ -32,7 +32,7 @@ import (
 // SHA256SUMS (+ .sig) under <version>/, manifest.json (+ .sig) at the
 // root. Tests sign with the standard library, never with package sign.
 type fixture struct {
-	t       testing.TB
+	t       tb
 	root    string
 	key     *ecdsa.PrivateKey
 	ring    *verify.KeyRing
@@ -42,7 +42,37 @@ type fixture struct {
 	plat    manifest.Platform
 }
 
-func newFixture(t testing.TB, project string) *fixture {
+// tb is the part of testing.TB the fixture needs, so that Example
+// functions can build fixtures too (see exampleTB).
+type tb interface {
+	Helper()
+	Fatal(args ...any)
+	TempDir() string
+	Cleanup(func())
+}
+
+// exampleTB is a tb for Example functions: it panics on failure and
+// removes its temporary directories in done.
+type exampleTB struct{ cleanups []func() }
+
+func (e *exampleTB) Helper()           {}
+func (e *exampleTB) Fatal(args ...any) { panic(fmt.Sprint(args...)) }
+func (e *exampleTB) Cleanup(f func())  { e.cleanups = append(e.cleanups, f) }
+func (e *exampleTB) TempDir() string {
+	d, err := os.MkdirTemp("", "relkit-example-")
+	if err != nil {
+		panic(err)
+	}
+	e.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+func (e *exampleTB) done() {
+	for i := len(e.cleanups) - 1; i >= 0; i-- {
+		e.cleanups[i]()
+	}
+}
+
+func newFixture(t tb, project string) *fixture {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -60,7 +90,7 @@ func newFixture(t testing.TB, project string) *fixture {
 }
 
 // signBytes returns the base64 cosign-style signature of data by key.
-func signBytes(t testing.TB, key *ecdsa.PrivateKey, data []byte) []byte {
+func signBytes(t tb, key *ecdsa.PrivateKey, data []byte) []byte {
 	t.Helper()
 	sum := sha256.Sum256(data)
 	sig, err := ecdsa.SignASN1(rand.Reader, key, sum[:])
@@ -171,7 +201,7 @@ type entry struct {
 	size int64  // header size override for tar (0 = len(body))
 }
 
-func tarGz(t testing.TB, es []entry) []byte {
+func tarGz(t tb, es []entry) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -206,7 +236,7 @@ func tarGz(t testing.TB, es []entry) []byte {
 	return buf.Bytes()
 }
 
-func zipArchive(t testing.TB, es []entry) []byte {
+func zipArchive(t tb, es []entry) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)

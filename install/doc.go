@@ -1,0 +1,136 @@
+// Package install resolves, downloads, verifies, extracts and swaps in a
+// project's binaries, with a health check and rollback: the base of a
+// "tool update" command.
+//
+// Most callers build one [Installer] with [New] and call
+// [Installer.Check] for "tool update --check" and [Installer.Install] for
+// "tool update"; [Installer.Rollback] undoes the last install.
+//
+//	ring, _ := verify.NewKeyRing(pinnedPublicKeyPEM) // the key the release is signed with
+//	exe, _ := os.Executable()
+//	in, err := install.New(install.Config{
+//		Project: "hello",
+//		Source:  "https://releases.example.com/hello/",
+//		Dir:     filepath.Dir(exe),
+//		Keys:    ring,
+//		Progress: func(done, total int64) { bar.Set(done, total) },
+//	})
+//	...
+//	u, err := in.Check(ctx, manifest.Query{})              // is there an update, to what, and why
+//	res, err := in.Install(ctx, manifest.Query{})          // the stable channel
+//	res, err = in.Install(ctx, manifest.Query{Version: "1.4.2"})
+//
+// # Trust
+//
+// Nothing is installed unless it verifies, and verification goes through
+// package verify only. [Config] requires trust material: Keys (a
+// [verify.KeyRing] of pinned signing keys, with an optional Threshold),
+// Roots (pinned root keys that certify the signing keys in the release's
+// keys.json, so signing keys rotate without a new program), or a ready
+// Verifier. With none, [New] fails with an error wrapping [ErrNoTrust].
+//
+// From a release root the installer reads manifest.json with its
+// signatures (manifest.json.sig and/or signatures.json) and verifies them
+// with [verify.Verifier.FetchManifest]: the signatures, the project name,
+// the expiry (freeze attacks) and the serial, which must never go down
+// (rollback attacks; the highest serial seen is kept in the state
+// directory). The artifact is then checked against the signed manifest's
+// size and SHA-256 while it downloads, and against its version, OS and
+// architecture ([verify.CheckArtifact], mix-and-match attacks).
+//
+// # Sources
+//
+// Config.Source is one of:
+//
+//   - an http:// or https:// URL of a release root (manifest.json at its
+//     top, artifacts below as relkit publishes them);
+//   - a local release root directory, or its manifest.json;
+//   - a local archive (.tar.gz, .tgz, .zip) or bare binary, as an install
+//     script's --from accepts, verified through the signed SHA256SUMS
+//     (with SHA256SUMS.sig or signatures.json) in the same directory. Its
+//     version and platform come from its name
+//     ("<project>-<version>-<os>-<arch>.<ext>") or from Query.Version.
+//
+// # Choosing a version
+//
+// A [manifest.Query] names an exact Version, a Channel ("stable", "edge"),
+// an Alias ("latest", "1.2") or a Constraint (">=1.2, <2"); with none set
+// it is the stable channel. The platform defaults to the running
+// program's (Config.Platform overrides it). Yanked releases are never
+// installed; a deprecated one is installed only when asked for by exact
+// version, with a warning in [Result.Warnings]. Versions compare by SemVer
+// precedence (1.10.0 is newer than 1.9.0). Going to an older version than
+// the one installed fails with a *[DowngradeError] unless
+// Config.AllowDowngrade is set. The installed version is
+// Config.CurrentVersion when the program knows it, else the receipt's.
+//
+// # Downloads
+//
+// An artifact is streamed into a temporary file in the target directory
+// itself (so the final rename never crosses filesystems) and hashed in the
+// same pass; it is never held in memory. Downloads are capped
+// (Limits.MaxDownload, and exactly the signed size), retried on network
+// errors and 5xx (Retries, RetryBackoff), aborted when no byte arrives
+// for StallTimeout, and resumed after a cut connection with an HTTP Range
+// request guarded by If-Range (a server that cannot resume, or whose file
+// changed, restarts from zero). The default HTTP client honours
+// HTTP_PROXY, HTTPS_PROXY and NO_PROXY; redirects may not leave http(s)
+// or drop from https to http. Config.Progress receives (bytes done,
+// total) for a progress bar.
+//
+// # Archives
+//
+// Only the configured Binaries are extracted (by default the project's
+// name, plus ".exe" on Windows), and only as regular files at the
+// archive root (or Config.ArchiveDir), as banger's release tarballs have
+// them. An archive is refused with an *[ArchiveError] when any entry has
+// an absolute path, a ".." element or a backslash, is a symlink or hard
+// link leaving the archive, is a device file or FIFO, appears twice, or
+// when it decompresses past Limits (per entry, in total, or at a ratio
+// above Limits.MaxRatio: a size bomb). Nothing is written outside
+// temporary files until every check has passed.
+//
+// # The swap
+//
+// The new files are fsynced and given the mode and owner of the files
+// they replace (Config.Mode, default 0755, for new ones). The current
+// files are kept as backups, a journal is written, and each new file is
+// renamed into place; on Windows the running .exe is first renamed aside
+// (hidden, and removed on the next run). Then the health check runs:
+// by default "<primary binary> version" must print the new version
+// ([VersionCommand]); Config.HealthCheck replaces it. If it fails, the
+// whole set is restored and the error is a *[HealthCheckError] with
+// RolledBack set. Otherwise the receipt is written, which commits the
+// install, and the journal removed.
+//
+// An install killed at any instant leaves each binary either old or new,
+// complete and runnable; the next run (of Install, Check excepted, or
+// Rollback) finds the journal and restores the old set unless the
+// receipt shows the new one committed, then removes leftover temporary
+// files. A lock file stops two installs racing (a *[LockedError]; wait
+// with Config.LockWait); on Unix it is an flock, released by the kernel
+// when its holder dies.
+//
+// Before downloading anything, Install checks that the target directory
+// is writable and fails with a *[NotWritableError] naming it and
+// suggesting a fix.
+//
+// # Files next to the binaries
+//
+// The installer keeps its files for primary binary p in the hidden
+// directory ".p.relkit" beside it ([StateDir]): the lock, the receipt
+// ([Receipt], read with [ReadReceipt]: version, source, time and SHA-256s),
+// the journal, the backups and the manifest serials seen.
+//
+// # Errors
+//
+// Every refusal is typed and wraps a sentinel for [errors.Is]:
+// [ErrNoTrust], [ErrVerification] (a *[VerificationError] that also wraps
+// verify's own error, such as verify.ErrBadSignature,
+// verify.ErrChecksumMismatch, verify.ErrExpired or verify.ErrRollback),
+// [ErrUnsafeArchive], [ErrMissingEntry], [ErrTooLarge], [ErrSizeMismatch],
+// [ErrDowngrade], [ErrHealthCheck], [ErrLocked], [ErrNotWritable] and
+// [ErrNoBackup]. Download failures are a *[DownloadError] wrapping the
+// last *[HTTPError], *[StallError] or network error. After any of them
+// the installed binaries are as they were.
+package install
