@@ -1,0 +1,160 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/publish"
+	"github.com/relkit/relkit/sign"
+	"github.com/relkit/relkit/verify"
+)
+
+// TestReproducible runs two full releases of the same commit (in two
+// repositories with identical history, into two dist directories) and
+// wants byte-identical archives, source archive, SBOM, provenance, notes
+// and SHA256SUMS. Signatures are randomized and not compared.
+func TestReproducible(t *testing.T) {
+	signer, _ := newSigner(t)
+	var roots [2]string
+	for i := range roots {
+		r := releaseRepo(t, "v1.2.0")
+		dist := t.TempDir()
+		cfg := releaseConfig(t, r, dist, []sign.Signer{signer}, "https://example.com/hello")
+		if _, err := Prepare(t.Context(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		roots[i] = filepath.Join(dist, "release")
+	}
+	entries, err := os.ReadDir(filepath.Join(roots[0], "1.2.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compared := 0
+	for _, e := range entries {
+		name := e.Name()
+		if name == "SHA256SUMS.sig" || name == SignaturesFile {
+			continue
+		}
+		a, err := os.ReadFile(filepath.Join(roots[0], "1.2.0", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(roots[1], "1.2.0", name))
+		if err != nil {
+			t.Fatalf("second run lacks %s", name)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs between two runs", name)
+		}
+		compared++
+	}
+	if compared < 9 { // 4 archives, source, SBOM, provenance, notes, SHA256SUMS
+		t.Errorf("compared only %d files", compared)
+	}
+	a, _ := os.ReadFile(filepath.Join(roots[0], InstallerFile))
+	b, _ := os.ReadFile(filepath.Join(roots[1], InstallerFile))
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Error("install.sh differs between two runs")
+	}
+}
+
+func TestVerifyStagedCatchesTampering(t *testing.T) {
+	signer, _ := newSigner(t)
+	st := stagedState(t)
+	stages := []Stage{&Package{}, &SBOM{}, &Provenance{Repository: "git+https://example.com/hello"}, Checksums{},
+		&Sign{Signers: []sign.Signer{signer}}, &UpdateManifest{}, &SignManifest{Signers: []sign.Signer{signer}}}
+	if err := (&Pipeline{Stages: stages, Logger: testLogger(t)}).Run(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&VerifyStaged{Signers: []sign.Signer{signer}}).Run(t.Context(), st); err != nil {
+		t.Fatalf("untampered: %v", err)
+	}
+	// Replace an archive after signing.
+	arch := filepath.Join(st.VersionDir(), "hello-1.2.0-darwin-arm64.tar.gz")
+	os.WriteFile(arch, []byte("evil"), 0o644)
+	err := (&VerifyStaged{Signers: []sign.Signer{signer}}).Run(t.Context(), st)
+	if !errors.Is(err, verify.ErrChecksumMismatch) && !errors.Is(err, verify.ErrSizeMismatch) {
+		t.Fatalf("tampered archive: err = %v, want a checksum or size mismatch", err)
+	}
+	// A verifier trusting another key refuses the release.
+	other, _ := newSigner(t)
+	st2 := stagedState(t)
+	if err := (&Pipeline{Stages: stages, Logger: testLogger(t)}).Run(t.Context(), st2); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&VerifyStaged{Signers: []sign.Signer{other}}).Run(t.Context(), st2); err == nil {
+		t.Fatal("verified with an untrusted key")
+	}
+}
+
+func TestUpdateManifestRefusesChangedBytes(t *testing.T) {
+	st := stagedState(t)
+	if err := (&Pipeline{Stages: []Stage{&Package{}, Checksums{}, &UpdateManifest{}}, Logger: testLogger(t)}).Run(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	m, err := manifest.LoadFile(filepath.Join(st.Root, ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Serial != 1 || m.Channels["stable"] != "1.2.0" || m.Expires.Sub(m.Updated) != DefaultManifestTTL {
+		t.Errorf("manifest %+v", m)
+	}
+	// Same version, other bytes: refused, a version is never reused.
+	st.Artifacts[0].SHA256 = "ff" + st.Artifacts[0].SHA256[2:]
+	err = (&UpdateManifest{Published: m}).Run(t.Context(), st)
+	var vr *manifest.VersionReusedError
+	if !errors.As(err, &vr) {
+		t.Fatalf("err = %v, want *manifest.VersionReusedError", err)
+	}
+	// Another project's manifest is refused.
+	if err := (&UpdateManifest{Published: manifest.New("other")}).Run(t.Context(), st); err == nil {
+		t.Fatal("accepted another project's manifest")
+	}
+}
+
+// lossyPublisher publishes through a real DirStore but then deletes one
+// file, as a broken mirror would.
+type lossyPublisher struct {
+	pub  *publish.Publisher
+	dir  string
+	lose string
+}
+
+func (l lossyPublisher) Publish(ctx context.Context, dir string) (*publish.Result, error) {
+	res, err := l.pub.Publish(ctx, dir)
+	if err == nil {
+		err = os.Remove(filepath.Join(l.dir, filepath.FromSlash(l.lose)))
+	}
+	return res, err
+}
+
+func TestPublishMissingRemoteAsset(t *testing.T) {
+	signer, pub := newSigner(t)
+	st := stagedState(t)
+	stages := []Stage{&Package{}, Checksums{}, &Sign{Signers: []sign.Signer{signer}}, &UpdateManifest{}, &SignManifest{Signers: []sign.Signer{signer}}}
+	if err := (&Pipeline{Stages: stages, Logger: testLogger(t)}).Run(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	pubDir := t.TempDir()
+	store, err := publish.NewDirStore(pubDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := publish.New(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Publish(t.Context(), PublishConfig{
+		Root: st.Root, Keys: [][]byte{pub}, Remote: verify.Dir(pubDir), Logger: testLogger(t),
+		Publisher: lossyPublisher{pub: p, dir: pubDir, lose: "1.2.0/hello-1.2.0-windows-amd64.zip"},
+	})
+	var me *MissingAssetsError
+	if !errors.As(err, &me) || len(me.Names) != 1 || me.Names[0] != "1.2.0/hello-1.2.0-windows-amd64.zip" {
+		t.Fatalf("err = %v, want *MissingAssetsError naming the zip", err)
+	}
+}
