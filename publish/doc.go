@@ -22,6 +22,7 @@
 //	manifest.json                the release index, the commit point
 //	manifest.json.sig            its signature
 //	signatures.json, keys.json   optional, replaced with the manifest
+//	install.sh, ...              any other root file, replaced likewise
 //	<version>/<name>-<version>-<os>-<arch>.tar.gz (.zip)
 //	<version>/SHA256SUMS, <version>/SHA256SUMS.sig
 //	<version>/sbom.spdx.json, <version>/provenance.intoto.json
@@ -39,15 +40,16 @@
 // [Publisher.Plan] hashes every staged file and asks the destination what
 // it holds under the same name. Each file gets an [Action]: upload
 // (nothing there), skip (the same SHA-256 and size already there), replace
-// (one of the [Mutable] root files: manifest.json, manifest.json.sig,
-// signatures.json, keys.json) or refuse (different bytes under a published
-// name: a version is never reused). A plan with a refused file is a
+// (a file at the root, [IsMutable]: manifest.json, manifest.json.sig,
+// signatures.json, keys.json, install.sh) or refuse (different bytes under
+// a published name in a version directory: a version is never reused). A plan with a refused file is a
 // [*ConflictError] and nothing is uploaded. [Publisher.DryRun] prints the
 // plan; [Publisher.Apply] carries out a plan computed earlier.
 //
 // Files are then uploaded stage by stage ([Stage]): artifacts, SHA256SUMS,
-// signatures, SBOM/provenance/notes, then manifest.json.sig and
-// signatures.json, and manifest.json alone and last. Files of one stage
+// signatures, SBOM/provenance/notes, then the root files (signatures
+// first: manifest.json.sig, keys.json.sig, signatures.json; then
+// keys.json and the others), and manifest.json alone and last. Files of one stage
 // are uploaded concurrently ([WithConcurrency]); a stage starts only when
 // the previous one is complete. Until manifest.json is replaced no client
 // sees the new release, so a publish killed at any point is invisible, and

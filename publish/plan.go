@@ -29,7 +29,7 @@ const (
 	// ActionSkip: the same bytes (same SHA-256 and size) are already
 	// published.
 	ActionSkip
-	// ActionReplace: a [Mutable] root file (manifest.json and its
+	// ActionReplace: a root file ([IsMutable]: manifest.json and its
 	// companions) with other bytes is published; it is replaced.
 	ActionReplace
 	// ActionRefuse: different bytes are published under the name; the
@@ -63,10 +63,12 @@ type Step struct {
 	ContentType string
 
 	path string // local file
+	rank int    // order within the stage (see rank)
 }
 
 // Plan is what a publish would do: one [Step] per staged file, sorted in
-// upload order (by stage, then by name). It is computed from the staged
+// upload order (by stage, then by name, except that in StageIndex the
+// signature files come before the others). It is computed from the staged
 // directory and what the destination already holds.
 type Plan struct {
 	// Dir is the staged release directory.
@@ -235,10 +237,16 @@ func CheckName(name string) error {
 	return nil
 }
 
-// isMutable reports whether name is one of the root files a publish
-// replaces.
-func isMutable(name string) bool {
-	return !strings.Contains(name, "/") && slices.Contains(Mutable, name)
+// rank orders files within a stage: in StageIndex, signatures first.
+func rank(name string, st Stage) int {
+	if st != StageIndex {
+		return 0
+	}
+	lower := strings.ToLower(name)
+	if name == "signatures.json" || hasAnySuffix(lower, ".sig", ".asc", ".pem", ".bundle", ".sigstore.json") {
+		return 0
+	}
+	return 1
 }
 
 // classify returns the stage of a staged file. kinds maps manifest paths to
@@ -247,7 +255,7 @@ func classify(name string, kinds map[string]manifest.Kind) Stage {
 	if name == ManifestName {
 		return StageManifest
 	}
-	if isMutable(name) {
+	if IsMutable(name) {
 		return StageIndex
 	}
 	switch kinds[name] {
@@ -369,6 +377,7 @@ func (p *Publisher) Plan(ctx context.Context, dir string) (*Plan, error) {
 	}
 	for i := range steps {
 		steps[i].Stage = classify(steps[i].Name, kinds)
+		steps[i].rank = rank(steps[i].Name, steps[i].Stage)
 	}
 
 	// Hash the staged files and ask the destination, concurrently.
@@ -389,7 +398,7 @@ func (p *Publisher) Plan(ctx context.Context, dir string) (*Plan, error) {
 			s.Action = ActionUpload
 		case remote.Size == s.Local.Size && remote.SHA256 == s.Local.SHA256:
 			s.Action = ActionSkip
-		case isMutable(s.Name) || p.opts.replaceAll:
+		case IsMutable(s.Name) || p.opts.replaceAll:
 			s.Action = ActionReplace
 		default:
 			s.Action = ActionRefuse
@@ -409,6 +418,9 @@ func (p *Publisher) Plan(ctx context.Context, dir string) (*Plan, error) {
 	slices.SortStableFunc(steps, func(a, b Step) int {
 		if a.Stage != b.Stage {
 			return int(a.Stage - b.Stage)
+		}
+		if a.rank != b.rank {
+			return a.rank - b.rank
 		}
 		return strings.Compare(a.Name, b.Name)
 	})

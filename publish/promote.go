@@ -24,6 +24,10 @@ type PromoteOptions struct {
 	// already be at the destination with the same bytes, or Promote fails
 	// with a [*MissingError]. Default: every release.
 	Versions []string
+	// RootFiles names root files to copy, when the source has them, in
+	// addition to manifest.json and [IndexFiles] (for example
+	// "install.sh").
+	RootFiles []string
 	// TempDir is where the release is spooled before publishing (default
 	// os.TempDir()). It needs room for the files the destination lacks.
 	TempDir string
@@ -63,9 +67,9 @@ func (p *Publisher) Promote(ctx context.Context, src Store, opts PromoteOptions)
 	if err != nil {
 		return nil, fmt.Errorf("publish: Promote: source %s: %w", ManifestName, err)
 	}
-	for _, name := range Mutable {
-		if name == ManifestName {
-			continue
+	for _, name := range append(slices.Clone(IndexFiles), opts.RootFiles...) {
+		if err := CheckName(name); err != nil || !IsMutable(name) {
+			return nil, fmt.Errorf("publish: Promote: root file %q: not a root file name", name)
 		}
 		_, err := p.fetch(ctx, src, name, filepath.Join(dir, name), -1, "", manifest.MaxManifestSize)
 		if err != nil && !errors.Is(err, ErrNotExist) {

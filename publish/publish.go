@@ -49,7 +49,7 @@ type Store interface {
 	// the store allows it (link(2) on a directory, If-None-Match: * on
 	// S3, GitHub's 422 already_exists). When info.Replace is true the
 	// object replaces any existing one; the Publisher sets it only for
-	// the index files at the root (see [Mutable]).
+	// the files at the root (see [IsMutable]).
 	//
 	// Put must never leave a partial object visible under name: a
 	// reader sees either nothing (or the old object) or all the bytes.
@@ -133,8 +133,10 @@ const (
 	StageSignature
 	// StageMetadata: SBOM, provenance, release notes and other files.
 	StageMetadata
-	// StageIndex: the root files replaced with the manifest:
-	// manifest.json.sig, signatures.json, keys.json.
+	// StageIndex: the other root files, replaced with the manifest:
+	// first the signatures (manifest.json.sig, keys.json.sig,
+	// signatures.json), then the rest (keys.json, install.sh), so that a
+	// new keys.json is never visible before the signatures that cover it.
 	StageIndex
 	// StageManifest: manifest.json, the commit point, always last.
 	StageManifest
@@ -153,13 +155,18 @@ func (s Stage) String() string {
 // ManifestName is the name of the release index, the commit point.
 const ManifestName = "manifest.json"
 
-// Mutable lists the names that a publish replaces instead of refusing:
-// the release index and the files that travel with it. They all live at
-// the root. Everything else is create-only: different bytes under a
-// published name are a [*ConflictError]. keys.json is included because
-// the keyring changes on key rotation and must be replaced together with
-// the manifest it signs.
-var Mutable = []string{ManifestName, "manifest.json.sig", "signatures.json", "keys.json"}
+// IsMutable reports whether a publish replaces the object name when its
+// bytes differ, instead of refusing it with a [*ConflictError]. Files at
+// the root of the release (no "/" in the name: manifest.json, its
+// signature, signatures.json, keys.json and its signature, an unversioned
+// install.sh) are pointers that change with every release and are
+// replaced; files under a version directory are published once and never
+// change.
+func IsMutable(name string) bool { return !strings.Contains(name, "/") }
+
+// IndexFiles are the root files published together with manifest.json,
+// which [Publisher.Promote] copies along with it when the source has them.
+var IndexFiles = []string{"manifest.json.sig", "signatures.json", "keys.json", "keys.json.sig"}
 
 // ErrNotExist is what a [Store] returns (wrapped) for a missing object. It
 // is fs.ErrNotExist, so os errors match it too.

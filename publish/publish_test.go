@@ -461,3 +461,77 @@ func TestDirStoreLeavesNoTempFiles(t *testing.T) {
 		return nil
 	})
 }
+
+// order records the names of completed Puts.
+type order struct {
+	publish.Store
+	mu    sync.Mutex
+	names []string
+}
+
+func (o *order) Put(ctx context.Context, name string, r io.Reader, info publish.PutInfo) error {
+	if err := o.Store.Put(ctx, name, r, info); err != nil {
+		return err
+	}
+	o.mu.Lock()
+	o.names = append(o.names, name)
+	o.mu.Unlock()
+	return nil
+}
+
+func TestRootFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	publishtest.StageRelease(t, dir, publishtest.Release{})
+	write := func(name, data string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("keys.json", `{"serial":1}`)
+	write("keys.json.sig", "sig1")
+	write("install.sh", "#!/bin/sh\necho v1\n")
+	s := newDir(t)
+	o := &order{Store: s}
+	if _, err := newPub(t, o, publish.WithConcurrency(8)).Publish(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	pos := map[string]int{}
+	for i, n := range o.names {
+		pos[n] = i
+	}
+	for _, sig := range []string{"keys.json.sig", "signatures.json", "manifest.json.sig"} {
+		for _, later := range []string{"keys.json", "install.sh"} {
+			if pos[sig] > pos[later] {
+				t.Errorf("%s uploaded after %s: %v", sig, later, o.names)
+			}
+		}
+	}
+	if o.names[len(o.names)-1] != "manifest.json" {
+		t.Errorf("last upload %s", o.names[len(o.names)-1])
+	}
+	// Key rotation and a new installer: root files are replaced.
+	write("keys.json", `{"serial":2}`)
+	write("keys.json.sig", "sig2")
+	write("install.sh", "#!/bin/sh\necho v2\n")
+	res, err := newPub(t, s).Publish(ctx, dir)
+	if err != nil {
+		t.Fatalf("re-publish with new root files: %v", err)
+	}
+	if res.Replaced != 3 || res.Uploaded != 0 {
+		t.Errorf("re-publish: %d replaced, %d uploaded; want 3, 0", res.Replaced, res.Uploaded)
+	}
+	if got, _ := os.ReadFile(filepath.Join(s.Root(), "install.sh")); string(got) != "#!/bin/sh\necho v2\n" {
+		t.Errorf("install.sh = %q", got)
+	}
+	// Promote copies the known root files and the ones asked for.
+	live := newDir(t)
+	if _, err := newPub(t, live).Promote(ctx, s, publish.PromoteOptions{RootFiles: []string{"install.sh"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"keys.json", "keys.json.sig", "install.sh", "signatures.json"} {
+		if _, err := os.Stat(filepath.Join(live.Root(), n)); err != nil {
+			t.Errorf("Promote did not copy %s: %v", n, err)
+		}
+	}
+}

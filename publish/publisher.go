@@ -294,7 +294,7 @@ func (p *Publisher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 	}
 	for i := range plan.Steps {
 		s := &plan.Steps[i]
-		if i > 0 && plan.Steps[i-1].Stage != s.Stage {
+		if i > 0 && (plan.Steps[i-1].Stage != s.Stage || plan.Steps[i-1].rank != s.rank) {
 			if err := flush(); err != nil {
 				return nil, err
 			}
