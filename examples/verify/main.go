@@ -1,0 +1,98 @@
+// Command verify checks a published release, as LLStack's verify.sh and
+// remote-verify do: the signatures on manifest.json and SHA256SUMS, every
+// artifact's checksum and size, and that the manifest, SHA256SUMS, the
+// SBOM and the provenance agree. It prints the report (Markdown, or JSON
+// with --json) and exits non-zero when any check failed.
+//
+//	verify --key cosign.pub [--version 1.2.0] [--json] <directory or URL>
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/relkit/relkit/verify"
+)
+
+func main() {
+	code, err := run(context.Background(), os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+	}
+	os.Exit(code)
+}
+
+type keyFiles []string
+
+func (k *keyFiles) String() string     { return strings.Join(*k, ",") }
+func (k *keyFiles) Set(s string) error { *k = append(*k, s); return nil }
+
+func run(ctx context.Context, args []string) (int, error) {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	var keys keyFiles
+	fs.Var(&keys, "key", "trusted public key file (PEM); repeat for several")
+	threshold := fs.Int("threshold", 1, "how many distinct trusted keys must sign")
+	version := fs.String("version", "", "release to verify (default: the manifest's latest)")
+	flat := fs.Bool("flat", false, "files sit at the location's top, not under <version>/ (GitHub release assets)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2, err
+	}
+	if fs.NArg() != 1 || len(keys) == 0 {
+		return 2, fmt.Errorf("usage: verify --key FILE [--version V] [--json] <directory or URL>")
+	}
+	var pems [][]byte
+	for _, k := range keys {
+		b, err := os.ReadFile(k)
+		if err != nil {
+			return 2, err
+		}
+		pems = append(pems, b)
+	}
+	ring, err := verify.NewKeyRing(pems...)
+	if err != nil {
+		return 2, err
+	}
+	v, err := verify.NewVerifier(ring, verify.WithThreshold(*threshold))
+	if err != nil {
+		return 2, err
+	}
+	loc, err := location(fs.Arg(0))
+	if err != nil {
+		return 2, err
+	}
+	opts := verify.ReleaseOptions{Version: *version, RequireManifest: true}
+	if *flat {
+		opts.Dir = "."
+	}
+	report, err := v.VerifyRelease(ctx, loc, opts)
+	if err != nil {
+		return 1, err
+	}
+	if *asJSON {
+		b, err := report.JSON()
+		if err != nil {
+			return 1, err
+		}
+		os.Stdout.Write(b)
+	} else {
+		fmt.Print(report.Markdown())
+	}
+	if err := report.Err(); err != nil {
+		return 1, err
+	}
+	return 0, nil
+}
+
+func location(arg string) (verify.Location, error) {
+	if strings.HasPrefix(arg, "http://") || strings.HasPrefix(arg, "https://") {
+		return verify.NewHTTP(arg)
+	}
+	if fi, err := os.Stat(arg); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("%s is neither a URL nor a directory", arg)
+	}
+	return verify.Dir(arg), nil
+}
