@@ -123,6 +123,7 @@ type Store struct {
 	// creates the draft).
 	noRelease bool
 	loadOnce  sync.Mutex // serializes release lookup/creation
+	listMu    sync.Mutex // serializes asset listings
 }
 
 // asset is a release asset with the digest field that go-github v62 lacks.
@@ -380,6 +381,8 @@ func (s *Store) listAssets(ctx context.Context) (map[string]*asset, error) {
 		}
 		return s.assets, nil
 	}
+	s.listMu.Lock() // one listing at a time; the others use its result
+	defer s.listMu.Unlock()
 	s.mu.Lock()
 	if s.assets != nil && !s.stale {
 		m := s.assets

@@ -384,3 +384,27 @@ func TestDryRunCreatesNothing(t *testing.T) {
 		t.Errorf("DryRun output:\n%s", out.String())
 	}
 }
+
+func TestPlanListsAssetsOnce(t *testing.T) {
+	srv := githubtest.NewServer(t)
+	dir, names := stage(t)
+	ctx := context.Background()
+	if _, err := newPub(t, newStore(t, srv, "v1.0.0")).Publish(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	before := len(srv.Requests())
+	// PerPage 2: the 11 assets take 6 pages; one listing, not one per file.
+	if _, err := newPub(t, newStore(t, srv, "v1.0.0"), publish.WithConcurrency(8)).Plan(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	reqs := srv.Requests()[before:]
+	lists := 0
+	for _, r := range reqs {
+		if strings.HasSuffix(r, "/assets") {
+			lists++
+		}
+	}
+	if want := (len(names) + 1) / 2; lists != want {
+		t.Errorf("Plan listed assets with %d requests, want %d (one listing): %v", lists, want, reqs)
+	}
+}
