@@ -488,6 +488,7 @@ const (
 	tempNew      = "new"      // an extracted binary waiting for the swap
 	tempDownload = "download" // a downloaded artifact
 	tempLink     = "link"     // a hard link being renamed into a backup
+	tempProbe    = "probe"    // the writability check
 )
 
 // tempPrefix is the start of every temporary file the installer creates.

@@ -467,7 +467,7 @@ func (in *Installer) compareInstalled(inst, cand string) int {
 
 // checkWritable fails with a *NotWritableError when dir cannot take new
 // files.
-func checkWritable(dir string) error {
+func checkWritable(dir, primary string) error {
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return &NotWritableError{Dir: dir, Err: err}
@@ -475,7 +475,7 @@ func checkWritable(dir string) error {
 	if !fi.IsDir() {
 		return &NotWritableError{Dir: dir, Err: errors.New("not a directory")}
 	}
-	f, err := os.CreateTemp(dir, tempPrefix+"probe-*")
+	f, err := createTemp(dir, primary, tempProbe)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -485,14 +485,17 @@ func checkWritable(dir string) error {
 	}
 	name := f.Name()
 	f.Close()
-	return os.Remove(name)
+	if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // begin checks the directory, takes the lock, finishes or undoes an
 // interrupted swap and removes leftovers. It returns the unlock function
 // and any warnings.
 func (in *Installer) begin(ctx context.Context) (func(), []string, error) {
-	if err := checkWritable(in.cfg.Dir); err != nil {
+	if err := checkWritable(in.cfg.Dir, in.primary()); err != nil {
 		return nil, nil, err
 	}
 	if _, err := in.sw.stateDir(); err != nil {

@@ -338,7 +338,7 @@ func (s *swapper) cleanup(names []string) {
 			continue
 		}
 		mine := false
-		for _, kind := range []string{tempNew, tempDownload, tempLink, tempOld} {
+		for _, kind := range []string{tempNew, tempDownload, tempLink, tempOld, tempProbe} {
 			for _, b := range names {
 				if strings.HasPrefix(n, tempPrefix+kind+"-"+b+"-") {
 					mine = true
