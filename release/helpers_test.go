@@ -144,3 +144,5 @@ func stagedState(t testing.TB) *State {
 		Binaries: sharedBinaries(t), Log: testLogger(t),
 	}
 }
+
+func testVersion() manifest.Version { return manifest.MustParseVersion("1.2.0") }
