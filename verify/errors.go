@@ -94,6 +94,7 @@ type LimitError struct {
 	Limit int64  // the limit in bytes
 }
 
+// Error implements error.
 func (e *LimitError) Error() string {
 	return fmt.Sprintf("%s: larger than the %d-byte limit", e.What, e.Limit)
 }
@@ -108,6 +109,7 @@ type KeyError struct {
 	Err    error  // underlying parse error, if any
 }
 
+// Error implements error.
 func (e *KeyError) Error() string {
 	s := "public key"
 	if e.KeyID != "" {
@@ -136,6 +138,7 @@ type FormatError struct {
 	Err    error
 }
 
+// Error implements error.
 func (e *FormatError) Error() string {
 	s := e.File + ": " + e.Reason
 	if e.Err != nil {
@@ -161,6 +164,7 @@ type SignatureError struct {
 	Err       error  // ErrBadSignature, ErrBadSignatureEncoding, ErrUnknownAlgorithm, ...
 }
 
+// Error implements error.
 func (e *SignatureError) Error() string {
 	s := "signature on " + e.File
 	if e.KeyID != "" {
@@ -185,6 +189,7 @@ type ThresholdError struct {
 	Failures []error  // why the other signatures did not count
 }
 
+// Error implements error.
 func (e *ThresholdError) Error() string {
 	s := fmt.Sprintf("%s: %d of %d required trusted signatures verified", e.File, e.Got, e.Need)
 	if len(e.Failures) > 0 {
@@ -210,6 +215,7 @@ type ExpiredError struct {
 	Now     string // RFC 3339
 }
 
+// Error implements error.
 func (e *ExpiredError) Error() string {
 	return fmt.Sprintf("%s expired at %s (now %s)", e.What, e.Expires, e.Now)
 }
@@ -224,6 +230,7 @@ type RollbackError struct {
 	Last int64  // the last serial accepted
 }
 
+// Error implements error.
 func (e *RollbackError) Error() string {
 	return fmt.Sprintf("%s: serial %d is lower than %d, already accepted", e.What, e.Got, e.Last)
 }
@@ -239,6 +246,7 @@ type ChecksumMismatchError struct {
 	Got  string
 }
 
+// Error implements error.
 func (e *ChecksumMismatchError) Error() string {
 	return fmt.Sprintf("%s: sha256 %s, want %s", e.Name, e.Got, e.Want)
 }
@@ -255,6 +263,7 @@ type SizeMismatchError struct {
 	Got  int64
 }
 
+// Error implements error.
 func (e *SizeMismatchError) Error() string {
 	if e.Got > e.Want {
 		return fmt.Sprintf("%s: more than the expected %d bytes", e.Name, e.Want)
@@ -272,6 +281,7 @@ type MissingEntryError struct {
 	In   string // the list ("SHA256SUMS", "manifest.json", ...)
 }
 
+// Error implements error.
 func (e *MissingEntryError) Error() string {
 	return fmt.Sprintf("%s: no entry for %q", e.In, e.Name)
 }
@@ -288,6 +298,7 @@ type ArtifactMismatchError struct {
 	Got   string
 }
 
+// Error implements error.
 func (e *ArtifactMismatchError) Error() string {
 	return fmt.Sprintf("artifact %s: %s is %q, the signed manifest says %q", e.Name, e.Field, e.Got, e.Want)
 }

@@ -281,6 +281,16 @@ func TestHostileManifests(t *testing.T) {
 			old := testManifest(t, 3, testNow.Add(24*time.Hour))
 			return verifyM(verifier(t, ring(t, k), WithState(NewFileState(path))), old, EncodeSignature(k.sign(t, old)))
 		}, ErrRollback},
+		{"older manifest of another project (same key, no WithProject)", func(t *testing.T) error {
+			st := NewMemoryState()
+			if err := verifyM(verifier(t, ring(t, k), WithState(st)), good, sig); err != nil {
+				t.Fatal(err)
+			}
+			om, _ := manifest.Parse(testManifest(t, 2, testNow.Add(24*time.Hour)))
+			om.Project = "other"
+			d, _ := om.Marshal()
+			return verifyM(verifier(t, ring(t, k), WithState(st)), d, EncodeSignature(k.sign(t, d)))
+		}, ErrRollback},
 		{"manifest signed by an untrusted key", func(t *testing.T) error {
 			return verifyM(verifier(t, ring(t, k)), good, EncodeSignature(other.sign(t, good)))
 		}, ErrBadSignature},

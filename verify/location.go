@@ -73,6 +73,7 @@ type HTTPStatusError struct {
 	StatusCode int
 }
 
+// Error implements error.
 func (e *HTTPStatusError) Error() string {
 	return fmt.Sprintf("GET %s: %d %s", e.URL, e.StatusCode, http.StatusText(e.StatusCode))
 }
@@ -91,6 +92,7 @@ type RedirectError struct {
 	Reason   string
 }
 
+// Error implements error.
 func (e *RedirectError) Error() string {
 	return fmt.Sprintf("redirect from %s to %s refused: %s", e.From, e.To, e.Reason)
 }
@@ -106,6 +108,7 @@ type TimeoutError struct {
 	Idle    bool // the idle (between bytes) timeout, not the total one
 }
 
+// Error implements error.
 func (e *TimeoutError) Error() string {
 	if e.Idle {
 		return fmt.Sprintf("GET %s: no data for %s", e.URL, e.Timeout)

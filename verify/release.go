@@ -380,6 +380,10 @@ func (rv *releaseRun) files(ctx context.Context) {
 		}
 	}
 	for _, e := range rv.sums.Entries() {
+		if e.Name != path.Base(e.Name) || !cleanRelPath(e.Name) {
+			rep.add("checksum "+e.Name, &FormatError{File: manifest.ChecksumsFile, Reason: fmt.Sprintf("entry %q is not a plain file name", e.Name)}, "")
+			continue
+		}
 		want := Expected{Name: e.Name, SHA256: e.SHA256, Size: -1}
 		if rv.rel != nil {
 			a, ok := inManifest[e.Name]

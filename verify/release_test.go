@@ -200,6 +200,10 @@ func TestHostileReleases(t *testing.T) {
 			f.files[f.p("extra.txt")] = []byte{}
 			f.sign(t, f.p(manifest.ChecksumsFile))
 		}, "manifest agrees: extra.txt", &missErr},
+		{"SHA256SUMS entry escaping its directory", func(t *testing.T, f *fixture) {
+			f.files[f.p(manifest.ChecksumsFile)] = append(f.files[f.p(manifest.ChecksumsFile)], []byte(sha256hex(f.files[ManifestFile])+"  ../manifest.json\n")...)
+			f.sign(t, f.p(manifest.ChecksumsFile))
+		}, "checksum ../manifest.json", ErrMalformed},
 		{"manifest signature of another key", func(t *testing.T, f *fixture) {
 			f.files[ManifestFile+SignatureSuffix] = EncodeSignature(other.sign(t, f.files[ManifestFile]))
 		}, "signature manifest.json", ErrBadSignature},

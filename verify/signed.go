@@ -27,8 +27,11 @@ var ErrYanked = errors.New("release is yanked")
 //   - it parses and validates (see manifest.Parse and Manifest.Validate);
 //   - it belongs to the project set with WithProject, if any;
 //   - it has an expiry, and the clock is before it (freeze attack);
-//   - its serial is not lower than the last one accepted for the project
-//     (rollback attack); the serial is then recorded in the State.
+//   - its serial is not lower than the last one accepted (rollback
+//     attack); the serial is then recorded in the State, under
+//     "manifest.json:<project>" with WithProject, else under
+//     "manifest.json" for every project alike (so a validly signed
+//     manifest of another project with a lower serial is a rollback too).
 func (v *Verifier) VerifyManifest(ctx context.Context, data []byte, sigs Signatures) (*manifest.Manifest, error) {
 	if len(data) > manifest.MaxManifestSize {
 		return nil, &LimitError{What: ManifestFile, Limit: manifest.MaxManifestSize}
@@ -53,7 +56,10 @@ func (v *Verifier) VerifyManifest(ctx context.Context, data []byte, sigs Signatu
 	if now.After(m.Expires) {
 		return nil, &ExpiredError{What: ManifestFile, Expires: m.Expires.UTC().Format(time.RFC3339), Now: now.UTC().Format(time.RFC3339)}
 	}
-	key := ManifestFile + ":" + m.Project
+	key := ManifestFile
+	if v.project != "" {
+		key += ":" + v.project
+	}
 	if err := v.checkSerial(ctx, ManifestFile, key, m.Serial); err != nil {
 		return nil, err
 	}

@@ -17,7 +17,8 @@ import (
 
 // State remembers the highest serial a client has accepted for each signed
 // document, so that a Verifier can refuse rollbacks. Keys are
-// "manifest.json:<project>" and "keys.json".
+// "manifest.json" (or "manifest.json:<project>" with WithProject) and
+// "keys.json".
 //
 // Serial must return 0 and no error for a key never recorded. SetSerial
 // must never lower a recorded serial, and must be durable before it

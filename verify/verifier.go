@@ -61,8 +61,9 @@ func WithState(s State) Option {
 }
 
 // WithProject makes VerifyManifest refuse a manifest for another project
-// (a validly signed manifest of a sibling project signed by the same key).
-// Default: any project.
+// (a validly signed manifest of a sibling project signed by the same key)
+// and keeps the project's serial under its own State key. Default: any
+// project, with one serial sequence for all. Self-updaters should set it.
 func WithProject(name string) Option {
 	return func(v *Verifier) error {
 		v.project = name
