@@ -1,0 +1,213 @@
+package sign_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/relkit/relkit/sign"
+	"github.com/relkit/relkit/verify"
+)
+
+// Generate an Ed25519 signing key, write it (private 0600, public 0644),
+// and load it back to sign with.
+func ExampleGenerateEd25519Key() {
+	dir, err := os.MkdirTemp("", "relkit-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	kp, err := sign.GenerateEd25519Key()
+	if err != nil {
+		log.Fatal(err)
+	}
+	priv, pub := filepath.Join(dir, "release.key"), filepath.Join(dir, "release.pub")
+	if err := kp.WriteFiles(priv, pub, false); err != nil {
+		log.Fatal(err)
+	}
+	// Writing again without overwrite refuses: keys are never clobbered.
+	err = kp.WriteFiles(priv, pub, false)
+	fmt.Println("second write refused:", err != nil)
+
+	s, err := sign.LoadSigner(priv, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, p := range []string{priv, pub} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(filepath.Base(p), fi.Mode())
+	}
+	fmt.Println("algorithm:", s.Algorithm())
+	fmt.Println("key ID length:", len(s.KeyID()))
+	// Output:
+	// second write refused: true
+	// release.key -rw-------
+	// release.pub -rw-r--r--
+	// algorithm: ed25519
+	// key ID length: 64
+}
+
+// Generate a cosign key pair as "cosign generate-key-pair" does; cosign
+// reads these files as its own, and LoadSigner reads cosign's.
+func ExampleGenerateCosignKeyPair() {
+	dir, err := os.MkdirTemp("", "relkit-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	// In CI, pass nil to read the password from COSIGN_PASSWORD.
+	kp, err := sign.GenerateCosignKeyPair(sign.Password("correct horse"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	priv := filepath.Join(dir, sign.CosignKeyFile)
+	if err := kp.WriteFiles(priv, filepath.Join(dir, sign.CosignPubFile), false); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(strings.SplitN(string(kp.PrivatePEM), "\n", 2)[0])
+
+	s, err := sign.LoadSigner(priv, sign.Password("correct horse"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("algorithm:", s.Algorithm())
+
+	_, err = sign.LoadSigner(priv, sign.Password("wrong"))
+	fmt.Println("wrong password:", errors.Is(err, sign.ErrWrongPassword))
+	// Output:
+	// -----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----
+	// algorithm: ecdsa-sha256
+	// wrong password: true
+}
+
+// Sign a release directory with two keys: the .sig files come from the
+// first (cosign-compatible), signatures.json carries both.
+func ExampleSignRelease() {
+	root, err := os.MkdirTemp("", "relkit-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(root)
+	// A release laid out as relkit publishes it (normally written by the
+	// release pipeline).
+	must(os.MkdirAll(filepath.Join(root, "1.2.0"), 0o755))
+	must(os.WriteFile(filepath.Join(root, "manifest.json"), []byte(`{"schema":"relkit.manifest/v1"}`+"\n"), 0o644))
+	must(os.WriteFile(filepath.Join(root, "1.2.0", "SHA256SUMS"), []byte("9b1f000000000000000000000000000000000000000000000000000000000000  hello-1.2.0-linux-amd64.tar.gz\n"), 0o644))
+
+	ecKey, err := sign.LoadSigner("testdata/keys/ec-p256-sec1-params.pem", nil) // from openssl ecparam -genkey
+	if err != nil {
+		log.Fatal(err)
+	}
+	edKey, err := sign.LoadSigner("testdata/keys/ed25519-pkcs8.pem", nil) // from openssl genpkey
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	results, err := sign.SignRelease(context.Background(), root, ecKey, edKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range results {
+		fmt.Printf("%s: signed by %d keys\n", r.File, len(r.Signed))
+	}
+
+	// Running it again signs nothing: published files never change.
+	results, err = sign.SignRelease(context.Background(), root, ecKey, edKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("changed on the second run:", results[0].Changed() || results[1].Changed())
+
+	// What a client does: verify SHA256SUMS with both keys required.
+	ring, err := verify.NewKeyRing(ecKey.PublicKeyPEM(), edKey.PublicKeyPEM())
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := verify.NewVerifier(ring, verify.WithThreshold(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(root, "1.2.0", "SHA256SUMS"))
+	setData, _ := os.ReadFile(filepath.Join(root, "1.2.0", "signatures.json"))
+	set, err := verify.ParseSignatureSet(setData)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ids, err := v.VerifySignatures("SHA256SUMS", data, verify.Signatures{Set: set})
+	fmt.Println("verified by", len(ids), "keys, error:", err)
+	// Output:
+	// manifest.json: signed by 2 keys
+	// 1.2.0/SHA256SUMS: signed by 2 keys
+	// changed on the second run: false
+	// verified by 2 keys, error: <nil>
+}
+
+// Rotate signing keys with a root-signed keys.json.
+func ExampleSignKeyBundle() {
+	root, err := os.MkdirTemp("", "relkit-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(root)
+
+	rootKey, err := sign.LoadSigner("testdata/keys/ec-p384-pkcs8.pem", nil) // kept offline
+	if err != nil {
+		log.Fatal(err)
+	}
+	oldKey, err := sign.LoadSigner("testdata/keys/ed25519-pkcs8.pem", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	newKey, err := sign.LoadSigner("testdata/keys/ec-p256-pkcs8.pem", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	now := time.Now()
+	b := sign.NewKeyBundle(1, now, 365*24*time.Hour)
+	if _, err := sign.AddBundleKey(b, oldKey.PublicKey(), time.Time{}); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := sign.SignKeyBundle(context.Background(), root, b, rootKey); err != nil {
+		log.Fatal(err)
+	}
+
+	// Later: the old key leaks. Revoke it, certify a new one.
+	next := sign.NextKeyBundle(b, now.Add(time.Hour), 365*24*time.Hour)
+	must(sign.RevokeBundleKey(next, oldKey.KeyID(), "laptop stolen"))
+	if _, err := sign.AddBundleKey(next, newKey.PublicKey(), now.Add(180*24*time.Hour)); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := sign.SignKeyBundle(context.Background(), root, next, rootKey); err != nil {
+		log.Fatal(err)
+	}
+
+	// A client pinning only the root key learns the signing keys.
+	ring, _ := verify.NewKeyRing(rootKey.PublicKeyPEM())
+	v, _ := verify.NewVerifier(ring)
+	signing, err := v.FetchKeyBundle(context.Background(), verify.Dir(root))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, trustsOld := signing.Key(oldKey.KeyID())
+	_, trustsNew := signing.Key(newKey.KeyID())
+	fmt.Println("serial:", next.Serial, "old trusted:", trustsOld, "new trusted:", trustsNew)
+	// Output:
+	// serial: 2 old trusted: false new trusted: true
+}
+
+func must(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
+}
