@@ -76,11 +76,18 @@ type Config struct {
 	Now func() time.Time
 	// Skip names stages not to run.
 	Skip []string
+	// Snapshot releases an untagged tree for testing: the guard checks
+	// nothing but the version's syntax, the version defaults to
+	// "0.0.0-snapshot.<short commit>" (a pre-release, so it never moves
+	// "latest"), and publishing stages are skipped.
+	Snapshot bool
 	// Logger receives progress; nil is slog.Default().
 	Logger *slog.Logger
 }
 
-// PrepareStages is the order of the stages [Prepare] runs.
+// PrepareStages is the order of the stages [Prepare] runs. "prebuilt"
+// replaces "build" when Config.Prebuilt is used; "notes", "source",
+// "installer" and "installer-key" run only when configured.
 var PrepareStages = []string{
 	"guard", "notes", "build", "package", "source", "sbom", "provenance", "checksums",
 	"sign", "installer", "installer-key", "manifest", "sign-manifest", "verify-staged", "summary",
@@ -113,13 +120,22 @@ func (c Config) Pipeline() (*Pipeline, *State, error) {
 	}
 
 	g := c.Guard
+	if c.Snapshot {
+		g = Guard{Env: c.Guard.Env}
+	}
 	if g.Dir == "" {
 		g.Dir = repo
 	}
 	if g.Version == "" {
 		g.Version = c.Version
 	}
-	if g.Published == nil {
+	if c.Snapshot && g.Version == "" {
+		g.Version = "0.0.0-snapshot"
+		if head, err := (git{dir: repo, env: g.Env}).head(context.Background()); err == nil {
+			g.Version += ".g" + head[:7]
+		}
+	}
+	if g.Published == nil && !c.Snapshot {
 		g.Published = c.Published
 	}
 	stages := []Stage{&g}
@@ -165,7 +181,7 @@ func (c Config) Pipeline() (*Pipeline, *State, error) {
 		&VerifyStaged{Signers: c.Signers},
 		&Summary{Dir: dist},
 	)
-	p := &Pipeline{Stages: stages, Skip: c.Skip, Logger: c.Logger}
+	p := &Pipeline{Stages: stages, Skip: c.Skip, Snapshot: c.Snapshot, Logger: c.Logger}
 	return p, st, p.Check()
 }
 
