@@ -11,9 +11,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -590,4 +593,119 @@ func TestStatusRetryable(t *testing.T) {
 			t.Errorf("%d %s: errors.Is(ErrExist) = %v, want %v", c.status, c.code, got, c.exist)
 		}
 	}
+}
+
+// TestPublishRelease publishes a staged release through the Publisher
+// and checks the result's URLs, the headers of what landed, that public
+// objects download anonymously, and that a re-run uploads nothing.
+func TestPublishRelease(t *testing.T) {
+	srv := s3test.Start(t)
+	rec := newRecordingProxy(t, srv.Endpoint)
+	s, err := s3store.New(context.Background(), srv.Bucket, s3store.WithConfig(srv.Config()), s3store.WithEndpoint(rec.URL),
+		s3store.WithPathStyle(), s3store.WithPrefix("rel"), s3store.WithPublicRead())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	names := publishtest.StageRelease(t, dir, publishtest.Release{Version: "1.4.0"})
+	p, err := publish.New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	res, err := p.Publish(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Uploaded != len(names) || res.BytesUploaded == 0 {
+		t.Errorf("first publish: uploaded %d files, %d bytes; want %d files", res.Uploaded, res.BytesUploaded, len(names))
+	}
+	if want := rec.URL + "/" + srv.Bucket + "/rel/"; res.URL != want {
+		t.Errorf("Result.URL = %q, want %q", res.URL, want)
+	}
+	for _, a := range res.Assets {
+		if a.URL != s.URL(a.Name) {
+			t.Errorf("asset %s URL = %q, want %q", a.Name, a.URL, s.URL(a.Name))
+		}
+		out := head(t, srv, s.Key(a.Name))
+		wantCC := s3store.DefaultImmutableCacheControl
+		if a.Stage == publish.StageIndex || a.Stage == publish.StageManifest {
+			wantCC = s3store.DefaultMutableCacheControl
+		}
+		if got := aws.ToString(out.CacheControl); got != wantCC {
+			t.Errorf("%s: Cache-Control %q, want %q", a.Name, got, wantCC)
+		}
+		if aws.ToString(out.ContentType) == "" {
+			t.Errorf("%s: no Content-Type", a.Name)
+		}
+		if out.Metadata[s3store.MetadataSHA256] != a.SHA256 {
+			t.Errorf("%s: x-amz-meta-sha256 %q, want %s", a.Name, out.Metadata[s3store.MetadataSHA256], a.SHA256)
+		}
+	}
+
+	// Every object upload carried the ACL, the SHA-256 checksum and a
+	// condition (versitygw accepts object ACLs but does not enforce
+	// them, so the headers are checked on the wire).
+	puts := rec.requests("PUT")
+	if len(puts) != len(names) {
+		t.Errorf("%d PUT requests, want %d", len(puts), len(names))
+	}
+	for _, h := range puts {
+		if h.Get("X-Amz-Acl") != "public-read" || h.Get("X-Amz-Checksum-Sha256") == "" ||
+			(h.Get("If-None-Match") != "*" && h.Get("If-Match") == "") {
+			t.Errorf("PUT headers: acl=%q checksum=%q if-none-match=%q if-match=%q",
+				h.Get("X-Amz-Acl"), h.Get("X-Amz-Checksum-Sha256"), h.Get("If-None-Match"), h.Get("If-Match"))
+		}
+	}
+
+	res, err = p.Publish(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BytesUploaded != 0 || res.Uploaded != 0 || res.Skipped != len(names) {
+		t.Errorf("re-run: uploaded %d files, %d bytes, skipped %d; want 0, 0, %d", res.Uploaded, res.BytesUploaded, res.Skipped, len(names))
+	}
+}
+
+// recordingProxy forwards requests to an S3 server and records their
+// headers.
+type recordingProxy struct {
+	URL string
+	mu  sync.Mutex
+	log []recorded
+}
+
+type recorded struct {
+	method string
+	header http.Header
+}
+
+func newRecordingProxy(t *testing.T, target string) *recordingProxy {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := &recordingProxy{}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rp.mu.Lock()
+		rp.log = append(rp.log, recorded{r.Method, r.Header.Clone()})
+		rp.mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	rp.URL = srv.URL
+	return rp
+}
+
+func (rp *recordingProxy) requests(method string) []http.Header {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	var hs []http.Header
+	for _, r := range rp.log {
+		if r.method == method {
+			hs = append(hs, r.header)
+		}
+	}
+	return hs
 }
