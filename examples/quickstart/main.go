@@ -1,67 +1,206 @@
-// Command quickstart is a tour of relkit on the local machine, with no
-// setup and no network.
+// Command quickstart is a tour of relkit on this machine, with no setup and
+// no network beyond 127.0.0.1. Run it from the repository root:
 //
-// For now it shows the release index: it builds a manifest with three
-// releases, yanks one, selects what to install, and prints manifest.json.
-// It grows into the full tour (keys, build, release, serve, install,
-// update) as the other packages land.
+//	go run ./examples/quickstart [--keep DIR]
+//
+// It generates a cosign key pair, builds the demo program
+// (examples/selfupdate) at v1.0.0 and v1.1.0, releases both into a
+// directory (signed manifest, checksums, SBOM, provenance), serves that
+// directory on 127.0.0.1, installs v1.0.0, lets the demo's own `update`
+// command reach v1.1.0, and shows `update --check` and a refused downgrade.
 package main
 
 import (
+	"context"
+	"encoding/base64"
+	"flag"
 	"fmt"
 	"log"
+	"log/slog"
+	"net"
+	"net/http"
 	"os"
-	"time"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
 
+	"github.com/relkit/relkit/install"
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/publish"
+	"github.com/relkit/relkit/release"
+	"github.com/relkit/relkit/sign"
+	"github.com/relkit/relkit/verify"
 )
 
+const password = "quickstart" // the cosign key's password (COSIGN_PASSWORD in real use)
+
 func main() {
-	if err := run(); err != nil {
+	keep := flag.String("keep", "", "keep the work in this directory instead of a temporary one")
+	flag.Parse()
+	if err := run(context.Background(), *keep); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run() error {
-	m := manifest.New("hello")
-	date := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
-	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0-rc.1", "1.2.0"} {
-		if _, err := m.Add(release(v, date)); err != nil {
+func run(ctx context.Context, keep string) error {
+	work := keep
+	if work == "" {
+		tmp, err := os.MkdirTemp("", "relkit-quickstart-")
+		if err != nil {
 			return err
 		}
-		fmt.Printf("added %-11s serial=%d latest=%s\n", v, m.Serial, m.Aliases["latest"])
-	}
-	if _, err := m.Yank("1.2.0", "corrupts the config file on upgrade"); err != nil {
+		defer os.RemoveAll(tmp)
+		work = tmp
+	} else if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
 	}
-	fmt.Printf("yanked 1.2.0   serial=%d latest=%s\n", m.Serial, m.Aliases["latest"])
+	site, bin := filepath.Join(work, "site"), filepath.Join(work, "bin")
+	for _, d := range []string{site, bin} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
 
-	sel, err := m.Select(manifest.Query{Platform: manifest.Platform{OS: "linux", Arch: "x86_64"}})
+	step("1. generate a cosign key pair")
+	kp, err := sign.GenerateCosignKeyPair(sign.Password(password))
 	if err != nil {
 		return err
 	}
-	fmt.Printf("install: %s (%d bytes, sha256 %s)\n", sel.Artifact.Path, sel.Artifact.Size, sel.Artifact.SHA256[:16])
-
-	if _, err := m.Select(manifest.Query{Version: "1.2.0"}); err != nil {
-		fmt.Println("refused:", err)
-	}
-	if err := m.Validate(); err != nil {
+	if err := kp.WriteFiles(filepath.Join(work, "cosign.key"), filepath.Join(work, "cosign.pub"), true); err != nil {
 		return err
 	}
-	fmt.Println("\nmanifest.json:")
-	return m.Save(os.Stdout)
+	signer, err := sign.LoadCosignKey(kp.PrivatePEM, sign.Password(password))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("   key id %s (cosign.key is 0600, cosign.pub 0644)\n", signer.KeyID())
+
+	step("2. serve the release root on 127.0.0.1")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: http.FileServer(http.Dir(site))}
+	go srv.Serve(ln)
+	defer srv.Close()
+	url := "http://" + ln.Addr().String()
+	fmt.Println("  ", url)
+
+	host := manifest.Platform{OS: runtime.GOOS, Arch: runtime.GOARCH}
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		step("3. release " + v + ": build, package, checksum, SBOM, provenance, sign, publish, verify")
+		if err := cut(ctx, work, site, url, v, host, signer, kp.PublicPEM); err != nil {
+			return err
+		}
+	}
+
+	step("4. install 1.0.0 from " + url)
+	ring, err := verify.NewKeyRing(kp.PublicPEM)
+	if err != nil {
+		return err
+	}
+	in, err := install.New(install.Config{Project: "hello", Source: url, Dir: bin, Keys: ring})
+	if err != nil {
+		return err
+	}
+	res, err := in.Install(ctx, manifest.Query{Version: "1.0.0"})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("   installed %s from %s (sha256 %s)\n", res.Paths[0], res.Artifact.Name, res.Artifact.SHA256[:16])
+
+	hello := filepath.Join(bin, "hello"+host.ExeSuffix())
+	step("5. the demo updates itself")
+	demo(hello, "version")
+	demo(hello, "update", "--check")
+	demo(hello, "update")
+	demo(hello, "version")
+	step("6. a downgrade is refused unless asked for")
+	demo(hello, "update", "--version", "1.0.0")
+	if keep != "" {
+		fmt.Println("\nkept everything in", work)
+	}
+	return nil
 }
 
-func release(v string, date time.Time) manifest.Release {
-	name := fmt.Sprintf("hello-%s-linux-amd64.tar.gz", v)
-	return manifest.Release{
-		Version: v,
-		Tag:     "v" + v,
-		Date:    date,
-		Artifacts: []manifest.Artifact{{
-			Name: name, Path: v + "/" + name, Kind: manifest.KindArchive,
-			OS: "linux", Arch: "amd64", Size: 2538720,
-			SHA256: fmt.Sprintf("%064x", len(v)*7919),
-		}},
+// cut stages, signs and publishes one version of the demo program.
+func cut(ctx context.Context, work, site, url, v string, host manifest.Platform, signer sign.Signer, pub []byte) error {
+	published, err := manifest.LoadFile(filepath.Join(site, "manifest.json"))
+	if os.IsNotExist(err) {
+		published, err = nil, nil
 	}
+	if err != nil {
+		return err
+	}
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	st, err := release.Prepare(ctx, release.Config{
+		Project: "hello", Dist: filepath.Join(work, "dist-"+v), Clean: true, Version: v,
+		Build: &release.Build{
+			Mains:   []release.Main{{Name: "hello", Package: "./examples/selfupdate"}},
+			Targets: []manifest.Platform{host},
+			Vars:    release.LinkVars{Version: "main.version"},
+			LDFlags: []string{"-X", "main.releaseURL=" + url, "-X", "main.publicKey=" + base64.StdEncoding.EncodeToString(pub)},
+		},
+		Repository: "git+https://example.invalid/relkit-quickstart",
+		Signers:    []sign.Signer{signer},
+		Published:  published,
+		Logger:     quiet,
+	})
+	if err != nil {
+		return err
+	}
+	for _, a := range st.Artifacts {
+		fmt.Printf("   %-42s %9d bytes  sha256 %s\n", a.Path, a.Size, a.SHA256[:16])
+	}
+	store, err := publish.NewDirStore(site)
+	if err != nil {
+		return err
+	}
+	p, err := publish.New(store)
+	if err != nil {
+		return err
+	}
+	remote, err := verify.NewHTTP(url)
+	if err != nil {
+		return err
+	}
+	pst, err := release.Publish(ctx, release.PublishConfig{
+		Root: filepath.Join(work, "dist-"+v, "release"), Publisher: p,
+		Keys: [][]byte{pub}, Remote: remote, Logger: quiet,
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range pst.Reports {
+		fmt.Printf("   verified %s: %d checks, ok=%v\n", r.Where, len(r.Report.Checks), r.Report.OK)
+	}
+	return nil
+}
+
+func step(s string) { fmt.Println("\n" + s) }
+
+// demo runs the installed demo program and shows what it printed.
+func demo(bin string, args ...string) {
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	fmt.Printf("   $ hello %v\n", args)
+	for _, line := range splitLines(string(out)) {
+		fmt.Println("     " + line)
+	}
+	if err != nil {
+		fmt.Println("     (exit:", err, ")")
+	}
+}
+
+// splitLines splits output into lines, keeping only the final state of a
+// line redrawn with carriage returns (the progress bar).
+func splitLines(s string) []string {
+	var out []string
+	for _, line := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		if i := strings.LastIndexByte(strings.TrimRight(line, "\r"), '\r'); i >= 0 {
+			line = line[i+1:]
+		}
+		out = append(out, strings.TrimRight(line, "\r"))
+	}
+	return out
 }

@@ -92,7 +92,9 @@ func run(ctx context.Context, args []string) error {
 		return nil
 	}
 	res, err := in.Install(ctx, q)
-	fmt.Fprintln(os.Stderr) // end the progress bar line
+	if drawn {
+		fmt.Fprintln(os.Stderr) // end the progress bar line
+	}
 	if err != nil {
 		return err
 	}
@@ -148,9 +150,12 @@ func trustedKey(file string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(publicKey)
 }
 
+var drawn bool // whether progressBar has drawn anything
+
 // progressBar renders download progress on stderr.
 func progressBar(done, total int64) {
 	const width = 30
+	drawn = true
 	if total <= 0 {
 		fmt.Fprintf(os.Stderr, "\rdownloading %s", mib(done))
 		return
