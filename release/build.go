@@ -47,6 +47,7 @@ type BuildError struct {
 	Err      error
 }
 
+// Error implements the error interface.
 func (e *BuildError) Error() string {
 	return fmt.Sprintf("build %s for %s: %v\n%s", e.Main, e.Platform, e.Err, strings.TrimSpace(e.Output))
 }

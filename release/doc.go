@@ -1,4 +1,148 @@
 // Package release is relkit's release pipeline: the version guard, build,
-// package, checksums, SBOM, provenance, notes, sign, verify, publish,
-// remote verify and summary, as small named stages run in order.
+// packaging, checksums, SBOM, provenance, release notes, signing,
+// verification, publishing, remote verification and summary that the
+// release runbooks of LLStack, banger, Lix, RustShare and StellaOps keep in
+// shell scripts, as small named stages a project drives from a short main.
+//
+// Most projects want two calls: [Prepare] stages and signs a release in
+// dist/release, publishing nothing; [Publish] publishes an already staged
+// directory without rebuilding, so what was verified is what ships:
+//
+//	signer, err := sign.LoadSigner("cosign.key", nil) // COSIGN_PASSWORD
+//	st, err := release.Prepare(ctx, release.Config{
+//		Project:    "hello",
+//		Guard:      release.Guard{RequireV: true}.Strict(), // tag at HEAD, annotated, clean tree
+//		Build: &release.Build{
+//			Mains:   []release.Main{{Package: "./cmd/hello"}},
+//			Targets: []manifest.Platform{{OS: "linux", Arch: "amd64"}, {OS: "darwin", Arch: "arm64"}},
+//			Vars:    release.LinkVars{Version: "main.version", Commit: "main.commit", Date: "main.date"},
+//		},
+//		Package:    release.Package{Extra: []release.File{{Src: "LICENSE"}, {Src: "README.md"}}},
+//		Source:     true,
+//		Notes:      release.Changelog{Path: "CHANGELOG.md"},
+//		Repository: "git+https://github.com/example/hello",
+//		Installer:  &release.Installer{BaseURL: "https://releases.example.com/hello"},
+//		Signers:    []sign.Signer{signer},
+//		Published:  current, // the destination's manifest.json, nil for a first release
+//	})
+//	// ... later, possibly on another machine:
+//	st, err = release.Publish(ctx, release.PublishConfig{
+//		Root: "dist/release", Publisher: publisher, Keys: [][]byte{pubPEM},
+//		Remote: verify.NewHTTP("https://releases.example.com/hello"),
+//	})
+//
+// # Stages
+//
+// A [Stage] has a name and one job: Run(ctx, *[State]) error. A [Pipeline]
+// runs stages in order, logs each through log/slog (a "stage" attribute
+// on every record), skips the ones named in Pipeline.Skip (an unknown name
+// is an error, so a typo cannot run a stage), and in snapshot mode skips
+// every stage that publishes (see [Publishing]). The first failure stops
+// the pipeline with a *[StageError] naming the stage; errors.Is and
+// errors.As see through it to the stage's typed error.
+//
+// [Prepare] runs, in this order ([PrepareStages]):
+//
+//	guard          Guard            version syntax, tag, annotated/signed tag, clean tree, version not reused
+//	notes          Notes            release-notes.md from a CHANGELOG section, a template or fragments
+//	build          Build            go build for every target (or prebuilt: Prebuilt)
+//	package        Package          <project>-<version>-<os>-<arch>.tar.gz (.zip for windows)
+//	source         Source           <project>-<version>-source.tar.gz from git archive
+//	sbom           SBOM             sbom.spdx.json (SPDX 2.3) from the binaries' build info
+//	provenance     Provenance       provenance.intoto.json (in-toto Statement v1, SLSA provenance v1)
+//	checksums      Checksums        SHA256SUMS over everything above
+//	sign           Sign             SHA256SUMS.sig and signatures.json (package sign)
+//	installer      Installer        install.sh at the root, with the public key embedded
+//	installer-key  InstallerKeyCheck  refuses when the script's key is not the signing key
+//	manifest       UpdateManifest   manifest.json: the release added, channels, aliases, serial, expiry
+//	sign-manifest  SignManifest     manifest.json.sig and signatures.json
+//	verify-staged  VerifyStaged     the staged directory checked as a client will (package verify)
+//	summary        Summary          release-summary.md and .json
+//
+// and [Publish] runs installer-key, verify-staged, publish ([PublishStage],
+// through any [Publisher] such as *publish.Publisher), remote-verify
+// ([RemoteVerify]: every staged file served, and verify.VerifyRelease
+// against the public location; a missing asset is a *[MissingAssetsError])
+// and summary ([PublishStages]).
+//
+// Callers that need another order or their own steps build the stages
+// themselves (or take them from [Config.Pipeline]) and call
+// [Pipeline.Run]: each stage is a plain struct with exported fields, and
+// [StageFunc] turns a function into a stage.
+//
+// # State
+//
+// Stages share a small typed [State]: the project, version, tag, commit and
+// source date, the staging root, the binaries to package, and the
+// artifacts staged so far (each with size and SHA-256, recorded while the
+// file was written). Configuration lives in the stages, not in the state.
+//
+// # The staged directory
+//
+// State.Root is laid out exactly as the release will be published (see the
+// relkit package documentation): <root>/<version>/ holds the archives,
+// SHA256SUMS and its signature, the SBOM, the provenance and the notes;
+// <root>/manifest.json, its signature and install.sh sit at the root.
+// Builds and the summary go elsewhere (Config.Dist/build, Config.Dist), so
+// the staged directory holds only what ships. [LoadStaged] reads a staged
+// directory back.
+//
+// # Reproducibility
+//
+// Two runs on the same commit make byte-identical archives, source
+// archive, SBOM, provenance, notes and SHA256SUMS (a test checks it):
+// builds use -trimpath, -buildvcs=false and an empty build ID with cgo off;
+// archive entries are sorted, owned by 0:0 without names, with fixed modes
+// and every mtime set to the source date (SOURCE_DATE_EPOCH, else the
+// commit time); gzip headers carry no name or time; the SBOM's creation
+// time and namespace and the provenance derive from the commit. Only
+// signatures differ (ECDSA signatures are randomized) and manifest.json
+// (its updated and expires times).
+//
+// # Version guard
+//
+// [Guard] decides the version: from Version, or from the release tag at
+// HEAD (for a monorepo, the tag of Module: "module-authority-v1.2.3").
+// Each check is opt-in and [Guard.Strict] turns on the usual set. A
+// signed-tag policy is checked with `git tag -v`; when gpg (or ssh-keygen
+// for SSH signatures) is not installed the check fails with
+// [ErrPolicyUnmet] rather than passing. Every failed check is reported at
+// once in a *[GuardError]; test for one with errors.Is (ErrDirtyTree,
+// ErrTagMissing, ErrTagMismatch, ErrTagNotAnnotated, ErrTagNotSigned,
+// ErrVersionReused, ErrBadVersion).
+//
+// # Release notes
+//
+// [Changelog] extracts the version's section of a Keep a Changelog file and
+// fails with [ErrNoChangelogSection] when it is missing or empty: put the
+// notes stage right after the guard. [PromoteUnreleased] turns the
+// "Unreleased" section into the version's section and updates the compare
+// links, before tagging. [NotesTemplate] renders a text/template with
+// [NotesData]; [Fragments] assembles one file per change (Lix's rl-next).
+//
+// # Installer
+//
+// [Installer] renders a POSIX sh install.sh (banger's curl | sh installer):
+// it resolves "latest" from the signed manifest, checks SHA256SUMS.sig with
+// `openssl dgst -sha256 -verify` against the public key embedded in the
+// script, checks the archive with `sha256sum -c`, and installs the
+// binaries. The script names no version, so its bytes stay the same from
+// release to release. [InstallerKeyCheck] (and [CheckInstallerKey]) refuse
+// to go on when the embedded key is not the signing key, with a
+// *[KeyDriftError]. The key must be ECDSA (cosign keys are) or RSA.
+//
+// # GoReleaser
+//
+// [GoReleaserImport] reads GoReleaser's dist/artifacts.json and
+// metadata.json into a staged release, so a GoReleaser user can keep
+// building with GoReleaser and sign, publish and serve updates with relkit:
+// run it, then [Checksums], [Sign], [UpdateManifest], [SignManifest],
+// [VerifyStaged] and [PublishStage].
+//
+// # Limits and concurrency
+//
+// Builds and archives run [DefaultParallel] at a time unless a stage's
+// Parallel says otherwise. A CHANGELOG, template or fragment is read up to
+// [MaxNotesSize]. Every artifact is streamed: hashed while it is written,
+// never held in memory.
 package release

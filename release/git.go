@@ -17,6 +17,7 @@ type GitError struct {
 	Err    error
 }
 
+// Error implements the error interface.
 func (e *GitError) Error() string {
 	msg := "git " + strings.Join(e.Args, " ") + ": " + e.Err.Error()
 	if s := strings.TrimSpace(e.Stderr); s != "" {

@@ -48,6 +48,7 @@ type GuardProblem struct {
 	Err error
 }
 
+// Error implements the error interface.
 func (p *GuardProblem) Error() string { return p.Check + ": " + p.Detail }
 
 // Unwrap returns the sentinel.
@@ -59,6 +60,7 @@ type GuardError struct {
 	Problems []*GuardProblem
 }
 
+// Error implements the error interface.
 func (e *GuardError) Error() string {
 	parts := make([]string, len(e.Problems))
 	for i, p := range e.Problems {

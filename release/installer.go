@@ -43,6 +43,7 @@ type KeyDriftError struct {
 	Embedded, Signing string
 }
 
+// Error implements the error interface.
 func (e *KeyDriftError) Error() string {
 	return fmt.Sprintf("%s embeds key %s but the release is signed with %s: update the script and the signing key together", e.Script, e.Embedded, e.Signing)
 }

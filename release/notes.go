@@ -44,6 +44,7 @@ type NotesError struct {
 	Err     error
 }
 
+// Error implements the error interface.
 func (e *NotesError) Error() string {
 	msg := "release notes for " + e.Version + " from " + e.Path + ": "
 	if e.Detail != "" {

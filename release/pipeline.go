@@ -65,6 +65,7 @@ type StageError struct {
 	Err   error
 }
 
+// Error implements the error interface.
 func (e *StageError) Error() string { return "release: " + e.Stage + ": " + e.Err.Error() }
 
 // Unwrap returns the stage's error.
@@ -77,6 +78,7 @@ type ConfigError struct {
 	Reason string
 }
 
+// Error implements the error interface.
 func (e *ConfigError) Error() string { return "release: config: " + e.Field + ": " + e.Reason }
 
 // Check reports configuration errors: duplicate or empty stage names and

@@ -97,6 +97,7 @@ type MissingAssetsError struct {
 	Names    []string
 }
 
+// Error implements the error interface.
 func (e *MissingAssetsError) Error() string {
 	return fmt.Sprintf("%d staged file(s) missing at %s: %v", len(e.Names), e.Location, e.Names)
 }

@@ -1,0 +1,157 @@
+package release_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/publish"
+	"github.com/relkit/relkit/release"
+	"github.com/relkit/relkit/sign"
+	"github.com/relkit/relkit/verify"
+)
+
+// A pipeline of small named stages: skipped by name, and in snapshot mode
+// without the stages that publish.
+func ExamplePipeline() {
+	step := func(name string) release.Stage {
+		return release.StageFunc(name, func(ctx context.Context, st *release.State) error {
+			fmt.Println("run", name, st.Version)
+			return nil
+		})
+	}
+	p := &release.Pipeline{
+		Stages: []release.Stage{step("guard"), step("build"), step("lint"), &release.PublishStage{}},
+		Skip:   []string{"lint"},
+		// Snapshot skips PublishStage, which reports Publishes() == true.
+		Snapshot: true,
+		Logger:   slog.New(slog.DiscardHandler),
+	}
+	st := &release.State{Project: "hello", Version: manifest.MustParseVersion("1.2.0")}
+	if err := p.Run(context.Background(), st); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// run guard 1.2.0
+	// run build 1.2.0
+}
+
+// The section of a Keep a Changelog file for one version.
+func ExampleChangelogSection() {
+	changelog := []byte(`# Changelog
+
+## [Unreleased]
+
+## [1.2.0] - 2026-11-20
+
+### Fixed
+
+- Exit status on a broken pipe.
+
+## [1.1.0] - 2026-10-01
+
+- First release.
+
+[1.2.0]: https://github.com/example/hello/compare/v1.1.0...v1.2.0
+`)
+	notes, err := release.ChangelogSection(changelog, manifest.MustParseVersion("v1.2.0"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(string(notes))
+	_, err = release.ChangelogSection(changelog, manifest.MustParseVersion("1.3.0"))
+	fmt.Println(err)
+	// Output:
+	// ### Fixed
+	//
+	// - Exit status on a broken pipe.
+	// no "## [1.3.0]" section: no changelog section
+}
+
+// Archive names follow <project>-<version>-<os>-<arch>, zip for windows.
+func ExampleArchiveName() {
+	v := manifest.MustParseVersion("1.2.0")
+	fmt.Println(release.ArchiveName("hello", v, manifest.Platform{OS: "linux", Arch: "amd64"}))
+	fmt.Println(release.ArchiveName("hello", v, manifest.Platform{OS: "windows", Arch: "amd64"}))
+	// Output:
+	// hello-1.2.0-linux-amd64.tar.gz
+	// hello-1.2.0-windows-amd64.zip
+}
+
+// Prepare stages and signs a release in dist/release from the tag at HEAD.
+func ExamplePrepare() {
+	ctx := context.Background()
+	signer, err := sign.LoadSigner("cosign.key", nil) // password from COSIGN_PASSWORD
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	current, err := manifest.LoadFile("/srv/releases/hello/manifest.json")
+	if err != nil && !os.IsNotExist(err) {
+		fmt.Println(err)
+		return
+	}
+	st, err := release.Prepare(ctx, release.Config{
+		Project: "hello",
+		Clean:   true,
+		Guard:   release.Guard{RequireV: true}.Strict(),
+		Build: &release.Build{
+			Mains: []release.Main{{Package: "./cmd/hello"}},
+			Targets: []manifest.Platform{
+				{OS: "linux", Arch: "amd64"}, {OS: "linux", Arch: "arm64"},
+				{OS: "darwin", Arch: "arm64"}, {OS: "windows", Arch: "amd64"},
+			},
+			Vars: release.LinkVars{Version: "main.version", Commit: "main.commit", Date: "main.date"},
+		},
+		Package:    release.Package{Extra: []release.File{{Src: "LICENSE"}, {Src: "README.md"}}},
+		Source:     true,
+		Notes:      release.Changelog{Path: "CHANGELOG.md"},
+		Repository: "git+https://github.com/example/hello",
+		Installer:  &release.Installer{BaseURL: "https://releases.example.com/hello"},
+		Signers:    []sign.Signer{signer},
+		Published:  current,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("staged", st.Version, "in", st.Root)
+}
+
+// Publish an already staged release to a directory served over HTTPS, then
+// verify it from its public URL.
+func ExamplePublish() {
+	ctx := context.Background()
+	pubPEM, err := os.ReadFile("cosign.pub")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	store, err := publish.NewDirStore("/srv/releases/hello")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	store.BaseURL = "https://releases.example.com/hello"
+	publisher, err := publish.New(store)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	remote, err := verify.NewHTTP("https://releases.example.com/hello")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	st, err := release.Publish(ctx, release.PublishConfig{
+		Root: "dist/release", Publisher: publisher, Keys: [][]byte{pubPEM}, Remote: remote,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("published", st.Version)
+}
