@@ -98,6 +98,11 @@ func New(ctx context.Context, bucket string, opts ...Option) (*Store, error) {
 		// on top of them.
 		so.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 	})
+	if o.endpoint == "" && cfg.BaseEndpoint != nil {
+		// AWS_ENDPOINT_URL or the profile's endpoint_url: the client
+		// uses it; so do the URLs.
+		o.endpoint = strings.TrimRight(*cfg.BaseEndpoint, "/")
+	}
 	s := &Store{client: client, bucket: bucket, opts: o, seen: map[string]seenObject{}}
 	s.base = s.baseURL(cfg.Region)
 	return s, nil
