@@ -54,14 +54,48 @@ func TestConformance(t *testing.T) {
 	publishtest.Run(t, func(t *testing.T) publish.Store { return newStore(t, srv) })
 }
 
-func TestConformancePublicReadNoCache(t *testing.T) {
+// TestConformanceOtherOptions runs the suite again with the options that
+// change what requests are sent: an ACL, no Cache-Control, and no
+// conditional headers (HEAD before create-only puts).
+func TestConformanceOtherOptions(t *testing.T) {
 	if testing.Short() {
 		t.Skip("second conformance run")
 	}
 	srv := s3test.Start(t)
 	publishtest.Run(t, func(t *testing.T) publish.Store {
-		return newStore(t, srv, s3store.WithPublicRead(), s3store.WithCacheControl("", ""))
+		return newStore(t, srv, s3store.WithPublicRead(), s3store.WithCacheControl("", ""),
+			s3store.WithoutConditionalWritesUnsafe())
 	})
+}
+
+func TestWithoutConditionalWrites(t *testing.T) {
+	srv := s3test.Start(t)
+	rec := newRecordingProxy(t, srv.Endpoint)
+	ctx := context.Background()
+	s, err := s3store.New(ctx, srv.Bucket, s3store.WithConfig(srv.Config()), s3store.WithEndpoint(rec.URL),
+		s3store.WithPathStyle(), s3store.WithoutConditionalWritesUnsafe())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, v2 := []byte("one"), []byte("two")
+	if err := s.Put(ctx, "1.0.0/a", body("a", v1, sum(v1)), putInfo(v1, publish.StageArtifact, false)); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Put(ctx, "1.0.0/a", body("a", v2, sum(v2)), putInfo(v2, publish.StageArtifact, false))
+	if !errors.Is(err, publish.ErrExist) {
+		t.Errorf("create-only Put over an existing key without conditional writes = %v, want ErrExist", err)
+	}
+	if err := s.Put(ctx, "1.0.0/a", body("a", v2, sum(v2)), putInfo(v2, publish.StageArtifact, true)); err != nil {
+		t.Errorf("replacing Put: %v", err)
+	}
+	if obj, err := s.Stat(ctx, "1.0.0/a"); err != nil || obj.SHA256 != sum(v2) {
+		t.Errorf("after replace: %+v, %v", obj, err)
+	}
+	for _, h := range rec.requests("PUT") {
+		if h.Get("If-None-Match") != "" || h.Get("If-Match") != "" {
+			t.Errorf("PUT sent If-None-Match=%q If-Match=%q", h.Get("If-None-Match"), h.Get("If-Match"))
+		}
+	}
 }
 
 func sum(b []byte) string {
