@@ -39,10 +39,7 @@ type KeyPair struct {
 }
 
 // String describes the key pair without its private key.
-func (kp *KeyPair) String() string {
-	if kp == nil {
-		return "<nil KeyPair>"
-	}
+func (kp KeyPair) String() string {
 	id := "?"
 	if pub, err := verify.ParsePublicKey(kp.PublicPEM); err == nil {
 		if k, err := verify.KeyID(pub); err == nil {
@@ -53,10 +50,10 @@ func (kp *KeyPair) String() string {
 }
 
 // GoString is String, so %#v redacts the private key too.
-func (kp *KeyPair) GoString() string { return kp.String() }
+func (kp KeyPair) GoString() string { return kp.String() }
 
 // LogValue implements slog.LogValuer: logging a KeyPair logs its key ID only.
-func (kp *KeyPair) LogValue() slog.Value { return slog.StringValue(kp.String()) }
+func (kp KeyPair) LogValue() slog.Value { return slog.StringValue(kp.String()) }
 
 // GenerateEd25519Key generates an Ed25519 key pair and returns it as PEM:
 // the private key as PKCS#8 "PRIVATE KEY" (what "openssl genpkey

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 
 	"github.com/relkit/relkit/verify"
@@ -127,9 +128,16 @@ func (s *KeySigner) PublicKeyPEM() []byte {
 }
 
 // String describes the signer by algorithm and key ID; never key material.
-func (s *KeySigner) String() string {
+// (fmt and log/slog use it for KeySigner values and pointers alike.)
+func (s KeySigner) String() string {
 	return fmt.Sprintf("%s key %s", s.alg, s.keyID)
 }
+
+// GoString is String, so that %#v does not print the private key either.
+func (s KeySigner) GoString() string { return s.String() }
+
+// LogValue implements slog.LogValuer with String.
+func (s KeySigner) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // Sign reads message to EOF and signs it (see [Signer]). For ECDSA and RSA
 // it hashes the stream with SHA-256 as it reads, so any size works with
