@@ -105,6 +105,11 @@ func (b *Build) Run(ctx context.Context, st *State) error {
 	if st.Work == "" {
 		return &ConfigError{Field: "State.Work", Reason: "not set"}
 	}
+	// go build runs in b.Dir: give it an absolute output path.
+	work, err := filepath.Abs(st.Work)
+	if err != nil {
+		return err
+	}
 	mains := b.Mains
 	if len(mains) == 0 {
 		mains = []Main{{Package: "."}}
@@ -121,7 +126,7 @@ func (b *Build) Run(ctx context.Context, st *State) error {
 			if m.Name == "" || strings.ContainsAny(m.Name, `/\`) {
 				return &ConfigError{Field: "Build.Mains", Reason: fmt.Sprintf("bad binary name %q", m.Name)}
 			}
-			out := filepath.Join(st.Work, p.OS+"_"+p.Arch, m.Name+p.ExeSuffix())
+			out := filepath.Join(work, p.OS+"_"+p.Arch, m.Name+p.ExeSuffix())
 			jobs = append(jobs, buildJob{main: m, p: p, out: out})
 		}
 	}

@@ -122,3 +122,25 @@ func TestLDFlagsQuoting(t *testing.T) {
 		t.Errorf("quote %q", q)
 	}
 }
+
+// A relative State.Work is relative to the caller's directory, not to
+// Build.Dir where go build runs.
+func TestBuildRelativeWork(t *testing.T) {
+	pkgDir, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	t.Chdir(tmp)
+	st := &State{Project: "hello", Version: manifest.MustParseVersion("1.0.0"), Work: "work", Log: testLogger(t)}
+	b := &Build{Dir: pkgDir, Mains: []Main{{Package: "./testdata/hello"}}, Targets: []manifest.Platform{{OS: "linux", Arch: "amd64"}}}
+	if err := b.Run(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "work", "linux_amd64", "hello")); err != nil {
+		t.Fatalf("binary not under the caller's work dir: %v (recorded %s)", err, st.Binaries[0].Path)
+	}
+	if _, err := os.Stat(st.Binaries[0].Path); err != nil {
+		t.Fatalf("recorded path %s: %v", st.Binaries[0].Path, err)
+	}
+}

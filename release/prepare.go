@@ -108,6 +108,10 @@ func (c Config) Pipeline() (*Pipeline, *State, error) {
 	if repo == "" {
 		repo = "."
 	}
+	dist, err := filepath.Abs(dist)
+	if err != nil {
+		return nil, nil, err
+	}
 	st := &State{Project: c.Project, Root: filepath.Join(dist, "release"), Work: filepath.Join(dist, "build"), Date: c.SourceDate.UTC()}
 	if st.Date.IsZero() {
 		if env := os.Getenv("SOURCE_DATE_EPOCH"); env != "" {
