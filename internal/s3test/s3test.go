@@ -12,7 +12,25 @@
 //	// ... use srv.Bucket, srv.Endpoint, srv.AccessKey, srv.SecretKey
 //
 // [Launch] does the same without a testing.TB, for programs (benchmarks,
-// example mains) that manage the server's lifetime themselves.
+// example mains) that manage the server's lifetime themselves; [LookPath]
+// finds the binary for them.
+//
+// # What versitygw v1.8.0 checks (verified with aws-sdk-go-v2)
+//
+//   - SigV4 signatures (a wrong secret is 403), path-style addressing.
+//   - x-amz-checksum-sha256 on PutObject and UploadPart: a wrong digest is
+//     400 BadDigest. HeadObject with ChecksumMode ENABLED returns the
+//     SHA-256 (type FULL_OBJECT) of a single-part object and a composite
+//     "<base64>-N" for a multipart one; ChecksumType FULL_OBJECT with
+//     SHA-256 is refused (400 InvalidRequest), as on AWS.
+//   - If-None-Match: * and If-Match on PutObject and
+//     CompleteMultipartUpload: 412 PreconditionFailed; If-Match on a
+//     missing key is 404 NoSuchKey.
+//   - User metadata (x-amz-meta-*), Content-Type and Cache-Control are
+//     stored and returned by HeadObject.
+//   - Object ACLs (x-amz-acl: public-read) are accepted but not enforced:
+//     an anonymous GET is still 403. Test ACLs on the wire, not by
+//     downloading.
 package s3test
 
 import (
@@ -84,6 +102,33 @@ type Server struct {
 	log     *tailBuffer
 	tmpDir  string
 	once    sync.Once
+}
+
+// LookPath returns the path of the versitygw binary: on PATH, else in
+// $GOBIN or $(go env GOPATH)/bin, where .ci/tools.sh installs it.
+func LookPath() (string, error) {
+	if p, err := exec.LookPath("versitygw"); err == nil {
+		return p, nil
+	}
+	var dirs []string
+	if d := os.Getenv("GOBIN"); d != "" {
+		dirs = append(dirs, d)
+	}
+	if d := os.Getenv("GOPATH"); d != "" {
+		for _, p := range filepath.SplitList(d) {
+			dirs = append(dirs, filepath.Join(p, "bin"))
+		}
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		dirs = append(dirs, filepath.Join(home, "go", "bin"))
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, "versitygw")
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", errors.New("versitygw not found on PATH or in GOPATH/bin; install it with .ci/tools.sh versitygw")
 }
 
 // Start launches versitygw for a test and stops it in t.Cleanup. It skips

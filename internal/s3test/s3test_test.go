@@ -105,3 +105,14 @@ func TestLaunchNeedsBinary(t *testing.T) {
 		t.Fatal("Launch with a missing binary succeeded")
 	}
 }
+
+func TestLookPathFindsTheToolTestenvFinds(t *testing.T) {
+	want := testenv.Tool(t, "versitygw")
+	got, err := s3test.LookPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("LookPath() = %q, testenv.Tool = %q", got, want)
+	}
+}
