@@ -69,18 +69,26 @@ for _ in $(seq 100); do
 done
 rclone mkdir bench:bench
 
-now() { date +%s.%N; }
 calc() { awk "BEGIN { print $1 }"; }
-relkit_times=() rclone_times=()
+# timed FILE CMD...: runs CMD, appends "wall user+sys server-cpu" to FILE.
+ticks() { awk '{print $14 + $15}' "/proc/$vgw_pid/stat"; }
+hz=$(getconf CLK_TCK)
+timed() {
+	local out=$1; shift
+	local s0 t
+	s0=$(ticks)
+	t=$( { TIMEFORMAT='%R %U %S'; time "$@" >"$work/last.out" 2>"$work/last.err"; } 2>&1 ) ||
+		{ cat "$work/last.err" >&2; exit 1; }
+	read -r wall user sys <<<"$t"
+	echo "$wall $(calc "$user + $sys") $(calc "($(ticks) - $s0) / $hz")" >>"$out"
+}
+: >"$work/relkit.times"; : >"$work/rclone.times"
 for i in $(seq "$RUNS"); do
-	t0=$(now)
-	"$work/publish-s3" publish -dir "$work/staged" -endpoint "$endpoint" -bucket bench -prefix "relkit$i" >"$work/relkit$i.out"
-	t1=$(now)
-	rclone copy "$work/staged" "bench:bench/rclone$i"
-	t2=$(now)
-	relkit_times+=("$(calc "$t1 - $t0")")
-	rclone_times+=("$(calc "$t2 - $t1")")
-	printf 'run %d: relkit %.3fs  rclone %.3fs\n' "$i" "${relkit_times[-1]}" "${rclone_times[-1]}"
+	timed "$work/relkit.times" "$work/publish-s3" publish -dir "$work/staged" -endpoint "$endpoint" -bucket bench -prefix "relkit$i"
+	cp "$work/last.out" "$work/relkit$i.out"
+	timed "$work/rclone.times" rclone copy "$work/staged" "bench:bench/rclone$i"
+	printf 'run %d: relkit %s  rclone %s  (wall, client CPU, server CPU seconds)\n' "$i" \
+		"$(tail -1 "$work/relkit.times")" "$(tail -1 "$work/rclone.times")"
 	grep -q "bytes_uploaded=$((FILES * SIZE + $(stat -c %s "$work/staged/manifest.json")))" "$work/relkit$i.out" ||
 		{ echo "relkit run $i did not upload everything: $(cat "$work/relkit$i.out")" >&2; exit 1; }
 done
@@ -89,14 +97,16 @@ done
 rclone check --one-way "$work/staged" bench:bench/relkit1 2>"$work/check.log" ||
 	{ cat "$work/check.log" >&2; exit 1; }
 
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-r=$(median "${relkit_times[@]}")
-c=$(median "${rclone_times[@]}")
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+col() { awk -v c="$2" '{print $c}' "$1" | median; }
+r=$(col "$work/relkit.times" 1) c=$(col "$work/rclone.times" 1)
 mib=$(( FILES * SIZE >> 20 ))
 printf '\n%d files x %d MiB = %d MiB, median of %d runs\n' "$FILES" $((SIZE >> 20)) "$mib" "$RUNS"
-printf 'relkit publish/s3: %.3fs (%.0f MiB/s)\n' "$r" "$(calc "$mib / $r")"
-printf 'rclone copy:       %.3fs (%.0f MiB/s)\n' "$c" "$(calc "$mib / $c")"
-printf 'ratio relkit/rclone time: %.2f\n' "$(calc "$r / $c")"
+printf 'relkit publish/s3: %6.3fs wall (%4.0f MiB/s), client CPU %.2fs, server CPU %.2fs\n' "$r" "$(calc "$mib / $r")" \
+	"$(col "$work/relkit.times" 2)" "$(col "$work/relkit.times" 3)"
+printf 'rclone copy:       %6.3fs wall (%4.0f MiB/s), client CPU %.2fs, server CPU %.2fs\n' "$c" "$(calc "$mib / $c")" \
+	"$(col "$work/rclone.times" 2)" "$(col "$work/rclone.times" 3)"
+printf 'ratio relkit/rclone wall time: %.2f\n' "$(calc "$r / $c")"
 
 # Re-run on the complete publish: must upload nothing.
 rerun=$("$work/publish-s3" publish -dir "$work/staged" -endpoint "$endpoint" -bucket bench -prefix relkit1)

@@ -63,7 +63,7 @@
 // publishers race, and the Publisher then compares SHA-256s to decide
 // between "already published, skip" and a [publish.ConflictError]. The
 // mutable root files (manifest.json, its signature, signatures.json,
-// keys.json; see [publish.Mutable]) are replaced deliberately, with
+// keys.json; see [publish.IsMutable]) are replaced deliberately, with
 // If-Match on the ETag seen when the Publisher planned, so a manifest that
 // another publisher replaced in the meantime is reported (an error
 // wrapping [publish.ErrExist]) instead of silently overwritten. Replacing

@@ -50,7 +50,7 @@ type part struct {
 // upload is completed only when every part is stored and the whole file
 // matched info.SHA256; otherwise it is aborted, so nothing appears under
 // key.
-func (s *Store) putMultipart(ctx context.Context, key string, b body, info publish.PutInfo, cond condition) (string, error) {
+func (s *Store) putMultipart(ctx context.Context, name, key string, b body, info publish.PutInfo, cond condition) (string, error) {
 	if _, err := b.Seek(0, io.SeekStart); err != nil {
 		return "", fmt.Errorf("s3: put %s: rewind: %w", key, err)
 	}
@@ -58,7 +58,7 @@ func (s *Store) putMultipart(ctx context.Context, key string, b body, info publi
 		Bucket:            aws.String(s.bucket),
 		Key:               aws.String(key),
 		ContentType:       contentType(info, key),
-		CacheControl:      s.cacheControl(info.Stage),
+		CacheControl:      s.cacheControl(name, info.Stage),
 		ACL:               s.acl(),
 		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
 		Metadata:          map[string]string{MetadataSHA256: info.SHA256},

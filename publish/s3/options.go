@@ -38,9 +38,9 @@ const (
 
 // Cache-Control values used unless [WithCacheControl] says otherwise.
 const (
-	// DefaultMutableCacheControl is sent with manifest.json and the index
-	// files replaced with it (stages [publish.StageIndex] and
-	// [publish.StageManifest]): caches keep them for a minute, so a new
+	// DefaultMutableCacheControl is sent with manifest.json and the other
+	// files at the root of the release, which every release replaces
+	// (see [publish.IsMutable]): caches keep them for a minute, so a new
 	// release is visible to clients shortly after it is published.
 	DefaultMutableCacheControl = "max-age=60"
 	// DefaultImmutableCacheControl is sent with every other object: a
@@ -215,9 +215,9 @@ func WithPublicRead() Option {
 	}
 }
 
-// WithCacheControl sets the Cache-Control header of the mutable index
-// files (manifest.json, its signature, signatures.json, keys.json) and of
-// every other, immutable object. An empty string sends no header.
+// WithCacheControl sets the Cache-Control header of the mutable root
+// files (manifest.json, its signature, signatures.json, keys.json, ...;
+// see [publish.IsMutable]) and of every other, immutable object. An empty string sends no header.
 // Defaults: [DefaultMutableCacheControl], [DefaultImmutableCacheControl].
 func WithCacheControl(mutable, immutable string) Option {
 	return func(o *options) error {

@@ -307,9 +307,9 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.
 	}
 	var etag string
 	if info.Size >= s.opts.threshold {
-		etag, err = s.putMultipart(ctx, key, b, info, cond)
+		etag, err = s.putMultipart(ctx, name, key, b, info, cond)
 	} else {
-		etag, err = s.putSingle(ctx, key, b, info, cond)
+		etag, err = s.putSingle(ctx, name, key, b, info, cond)
 	}
 	if err != nil {
 		return err
@@ -354,9 +354,9 @@ func (s *Store) condition(ctx context.Context, key string, replace bool) (condit
 	return condition{}, nil
 }
 
-func (s *Store) cacheControl(st publish.Stage) *string {
+func (s *Store) cacheControl(name string, st publish.Stage) *string {
 	cc := s.opts.ccImmutable
-	if st == publish.StageIndex || st == publish.StageManifest {
+	if publish.IsMutable(name) || st == publish.StageIndex || st == publish.StageManifest {
 		cc = s.opts.ccMutable
 	}
 	if cc == "" {
@@ -426,7 +426,7 @@ func (r *errRecorder) readErr() error {
 	return r.err
 }
 
-func (s *Store) putSingle(ctx context.Context, key string, b body, info publish.PutInfo, cond condition) (string, error) {
+func (s *Store) putSingle(ctx context.Context, name, key string, b body, info publish.PutInfo, cond condition) (string, error) {
 	if _, err := b.Seek(0, io.SeekStart); err != nil {
 		return "", fmt.Errorf("s3: put %s: rewind: %w", key, err)
 	}
@@ -437,7 +437,7 @@ func (s *Store) putSingle(ctx context.Context, key string, b body, info publish.
 		Body:              rec,
 		ContentLength:     aws.Int64(info.Size),
 		ContentType:       contentType(info, key),
-		CacheControl:      s.cacheControl(info.Stage),
+		CacheControl:      s.cacheControl(name, info.Stage),
 		ACL:               s.acl(),
 		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
 		ChecksumSHA256:    aws.String(b64(info.SHA256)),

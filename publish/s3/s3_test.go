@@ -663,7 +663,7 @@ func TestPublishRelease(t *testing.T) {
 		}
 		out := head(t, srv, s.Key(a.Name))
 		wantCC := s3store.DefaultImmutableCacheControl
-		if a.Stage == publish.StageIndex || a.Stage == publish.StageManifest {
+		if publish.IsMutable(a.Name) {
 			wantCC = s3store.DefaultMutableCacheControl
 		}
 		if got := aws.ToString(out.CacheControl); got != wantCC {
