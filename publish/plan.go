@@ -344,12 +344,18 @@ func (c ctxReader) Read(p []byte) (int, error) {
 }
 
 // Plan computes what publishing the staged directory dir would do. It
-// hashes every staged file, asks the store what it holds under each name
-// (hashing remote objects whose Stat reports no SHA-256), and checks the
-// staged manifest.json: it must be present, must parse, must agree with
-// the staged files it lists, and every file it lists for a staged version
-// must be staged or already published. A plan with refused steps is
-// returned together with its [*ConflictError].
+// reads the staged manifest.json (it must be present and parse), takes
+// the size and SHA-256 of every staged file from it (checking the size
+// now; the bytes are verified against the digest as they are uploaded, so
+// each file is read once) and hashes the files it does not list, asks the
+// store what it holds under each name (hashing remote objects whose Stat
+// reports no SHA-256), and checks that every file the manifest lists for
+// a staged version is staged or already published. A plan with refused
+// steps is returned together with its [*ConflictError].
+//
+// With [WithHashStaged], every staged file is hashed here too, so a
+// staged file whose bytes disagree with the manifest is reported by Plan
+// (and DryRun) rather than by the upload.
 func (p *Publisher) Plan(ctx context.Context, dir string) (*Plan, error) {
 	steps, err := scan(dir)
 	if err != nil {
@@ -364,6 +370,7 @@ func (p *Publisher) Plan(ctx context.Context, dir string) (*Plan, error) {
 	}
 	var m *manifest.Manifest
 	kinds := map[string]manifest.Kind{}
+	declared := map[string]manifest.Artifact{}
 	if i, ok := byName[ManifestName]; ok {
 		m, err = manifest.LoadFile(steps[i].path)
 		if err != nil {
@@ -372,6 +379,7 @@ func (p *Publisher) Plan(ctx context.Context, dir string) (*Plan, error) {
 		for _, r := range m.Releases {
 			for _, a := range r.Artifacts {
 				kinds[a.Path] = a.Kind
+				declared[a.Path] = a
 			}
 		}
 	}
@@ -383,11 +391,21 @@ func (p *Publisher) Plan(ctx context.Context, dir string) (*Plan, error) {
 	// Hash the staged files and ask the destination, concurrently.
 	err = p.forEach(ctx, len(steps), func(ctx context.Context, i int) error {
 		s := &steps[i]
-		sum, n, err := hashFile(ctx, s.path)
-		if err != nil {
-			return &StagedFileError{Dir: dir, Name: s.Name, Err: err}
+		if a, ok := declared[s.Name]; ok && !p.opts.hashStaged {
+			// The manifest says what the bytes are; the upload verifies
+			// it (Body), so the file is read once.
+			if s.Local.Size != a.Size {
+				return &StagedFileError{Dir: dir, Name: s.Name, Err: &ChecksumError{
+					Name: s.Name, WantSHA256: strings.ToLower(a.SHA256), WantSize: a.Size, GotSize: s.Local.Size}}
+			}
+			s.Local.SHA256 = strings.ToLower(a.SHA256)
+		} else {
+			sum, n, err := hashFile(ctx, s.path)
+			if err != nil {
+				return &StagedFileError{Dir: dir, Name: s.Name, Err: err}
+			}
+			s.Local.SHA256, s.Local.Size = sum, n
 		}
-		s.Local.SHA256, s.Local.Size = sum, n
 		remote, err := p.remote(ctx, s.Name)
 		if err != nil {
 			return err

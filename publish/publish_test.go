@@ -175,6 +175,32 @@ func TestStagedErrors(t *testing.T) {
 			t.Fatalf("Plan with a file the manifest disagrees with: %v", err)
 		}
 	})
+	t.Run("same size, other bytes", func(t *testing.T) {
+		dir := stage(t)
+		name := "1.0.0/hello-1.0.0-linux-amd64.tar.gz"
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		data, _ := os.ReadFile(p)
+		data[100] ^= 0x55
+		os.WriteFile(p, data, 0o644)
+		// WithHashStaged: Plan reports it.
+		_, err := newPub(t, newDir(t), publish.WithHashStaged()).Plan(ctx, dir)
+		var se *publish.StagedFileError
+		if !errors.As(err, &se) || se.Name != name || !errors.Is(err, publish.ErrChecksum) {
+			t.Fatalf("Plan WithHashStaged: %v", err)
+		}
+		// Default: the upload reports it, and nothing is visible.
+		dst := newDir(t)
+		_, err = newPub(t, dst).Publish(ctx, dir)
+		var ce *publish.ChecksumError
+		if !errors.As(err, &ce) || ce.Name != name {
+			t.Fatalf("Publish: %v, want a *ChecksumError for %s", err, name)
+		}
+		for _, n := range []string{name, "manifest.json"} {
+			if _, err := os.Stat(filepath.Join(dst.Root(), filepath.FromSlash(n))); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s published: %v", n, err)
+			}
+		}
+	})
 	t.Run("manifest lists a missing file", func(t *testing.T) {
 		dir := stage(t)
 		name := "1.0.0/release-notes.md"

@@ -64,6 +64,7 @@ type options struct {
 	progress    func(Progress)
 	noManifest  bool
 	replaceAll  bool
+	hashStaged  bool
 }
 
 // WithConcurrency sets how many files of one stage are uploaded at once
@@ -120,6 +121,19 @@ func WithoutManifestUnsafe() Option {
 func WithReplaceExistingUnsafe() Option {
 	return func(o *options) error {
 		o.replaceAll = true
+		return nil
+	}
+}
+
+// WithHashStaged makes [Publisher.Plan] hash every staged file, including
+// those the manifest lists, so that a file whose bytes disagree with the
+// manifest is reported while planning (a [*StagedFileError] wrapping a
+// [*ChecksumError]) instead of when it is uploaded. It costs one more read
+// of every staged file. Default: files listed in the manifest are
+// size-checked while planning and hashed once, as they are uploaded.
+func WithHashStaged() Option {
+	return func(o *options) error {
+		o.hashStaged = true
 		return nil
 	}
 }
