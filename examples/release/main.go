@@ -1,0 +1,163 @@
+// Command release cuts a release of a Go main package and publishes it to a
+// directory, an S3 bucket or a GitHub release.
+//
+//	COSIGN_PASSWORD=... release --project hello --version 1.2.0 --key cosign.key \
+//	    --targets linux/amd64,darwin/arm64 --to dir:/srv/releases/hello [--dry-run]
+//
+// Destinations: dir:PATH, s3://BUCKET/PREFIX (with --s3-endpoint for an
+// S3-compatible store; credentials from the standard AWS chain), and
+// github:OWNER/REPO (token from GITHUB_TOKEN or GH_TOKEN; --github-api for
+// GitHub Enterprise). --current names where clients read the published
+// manifest (a URL or directory; default: the destination directory), so the
+// new release extends it and a published version is never reused.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/publish"
+	"github.com/relkit/relkit/publish/github"
+	"github.com/relkit/relkit/publish/s3"
+	"github.com/relkit/relkit/release"
+	"github.com/relkit/relkit/sign"
+	"github.com/relkit/relkit/verify"
+)
+
+func main() {
+	if err := run(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context) error {
+	project := flag.String("project", "", "project name (required)")
+	version := flag.String("version", "", "version to release (default: the tag at HEAD)")
+	pkg := flag.String("package", ".", "main package to build")
+	targets := flag.String("targets", "linux/amd64,linux/arm64,darwin/arm64,windows/amd64", "comma-separated os/arch list")
+	key := flag.String("key", "cosign.key", "signing key (cosign or PEM; password from COSIGN_PASSWORD)")
+	dist := flag.String("dist", "dist", "output directory")
+	to := flag.String("to", "", "destination: dir:PATH, s3://BUCKET/PREFIX or github:OWNER/REPO (required)")
+	current := flag.String("current", "", "where clients read the published release (URL or directory)")
+	s3Endpoint := flag.String("s3-endpoint", "", "S3-compatible endpoint URL (path-style)")
+	githubAPI := flag.String("github-api", "", "GitHub Enterprise API URL")
+	dryRun := flag.Bool("dry-run", false, "stage, sign and print the publish plan; upload nothing")
+	flag.Parse()
+	if *project == "" || *to == "" {
+		return fmt.Errorf("--project and --to are required")
+	}
+	var plats []manifest.Platform
+	for _, t := range strings.Split(*targets, ",") {
+		p, err := manifest.ParsePlatform(strings.TrimSpace(t))
+		if err != nil {
+			return err
+		}
+		plats = append(plats, p)
+	}
+	signer, err := sign.LoadSigner(*key, sign.EnvPassword)
+	if err != nil {
+		return err
+	}
+	pub, err := verify.MarshalPublicKey(signer.PublicKey())
+	if err != nil {
+		return err
+	}
+	if *current == "" && strings.HasPrefix(*to, "dir:") {
+		*current = strings.TrimPrefix(*to, "dir:")
+	}
+	var remote verify.Location
+	var published *manifest.Manifest
+	if *current != "" {
+		if remote, err = location(*current); err != nil {
+			return err
+		}
+		ring, err := verify.NewKeyRing(pub)
+		if err != nil {
+			return err
+		}
+		v, err := verify.NewVerifier(ring, verify.WithProject(*project))
+		if err != nil {
+			return err
+		}
+		if published, err = v.FetchManifest(ctx, remote); errors.Is(err, verify.ErrNotFound) {
+			published = nil // a first release
+		} else if err != nil {
+			return fmt.Errorf("reading the published manifest: %w", err)
+		}
+	}
+	st, err := release.Prepare(ctx, release.Config{
+		Project: *project, Dist: *dist, Clean: true, Version: *version,
+		Build: &release.Build{
+			Mains:   []release.Main{{Name: *project, Package: *pkg}},
+			Targets: plats,
+			Vars:    release.LinkVars{Version: "main.version", Commit: "main.commit", Date: "main.date"},
+		},
+		Repository: "git+file://" + mustAbs("."),
+		Signers:    []sign.Signer{signer},
+		Published:  published,
+	})
+	if err != nil {
+		return err
+	}
+	store, err := destination(ctx, *to, st.Version.Tag(), *s3Endpoint, *githubAPI)
+	if err != nil {
+		return err
+	}
+	p, err := publish.New(store)
+	if err != nil {
+		return err
+	}
+	root := filepath.Join(*dist, "release")
+	if *dryRun {
+		_, err := p.DryRun(ctx, root, os.Stdout)
+		return err
+	}
+	if _, err := release.Publish(ctx, release.PublishConfig{Root: root, Publisher: p, Keys: [][]byte{pub}, Remote: remote}); err != nil {
+		return err
+	}
+	fmt.Printf("released %s %s to %s; summary in %s\n", *project, st.Version, *to, filepath.Join(*dist, "release-summary.md"))
+	return nil
+}
+
+func destination(ctx context.Context, to, tag, s3Endpoint, githubAPI string) (publish.Store, error) {
+	switch {
+	case strings.HasPrefix(to, "dir:"):
+		return publish.NewDirStore(strings.TrimPrefix(to, "dir:"))
+	case strings.HasPrefix(to, "s3://"):
+		bucket, prefix, _ := strings.Cut(strings.TrimPrefix(to, "s3://"), "/")
+		opts := []s3.Option{s3.WithPrefix(prefix)}
+		if s3Endpoint != "" {
+			opts = append(opts, s3.WithEndpoint(s3Endpoint), s3.WithPathStyle())
+		}
+		return s3.New(ctx, bucket, opts...)
+	case strings.HasPrefix(to, "github:"):
+		owner, repo, ok := strings.Cut(strings.TrimPrefix(to, "github:"), "/")
+		if !ok {
+			return nil, fmt.Errorf("want github:OWNER/REPO, got %s", to)
+		}
+		return github.New(github.Options{Owner: owner, Repo: repo, Tag: tag, BaseURL: githubAPI})
+	}
+	return nil, fmt.Errorf("unknown destination %q (want dir:PATH, s3://BUCKET/PREFIX or github:OWNER/REPO)", to)
+}
+
+func location(s string) (verify.Location, error) {
+	if strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") {
+		return verify.NewHTTP(s)
+	}
+	return verify.Dir(s), nil
+}
+
+func mustAbs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
