@@ -81,6 +81,9 @@ func TestCrashAtRandomPoints(t *testing.T) {
 	cfg.Binaries = names
 	cfg.AllowDowngrade = true
 	cfg.Now = nil
+	// A child the killed helper was starting (the health check) shares its
+	// descriptors until it execs; the flock frees itself a moment later.
+	cfg.LockWait = 5 * time.Second
 	in := f.installer(cfg)
 	if _, err := in.Install(ctx, manifest.Query{Version: "1.0.0"}); err != nil {
 		t.Fatal(err)

@@ -188,7 +188,11 @@ func (d *downloader) fetchOptional(ctx context.Context, rel string, limit int64)
 // connection resumes with an HTTP Range request validated by If-Range;
 // when the server cannot resume, the download restarts from zero. It
 // returns only when f holds exactly the verified bytes.
-func (d *downloader) fetchVerified(ctx context.Context, rel string, want verify.Expected, limit int64, f *os.File) error {
+//
+// When tee is not nil it receives the downloaded bytes in stream order, as
+// they are written (before the whole file is verified: the receiver must
+// discard what it made from them unless fetchVerified returns nil).
+func (d *downloader) fetchVerified(ctx context.Context, rel string, want verify.Expected, limit int64, f *os.File, tee streamTee) error {
 	if d.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d.timeout)
@@ -201,7 +205,7 @@ func (d *downloader) fetchVerified(ctx context.Context, rel string, want verify.
 		restarted bool
 	)
 	return d.retry(ctx, name, func(attempt int) error {
-		err := d.attemptVerified(ctx, rel, name, want, limit, f, &done, &validator)
+		err := d.attemptVerified(ctx, rel, name, want, limit, f, tee, &done, &validator)
 		var cm *verify.ChecksumMismatchError
 		if errors.As(err, &cm) && attempt > 1 && !restarted {
 			// A resumed download that does not verify may be a splice of
@@ -215,7 +219,7 @@ func (d *downloader) fetchVerified(ctx context.Context, rel string, want verify.
 	})
 }
 
-func (d *downloader) attemptVerified(ctx context.Context, rel, name string, want verify.Expected, limit int64, f *os.File, done *int64, validator *string) error {
+func (d *downloader) attemptVerified(ctx context.Context, rel, name string, want verify.Expected, limit int64, f *os.File, tee streamTee, done *int64, validator *string) error {
 	actx, kick, stop := d.withStall(ctx, name)
 	defer stop()
 	body, info, err := d.src.get(actx, rel, *done, *validator)
@@ -249,7 +253,7 @@ func (d *downloader) attemptVerified(ctx context.Context, rel, name string, want
 	if err != nil {
 		return err
 	}
-	w := &skipWriter{f: f, skip: *done}
+	w := &skipWriter{f: f, skip: *done, tee: tee}
 	_, err = copyBuffer(w, vr)
 	if err != nil {
 		return cause(actx, err)
@@ -260,12 +264,19 @@ func (d *downloader) attemptVerified(ctx context.Context, rel, name string, want
 	return f.Sync()
 }
 
+// streamTee receives a download's bytes with their offsets in the file.
+type streamTee interface {
+	writeAt(p []byte, off int64)
+}
+
 // skipWriter writes a stream into f at the stream's offsets, discarding
-// the first skip bytes (they are on disk already).
+// the first skip bytes (they are on disk already), and passes what it
+// writes to tee.
 type skipWriter struct {
 	f    *os.File
 	skip int64
 	off  int64
+	tee  streamTee
 }
 
 func (w *skipWriter) Write(p []byte) (int, error) {
@@ -277,6 +288,9 @@ func (w *skipWriter) Write(p []byte) (int, error) {
 	}
 	if len(p) > 0 {
 		m, err := w.f.WriteAt(p, w.off)
+		if w.tee != nil && m > 0 {
+			w.tee.writeAt(p[:m], w.off)
+		}
 		w.off += int64(m)
 		if err != nil {
 			return n - len(p) + m, err

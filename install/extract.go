@@ -6,8 +6,6 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -102,6 +100,9 @@ func detectFormat(name string, f io.ReaderAt) archiveFormat {
 		return formatZip
 	}
 	var magic [4]byte
+	if f == nil {
+		return formatBinary
+	}
 	if n, _ := f.ReadAt(magic[:], 0); n == 4 {
 		switch {
 		case magic[0] == 0x1f && magic[1] == 0x8b:
@@ -206,6 +207,12 @@ func (x *extractor) extract(ctx context.Context, f *os.File, size int64, format 
 	if err != nil {
 		return out, err
 	}
+	return out, x.checkComplete(out)
+}
+
+// checkComplete fails with ErrMissingEntry unless out holds every wanted
+// binary.
+func (x *extractor) checkComplete(out []newFile) error {
 	got := map[string]bool{}
 	for _, nf := range out {
 		got[nf.Name] = true
@@ -217,9 +224,9 @@ func (x *extractor) extract(ctx context.Context, f *os.File, size int64, format 
 		}
 	}
 	if len(missing) > 0 {
-		return out, x.errf("", ErrMissingEntry, "does not contain %s (binaries must be regular files at %s)", strings.Join(missing, ", "), x.rootName())
+		return x.errf("", ErrMissingEntry, "does not contain %s (binaries must be regular files at %s)", strings.Join(missing, ", "), x.rootName())
 	}
-	return out, nil
+	return nil
 }
 
 func (x *extractor) rootName() string {
@@ -243,6 +250,22 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// ReadByte lets a decompressor read byte by byte from the buffered
+// reader below without a second buffer.
+func (c *countingReader) ReadByte() (byte, error) {
+	br, ok := c.r.(io.ByteReader)
+	if !ok {
+		var b [1]byte
+		_, err := io.ReadFull(c, b[:])
+		return b[0], err
+	}
+	b, err := br.ReadByte()
+	if err == nil {
+		c.n++
+	}
+	return b, err
 }
 
 // bombGuard wraps a decompressor and fails once it has produced more
@@ -270,7 +293,15 @@ func (x *extractor) extractTarGz(ctx context.Context, f *os.File) ([]newFile, er
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	in := &countingReader{ctx: ctx, r: bufio.NewReaderSize(f, 256<<10)}
+	return x.extractTarGzStream(ctx, f)
+}
+
+// extractTarGzStream unpacks a tar.gz read from r (a file, or a download
+// in flight).
+func (x *extractor) extractTarGzStream(ctx context.Context, r io.Reader) ([]newFile, error) {
+	// countingReader is an io.ByteReader, so gzip reads no more than it
+	// needs and does not add its own small buffer.
+	in := &countingReader{ctx: ctx, r: bufio.NewReaderSize(r, 256<<10)}
 	zr, err := gzip.NewReader(in)
 	if err != nil {
 		return nil, x.errf("", ErrUnsafeArchive, "not a gzip stream: %v", err)
@@ -460,8 +491,9 @@ func (x *extractor) writeTemp(name string, r io.Reader, size int64) (newFile, er
 		return newFile{}, err
 	}
 	nf := newFile{Name: name, Temp: f.Name()}
-	h := sha256.New()
+	h := newAsyncHasher()
 	n, err := copyBuffer(io.MultiWriter(f, h), io.LimitReader(r, size+1))
+	sum := h.sum()
 	if err == nil && n != size {
 		err = x.errf(name, ErrUnsafeArchive, "entry holds %d bytes, header says %d", n, size)
 	}
@@ -479,7 +511,7 @@ func (x *extractor) writeTemp(name string, r io.Reader, size int64) (newFile, er
 		return nf, err
 	}
 	nf.Size = n
-	nf.SHA256 = hex.EncodeToString(h.Sum(nil))
+	nf.SHA256 = sum
 	return nf, nil
 }
 
@@ -509,3 +541,6 @@ func copyBuffer(w io.Writer, r io.Reader) (int64, error) {
 
 // onlyWriter hides ReadFrom so io.CopyBuffer uses the buffer.
 type onlyWriter struct{ io.Writer }
+
+// removeQuiet removes a temporary file, ignoring errors.
+func removeQuiet(name string) { os.Remove(name) }

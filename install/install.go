@@ -605,6 +605,7 @@ func (in *Installer) commit(ctx context.Context, files []newFile, version string
 	if err != nil {
 		return err
 	}
+	in.log.Debug("swapped in", "version", version, "files", len(files))
 	if version != "" {
 		if err := runHealth(ctx, in.health, in.cfg.HealthTimeout, filepath.Join(in.cfg.Dir, in.primary()), version); err != nil {
 			he := err.(*HealthCheckError)
@@ -615,6 +616,7 @@ func (in *Installer) commit(ctx context.Context, files []newFile, version string
 			in.log.Error("health check failed; previous binaries restored", "err", he)
 			return he
 		}
+		in.log.Debug("health check passed", "version", version)
 	}
 	if receipt == nil {
 		if err := removeDurably(ReceiptPath(in.cfg.Dir, in.primary())); err != nil {

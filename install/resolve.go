@@ -319,24 +319,60 @@ func (in *Installer) fetchAndExtract(ctx context.Context, p *plan) ([]newFile, s
 	a := p.sel.Artifact
 	subject := p.src.name(a.Path)
 	in.log.Info("downloading", "url", subject, "size", a.Size)
-	if err := in.downloader(p.src).fetchVerified(ctx, a.Path, p.want, in.lim.MaxDownload, tmp); err != nil {
+	x := &extractor{archive: a.Name, root: in.cfg.ArchiveDir, want: in.cfg.Binaries, dir: in.cfg.Dir, lim: in.lim}
+	var stream *streamExtraction
+	if a.Kind == manifest.KindArchive && detectFormat(a.Name, nil) == formatTarGz {
+		stream = startStreamExtraction(ctx, x)
+	}
+	var tee streamTee
+	if stream != nil {
+		tee = stream
+	}
+	err = in.downloader(p.src).fetchVerified(ctx, a.Path, p.want, in.lim.MaxDownload, tmp, tee)
+	var streamed []newFile
+	var streamErr error
+	if stream != nil {
+		var ok bool
+		if streamed, streamErr, ok = stream.finish(err); !ok {
+			stream = nil // extract from the file below, if the download verified
+		}
+	}
+	if err != nil {
 		if errors.Is(err, verify.ErrChecksumMismatch) || errors.Is(err, verify.ErrSizeMismatch) || errors.Is(err, ErrSizeMismatch) {
 			return nil, "", &VerificationError{Subject: subject, Err: err}
 		}
 		return nil, "", err
 	}
+	removeStreamed := func() {
+		for _, nf := range streamed {
+			removeQuiet(nf.Temp)
+		}
+	}
 	fi, err := tmp.Stat()
 	if err != nil {
 		return nil, "", err
 	}
+	in.log.Debug("downloaded and verified", "path", a.Path, "bytes", fi.Size(), "sha256", p.want.SHA256)
 	if p.m != nil {
 		if _, err := verify.CheckArtifact(p.m, verify.ArtifactClaim{
 			Version: p.sel.Release.Version, Name: a.Name, OS: a.OS, Arch: a.Arch, Size: fi.Size(), SHA256: p.want.SHA256,
 		}); err != nil {
+			removeStreamed()
 			return nil, "", &VerificationError{Subject: subject, Err: err}
 		}
 	}
 	sum := strings.ToLower(p.want.SHA256)
+	if stream != nil {
+		if streamErr == nil {
+			streamErr = x.checkComplete(streamed)
+		}
+		if streamErr != nil {
+			removeStreamed()
+			return nil, "", streamErr
+		}
+		in.log.Debug("extracted while downloading", "archive", a.Name, "files", len(streamed))
+		return streamed, sum, nil
+	}
 	format := detectFormat(a.Name, tmp)
 	if a.Kind == manifest.KindBinary || format == formatBinary {
 		if len(in.cfg.Binaries) != 1 {
@@ -348,10 +384,10 @@ func (in *Installer) fetchAndExtract(ctx context.Context, p *plan) ([]newFile, s
 		keep = true
 		return []newFile{{Name: in.primary(), Temp: tmp.Name(), Size: fi.Size(), SHA256: sum}}, sum, nil
 	}
-	x := &extractor{archive: a.Name, root: in.cfg.ArchiveDir, want: in.cfg.Binaries, dir: in.cfg.Dir, lim: in.lim}
 	files, err := x.extract(ctx, tmp, fi.Size(), format)
 	if err != nil {
 		return nil, "", err
 	}
+	in.log.Debug("extracted", "archive", a.Name, "files", len(files))
 	return files, sum, nil
 }

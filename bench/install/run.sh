@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Install benchmark: relkit's package install against the standard shell
+# pipeline, in the same run, on the same loopback server.
+#
+# Prepares a signed release whose tar.gz holds one SIZE-byte binary
+# (default 512 MiB), serves it on 127.0.0.1, then RUNS times (alternating)
+#   shell:  curl -o archive + curl -o SHA256SUMS + sha256sum -c + tar xzf + mv
+#   relkit: install (signed manifest, streaming download hashed in the same
+#           pass, safe extraction, fsync, backup, rename, health check)
+# and prints the median wall times, their ratio (relkit/shell; target
+# <= 1.2) and relkit's peak RSS (target <= 64 MiB).
+#
+#   bash bench/install/run.sh
+#   SIZE=$((64<<20)) RUNS=1 bash bench/install/run.sh
+#
+# Needs: go, curl, sha256sum, tar. Peak RSS comes from /usr/bin/time -v
+# when installed (apt-get install time) and from /proc/self/status
+# (VmHWM) as reported by the process itself.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+SIZE=${SIZE:-$((512 << 20))}
+RUNS=${RUNS:-3}
+
+for t in curl sha256sum tar; do
+	command -v "$t" >/dev/null || { echo "missing tool: $t" >&2; exit 1; }
+done
+
+work=$(mktemp -d)
+srv_pid=
+cleanup() {
+	[ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/bench-install" ./bench/install
+echo "preparing a release with a $((SIZE >> 20)) MiB binary..."
+"$work/bench-install" prepare -dir "$work" -size "$SIZE"
+
+"$work/bench-install" serve -root "$work/release" -url-file "$work/url" &
+srv_pid=$!
+for _ in $(seq 50); do [ -s "$work/url" ] && break; sleep 0.1; done
+url=$(cat "$work/url")
+art=$(cd "$work/release/1.0.0" && ls hello-*.tar.gz)
+
+now() { date +%s.%N; }
+
+shell_install() {
+	local dst=$1 tmp
+	tmp=$(mktemp -d "$work/shell.XXXX")
+	(
+		cd "$tmp"
+		curl -fsS -o "$art" "$url/1.0.0/$art"
+		curl -fsS -o SHA256SUMS "$url/1.0.0/SHA256SUMS"
+		sha256sum -c --quiet SHA256SUMS
+		mkdir x
+		tar xzf "$art" -C x
+		mv x/hello "$dst/hello"
+	)
+	rm -rf "$tmp"
+}
+
+have_time=
+[ -x /usr/bin/time ] && have_time=1
+
+shell_times=()
+relkit_times=()
+rss_line=
+for i in $(seq "$RUNS"); do
+	rm -rf "$work/bin-shell" "$work/bin-relkit"
+	mkdir -p "$work/bin-shell" "$work/bin-relkit"
+	sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+
+	t0=$(now)
+	shell_install "$work/bin-shell"
+	t1=$(now)
+	shell_times+=("$(echo "$t1 - $t0" | bc -l)")
+
+	t0=$(now)
+	if [ -n "$have_time" ]; then
+		/usr/bin/time -v "$work/bench-install" install -url "$url" -dir "$work/bin-relkit" -key "$work/pub.pem" \
+			>"$work/relkit.out" 2>"$work/time.out"
+	else
+		"$work/bench-install" install -url "$url" -dir "$work/bin-relkit" -key "$work/pub.pem" >"$work/relkit.out"
+	fi
+	t1=$(now)
+	relkit_times+=("$(echo "$t1 - $t0" | bc -l)")
+	cat "$work/relkit.out"
+	if [ -n "$have_time" ]; then
+		rss_line="$(grep 'Maximum resident' "$work/time.out" | awk '{print $NF}') KiB (/usr/bin/time -v)"
+	else
+		rss_line="$(sed -n 's/.*peak RSS //p' "$work/relkit.out") (VmHWM)"
+	fi
+	cmp -s "$work/bin-shell/hello" "$work/bin-relkit/hello" || { echo "installed binaries differ" >&2; exit 1; }
+	"$work/bin-relkit/hello" version | grep -q "1.0.0" || { echo "installed binary does not run" >&2; exit 1; }
+	printf 'run %d: shell %.2fs  relkit %.2fs\n' "$i" "${shell_times[-1]}" "${relkit_times[-1]}"
+done
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ms=$(median "${shell_times[@]}")
+mr=$(median "${relkit_times[@]}")
+printf '\nbinary %d MiB, artifact %s\n' "$((SIZE >> 20))" "$(du -h "$work/release/1.0.0/$art" | cut -f1)"
+printf 'median wall: shell (curl + sha256sum -c + tar xzf + mv) %.2fs, relkit install %.2fs\n' "$ms" "$mr"
+printf 'ratio relkit/shell: %.2f (target <= 1.2)\n' "$(echo "$mr / $ms" | bc -l)"
+printf 'relkit peak RSS: %s (target <= 64 MiB)\n' "$rss_line"
