@@ -149,10 +149,13 @@ func short(h string) string {
 // file that is not a regular file, a bad name, a staged file that does not
 // match the staged manifest, a missing manifest.
 type StagedFileError struct {
+	// Dir is the staged directory; Name the file ("" for the directory).
 	Dir, Name string
-	Err       error
+	// Err is the cause.
+	Err error
 }
 
+// Error implements error.
 func (e *StagedFileError) Error() string {
 	if e.Name == "" {
 		return fmt.Sprintf("publish: staged directory %s: %v", e.Dir, e.Err)
@@ -167,9 +170,11 @@ func (e *StagedFileError) Unwrap() error { return e.Err }
 // version that are neither staged nor already published: publishing the
 // manifest would point clients at files nobody can download.
 type MissingError struct {
+	// Names lists the missing files, sorted.
 	Names []string
 }
 
+// Error implements error.
 func (e *MissingError) Error() string {
 	return fmt.Sprintf("publish: the manifest lists %d file(s) that are neither staged nor published: %s",
 		len(e.Names), strings.Join(e.Names, ", "))

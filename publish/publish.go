@@ -184,13 +184,18 @@ var ErrChecksum = errors.New("checksum mismatch")
 // ChecksumError reports content that does not match its expected SHA-256
 // or size. It wraps [ErrChecksum].
 type ChecksumError struct {
-	Name       string // the object or file
+	// Name is the object or file.
+	Name string
+	// WantSHA256 and WantSize are what was expected.
 	WantSHA256 string
-	GotSHA256  string // "" when the size was already wrong
 	WantSize   int64
-	GotSize    int64
+	// GotSHA256 and GotSize are what was read; GotSHA256 is "" when the
+	// size was already wrong.
+	GotSHA256 string
+	GotSize   int64
 }
 
+// Error implements error.
 func (e *ChecksumError) Error() string {
 	if e.GotSize != e.WantSize {
 		return fmt.Sprintf("%s: size %d, want %d", e.Name, e.GotSize, e.WantSize)
@@ -213,9 +218,11 @@ type Conflict struct {
 // ConflictError reports every published name whose content differs from
 // the staged file (a version is never reused). Nothing was uploaded.
 type ConflictError struct {
+	// Conflicts lists every differing name, in upload order.
 	Conflicts []Conflict
 }
 
+// Error implements error; it names the first conflicts.
 func (e *ConflictError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "publish: %d published file(s) differ from the staged ones", len(e.Conflicts))
@@ -251,6 +258,7 @@ type StatusError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *StatusError) Error() string {
 	s := fmt.Sprintf("%s %s: HTTP %d", e.Op, e.Name, e.StatusCode)
 	if e.Err != nil {

@@ -194,6 +194,7 @@ func (e Event) String() string {
 
 // Progress is one progress report.
 type Progress struct {
+	// Event says what happened.
 	Event Event
 	// Name and Stage identify the file ("" for EventCommit).
 	Name  string
@@ -208,10 +209,12 @@ type Progress struct {
 	// Files is how many files are done (uploaded, replaced or skipped);
 	// TotalFiles how many the release has.
 	Files, TotalFiles int
-	// Attempt counts from 1; Err and Wait are set for EventRetry.
+	// Attempt counts from 1.
 	Attempt int
-	Err     error
-	Wait    time.Duration
+	// Err is the error being retried and Wait how long until the next
+	// attempt (EventRetry only).
+	Err  error
+	Wait time.Duration
 }
 
 // Asset is one published file in a [Result].
@@ -220,10 +223,12 @@ type Asset struct {
 	Name string
 	// URL is where clients download it ("" when the store is not a
 	// [Locator]).
-	URL    string
+	URL string
+	// Size and SHA256 (lowercase hex) describe the content.
 	Size   int64
 	SHA256 string
-	Stage  Stage
+	// Stage is the file's place in the upload order.
+	Stage Stage
 	// Action is what this publish did: ActionUpload, ActionReplace or
 	// ActionSkip.
 	Action Action

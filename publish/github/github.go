@@ -39,6 +39,7 @@ type RateLimitError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *RateLimitError) Error() string {
 	kind := "primary"
 	if e.Secondary {
@@ -76,7 +77,8 @@ type Options struct {
 	// branch); Prerelease marks it as a pre-release. They are used when
 	// the Store creates the draft; an existing release keeps its own.
 	Name, Body, TargetCommitish string
-	Prerelease                  bool
+	// Prerelease marks a new release as a pre-release.
+	Prerelease bool
 	// MakeLatest is passed to GitHub when the draft is published: "true",
 	// "false" or "legacy" (default: GitHub's default, "true" for a
 	// non-pre-release).

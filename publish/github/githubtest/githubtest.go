@@ -189,7 +189,9 @@ func (s *Server) Requests() []string {
 
 // Release is a snapshot of a release, for test assertions.
 type Release struct {
-	ID         int64
+	// ID is the release's id (ignored by CreateRelease).
+	ID int64
+	// Tag, Name, Body, Draft and Prerelease are the release's fields.
 	Tag        string
 	Name       string
 	Body       string
