@@ -370,7 +370,7 @@ type runState struct {
 // upload puts one file, with retries.
 func (p *Publisher) upload(ctx context.Context, st *runState, s *Step) error {
 	attempt := 0
-	err := p.retry(ctx, s.Name, func(ctx context.Context) error {
+	err := p.retryReport(ctx, st, Progress{Name: s.Name, Stage: s.Stage, FileSize: s.Local.Size}, func(ctx context.Context) error {
 		attempt++
 		f, err := os.Open(s.path)
 		if err != nil {
@@ -425,11 +425,13 @@ func (p *Publisher) report(st *runState, pr Progress) {
 	if p.opts.progress == nil {
 		return
 	}
-	pr.TotalBytes, pr.TotalFiles = st.totalBytes, st.totalFiles
-	if pr.Bytes == 0 {
-		pr.Bytes = st.bytes.Load()
+	if st != nil {
+		pr.TotalBytes, pr.TotalFiles = st.totalBytes, st.totalFiles
+		if pr.Bytes == 0 {
+			pr.Bytes = st.bytes.Load()
+		}
+		pr.Files = int(st.files.Load())
 	}
-	pr.Files = int(st.files.Load())
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.opts.progress(pr)
@@ -438,6 +440,12 @@ func (p *Publisher) report(st *runState, pr Progress) {
 // retry runs op until it succeeds, fails with a final error, or the policy
 // is exhausted.
 func (p *Publisher) retry(ctx context.Context, name string, op func(context.Context) error) error {
+	return p.retryReport(ctx, nil, Progress{Name: name}, op)
+}
+
+// retryReport is retry with EventRetry reports based on pr (and the
+// totals of st, when not nil).
+func (p *Publisher) retryReport(ctx context.Context, st *runState, pr Progress, op func(context.Context) error) error {
 	pol := p.opts.retry
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -452,9 +460,9 @@ func (p *Publisher) retry(ctx context.Context, name string, op func(context.Cont
 		}
 		wait := pol.delay(attempt, err)
 		if p.opts.progress != nil {
-			p.mu.Lock()
-			p.opts.progress(Progress{Event: EventRetry, Name: name, Attempt: attempt, Err: err, Wait: wait})
-			p.mu.Unlock()
+			r := pr
+			r.Event, r.Attempt, r.Err, r.Wait = EventRetry, attempt, err, wait
+			p.report(st, r)
 		}
 		t := time.NewTimer(wait)
 		select {

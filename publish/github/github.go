@@ -203,6 +203,9 @@ func (s *Store) assetName(name string) (string, error) {
 		return "", fmt.Errorf("github: %w", err)
 	}
 	flat := path.Base(name)
+	if err := CheckAssetName(flat); err != nil {
+		return "", err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if prev, ok := s.claims[flat]; ok && prev != name {
@@ -210,6 +213,23 @@ func (s *Store) assetName(name string) (string, error) {
 	}
 	s.claims[flat] = name
 	return flat, nil
+}
+
+// CheckAssetName reports whether GitHub stores an asset under exactly this
+// name. GitHub silently rewrites other names (spaces and most punctuation
+// become ".", a leading "." gets a prefix), which would make a published
+// asset look missing on a re-run, so the Store refuses them: names may
+// hold ASCII letters, digits and "._-+@", and must not start with ".".
+func CheckAssetName(name string) error {
+	if name == "" || name[0] == '.' {
+		return fmt.Errorf("github: asset name %q: empty or starting with '.'", name)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-+@", r)) {
+			return fmt.Errorf("github: asset name %q: GitHub would rewrite %q", name, r)
+		}
+	}
+	return nil
 }
 
 // call runs one API call, waiting for rate limits when allowed and
@@ -445,7 +465,7 @@ func (s *Store) Stat(ctx context.Context, name string) (publish.Object, error) {
 	if err != nil {
 		return publish.Object{}, err
 	}
-	if a == nil {
+	if a == nil || !a.complete() {
 		return publish.Object{}, fmt.Errorf("github: asset %s of release %s: %w", flat, s.opts.Tag, publish.ErrNotExist)
 	}
 	obj := publish.Object{Name: name, Size: int64(a.GetSize())}
@@ -453,6 +473,13 @@ func (s *Store) Stat(ctx context.Context, name string) (publish.Object, error) {
 		obj.SHA256 = strings.ToLower(d)
 	}
 	return obj, nil
+}
+
+// complete reports whether the asset's upload finished; GitHub lists
+// interrupted uploads with another state ("open", "starter").
+func (a *asset) complete() bool {
+	st := a.GetState()
+	return st == "" || st == "uploaded"
 }
 
 func (a *asset) digest() string {
@@ -473,7 +500,7 @@ func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a == nil {
+	if a == nil || !a.complete() {
 		return nil, fmt.Errorf("github: asset %s of release %s: %w", flat, s.opts.Tag, publish.ErrNotExist)
 	}
 	var rc io.ReadCloser
@@ -518,6 +545,13 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.
 	old, err := s.lookup(ctx, flat)
 	if err != nil {
 		return err
+	}
+	if old != nil && !old.complete() {
+		// The remains of an interrupted upload block the name: remove.
+		if err := s.deleteAsset(ctx, name, old); err != nil {
+			return err
+		}
+		old = nil
 	}
 	if old != nil {
 		if !info.Replace {

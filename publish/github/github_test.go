@@ -408,3 +408,37 @@ func TestPlanListsAssetsOnce(t *testing.T) {
 		t.Errorf("Plan listed assets with %d requests, want %d (one listing): %v", lists, want, reqs)
 	}
 }
+
+func TestInterruptedUploadRemains(t *testing.T) {
+	srv := githubtest.NewServer(t)
+	dir, names := stage(t)
+	// A draft holding the remains of an interrupted upload of an archive.
+	srv.CreateRelease("acme", "hello", githubtest.Release{Tag: "v1.0.0", Draft: true,
+		Assets: map[string][]byte{"hello-1.0.0-linux-amd64.tar.gz": []byte("partial")},
+		States: map[string]string{"hello-1.0.0-linux-amd64.tar.gz": "open"}})
+	res, err := newPub(t, newStore(t, srv, "v1.0.0")).Publish(context.Background(), dir)
+	if err != nil {
+		t.Fatalf("Publish over an interrupted upload: %v", err)
+	}
+	if res.Uploaded != len(names) {
+		t.Errorf("uploaded %d, want %d", res.Uploaded, len(names))
+	}
+	r := srv.Releases("acme", "hello")[0]
+	want, _ := os.ReadFile(filepath.Join(dir, "1.0.0", "hello-1.0.0-linux-amd64.tar.gz"))
+	if !bytes.Equal(r.Assets["hello-1.0.0-linux-amd64.tar.gz"], want) || r.States["hello-1.0.0-linux-amd64.tar.gz"] != "uploaded" {
+		t.Error("the interrupted asset was not replaced by the real one")
+	}
+}
+
+func TestCheckAssetName(t *testing.T) {
+	for _, ok := range []string{"hello-1.0.0-linux-amd64.tar.gz", "SHA256SUMS", "a+b@c_d.zip"} {
+		if err := github.CheckAssetName(ok); err != nil {
+			t.Errorf("CheckAssetName(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", ".hidden", "with space.txt", "ünï.txt", "a#b", "a(b).zip"} {
+		if err := github.CheckAssetName(bad); err == nil {
+			t.Errorf("CheckAssetName(%q) = nil", bad)
+		}
+	}
+}

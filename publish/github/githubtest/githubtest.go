@@ -126,6 +126,7 @@ type asset struct {
 	Name        string
 	Label       string
 	ContentType string
+	State       string
 	Data        []byte
 	CreatedAt   time.Time
 	rel         *release
@@ -201,6 +202,11 @@ type Release struct {
 	Assets map[string][]byte
 	// Order lists asset names in upload order.
 	Order []string
+	// States maps asset names to their state, for CreateRelease: default
+	// "uploaded"; "open" is an asset whose upload never completed, which
+	// GitHub lists and which blocks a new upload of the same name until
+	// it is deleted.
+	States map[string]string
 }
 
 // Releases returns snapshots of owner/repo's releases in creation order.
@@ -213,9 +219,11 @@ func (s *Server) Releases(owner, repoName string) []Release {
 	}
 	var out []Release
 	for _, r := range rp.releases {
-		snap := Release{ID: r.ID, Tag: r.Tag, Name: r.Name, Body: r.Body, Draft: r.Draft, Prerelease: r.Prerelease, Assets: map[string][]byte{}}
+		snap := Release{ID: r.ID, Tag: r.Tag, Name: r.Name, Body: r.Body, Draft: r.Draft, Prerelease: r.Prerelease,
+			Assets: map[string][]byte{}, States: map[string]string{}}
 		for _, a := range r.assets {
 			snap.Assets[a.Name] = slices.Clone(a.Data)
+			snap.States[a.Name] = a.State
 			snap.Order = append(snap.Order, a.Name)
 		}
 		out = append(out, snap)
@@ -237,7 +245,10 @@ func (s *Server) CreateRelease(owner, repoName string, r Release) int64 {
 		slices.Sort(names)
 	}
 	for _, n := range names {
-		s.newAsset(rel, n, "", "application/octet-stream", slices.Clone(r.Assets[n]))
+		a := s.newAsset(rel, n, "", "application/octet-stream", slices.Clone(r.Assets[n]))
+		if st := r.States[n]; st != "" {
+			a.State = st
+		}
 	}
 	return rel.ID
 }
@@ -262,7 +273,7 @@ func (s *Server) newRelease(owner, repoName, tag, target, name, body string, dra
 
 func (s *Server) newAsset(rel *release, name, label, ctype string, data []byte) *asset {
 	s.nextID++
-	a := &asset{ID: s.nextID, Name: name, Label: label, ContentType: ctype, Data: data,
+	a := &asset{ID: s.nextID, Name: name, Label: label, ContentType: ctype, Data: data, State: "uploaded",
 		CreatedAt: time.Now().UTC().Truncate(time.Second), rel: rel}
 	tok := sha256.Sum256([]byte(fmt.Sprintf("blob-%d-%d", a.ID, time.Now().UnixNano())))
 	a.blob = hex.EncodeToString(tok[:16])
@@ -778,7 +789,7 @@ func (s *Server) assetJSON(a *asset) map[string]any {
 		"url":                  fmt.Sprintf("%s/api/v3/repos/%s/%s/releases/assets/%d", s.URL, a.rel.owner, a.rel.repoName, a.ID),
 		"name":                 a.Name,
 		"label":                a.Label,
-		"state":                "uploaded",
+		"state":                a.State,
 		"content_type":         a.ContentType,
 		"size":                 len(a.Data),
 		"download_count":       0,
