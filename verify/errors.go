@@ -83,6 +83,10 @@ var (
 	// (mix-and-match attack).
 	ErrArtifactMismatch = errors.New("artifact does not match the signed manifest")
 
+	// ErrYanked is returned (wrapped) by CheckArtifact for an artifact of a
+	// release the signed manifest marks yanked.
+	ErrYanked = errors.New("release is yanked")
+
 	// ErrFetch is returned (wrapped) for a refused or failed HTTP fetch:
 	// bad status, redirect to another scheme or host policy, timeout.
 	ErrFetch = errors.New("fetch refused")

@@ -321,6 +321,19 @@ func TestHostileManifests(t *testing.T) {
 			_, err := CheckArtifact(m(t), c)
 			return err
 		}, ErrMissingEntry},
+		{"artifact of a yanked release", func(t *testing.T) error {
+			ym, _ := manifest.Parse(testManifest(t, 8, testNow.Add(24*time.Hour)))
+			if _, err := ym.Yank("1.1.0", "CVE-2026-0001"); err != nil {
+				t.Fatal(err)
+			}
+			d, _ := ym.Marshal()
+			got, err := verifier(t, ring(t, k)).VerifyManifest(bg, d, Signatures{Detached: k.sign(t, d)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = CheckArtifact(got, claim)
+			return err
+		}, ErrYanked},
 		{"artifact from an unknown release", func(t *testing.T) error {
 			c := claim
 			c.Version = "9.9.9"

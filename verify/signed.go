@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,10 +12,6 @@ import (
 
 // ManifestFile is the name of the release index at a release root.
 const ManifestFile = "manifest.json"
-
-// ErrYanked is returned (wrapped) by CheckArtifact for an artifact of a
-// release the signed manifest marks yanked.
-var ErrYanked = errors.New("release is yanked")
 
 // VerifyManifest verifies manifest.json bytes and returns the parsed
 // manifest only when every check passed:
