@@ -123,3 +123,44 @@ func ExampleCopy() {
 	// refused hello.tar.gz want 2cf24dba5fb0 got 04a6f55face2
 	// hello.tar.gz: more than the expected 5 bytes
 }
+
+// Signing keys rotate without a new client binary: the client pins only a
+// root key, which certifies the current signing keys in keys.json.
+func ExampleVerifier_VerifyKeyBundle() {
+	ctx := context.Background()
+	rootPub, rootPriv, _ := ed25519.GenerateKey(rand.Reader) // offline, pinned in the client
+	signPub, signPriv, _ := ed25519.GenerateKey(rand.Reader) // used by CI
+	oldPub, _, _ := ed25519.GenerateKey(rand.Reader)         // retired after a leak
+
+	// The publisher writes keys.json and signs it with the root key.
+	signPEM, _ := verify.MarshalPublicKey(signPub)
+	signID, _ := verify.KeyID(signPub)
+	oldID, _ := verify.KeyID(oldPub)
+	bundle := &verify.KeyBundle{Serial: 2, Issued: time.Now(), Expires: time.Now().Add(365 * 24 * time.Hour),
+		Keys:    []verify.BundleKey{{KeyID: signID, PublicKey: string(signPEM)}},
+		Revoked: []verify.RevokedKey{{KeyID: oldID, Reason: "leaked"}}}
+	data, _ := bundle.Marshal()
+	rootSig := verify.EncodeSignature(ed25519.Sign(rootPriv, data))
+
+	// The client trusts the root, and through it the signing key.
+	roots := &verify.KeyRing{}
+	roots.Add(rootPub)
+	rv, _ := verify.NewVerifier(roots)
+	signing, err := rv.VerifyKeyBundle(ctx, data, verify.Signatures{Detached: rootSig})
+	if err != nil {
+		fmt.Println("refused:", err)
+		return
+	}
+	fmt.Println("signing keys:", signing.Len())
+	_, err = signing.Add(oldPub)
+	fmt.Println("revoked key refused:", errors.Is(err, verify.ErrRevoked))
+
+	v, _ := verify.NewVerifier(signing)
+	sums := []byte("...  hello-1.2.0-linux-amd64.tar.gz\n")
+	_, err = v.VerifySignatures("SHA256SUMS", sums, verify.Signatures{Detached: verify.EncodeSignature(ed25519.Sign(signPriv, sums))})
+	fmt.Println("SHA256SUMS verified:", err == nil)
+	// Output:
+	// signing keys: 1
+	// revoked key refused: true
+	// SHA256SUMS verified: true
+}

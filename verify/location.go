@@ -56,8 +56,10 @@ func (d Dir) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 
 // Fetch limits. Each is the default of an HTTPOption.
 const (
-	// DefaultFetchTimeout bounds a whole request, body included.
-	DefaultFetchTimeout = 10 * time.Minute
+	// DefaultFetchTimeout bounds a whole request, body included (a body
+	// trickling in just under the idle timeout). Large artifacts over slow
+	// links may need more: see WithFetchTimeout.
+	DefaultFetchTimeout = 30 * time.Minute
 	// DefaultIdleTimeout bounds the wait for the next bytes of a body (a
 	// server that stops sending).
 	DefaultIdleTimeout = 30 * time.Second
