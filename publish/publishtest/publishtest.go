@@ -36,7 +36,9 @@
 //     store uncommitted), and a re-run uploads exactly what is missing and
 //     converges;
 //   - retries: transient errors (HTTP 5xx, 429) on Put and Stat are
-//     retried, a 4xx is not.
+//     retried, a 4xx is not;
+//   - promotion from the store: everything published reads back through
+//     Open, byte for byte, into another store.
 //
 // [StageRelease] writes the staged release the suite publishes; provider
 // tests and examples may use it too.
@@ -79,6 +81,30 @@ func Run(t *testing.T, newStore func(t *testing.T) publish.Store) {
 	t.Run("CancelMidUpload", func(t *testing.T) { testCancelMidUpload(t, newStore(t)) })
 	t.Run("RetryTransient", func(t *testing.T) { testRetry(t, newStore(t)) })
 	t.Run("NoRetryOn4xx", func(t *testing.T) { testNoRetry(t, newStore(t)) })
+	t.Run("PromoteFrom", func(t *testing.T) { testPromoteFrom(t, newStore(t)) })
+}
+
+// testPromoteFrom publishes to the store, then promotes from it into a
+// directory: every file comes back through Open with the same bytes.
+func testPromoteFrom(t *testing.T, s publish.Store) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	names := StageRelease(t, dir, Release{})
+	if _, err := newPublisher(t, s).Publish(ctx, dir); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	live, err := publish.NewDirStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := newPublisher(t, live).Promote(ctx, s, publish.PromoteOptions{})
+	if err != nil {
+		t.Fatalf("Promote from the store: %v", err)
+	}
+	if res.Uploaded != len(names) {
+		t.Errorf("Promote uploaded %d files, want %d", res.Uploaded, len(names))
+	}
+	checkRelease(t, live, dir, names)
 }
 
 // SHA256 returns the lowercase hex SHA-256 of b.
