@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/relkit/relkit/internal/atomicfile"
 )
@@ -152,6 +154,38 @@ func (d *DirStore) Put(ctx context.Context, name string, r io.Reader, info PutIn
 		}
 	}
 	return atomicfile.SyncDir(dir)
+}
+
+// RemoveStale removes the temporary files that publishes killed while
+// writing left behind (".relkit-tmp-*") when they are older than
+// olderThan, so that a live publish's files are left alone. It returns
+// the removed paths.
+func (d *DirStore) RemoveStale(ctx context.Context, olderThan time.Duration) ([]string, error) {
+	var removed []string
+	cutoff := time.Now().Add(-olderThan)
+	err := filepath.WalkDir(d.root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if e.IsDir() || !strings.HasPrefix(e.Name(), ".relkit-tmp-") {
+			return nil
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return nil // gone already
+		}
+		if fi.ModTime().Before(cutoff) {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			removed = append(removed, p)
+		}
+		return nil
+	})
+	return removed, err
 }
 
 func linkUnsupported(err error) bool {

@@ -116,3 +116,35 @@ func ExamplePublisher_DryRun() {
 	// upload   manifest  manifest.json (949 bytes, sha256 8bc8178009f5)
 	// plan: 3 to upload (1067 bytes), 0 to replace, 0 to skip, 0 refused
 }
+
+// Promote copies a release from a staging destination to the live one,
+// verifying every file against the manifest on the way, without
+// rebuilding anything.
+func ExamplePublisher_Promote() {
+	staged, _ := os.MkdirTemp("", "staged")
+	defer os.RemoveAll(staged)
+	stagingDir, _ := os.MkdirTemp("", "staging")
+	defer os.RemoveAll(stagingDir)
+	liveDir, _ := os.MkdirTemp("", "live")
+	defer os.RemoveAll(liveDir)
+	if err := stageExample(staged); err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+
+	staging, _ := publish.NewDirStore(stagingDir)
+	ps, _ := publish.New(staging)
+	if _, err := ps.Publish(ctx, staged); err != nil {
+		log.Fatal(err)
+	}
+
+	live, _ := publish.NewDirStore(liveDir)
+	pl, _ := publish.New(live)
+	res, err := pl.Promote(ctx, staging, publish.PromoteOptions{Versions: []string{"1.0.0"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("promoted:", res.Names())
+	// Output:
+	// promoted: [1.0.0/hello-1.0.0-linux-amd64.tar.gz 1.0.0/SHA256SUMS manifest.json]
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,6 +79,17 @@ func TestKilledProcessConverges(t *testing.T) {
 			t.Errorf("%s is partial or wrong after the kill (%d of %d bytes)", name, len(got), len(want))
 		}
 	}
+	// Leftover temporary files go with RemoveStale (none is younger than
+	// 0s once the child is dead).
+	if _, err := s.RemoveStale(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	filepath.WalkDir(dst, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), ".relkit-tmp-") {
+			t.Errorf("RemoveStale left %s", p)
+		}
+		return nil
+	})
 	res, err := newPub(t, s).Publish(context.Background(), staged)
 	if err != nil {
 		t.Fatalf("re-run after the kill: %v", err)

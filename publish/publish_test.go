@@ -561,3 +561,29 @@ func TestRootFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestDirStoreRemoveStale(t *testing.T) {
+	s := newDir(t)
+	old := filepath.Join(s.Root(), "1.0.0", ".relkit-tmp-123")
+	fresh := filepath.Join(s.Root(), ".relkit-tmp-456")
+	keep := filepath.Join(s.Root(), "1.0.0", "a.tar.gz")
+	os.MkdirAll(filepath.Dir(old), 0o755)
+	for _, p := range []string{old, fresh, keep} {
+		os.WriteFile(p, []byte("x"), 0o644)
+	}
+	past := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(old, past, past)
+	os.Chtimes(keep, past, past)
+	removed, err := s.RemoveStale(context.Background(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 1 || removed[0] != old {
+		t.Errorf("removed %v, want [%s]", removed, old)
+	}
+	for _, p := range []string{fresh, keep} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s removed: %v", p, err)
+		}
+	}
+}
