@@ -230,8 +230,8 @@ func SignRelease(ctx context.Context, root string, signers ...Signer) ([]Result,
 // whose SHA-256 is neither the file's current digest nor one of keep (for
 // example the digest of the revision still published while a new one is in
 // flight). It returns how many entries it removed; it rewrites the file
-// only when that is not zero.
-func PruneSignatures(dir, name string, keep ...string) (int, error) {
+// only when that is not zero, and not at all once ctx is done.
+func PruneSignatures(ctx context.Context, dir, name string, keep ...string) (int, error) {
 	if !validName(name) {
 		return 0, fmt.Errorf("sign: %q is not a clean relative slash-separated path", name)
 	}
@@ -253,6 +253,9 @@ func PruneSignatures(dir, name string, keep ...string) (int, error) {
 	removed := before - len(set.Signatures)
 	if removed == 0 {
 		return 0, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
 	}
 	out, err := set.Marshal()
 	if err != nil {

@@ -210,10 +210,10 @@ func TestSignFileKeepsOtherRevisions(t *testing.T) {
 
 	// Pruning keeps the current revision and the ones asked for.
 	oldSum := sha256.Sum256(oldData)
-	if n, err := PruneSignatures(root, ManifestFile, hex.EncodeToString(oldSum[:])); err != nil || n != 0 {
+	if n, err := PruneSignatures(ctx, root, ManifestFile, hex.EncodeToString(oldSum[:])); err != nil || n != 0 {
 		t.Errorf("prune keeping old: removed %d, %v; want 0", n, err)
 	}
-	if n, err := PruneSignatures(root, ManifestFile); err != nil || n != 1 {
+	if n, err := PruneSignatures(ctx, root, ManifestFile); err != nil || n != 1 {
 		t.Errorf("prune: removed %d, %v; want 1", n, err)
 	}
 	set, err = verify.ParseSignatureSet(readFile(t, filepath.Join(root, verify.SignaturesFile)))
@@ -320,5 +320,41 @@ func TestSignFileRepairsStaleSig(t *testing.T) {
 	}
 	if _, err := verifierOf(t, 1, a).VerifySignatures("SHA256SUMS", readFile(t, filepath.Join(dir, "SHA256SUMS")), verify.Signatures{Detached: readFile(t, filepath.Join(dir, "SHA256SUMS.sig"))}); err != nil {
 		t.Errorf("repaired .sig: %v", err)
+	}
+}
+
+// TestSignReleaseFlat: a flat layout (GitHub release assets) has SHA256SUMS
+// at the root and no manifest.
+func TestSignReleaseFlat(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	makeRelease(t, root, "1.2.0")
+	flat := t.TempDir()
+	ents, err := os.ReadDir(filepath.Join(root, "1.2.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		writeFile(t, filepath.Join(flat, e.Name()), readFile(t, filepath.Join(root, "1.2.0", e.Name())))
+	}
+	s := loadCase(t, caseFor("cosign-cli.key"))
+	results, err := SignRelease(ctx, flat, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || results[0].File != "SHA256SUMS" {
+		t.Fatalf("results = %+v, want SHA256SUMS only", results)
+	}
+	if rep, err := verifierOf(t, 1, s).VerifyRelease(ctx, verify.Dir(flat), verify.ReleaseOptions{Version: "1.2.0", Dir: "."}); err != nil {
+		t.Fatalf("flat release: %v\n%s", err, rep.Markdown())
+	}
+	if _, err := SignRelease(ctx, t.TempDir(), s); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("empty root: %v, want ErrNotExist", err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	writeFile(t, filepath.Join(flat, "SHA256SUMS"), []byte("changed\n"))
+	if _, err := SignRelease(cancelled, flat, s); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: %v, want context.Canceled", err)
 	}
 }

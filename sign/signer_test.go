@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -134,7 +135,8 @@ func TestLoadSignerErrors(t *testing.T) {
 		{"cosign-cli.key", Password("wrong"), ErrWrongPassword},
 		{"cosign-relkit.key", Password(""), ErrWrongPassword},
 		{"cosign-relkit-nopass.key", Password("not-empty"), ErrWrongPassword},
-		{"does-not-exist.pem", nil, nil},
+		{"does-not-exist.pem", nil, os.ErrNotExist},
+		{"../../testdata/corrupt-cosign.key", Password(testPassword), ErrInvalidKey},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
@@ -179,6 +181,9 @@ func TestCosignPasswordFromEnv(t *testing.T) {
 	unsetEnv(t, PasswordEnv)
 	if _, err := LoadSigner(path, nil); !errors.Is(err, ErrNoPassword) {
 		t.Fatalf("without %s: %v, want ErrNoPassword", PasswordEnv, err)
+	}
+	if _, err := GenerateCosignKeyPair(nil); !errors.Is(err, ErrNoPassword) {
+		t.Fatalf("GenerateCosignKeyPair without %s: %v, want ErrNoPassword", PasswordEnv, err)
 	}
 	// A PEM key needs no password and never asks for one.
 	if _, err := LoadSigner(filepath.Join("testdata", "keys", "ec-p256-sec1.pem"), func() ([]byte, error) {
