@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -277,11 +278,13 @@ func (e *StatusError) HTTPStatusCode() int { return e.StatusCode }
 func (e *StatusError) RetryAfterHint() time.Duration { return e.RetryAfter }
 
 // IsRetryable reports whether err is transient and the operation may be
-// retried: a network error (connection refused or reset, timeout,
-// unexpected EOF), or an HTTP status 5xx or 429 reported through an error
+// retried: a network error (connection refused or reset, a failed dial,
+// read or write, a timeout, a temporary DNS failure, a connection closed
+// without an answer, an unexpected EOF), or an HTTP status 5xx or 429 reported through an error
 // with an HTTPStatusCode() int method (such as [*StatusError] and the AWS
 // SDK's response errors). Any other 4xx, [ErrExist], [ErrNotExist],
-// [ErrChecksum] and context cancellation are final.
+// [ErrChecksum], TLS certificate errors and context cancellation are
+// final.
 func IsRetryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
@@ -299,12 +302,24 @@ func IsRetryable(err error) bool {
 		errors.Is(err, syscall.ECONNABORTED) {
 		return true
 	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return true // dial, read, write failures
+	}
+	var de *net.DNSError
+	if errors.As(err, &de) {
+		return de.IsTemporary || de.IsTimeout
+	}
 	var ne net.Error
-	if errors.As(err, &ne) {
+	if errors.As(err, &ne) && ne.Timeout() {
 		return true
 	}
-	var oe *net.OpError
-	return errors.As(err, &oe)
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		// The server closed the connection without an answer.
+		return errors.Is(ue.Err, io.EOF)
+	}
+	return false
 }
 
 // retryAfter returns the wait a server asked for, if any.

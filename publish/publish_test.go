@@ -3,10 +3,12 @@ package publish_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,6 +84,11 @@ func TestIsRetryable(t *testing.T) {
 		{publish.ErrExist, false},
 		{publish.ErrNotExist, false},
 		{errors.New("some bug"), false},
+		{&url.Error{Op: "Post", URL: "https://x", Err: io.EOF}, true},
+		{&url.Error{Op: "Post", URL: "https://x", Err: x509.UnknownAuthorityError{}}, false},
+		{&url.Error{Op: "Get", URL: "https://x", Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, true},
+		{&net.DNSError{Err: "no such host", IsNotFound: true}, false},
+		{&net.DNSError{Err: "timeout", IsTimeout: true}, true},
 	} {
 		if got := publish.IsRetryable(tc.err); got != tc.want {
 			t.Errorf("IsRetryable(%v) = %v, want %v", tc.err, got, tc.want)
