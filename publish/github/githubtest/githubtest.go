@@ -35,6 +35,9 @@
 //     "Accept: application/octet-stream" a 302 redirect to a
 //     pre-signed-style download URL that needs no token.
 //   - DELETE /repos/{owner}/{repo}/releases/assets/{id}: 204.
+//   - GET /{owner}/{repo}/releases/download/{tag}/{name} (no /api/v3, no
+//     token): the public browser_download_url of a published release's
+//     asset, a 302 to the storage URL; 404 for drafts.
 //
 // Every API answer carries X-RateLimit-Limit, -Remaining, -Used, -Reset
 // and -Resource headers. [Server.SetRateLimit] sets the budget; when it is
@@ -321,6 +324,29 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 		w.Write(data)
+		return
+	}
+
+	// Public download URLs of published releases, as browsers and curl
+	// use them: /{owner}/{repo}/releases/download/{tag}/{name}, a 302 to
+	// the storage URL. Drafts' assets are not public.
+	if parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/"); len(parts) == 6 &&
+		parts[2] == "releases" && parts[3] == "download" && r.Method == http.MethodGet {
+		s.mu.Lock()
+		var blob string
+		if rel := s.findByTag(parts[0], parts[1], parts[4]); rel != nil {
+			for _, a := range rel.assets {
+				if a.Name == parts[5] && a.State == "uploaded" {
+					blob = a.blob
+				}
+			}
+		}
+		s.mu.Unlock()
+		if blob == "" {
+			http.Error(w, "Not Found", http.StatusNotFound)
+			return
+		}
+		http.Redirect(w, r, s.URL+"/_download/"+blob, http.StatusFound)
 		return
 	}
 

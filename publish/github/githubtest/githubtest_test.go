@@ -146,6 +146,11 @@ func TestReleaseLifecycle(t *testing.T) {
 		t.Errorf("downloaded %q", body)
 	}
 
+	// A draft's asset has no public URL.
+	if resp, err := http.Get(srv.URL + "/acme/hello/releases/download/v1.0.0/a.tar.gz"); err != nil || resp.StatusCode != 404 {
+		t.Errorf("public URL of a draft asset: %v %v", resp.Status, err)
+	}
+
 	// Publish the draft: found by tag, URLs use the tag.
 	resp, data = c.do("PATCH", fmt.Sprintf("%s/%d", api, r.ID), `{"draft":false}`, "application/json")
 	if resp.StatusCode != 200 || decode[rel](t, data).Draft {
@@ -159,6 +164,11 @@ func TestReleaseLifecycle(t *testing.T) {
 	as := decode[[]asset](t, data)
 	if len(as) != 1 || as[0].BrowserDownloadURL != srv.URL+"/acme/hello/releases/download/v1.0.0/a.tar.gz" {
 		t.Errorf("assets after publishing: %+v", as)
+	}
+	if resp, err := http.Get(as[0].BrowserDownloadURL); err != nil || resp.StatusCode != 200 {
+		t.Errorf("public URL of a published asset: %v %v", resp.Status, err)
+	} else if b, _ := io.ReadAll(resp.Body); string(b) != "hello bytes" {
+		t.Errorf("public URL served %q", b)
 	}
 	// A second published release with the same tag is refused.
 	if resp, _ := c.do("POST", api, `{"tag_name":"v1.0.0"}`, "application/json"); resp.StatusCode != 422 {
