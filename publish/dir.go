@@ -24,7 +24,9 @@ import (
 // published file is never overwritten even by a concurrent publish.
 //
 // Stat hashes the file to report its SHA-256, so planning reads every
-// file already published under a staged name once.
+// file already published under a staged name once. A publish killed while
+// writing may leave a ".relkit-tmp-*" file behind (never under a published
+// name); [DirStore.RemoveStale] removes them.
 type DirStore struct {
 	root string
 	// BaseURL, when set, is the URL the directory is served at; URL

@@ -37,8 +37,10 @@
 //
 // # The protocol
 //
-// [Publisher.Plan] hashes every staged file and asks the destination what
-// it holds under the same name. Each file gets an [Action]: upload
+// [Publisher.Plan] takes each staged file's size and SHA-256 from the
+// manifest (hashing the files it does not list; [WithHashStaged] hashes
+// all of them) and asks the destination what it holds under the same
+// name. Each file gets an [Action]: upload
 // (nothing there), skip (the same SHA-256 and size already there), replace
 // (a file at the root, [IsMutable]: manifest.json, manifest.json.sig,
 // signatures.json, keys.json, install.sh) or refuse (different bytes under
@@ -57,9 +59,10 @@
 // content becomes visible in a separate step (a GitHub draft release)
 // implement [Committer]; the Publisher calls Commit after manifest.json.
 //
-// Every byte uploaded is verified on the way: the reader a store gets
-// ([Body]) fails with a [*ChecksumError] if the staged file no longer
-// matches the plan, and the store must then publish nothing.
+// Every byte uploaded is verified on the way, so each staged file is read
+// once: the reader a store gets ([Body]) fails with a [*ChecksumError],
+// withholding the last bytes, if the staged file does not match the plan,
+// and the store must then publish nothing.
 //
 // # Retries and progress
 //
