@@ -60,6 +60,12 @@ func (b *Body) Read(p []byte) (int, error) {
 		return 0, b.err
 	}
 	if b.pos >= b.size {
+		if b.hashing && b.size == 0 {
+			// Empty content is verified on the first Read too.
+			if err := b.check(); err != nil {
+				return 0, err
+			}
+		}
 		return 0, io.EOF
 	}
 	if rem := b.size - b.pos; int64(len(p)) > rem {
@@ -77,11 +83,10 @@ func (b *Body) Read(p []byte) (int, error) {
 	}
 	if b.pos == b.size {
 		if b.hashing {
-			if got := hex.EncodeToString(b.h.Sum(nil)); got != b.sha {
+			if err := b.check(); err != nil {
 				// Withhold the final bytes: a server that counts
 				// Content-Length never sees a complete body.
-				b.err = &ChecksumError{Name: b.name, WantSHA256: b.sha, GotSHA256: got, WantSize: b.size, GotSize: b.size}
-				return 0, b.err
+				return 0, err
 			}
 		}
 		return n, io.EOF
@@ -90,6 +95,15 @@ func (b *Body) Read(p []byte) (int, error) {
 		return n, &ChecksumError{Name: b.name, WantSize: b.size, GotSize: b.pos}
 	}
 	return n, err
+}
+
+// check compares the digest of a complete sequential pass; a mismatch
+// sticks until the next seek.
+func (b *Body) check() error {
+	if got := hex.EncodeToString(b.h.Sum(nil)); got != b.sha {
+		b.err = &ChecksumError{Name: b.name, WantSHA256: b.sha, GotSHA256: got, WantSize: b.size, GotSize: b.size}
+	}
+	return b.err
 }
 
 // Seek implements io.Seeker within [0, Size].
