@@ -113,7 +113,7 @@ func TestHostileArchivesAndServers(t *testing.T) {
 		{name: "binary in a subdirectory", setup: archive(entry{name: "hello-1/hello", body: good}), want: []error{ErrMissingEntry}, as: &ae},
 		{name: "binary is a directory", setup: archive(entry{name: "hello/", typ: tar.TypeDir}), want: []error{ErrUnsafeArchive}, as: &ae},
 		{name: "gzip bomb (ratio)", setup: func(v string) Config {
-			f.publish(v, f.artifactName(v), gzipBomb(t, "hello", 64<<20))
+			f.publish(v, f.artifactName(v), gzipBomb(t, "hello", 8<<20))
 			return base
 		}, want: []error{ErrTooLarge}, as: &ae},
 		{name: "size bomb (total cap)", setup: func(v string) Config {
@@ -275,6 +275,31 @@ func TestHostileArchivesAndServers(t *testing.T) {
 			c.Retries = -1
 			return c
 		}, as: new(*StallError)},
+		{name: "slow body (trickle under the download timeout)", setup: func(v string) Config {
+			f.release(v)
+			srv.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+				if !strings.HasSuffix(r.URL.Path, ".tar.gz") {
+					return false
+				}
+				data, _ := os.ReadFile(filepath.Join(f.root, filepath.FromSlash(r.URL.Path)))
+				w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+				for _, b := range data {
+					if _, err := w.Write([]byte{b}); err != nil {
+						return true
+					}
+					w.(http.Flusher).Flush()
+					select {
+					case <-r.Context().Done():
+						return true
+					case <-time.After(20 * time.Millisecond):
+					}
+				}
+				return true
+			})
+			c := base
+			c.DownloadTimeout = 300 * time.Millisecond
+			return c
+		}, want: []error{context.DeadlineExceeded}, as: &de},
 		{name: "redirect to file://", setup: serverFault(func(v string) func(http.ResponseWriter, *http.Request) bool {
 			return func(w http.ResponseWriter, r *http.Request) bool {
 				if !strings.HasSuffix(r.URL.Path, ".tar.gz") {

@@ -340,7 +340,10 @@ func (s *swapper) cleanup(names []string) {
 		mine := false
 		for _, kind := range []string{tempNew, tempDownload, tempLink, tempOld, tempProbe} {
 			for _, b := range names {
-				if strings.HasPrefix(n, tempPrefix+kind+"-"+b+"-") {
+				// ".relkit-<kind>-<b>-<digits>", exactly: binary "hello"
+				// must not claim "hello-x"'s files.
+				rest, ok := strings.CutPrefix(n, tempPrefix+kind+"-"+b+"-")
+				if ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
 					mine = true
 				}
 			}

@@ -72,3 +72,42 @@ func TestRecoverHalfSwappedSet(t *testing.T) {
 		}
 	}
 }
+
+// TestCleanupOwnsOnlyItsFiles: leftovers named for this installer's
+// binaries (including Windows' moved-aside executables) are removed;
+// other programs' files are not.
+func TestCleanupOwnsOnlyItsFiles(t *testing.T) {
+	dir := t.TempDir()
+	sw := &swapper{dir: dir, primary: "hello", log: slog.New(slog.DiscardHandler), mode: 0o755}
+	sd, err := sw.stateDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := []string{
+		filepath.Join(dir, ".relkit-new-hello-1"), filepath.Join(dir, ".relkit-download-hello-2"),
+		filepath.Join(dir, ".relkit-old-hello-3"), filepath.Join(dir, ".relkit-link-helperd-4"),
+		filepath.Join(dir, ".relkit-probe-hello-5"), filepath.Join(sd, ".relkit-tmp-6"),
+		filepath.Join(sd, "backup", ".relkit-tmp-7"),
+	}
+	theirs := []string{
+		filepath.Join(dir, ".relkit-new-other-1"), filepath.Join(dir, ".relkit-tmp-8"),
+		filepath.Join(dir, "hello"), filepath.Join(dir, ".relkit-new-hellox-9"),
+		filepath.Join(dir, ".relkit-new-hello-x-10"),
+	}
+	for _, p := range append(mine, theirs...) {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sw.cleanup([]string{"hello", "helperd"})
+	for _, p := range mine {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s not removed", p)
+		}
+	}
+	for _, p := range theirs {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s removed", p)
+		}
+	}
+}
