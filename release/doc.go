@@ -26,10 +26,13 @@
 //		Published:  current, // the destination's manifest.json, nil for a first release
 //	})
 //	// ... later, possibly on another machine:
+//	remote, err := verify.NewHTTP("https://releases.example.com/hello")
 //	st, err = release.Publish(ctx, release.PublishConfig{
-//		Root: "dist/release", Publisher: publisher, Keys: [][]byte{pubPEM},
-//		Remote: verify.NewHTTP("https://releases.example.com/hello"),
+//		Root: "dist/release", Publisher: publisher, Keys: [][]byte{pubPEM}, Remote: remote,
 //	})
+//
+// Config.Published, the destination's current manifest, comes from
+// [CurrentManifest], which checks its signature.
 //
 // # Stages
 //

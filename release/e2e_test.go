@@ -188,9 +188,9 @@ func TestEndToEnd(t *testing.T) {
 	r.commit("release 1.3.0")
 	r.git("tag", "-a", "v1.3.0", "-m", "Release v1.3.0")
 
-	published, err := manifest.LoadFile(filepath.Join(pubDir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
+	published, err := CurrentManifest(t.Context(), verify.Dir(pubDir), [][]byte{pub})
+	if err != nil || published == nil {
+		t.Fatalf("current manifest: %v %v", published, err)
 	}
 	// The guard refuses to re-release 1.2.0 against the published manifest.
 	cfg := releaseConfig(t, r, t.TempDir(), []sign.Signer{signer}, baseURL)
