@@ -102,7 +102,8 @@ type Options struct {
 // to a published release.
 //
 // Object names are flattened to their last element: "1.2.0/SHA256SUMS" is
-// the asset "SHA256SUMS". Stat reports the SHA-256 from the asset's
+// the asset "SHA256SUMS" (see [AssetName] for the one exception, the
+// root's signatures.json). Stat reports the SHA-256 from the asset's
 // "digest" field where GitHub provides it; otherwise the Publisher
 // downloads the asset to hash it.
 //
@@ -202,7 +203,7 @@ func (s *Store) assetName(name string) (string, error) {
 	if err := publish.CheckName(name); err != nil {
 		return "", fmt.Errorf("github: %w", err)
 	}
-	flat := path.Base(name)
+	flat := AssetName(name)
 	if err := CheckAssetName(flat); err != nil {
 		return "", err
 	}
@@ -213,6 +214,25 @@ func (s *Store) assetName(name string) (string, error) {
 	}
 	s.claims[flat] = name
 	return flat, nil
+}
+
+// RootSignaturesAsset is the asset name of the release root's
+// signatures.json. In the flat asset namespace the name signatures.json
+// belongs to the version's own signature set, which the manifest lists and
+// checksums (and which a flat verifier reads for SHA256SUMS); the root's set
+// (signatures of manifest.json and keys.json) is published beside it under
+// this name. A verifier of the flat layout finds the manifest's first
+// signature in manifest.json.sig either way.
+const RootSignaturesAsset = "root.signatures.json"
+
+// AssetName returns the asset name an object is published under: its last
+// path element ("1.2.0/SHA256SUMS" is "SHA256SUMS"), except that the
+// root's signatures.json becomes [RootSignaturesAsset].
+func AssetName(name string) string {
+	if name == "signatures.json" {
+		return RootSignaturesAsset
+	}
+	return path.Base(name)
 }
 
 // CheckAssetName reports whether GitHub stores an asset under exactly this

@@ -442,3 +442,46 @@ func TestCheckAssetName(t *testing.T) {
 		}
 	}
 }
+
+// TestRootSignaturesAsset: the root's signatures.json and a version's
+// signatures.json both exist in the staged layout; the version's keeps the
+// flat name (the manifest lists and checksums it) and the root's is
+// published as RootSignaturesAsset, so the two never collide.
+func TestRootSignaturesAsset(t *testing.T) {
+	for name, want := range map[string]string{
+		"signatures.json":       github.RootSignaturesAsset,
+		"1.2.0/signatures.json": "signatures.json",
+		"1.2.0/SHA256SUMS":      "SHA256SUMS",
+		"manifest.json":         "manifest.json",
+	} {
+		if got := github.AssetName(name); got != want {
+			t.Errorf("AssetName(%q) = %q, want %q", name, got, want)
+		}
+	}
+	srv := githubtest.NewServer(t)
+	dir, _ := stage(t)
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("signatures.json", `{"schema":"relkit.signatures/v1","signatures":[]}`+"\n")
+	s := newStore(t, srv, "v1.0.0")
+	if _, err := newPub(t, s).Publish(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	rels := srv.Releases("acme", "hello")
+	if len(rels) != 1 {
+		t.Fatalf("%d releases", len(rels))
+	}
+	got, ok := rels[0].Assets[github.RootSignaturesAsset]
+	if !ok || !bytes.Contains(got, []byte("relkit.signatures/v1")) {
+		t.Fatalf("root signatures.json not published as %s (assets %v)", github.RootSignaturesAsset, rels[0].Order)
+	}
+	// A re-run uploads nothing: the mapping is stable.
+	res, err := newPub(t, newStore(t, srv, "v1.0.0")).Publish(context.Background(), dir)
+	if err != nil || res.BytesUploaded != 0 {
+		t.Fatalf("re-run: %v, %d bytes uploaded", err, res.BytesUploaded)
+	}
+}

@@ -1,0 +1,39 @@
+package examples_test
+
+import (
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/relkit/relkit/publish/github/githubtest"
+)
+
+func TestReleaseToGitHub(t *testing.T) {
+	gh := githubtest.NewServer(t)
+	kdir, env := keys(t)
+	src := project(t)
+	env = append(env, "GITHUB_TOKEN="+gh.Token)
+	run(t, src, env, true, "release", "--project", "hello", "--version", "3.0.0", "--key", filepath.Join(kdir, "cosign.key"),
+		"--targets", host(), "--to", "github:example/hello", "--github-api", gh.URL+"/api/v3/", "--dist", filepath.Join(src, "dist"))
+	rels := gh.Releases("example", "hello")
+	if len(rels) != 1 || rels[0].Draft || rels[0].Tag != "v3.0.0" {
+		t.Fatalf("releases on the server: %+v", rels)
+	}
+	for _, want := range []string{"manifest.json", "manifest.json.sig", "SHA256SUMS", "SHA256SUMS.sig", "hello-3.0.0-" + runtime.GOOS + "-" + runtime.GOARCH + ".tar.gz"} {
+		if _, ok := rels[0].Assets[want]; !ok {
+			t.Errorf("release lacks asset %s (has %v)", want, rels[0].Order)
+		}
+	}
+	if last := rels[0].Order[len(rels[0].Order)-1]; last != "manifest.json" {
+		t.Errorf("last asset uploaded was %s, want manifest.json (the commit point)", last)
+	}
+
+	// The verify example checks the flat release from GitHub's public
+	// download URLs, the way a user's machine reads it.
+	url := gh.URL + "/example/hello/releases/download/v3.0.0/"
+	out := run(t, "", nil, true, "verify", "--key", filepath.Join(kdir, "cosign.pub"), "--flat", "--version", "3.0.0", url)
+	if !strings.Contains(out, "3.0.0") {
+		t.Errorf("verify of the GitHub release:\n%s", out)
+	}
+}
