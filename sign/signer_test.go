@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/relkit/relkit/verify"
@@ -59,12 +60,20 @@ func caseFor(file string) keyCase {
 	panic("no key case for " + file)
 }
 
+// loaded memoizes loadCase: decrypting a cosign key runs scrypt, which is
+// slow under the race detector. A KeySigner is immutable, so sharing is safe.
+var loaded sync.Map // keyCase -> *KeySigner
+
 func loadCase(t testing.TB, c keyCase) *KeySigner {
 	t.Helper()
-	s, err := LoadSigner(filepath.Join("testdata", "keys", c.file), Password(testPassword))
-	if err != nil && strings.Contains(c.file, "nopass") {
-		s, err = LoadSigner(filepath.Join("testdata", "keys", c.file), Password(""))
+	if s, ok := loaded.Load(c); ok {
+		return s.(*KeySigner)
 	}
+	pw := testPassword
+	if strings.Contains(c.file, "nopass") {
+		pw = ""
+	}
+	s, err := LoadSigner(filepath.Join("testdata", "keys", c.file), Password(pw))
 	if err != nil {
 		t.Fatalf("LoadSigner(%s): %v", c.file, err)
 	}
@@ -73,6 +82,7 @@ func loadCase(t testing.TB, c keyCase) *KeySigner {
 			t.Fatalf("WithAlgorithm(%s): %v", c.alg, err)
 		}
 	}
+	loaded.Store(c, s)
 	return s
 }
 
@@ -236,7 +246,8 @@ func TestNewSignerRefusesWeakKeys(t *testing.T) {
 	}
 }
 
-// countingReader counts bytes read and records the largest single read.
+// countingReader produces a deterministic stream of remaining bytes and
+// counts what was read.
 type countingReader struct {
 	n, remaining int64
 }
@@ -248,13 +259,22 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	if int64(len(p)) > c.remaining {
 		p = p[:c.remaining]
 	}
-	for i := range p {
-		p[i] = byte(c.n + int64(i))
+	// Byte i of the stream is byte(i): copy from a 256-byte cycle.
+	for i := 0; i < len(p); {
+		i += copy(p[i:], cycle[(c.n+int64(i))%256:])
 	}
 	c.n += int64(len(p))
 	c.remaining -= int64(len(p))
 	return len(p), nil
 }
+
+var cycle = func() []byte {
+	b := make([]byte, 256)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return b
+}()
 
 // TestSignStreams signs a message larger than the Ed25519 limit with an
 // ECDSA key: it must stream (the whole message is never needed) and the
