@@ -13,7 +13,10 @@
 // A GitHub release is one tag, and its assets are flat file names, so the
 // staged names are flattened to their last element ("1.2.0/SHA256SUMS"
 // becomes the asset "SHA256SUMS"); two staged files with the same last
-// element are an error wrapping [ErrNameCollision].
+// element are an error wrapping [ErrNameCollision]. The one exception is the
+// root's signatures.json, published as [RootSignaturesAsset] because the
+// version's own signatures.json (listed and checksummed by the manifest)
+// takes the flat name; see [AssetName].
 //
 // The Store looks up the release for the tag (a published release by tag;
 // else a draft with that tag, which GitHub only shows in the release
