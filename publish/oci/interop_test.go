@@ -1,0 +1,155 @@
+package oci_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/relkit/relkit/internal/registrytest"
+	"github.com/relkit/relkit/internal/testenv"
+	"github.com/relkit/relkit/publish/oci"
+)
+
+// TestInteropDockerRegistry pushes a signed two-platform release to a real
+// docker-registry and checks it with the tools users have: skopeo sees the
+// index with both platforms and its annotations, cosign verifies the
+// signature, and the linux/arm64 binary copied out by skopeo is the input.
+// A second push changes nothing.
+func TestInteropDockerRegistry(t *testing.T) {
+	reg := registrytest.Start(t)
+	skopeo := testenv.Tool(t, "skopeo")
+	cosign := testenv.Tool(t, "cosign")
+	signer, pub := testKey(t)
+	c := newClient(t, oci.WithSigner(signer))
+	repo := reg.Host + "/example/hello"
+	spec := testSpec(t, repo, "1.2.0", 1)
+
+	res := push(t, c, spec)
+	if got, want := tagNames(res), []string{"1.2.0", "1.2", "1", "latest", "sha-" + testCommit[:7]}; !slices.Equal(got, want) {
+		t.Fatalf("tags = %v, want %v", got, want)
+	}
+	for _, tr := range res.Tags {
+		if tr.Action != oci.TagCreated {
+			t.Errorf("tag %s: %s, want created", tr.Name, tr.Action)
+		}
+		if d := digestOf(t, repo, tr.Name); d != res.Digest {
+			t.Errorf("tag %s points at %s, want %s", tr.Name, d, res.Digest)
+		}
+	}
+	if len(res.Skipped) != 1 || res.Skipped[0].Platform.OS != "darwin" {
+		t.Errorf("skipped = %v, want the darwin binary", res.Skipped)
+	}
+	if !res.Signed || res.Signature == "" {
+		t.Errorf("signed = %v, signature %q", res.Signed, res.Signature)
+	}
+	t.Logf("first push: %+v", res.Stats)
+
+	// skopeo: the raw index, with both platforms and the annotations.
+	out, err := exec.Command(skopeo, "inspect", "--raw", "--tls-verify=false", "docker://"+repo+":latest").Output()
+	if err != nil {
+		t.Fatalf("skopeo inspect: %v %s", err, stderr(err))
+	}
+	var idx struct {
+		MediaType string `json:"mediaType"`
+		Manifests []struct {
+			Digest   string `json:"digest"`
+			Platform struct {
+				OS           string `json:"os"`
+				Architecture string `json:"architecture"`
+			} `json:"platform"`
+		} `json:"manifests"`
+		Annotations map[string]string `json:"annotations"`
+	}
+	if err := json.Unmarshal(out, &idx); err != nil {
+		t.Fatalf("skopeo output: %v\n%s", err, out)
+	}
+	if idx.MediaType != "application/vnd.oci.image.index.v1+json" {
+		t.Errorf("mediaType = %q", idx.MediaType)
+	}
+	var plats []string
+	for _, m := range idx.Manifests {
+		plats = append(plats, m.Platform.OS+"/"+m.Platform.Architecture)
+	}
+	if !slices.Equal(plats, []string{"linux/amd64", "linux/arm64"}) {
+		t.Errorf("platforms = %v", plats)
+	}
+	for k, want := range map[string]string{
+		oci.AnnotationVersion:  "1.2.0",
+		oci.AnnotationRevision: testCommit,
+		oci.AnnotationCreated:  "2026-11-20T12:00:00Z",
+		oci.AnnotationSource:   "https://github.com/example/hello",
+		oci.AnnotationTitle:    "hello",
+	} {
+		if got := idx.Annotations[k]; got != want {
+			t.Errorf("index annotation %s = %q, want %q", k, got, want)
+		}
+	}
+
+	// cosign verify accepts the signature with the key, and refuses another key.
+	env := append(os.Environ(), "HOME="+t.TempDir(), "TUF_ROOT="+t.TempDir(), "DOCKER_CONFIG="+t.TempDir())
+	verifyCmd := func(pubKey string) ([]byte, error) {
+		cmd := exec.Command(cosign, "verify", "--key", pubKey, "--insecure-ignore-tlog=true",
+			"--allow-insecure-registry", "--allow-http-registry", res.Ref())
+		cmd.Env = env
+		return cmd.CombinedOutput()
+	}
+	if out, err := verifyCmd(pub); err != nil {
+		t.Fatalf("cosign verify: %v\n%s", err, out)
+	}
+	_, otherPub := testKey(t)
+	if out, err := verifyCmd(otherPub); err == nil {
+		t.Fatalf("cosign verify accepted another key:\n%s", out)
+	}
+
+	// The linux/arm64 binary, copied out by skopeo, is the input.
+	dst := t.TempDir()
+	cp := exec.Command(skopeo, "copy", "--src-tls-verify=false", "--override-os", "linux", "--override-arch", "arm64",
+		"docker://"+repo+":1.2.0", "dir:"+dst)
+	if out, err := cp.CombinedOutput(); err != nil {
+		t.Fatalf("skopeo copy: %v\n%s", err, out)
+	}
+	var m struct {
+		Layers []struct{ Digest string } `json:"layers"`
+	}
+	if err := json.Unmarshal(mustRead(t, filepath.Join(dst, "manifest.json")), &m); err != nil || len(m.Layers) != 1 {
+		t.Fatalf("copied manifest: %v, %d layers", err, len(m.Layers))
+	}
+	layer, err := os.Open(filepath.Join(dst, m.Layers[0].Digest[len("sha256:"):]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer layer.Close()
+	got := extractFile(t, layer, "usr/local/bin/hello")
+	if want := mustRead(t, spec.Binaries[1].Path); !bytes.Equal(got, want) {
+		t.Fatalf("linux/arm64 binary from the image differs from the input (%d vs %d bytes)", len(got), len(want))
+	}
+
+	// Pushing the same release again: same digest, nothing uploaded.
+	again := push(t, c, testSpec(t, repo, "1.2.0", 1))
+	if again.Digest != res.Digest {
+		t.Fatalf("re-push digest %s, first %s", again.Digest, res.Digest)
+	}
+	if again.Stats.BlobUploads != 0 || again.Stats.ManifestPuts != 0 {
+		t.Errorf("re-push uploaded: %+v", again.Stats)
+	}
+	if again.Signed {
+		t.Error("re-push signed again")
+	}
+	for _, tr := range again.Tags {
+		if tr.Action != oci.TagUnchanged {
+			t.Errorf("re-push tag %s: %s", tr.Name, tr.Action)
+		}
+	}
+	t.Logf("re-push: %+v", again.Stats)
+}
+
+func stderr(err error) string {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(ee.Stderr)
+	}
+	return ""
+}
