@@ -28,10 +28,6 @@ import (
 // [Signer] itself streams input of any size.)
 const MaxSignedFileSize = manifest.MaxManifestSize
 
-// ManifestFile is the release index at a release root, which
-// [SignRelease] signs.
-const ManifestFile = "manifest.json"
-
 // ErrBadSigner is returned (wrapped) when a Signer returns a signature that
 // does not verify with its own public key (a broken HSM, a mismatched key),
 // or when two signers share a key ID. Nothing is written then.
@@ -193,7 +189,7 @@ func SignRelease(ctx context.Context, root string, signers ...Signer) ([]Result,
 		return nil, err
 	}
 	var files []string
-	for _, f := range []string{ManifestFile, manifest.ChecksumsFile} {
+	for _, f := range []string{verify.ManifestFile, manifest.ChecksumsFile} {
 		if isRegular(filepath.Join(root, f)) {
 			files = append(files, f)
 		}
@@ -211,7 +207,7 @@ func SignRelease(ctx context.Context, root string, signers ...Signer) ([]Result,
 		}
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("sign: %s holds no %s and no */%s to sign: %w", root, ManifestFile, manifest.ChecksumsFile, fs.ErrNotExist)
+		return nil, fmt.Errorf("sign: %s holds no %s and no */%s to sign: %w", root, verify.ManifestFile, manifest.ChecksumsFile, fs.ErrNotExist)
 	}
 	var results []Result
 	for _, f := range files {

@@ -48,7 +48,7 @@ func makeRelease(t testing.TB, root string, versions ...string) *manifest.Manife
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(root, ManifestFile), data)
+	writeFile(t, filepath.Join(root, verify.ManifestFile), data)
 	return m
 }
 
@@ -164,7 +164,7 @@ func TestSignFileKeepsOtherRevisions(t *testing.T) {
 	makeRelease(t, root, "1.0.0")
 	a := loadCase(t, caseFor("ec-p256-pkcs8.pem"))
 	b := loadCase(t, caseFor("rsa3072-pkcs1.pem"))
-	if _, err := SignFile(ctx, root, ManifestFile, a); err != nil {
+	if _, err := SignFile(ctx, root, verify.ManifestFile, a); err != nil {
 		t.Fatal(err)
 	}
 	// Another file's entries in the same set must survive everything below.
@@ -172,15 +172,15 @@ func TestSignFileKeepsOtherRevisions(t *testing.T) {
 	if _, err := SignFile(ctx, root, "other.txt", a); err != nil {
 		t.Fatal(err)
 	}
-	oldData := readFile(t, filepath.Join(root, ManifestFile))
+	oldData := readFile(t, filepath.Join(root, verify.ManifestFile))
 
 	// Publish 1.1.0: a new manifest revision.
 	makeRelease(t, root, "1.0.0", "1.1.0")
-	newData := readFile(t, filepath.Join(root, ManifestFile))
+	newData := readFile(t, filepath.Join(root, verify.ManifestFile))
 	if bytes.Equal(oldData, newData) {
 		t.Fatal("test setup: manifest did not change")
 	}
-	res, err := SignFile(ctx, root, ManifestFile, a, b)
+	res, err := SignFile(ctx, root, verify.ManifestFile, a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,34 +196,34 @@ func TestSignFileKeepsOtherRevisions(t *testing.T) {
 	}
 	both := verifierOf(t, 1, a, b)
 	for name, data := range map[string][]byte{"old": oldData, "new": newData} {
-		if _, err := both.VerifySignatures(ManifestFile, data, verify.Signatures{Set: set}); err != nil {
+		if _, err := both.VerifySignatures(verify.ManifestFile, data, verify.Signatures{Set: set}); err != nil {
 			t.Errorf("%s revision: %v", name, err)
 		}
 	}
-	if _, err := verifierOf(t, 2, a, b).VerifySignatures(ManifestFile, newData, verify.Signatures{Set: set}); err != nil {
+	if _, err := verifierOf(t, 2, a, b).VerifySignatures(verify.ManifestFile, newData, verify.Signatures{Set: set}); err != nil {
 		t.Errorf("new revision, threshold 2: %v", err)
 	}
 	// The .sig follows the current bytes.
-	if _, err := verifierOf(t, 1, a).VerifySignatures(ManifestFile, newData, verify.Signatures{Detached: readFile(t, filepath.Join(root, "manifest.json.sig"))}); err != nil {
+	if _, err := verifierOf(t, 1, a).VerifySignatures(verify.ManifestFile, newData, verify.Signatures{Detached: readFile(t, filepath.Join(root, "manifest.json.sig"))}); err != nil {
 		t.Errorf("manifest.json.sig: %v", err)
 	}
 
 	// Pruning keeps the current revision and the ones asked for.
 	oldSum := sha256.Sum256(oldData)
-	if n, err := PruneSignatures(ctx, root, ManifestFile, hex.EncodeToString(oldSum[:])); err != nil || n != 0 {
+	if n, err := PruneSignatures(ctx, root, verify.ManifestFile, hex.EncodeToString(oldSum[:])); err != nil || n != 0 {
 		t.Errorf("prune keeping old: removed %d, %v; want 0", n, err)
 	}
-	if n, err := PruneSignatures(ctx, root, ManifestFile); err != nil || n != 1 {
+	if n, err := PruneSignatures(ctx, root, verify.ManifestFile); err != nil || n != 1 {
 		t.Errorf("prune: removed %d, %v; want 1", n, err)
 	}
 	set, err = verify.ParseSignatureSet(readFile(t, filepath.Join(root, verify.SignaturesFile)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := both.VerifySignatures(ManifestFile, oldData, verify.Signatures{Set: set}); err == nil {
+	if _, err := both.VerifySignatures(verify.ManifestFile, oldData, verify.Signatures{Set: set}); err == nil {
 		t.Error("old revision still verifies after pruning")
 	}
-	if _, err := verifierOf(t, 2, a, b).VerifySignatures(ManifestFile, newData, verify.Signatures{Set: set}); err != nil {
+	if _, err := verifierOf(t, 2, a, b).VerifySignatures(verify.ManifestFile, newData, verify.Signatures{Set: set}); err != nil {
 		t.Errorf("new revision after pruning: %v", err)
 	}
 	if _, err := verifierOf(t, 1, a).VerifySignatures("other.txt", []byte("other"), verify.Signatures{Set: set}); err != nil {
