@@ -39,11 +39,11 @@ type fileLayer struct {
 
 var _ v1.Layer = (*fileLayer)(nil)
 
-func (l *fileLayer) Digest() (v1.Hash, error)           { return l.digest, nil }
-func (l *fileLayer) DiffID() (v1.Hash, error)           { return l.diffID, nil }
-func (l *fileLayer) Size() (int64, error)               { return l.size, nil }
+func (l *fileLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *fileLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
+func (l *fileLayer) Size() (int64, error)                { return l.size, nil }
 func (l *fileLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
-func (l *fileLayer) Compressed() (io.ReadCloser, error) { return os.Open(l.name) }
+func (l *fileLayer) Compressed() (io.ReadCloser, error)  { return os.Open(l.name) }
 
 func (l *fileLayer) Uncompressed() (io.ReadCloser, error) {
 	f, err := os.Open(l.name)
