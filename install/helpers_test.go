@@ -384,3 +384,15 @@ func randomHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)[:n]
 }
+
+// backupFileOf returns the path of binary name in the current backup set
+// of primary in dir.
+func backupFileOf(t testing.TB, dir, primary, name string) string {
+	t.Helper()
+	sw := &swapper{dir: dir, primary: primary}
+	info, err := sw.currentBackup()
+	if err != nil || info == nil {
+		t.Fatalf("no backup set: %v", err)
+	}
+	return sw.backupFile(info, name)
+}

@@ -592,16 +592,11 @@ func (in *Installer) commit(ctx context.Context, files []newFile, version string
 	for i, nf := range files {
 		names[i] = nf.Name
 	}
-	if err := in.sw.backup(names, rec); err != nil {
+	backup, err := in.sw.backup(names, rec)
+	if err != nil {
 		return err
 	}
-	existed := map[string]bool{}
-	for _, n := range names {
-		if _, err := os.Stat(in.sw.backupPath(n)); err == nil {
-			existed[n] = true
-		}
-	}
-	j, err := in.sw.swapIn(files, version, existed)
+	j, err := in.sw.swapIn(files, version, backup)
 	if err != nil {
 		return err
 	}
@@ -631,7 +626,7 @@ func (in *Installer) commit(ctx context.Context, files []newFile, version string
 			return fmt.Errorf("write receipt: %w", err)
 		}
 	}
-	return in.sw.finish()
+	return in.sw.finish(j)
 }
 
 // Rollback restores the binaries the last install replaced (and their
@@ -644,12 +639,12 @@ func (in *Installer) Rollback(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	defer unlock()
-	var info backupInfo
-	if err := readJSON(backupInfoPath(in.cfg.Dir, in.primary()), &info); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("rollback %s in %s: %w", in.cfg.Project, in.cfg.Dir, ErrNoBackup)
-		}
+	info, err := in.sw.currentBackup()
+	if err != nil {
 		return nil, err
+	}
+	if info == nil {
+		return nil, fmt.Errorf("rollback %s in %s: %w", in.cfg.Project, in.cfg.Dir, ErrNoBackup)
 	}
 	if len(info.Binaries) == 0 || !info.Binaries[0].Existed {
 		return nil, fmt.Errorf("rollback %s in %s: %w (nothing was installed before)", in.cfg.Project, in.cfg.Dir, ErrNoBackup)
@@ -667,7 +662,7 @@ func (in *Installer) Rollback(ctx context.Context) (*Result, error) {
 	for _, e := range info.Binaries {
 		nf := newFile{Name: e.Name}
 		if e.Existed {
-			tmp, err := in.sw.linkTemp(in.sw.backupPath(e.Name), e.Name)
+			tmp, err := in.sw.linkTemp(in.sw.backupFile(info, e.Name), e.Name)
 			if err != nil {
 				return nil, fmt.Errorf("rollback: %w", err)
 			}

@@ -108,11 +108,20 @@ func TestInstallUpgradeCheckEndToEnd(t *testing.T) {
 	if fi, _ := os.Stat(bin); fi.Mode().Perm() != 0o750 {
 		t.Fatalf("upgrade did not keep the mode: %v", fi.Mode())
 	}
-	if got := readFile(t, backupPath(dir, "hello", "hello")); got != string(v1["hello"]) {
+	if got := readFile(t, backupFileOf(t, dir, "hello", "hello")); got != string(v1["hello"]) {
 		t.Fatalf("backup holds %q", got)
 	}
 	if l := leftovers(t, dir); len(l) != 0 {
 		t.Fatalf("leftover files: %v", l)
+	}
+
+	// A failed upgrade (health check) keeps 1.1.0 and the 1.0.0 backup.
+	f.publish("1.2.0", f.artifactName("1.2.0"), tarGz(t, []entry{{name: "hello", body: []byte("#!/bin/sh\nexit 1\n")}}))
+	if _, err := in.Install(ctx, manifest.Query{}); !errors.Is(err, ErrHealthCheck) {
+		t.Fatalf("broken 1.2.0: %v", err)
+	}
+	if readFile(t, bin) != string(v2["hello"]) {
+		t.Fatal("failed upgrade left 1.2.0 in place")
 	}
 
 	// Rollback restores 1.0.0, a second rollback goes back to 1.1.0.

@@ -20,8 +20,8 @@ import (
 //	.p.relkit/lock           the install lock
 //	.p.relkit/receipt.json   what is installed (the commit point)
 //	.p.relkit/journal.json   a swap in progress (recovered on the next run)
-//	.p.relkit/backup.json    what the backups are (for Rollback)
-//	.p.relkit/backup/<b>     the previous version of binary b
+//	.p.relkit/backup.json    which backup directory Rollback restores
+//	.p.relkit/backup-*/<b>   the previous version of binary b
 //	.p.relkit/state.json     manifest serials seen (rollback protection)
 //
 // Temporary files are ".relkit-<kind>-<b>-*" next to the binaries, and
@@ -46,9 +46,7 @@ func backupInfoPath(dir, primary string) string {
 func statePath(dir, primary string) string {
 	return filepath.Join(StateDir(dir, primary), "state.json")
 }
-func backupPath(dir, primary, name string) string {
-	return filepath.Join(StateDir(dir, primary), "backup", name)
-}
+
 
 // setEntry is one binary of a swapped set.
 type setEntry struct {
@@ -65,11 +63,16 @@ type journal struct {
 	Schema   string     `json:"schema"`
 	Version  string     `json:"version"`
 	Binaries []setEntry `json:"binaries"`
+	// Backup is this swap's backup set; it becomes backup.json when the
+	// swap commits, and is removed when the swap is undone.
+	Backup backupInfo `json:"backup"`
 }
 
-// backupInfo describes the backups Rollback restores.
+// backupInfo describes a backup set: the files a swap replaced, kept in
+// their own directory, and the receipt they had.
 type backupInfo struct {
 	Schema   string     `json:"schema"`
+	Dir      string     `json:"dir"` // base name of the directory in the state directory
 	Version  string     `json:"version,omitempty"`
 	Receipt  *Receipt   `json:"receipt,omitempty"`
 	Binaries []setEntry `json:"binaries"`
@@ -85,16 +88,34 @@ type swapper struct {
 
 func (s *swapper) target(name string) string { return filepath.Join(s.dir, name) }
 
-func (s *swapper) backupPath(name string) string { return backupPath(s.dir, s.primary, name) }
+// backupFile returns where binary name is kept in backup set info.
+func (s *swapper) backupFile(info *backupInfo, name string) string {
+	return filepath.Join(StateDir(s.dir, s.primary), info.Dir, name)
+}
 
-// stateDir returns the state directory, creating it (and its backup
-// directory) when needed.
+// stateDir returns the state directory, creating it when needed.
 func (s *swapper) stateDir() (string, error) {
 	d := StateDir(s.dir, s.primary)
-	if err := os.MkdirAll(filepath.Join(d, "backup"), 0o755); err != nil {
+	if err := os.MkdirAll(d, 0o755); err != nil {
 		return "", err
 	}
 	return d, nil
+}
+
+// currentBackup reads backup.json; nil when there is none.
+func (s *swapper) currentBackup() (*backupInfo, error) {
+	var info backupInfo
+	err := readJSON(backupInfoPath(s.dir, s.primary), &info)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if info.Schema != backupSchema || !strings.HasPrefix(info.Dir, "backup-") || strings.ContainsAny(info.Dir, `/\`) {
+		return nil, fmt.Errorf("%s: not a backup description", backupInfoPath(s.dir, s.primary))
+	}
+	return &info, nil
 }
 
 // prepare gives each new file the mode and owner of the file it replaces
@@ -111,16 +132,26 @@ func (s *swapper) prepare(files []newFile) error {
 	return nil
 }
 
-// backup keeps the current files of names (and the current receipt) as
-// the backup set. It first removes the old backup description, so a crash
-// here leaves no inconsistent backup behind.
-func (s *swapper) backup(names []string, prev *Receipt) error {
-	info := backupInfo{Schema: backupSchema, Receipt: prev}
+// backup copies the current files of names (hard links where possible)
+// into a new backup directory and describes it, with the current receipt
+// prev. The set becomes the one Rollback restores only when the swap
+// commits.
+func (s *swapper) backup(names []string, prev *Receipt) (*backupInfo, error) {
+	sd, err := s.stateDir()
+	if err != nil {
+		return nil, err
+	}
+	bdir, err := os.MkdirTemp(sd, "backup-")
+	if err != nil {
+		return nil, err
+	}
+	info := &backupInfo{Schema: backupSchema, Dir: filepath.Base(bdir), Receipt: prev}
 	if prev != nil {
 		info.Version = prev.Version
 	}
-	if err := removeDurably(backupInfoPath(s.dir, s.primary)); err != nil {
-		return err
+	fail := func(err error) (*backupInfo, error) {
+		os.RemoveAll(bdir)
+		return nil, err
 	}
 	for _, name := range names {
 		cur := s.target(name)
@@ -128,23 +159,25 @@ func (s *swapper) backup(names []string, prev *Receipt) error {
 		fi, err := os.Lstat(cur)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			os.Remove(s.backupPath(name))
 		case err != nil:
-			return err
+			return fail(err)
 		case !fi.Mode().IsRegular():
-			return fmt.Errorf("%s is not a regular file (%v): refusing to replace it", cur, fi.Mode().Type())
+			return fail(fmt.Errorf("%s is not a regular file (%v): refusing to replace it", cur, fi.Mode().Type()))
 		default:
-			if err := s.snapshot(cur, s.backupPath(name)); err != nil {
-				return fmt.Errorf("back up %s: %w", cur, err)
+			if err := s.snapshot(cur, s.backupFile(info, name)); err != nil {
+				return fail(fmt.Errorf("back up %s: %w", cur, err))
 			}
 			e.Existed = true
 		}
 		info.Binaries = append(info.Binaries, e)
 	}
-	if err := atomicfile.SyncDir(filepath.Dir(s.backupPath("x"))); err != nil {
-		return err
+	if err := atomicfile.SyncDir(bdir); err != nil {
+		return fail(err)
 	}
-	return writeJSON(backupInfoPath(s.dir, s.primary), info)
+	if err := atomicfile.SyncDir(sd); err != nil {
+		return fail(err)
+	}
+	return info, nil
 }
 
 // snapshot makes dst (replaced atomically) a copy of src: a hard link when
@@ -207,15 +240,20 @@ func copyFile(src, dst string) error {
 }
 
 // swapIn renames the new files into place under a journal (a file with
-// no Temp is removed instead). On error the previous files are restored.
-// It returns the journal, which the caller removes (finish) or undoes
-// (restore).
-func (s *swapper) swapIn(files []newFile, version string, existed map[string]bool) (*journal, error) {
-	j := journal{Schema: journalSchema, Version: version}
+// no Temp is removed instead); backup is the set backup made of the
+// current files. On error the previous files are restored. It returns the
+// journal, which the caller commits or undoes (restore).
+func (s *swapper) swapIn(files []newFile, version string, backup *backupInfo) (*journal, error) {
+	existed := map[string]bool{}
+	for _, e := range backup.Binaries {
+		existed[e.Name] = e.Existed
+	}
+	j := journal{Schema: journalSchema, Version: version, Backup: *backup}
 	for _, nf := range files {
 		j.Binaries = append(j.Binaries, setEntry{Name: nf.Name, Existed: existed[nf.Name], SHA256: nf.SHA256})
 	}
 	if err := writeJSON(journalPath(s.dir, s.primary), j); err != nil {
+		os.RemoveAll(filepath.Join(StateDir(s.dir, s.primary), backup.Dir))
 		return nil, fmt.Errorf("write journal: %w", err)
 	}
 	for _, nf := range files {
@@ -256,7 +294,7 @@ func (s *swapper) restore(j *journal) error {
 			}
 			continue
 		}
-		tmp, err := s.linkTemp(s.backupPath(e.Name), e.Name)
+		tmp, err := s.linkTemp(s.backupFile(&j.Backup, e.Name), e.Name)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("restore %s: %w", target, err))
 			continue
@@ -272,12 +310,39 @@ func (s *swapper) restore(j *journal) error {
 	if err := atomicfile.SyncDir(s.dir); err != nil {
 		return err
 	}
-	return removeDurably(journalPath(s.dir, s.primary))
+	if err := removeDurably(journalPath(s.dir, s.primary)); err != nil {
+		return err
+	}
+	// This swap's backup set is not needed any more; the previous one
+	// (backup.json) still is.
+	return os.RemoveAll(filepath.Join(StateDir(s.dir, s.primary), j.Backup.Dir))
 }
 
-// finish removes the journal once the receipt is written.
-func (s *swapper) finish() error {
-	return removeDurably(journalPath(s.dir, s.primary))
+// finish completes a swap once the receipt is written: its backup set
+// becomes the one Rollback restores, the older set is removed, and so is
+// the journal.
+func (s *swapper) finish(j *journal) error {
+	if err := writeJSON(backupInfoPath(s.dir, s.primary), j.Backup); err != nil {
+		return err
+	}
+	if err := removeDurably(journalPath(s.dir, s.primary)); err != nil {
+		return err
+	}
+	s.removeStaleBackups(j.Backup.Dir)
+	return nil
+}
+
+// removeStaleBackups removes every backup directory but keep.
+func (s *swapper) removeStaleBackups(keep string) {
+	sd := StateDir(s.dir, s.primary)
+	des, _ := os.ReadDir(sd)
+	for _, de := range des {
+		if de.IsDir() && strings.HasPrefix(de.Name(), "backup-") && de.Name() != keep {
+			if err := os.RemoveAll(filepath.Join(sd, de.Name())); err == nil {
+				s.log.Debug("removed old backup set", "dir", de.Name())
+			}
+		}
+	}
 }
 
 // recoverSwap completes or undoes a swap a previous run left half done.
@@ -292,7 +357,7 @@ func (s *swapper) recoverSwap() (string, error) {
 		return "", fmt.Errorf("read interrupted swap journal: %w", err)
 	}
 	if r, err := ReadReceipt(s.dir, s.primary); err == nil && committed(r, &j) {
-		return "interrupted install of " + j.Version + " had committed; journal removed", s.finish()
+		return "interrupted install of " + j.Version + " had committed; journal removed", s.finish(&j)
 	}
 	if err := s.restore(&j); err != nil {
 		return "", fmt.Errorf("undo interrupted install of %s: %w", j.Version, err)
@@ -317,7 +382,12 @@ func committed(r *Receipt, j *journal) bool {
 // for the binaries in names next to them, and every temporary file in
 // the state directory. It never touches other programs' files.
 func (s *swapper) cleanup(names []string) {
-	for _, d := range []string{StateDir(s.dir, s.primary), filepath.Dir(s.backupPath("x"))} {
+	keep := ""
+	if info, err := s.currentBackup(); err == nil && info != nil {
+		keep = info.Dir
+	}
+	s.removeStaleBackups(keep)
+	for _, d := range []string{StateDir(s.dir, s.primary)} {
 		des, _ := os.ReadDir(d)
 		for _, de := range des {
 			if strings.HasPrefix(de.Name(), tempPrefix) {

@@ -20,7 +20,8 @@ func TestRecoverHalfSwappedSet(t *testing.T) {
 	if _, err := sw.stateDir(); err != nil {
 		t.Fatal(err)
 	}
-	if err := sw.backup(names, old); err != nil {
+	info, err := sw.backup(names, old)
+	if err != nil {
 		t.Fatal(err)
 	}
 	writeJSON(ReceiptPath(dir, "a"), old)
@@ -31,7 +32,7 @@ func TestRecoverHalfSwappedSet(t *testing.T) {
 		f.Close()
 		files = append(files, newFile{Name: n, Temp: f.Name(), SHA256: "x"})
 	}
-	j := journal{Schema: journalSchema, Version: "2.0.0"}
+	j := journal{Schema: journalSchema, Version: "2.0.0", Backup: *info}
 	for _, nf := range files {
 		j.Binaries = append(j.Binaries, setEntry{Name: nf.Name, Existed: true, SHA256: nf.SHA256})
 	}
@@ -53,7 +54,16 @@ func TestRecoverHalfSwappedSet(t *testing.T) {
 	if l := leftovers(t, dir); len(l) != 0 {
 		t.Errorf("leftovers: %v", l)
 	}
+	// The undone swap's backup set is gone.
+	if _, err := os.Stat(filepath.Join(StateDir(dir, "a"), info.Dir)); err == nil {
+		t.Error("backup set of the undone swap kept")
+	}
 	// A swap whose receipt was written is complete: recovery keeps it.
+	info, err = sw.backup(names, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Backup = *info
 	for _, n := range names {
 		os.WriteFile(filepath.Join(dir, n), []byte("new "+n), 0o755)
 	}
@@ -71,6 +81,9 @@ func TestRecoverHalfSwappedSet(t *testing.T) {
 			t.Errorf("committed swap undone: %s = %q", n, got)
 		}
 	}
+	if cur, err := sw.currentBackup(); err != nil || cur == nil || cur.Dir != info.Dir {
+		t.Errorf("committed swap's backup set not current: %+v %v", cur, err)
+	}
 }
 
 // TestCleanupOwnsOnlyItsFiles: leftovers named for this installer's
@@ -87,9 +100,13 @@ func TestCleanupOwnsOnlyItsFiles(t *testing.T) {
 		filepath.Join(dir, ".relkit-new-hello-1"), filepath.Join(dir, ".relkit-download-hello-2"),
 		filepath.Join(dir, ".relkit-old-hello-3"), filepath.Join(dir, ".relkit-link-helperd-4"),
 		filepath.Join(dir, ".relkit-probe-hello-5"), filepath.Join(sd, ".relkit-tmp-6"),
-		filepath.Join(sd, "backup", ".relkit-tmp-7"),
+		filepath.Join(sd, "backup-stale", "hello"),
 	}
+	os.Mkdir(filepath.Join(sd, "backup-stale"), 0o755)
+	os.Mkdir(filepath.Join(sd, "backup-current"), 0o755)
+	writeJSON(backupInfoPath(dir, "hello"), backupInfo{Schema: backupSchema, Dir: "backup-current"})
 	theirs := []string{
+		filepath.Join(sd, "backup-current", "hello"),
 		filepath.Join(dir, ".relkit-new-other-1"), filepath.Join(dir, ".relkit-tmp-8"),
 		filepath.Join(dir, "hello"), filepath.Join(dir, ".relkit-new-hellox-9"),
 		filepath.Join(dir, ".relkit-new-hello-x-10"),
