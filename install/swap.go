@@ -47,7 +47,6 @@ func statePath(dir, primary string) string {
 	return filepath.Join(StateDir(dir, primary), "state.json")
 }
 
-
 // setEntry is one binary of a swapped set.
 type setEntry struct {
 	Name    string `json:"name"`
