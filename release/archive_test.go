@@ -152,11 +152,11 @@ func TestPackageErrors(t *testing.T) {
 		p    *Package
 		st   func() *State
 	}{
-		{"missing extra file", &Package{Extra: []File{{Src: "/nonexistent/LICENSE"}}}, func() *State { return stagedState(t) }},
-		{"escaping name", &Package{Extra: []File{{Src: writeExtras(t)[0].Src, Name: "../x"}}}, func() *State { return stagedState(t) }},
-		{"duplicate name", &Package{Extra: []File{{Src: writeExtras(t)[0].Src, Name: "hello"}}}, func() *State { return stagedState(t) }},
-		{"no date", &Package{}, func() *State { s := stagedState(t); s.Date = time.Time{}; return s }},
-		{"no binaries", &Package{}, func() *State { s := stagedState(t); s.Binaries = nil; return s }},
+		{"missing extra file", &Package{Extra: []File{{Src: "/nonexistent/LICENSE"}}}, func() *State { return lightState(t) }},
+		{"escaping name", &Package{Extra: []File{{Src: writeExtras(t)[0].Src, Name: "../x"}}}, func() *State { return lightState(t) }},
+		{"duplicate name", &Package{Extra: []File{{Src: writeExtras(t)[0].Src, Name: "hello"}}}, func() *State { return lightState(t) }},
+		{"no date", &Package{}, func() *State { s := lightState(t); s.Date = time.Time{}; return s }},
+		{"no binaries", &Package{}, func() *State { s := lightState(t); s.Binaries = nil; return s }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 
 func TestChecksumsSha256sum(t *testing.T) {
 	sha256sum := testenv.Tool(t, "sha256sum")
-	st := stagedState(t)
+	st := lightState(t)
 	if err := (&Package{}).Run(t.Context(), st); err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestChecksumsSha256sum(t *testing.T) {
 }
 
 func TestChecksumsNothing(t *testing.T) {
-	st := stagedState(t)
+	st := lightState(t)
 	if err := (Checksums{}).Run(t.Context(), st); err == nil {
 		t.Fatal("no error for an empty release")
 	}

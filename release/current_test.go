@@ -14,7 +14,7 @@ import (
 func TestCurrentManifest(t *testing.T) {
 	signer, pub := newSigner(t)
 	_, otherPub := newSigner(t)
-	st := stagedState(t)
+	st := lightState(t)
 	stages := []Stage{&Package{}, Checksums{}, &UpdateManifest{}, &SignManifest{Signers: []sign.Signer{signer}}}
 	if err := (&Pipeline{Stages: stages, Logger: testLogger(t)}).Run(t.Context(), st); err != nil {
 		t.Fatal(err)

@@ -81,7 +81,6 @@ func releaseConfig(t *testing.T, r *testRepo, dist string, signers []sign.Signer
 }
 
 func TestEndToEnd(t *testing.T) {
-	shared.once.Do(func() {}) // builds below fill the cache themselves
 	sha256sum := testenv.Tool(t, "sha256sum")
 	openssl := testenv.Tool(t, "openssl")
 	testenv.Tool(t, "curl")

@@ -138,11 +138,55 @@ func sharedBinaries(t testing.TB) []Binary {
 // and a fresh staging root.
 func stagedState(t testing.TB) *State {
 	t.Helper()
+	st := emptyState(t)
+	st.Binaries = sharedBinaries(t)
+	return st
+}
+
+func emptyState(t testing.TB) *State {
 	return &State{
 		Project: "hello", Version: manifest.MustParseVersion("1.2.0"), Tag: "v1.2.0",
-		Commit: testCommit, Date: testDate, Root: t.TempDir(), Work: t.TempDir(),
-		Binaries: sharedBinaries(t), Log: testLogger(t),
+		Commit: testCommit, Date: testDate, Root: t.TempDir(), Work: t.TempDir(), Log: testLogger(t),
 	}
 }
 
 func testVersion() manifest.Version { return manifest.MustParseVersion("1.2.0") }
+
+// fakeBinaries returns small stand-in executables (not Go programs) for
+// allTargets, for tests where the bytes of the binaries do not matter:
+// packaging 4 real binaries dozens of times is what makes the race run slow.
+func fakeBinaries(t testing.TB) []Binary {
+	t.Helper()
+	dir := t.TempDir()
+	var bins []Binary
+	for _, p := range allTargets {
+		name := "hello" + p.ExeSuffix()
+		path := filepath.Join(dir, p.OS+"_"+p.Arch, name)
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		content := bytes.Repeat([]byte("#!/bin/sh\necho hello "+p.String()+"\n"), 512)
+		if err := os.WriteFile(path, content, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		bins = append(bins, Binary{Name: name, Path: path, Platform: p})
+	}
+	return bins
+}
+
+// lightState is stagedState with fakeBinaries.
+func lightState(t testing.TB) *State {
+	t.Helper()
+	st := emptyState(t)
+	st.Binaries = fakeBinaries(t)
+	return st
+}
+
+// onlyPlatform keeps the binaries for one platform.
+func onlyPlatform(bins []Binary, p manifest.Platform) []Binary {
+	var out []Binary
+	for _, b := range bins {
+		if b.Platform == p {
+			out = append(out, b)
+		}
+	}
+	return out
+}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/relkit/relkit/internal/testenv"
+	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/sign"
 )
 
@@ -19,6 +20,7 @@ import (
 func stagedWithInstaller(t *testing.T, signer sign.Signer) string {
 	t.Helper()
 	st := stagedState(t)
+	st.Binaries = onlyPlatform(st.Binaries, manifest.Platform{OS: "linux", Arch: "amd64"})
 	p := &Pipeline{Logger: testLogger(t), Stages: []Stage{
 		&Package{}, Checksums{}, &Sign{Signers: []sign.Signer{signer}},
 		&Installer{BaseURL: "file://" + st.Root, Key: signer.PublicKey()},
@@ -128,7 +130,7 @@ func TestInstallerDrift(t *testing.T) {
 
 	// In the pipeline: an installer rendered with another key stops the
 	// release before the manifest is written.
-	st := stagedState(t)
+	st := lightState(t)
 	p := &Pipeline{Logger: testLogger(t), Stages: []Stage{
 		&Package{}, Checksums{}, &Sign{Signers: []sign.Signer{signer}},
 		&Installer{BaseURL: "https://example.com/hello", Key: other.PublicKey()},
@@ -169,7 +171,7 @@ func TestInstallerKeyErrors(t *testing.T) {
 }
 
 func TestSignNeedsKey(t *testing.T) {
-	st := stagedState(t)
+	st := lightState(t)
 	p := &Pipeline{Logger: testLogger(t), Stages: []Stage{&Package{}, Checksums{}, &Sign{}}}
 	if err := p.Run(t.Context(), st); !errors.Is(err, ErrNoSigningKey) {
 		t.Fatalf("err = %v, want ErrNoSigningKey", err)

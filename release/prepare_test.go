@@ -22,7 +22,7 @@ func TestPrepareSnapshot(t *testing.T) {
 	st, err := Prepare(t.Context(), Config{
 		Project: "hello", Dist: dist, Repo: r.dir, Snapshot: true,
 		Guard:      Guard{RequireClean: true, RequireTag: true}, // ignored in snapshot mode
-		Prebuilt:   sharedBinaries(t),
+		Prebuilt:   fakeBinaries(t),
 		Repository: "git+https://example.com/hello",
 		Skip:       []string{"sign", "sign-manifest", "verify-staged"},
 		Logger:     testLogger(t),
@@ -49,7 +49,7 @@ func TestPrepareSourceDateEpoch(t *testing.T) {
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
 	dist := t.TempDir()
 	st, err := Prepare(t.Context(), Config{
-		Project: "hello", Dist: dist, Version: "1.2.0", Prebuilt: sharedBinaries(t),
+		Project: "hello", Dist: dist, Version: "1.2.0", Prebuilt: fakeBinaries(t),
 		Skip: []string{"provenance", "sign", "sign-manifest", "verify-staged"}, Logger: testLogger(t),
 	})
 	if err != nil {
@@ -75,7 +75,7 @@ func TestPrepareConfigErrors(t *testing.T) {
 	nonEmpty := t.TempDir()
 	os.MkdirAll(filepath.Join(nonEmpty, "release"), 0o755)
 	os.WriteFile(filepath.Join(nonEmpty, "release", "stale"), []byte("x"), 0o644)
-	bins := sharedBinaries(t)
+	bins := fakeBinaries(t)
 	for name, c := range map[string]Config{
 		"no project":      {Prebuilt: bins},
 		"no build":        {Project: "hello"},
@@ -108,7 +108,7 @@ func TestPrepareConfigErrors(t *testing.T) {
 }
 
 func TestPrepareStageOrder(t *testing.T) {
-	p, _, err := Config{Project: "hello", Prebuilt: sharedBinaries(t), Notes: Changelog{Path: "x"}, Source: true,
+	p, _, err := Config{Project: "hello", Prebuilt: fakeBinaries(t), Notes: Changelog{Path: "x"}, Source: true,
 		Installer: &Installer{BaseURL: "https://x"}}.Pipeline()
 	if err != nil {
 		t.Fatal(err)

@@ -65,7 +65,7 @@ func TestReproducible(t *testing.T) {
 
 func TestVerifyStagedCatchesTampering(t *testing.T) {
 	signer, _ := newSigner(t)
-	st := stagedState(t)
+	st := lightState(t)
 	stages := []Stage{&Package{}, &SBOM{}, &Provenance{Repository: "git+https://example.com/hello"}, Checksums{},
 		&Sign{Signers: []sign.Signer{signer}}, &UpdateManifest{}, &SignManifest{Signers: []sign.Signer{signer}}}
 	if err := (&Pipeline{Stages: stages, Logger: testLogger(t)}).Run(t.Context(), st); err != nil {
@@ -83,7 +83,7 @@ func TestVerifyStagedCatchesTampering(t *testing.T) {
 	}
 	// A verifier trusting another key refuses the release.
 	other, _ := newSigner(t)
-	st2 := stagedState(t)
+	st2 := lightState(t)
 	if err := (&Pipeline{Stages: stages, Logger: testLogger(t)}).Run(t.Context(), st2); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestVerifyStagedCatchesTampering(t *testing.T) {
 }
 
 func TestUpdateManifestRefusesChangedBytes(t *testing.T) {
-	st := stagedState(t)
+	st := lightState(t)
 	if err := (&Pipeline{Stages: []Stage{&Package{}, Checksums{}, &UpdateManifest{}}, Logger: testLogger(t)}).Run(t.Context(), st); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func (l lossyPublisher) Publish(ctx context.Context, dir string) (*publish.Resul
 
 func TestPublishMissingRemoteAsset(t *testing.T) {
 	signer, pub := newSigner(t)
-	st := stagedState(t)
+	st := lightState(t)
 	stages := []Stage{&Package{}, Checksums{}, &Sign{Signers: []sign.Signer{signer}}, &UpdateManifest{}, &SignManifest{Signers: []sign.Signer{signer}}}
 	if err := (&Pipeline{Stages: stages, Logger: testLogger(t)}).Run(t.Context(), st); err != nil {
 		t.Fatal(err)

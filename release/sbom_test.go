@@ -2,6 +2,7 @@ package release
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -34,7 +35,7 @@ func validateJSON(t *testing.T, sch *jsonschema.Schema, data []byte) error {
 
 func runSBOM(t *testing.T) (*State, []byte) {
 	st := stagedState(t)
-	if err := (&Package{}).Run(t.Context(), st); err != nil {
+	if err := (&Package{Level: gzip.BestSpeed}).Run(t.Context(), st); err != nil {
 		t.Fatal(err)
 	}
 	if err := (&SBOM{Creators: []string{"Organization: Example"}}).Run(t.Context(), st); err != nil {
@@ -164,7 +165,7 @@ func TestSBOMDeterministic(t *testing.T) {
 }
 
 func TestSBOMNonGoBinary(t *testing.T) {
-	st := stagedState(t)
+	st := emptyState(t)
 	script := filepath.Join(t.TempDir(), "tool")
 	os.WriteFile(script, []byte("#!/bin/sh\necho hi\n"), 0o755)
 	st.Binaries = []Binary{{Name: "tool", Path: script, Platform: manifest.Platform{OS: "linux", Arch: "amd64"}}}
