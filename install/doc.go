@@ -104,16 +104,16 @@
 // install, and the journal removed.
 //
 // An install killed at any instant leaves each binary either old or new,
-// complete and runnable; the next run (of Install, Check excepted, or
-// Rollback) finds the journal and restores the old set unless the
-// receipt shows the new one committed, then removes leftover temporary
-// files. A lock file stops two installs racing (a *[LockedError]; wait
+// complete and runnable; the next Install or Rollback finds the journal
+// and restores the old set unless the receipt shows the new one
+// committed, then removes leftover temporary files. A lock file stops two installs racing (a *[LockedError]; wait
 // with Config.LockWait); on Unix it is an flock, released by the kernel
 // when its holder dies.
 //
 // Before downloading anything, Install checks that the target directory
 // is writable and fails with a *[NotWritableError] naming it and
-// suggesting a fix.
+// suggesting a fix. Config.Confirm, when set, is asked (with what Check
+// would answer) before the download too.
 //
 // # Files next to the binaries
 //
@@ -129,8 +129,8 @@
 // verify's own error, such as verify.ErrBadSignature,
 // verify.ErrChecksumMismatch, verify.ErrExpired or verify.ErrRollback),
 // [ErrUnsafeArchive], [ErrMissingEntry], [ErrTooLarge], [ErrSizeMismatch],
-// [ErrDowngrade], [ErrHealthCheck], [ErrLocked], [ErrNotWritable] and
-// [ErrNoBackup]. Download failures are a *[DownloadError] wrapping the
+// [ErrDowngrade], [ErrHealthCheck], [ErrLocked], [ErrNotWritable],
+// [ErrDeclined] and [ErrNoBackup]. Download failures are a *[DownloadError] wrapping the
 // last *[HTTPError], *[StallError] or network error. After any of them
 // the installed binaries are as they were.
 package install

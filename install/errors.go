@@ -47,6 +47,8 @@ var (
 	ErrNoBackup = errors.New("no backup to roll back to")
 	// ErrVerification is wrapped by a [*VerificationError].
 	ErrVerification = errors.New("verification failed")
+	// ErrDeclined is returned when Config.Confirm answers no.
+	ErrDeclined = errors.New("install declined")
 	// ErrNotInstalled is returned when an operation needs an installed
 	// release and none is found.
 	ErrNotInstalled = errors.New("not installed")

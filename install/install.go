@@ -94,6 +94,11 @@ type Config struct {
 	// time.Now.
 	Now func() time.Time
 
+	// Confirm, when set, is asked before anything is downloaded, with
+	// the answer Check would give; returning false cancels the install
+	// with [ErrDeclined]. Default: no question.
+	Confirm func(ctx context.Context, u *Update) (bool, error)
+
 	// HealthCheck checks the new primary binary before the install
 	// commits. Default: VersionCommand("version"), which runs
 	// "<binary> version" and wants the new version in its output.
@@ -427,6 +432,11 @@ func (in *Installer) Check(ctx context.Context, q manifest.Query) (*Update, erro
 		return nil, err
 	}
 	inst, from, _, warnings := in.installed()
+	return in.update(p, inst, from, warnings), nil
+}
+
+// update builds the answer to Check for plan p.
+func (in *Installer) update(p *plan, inst, from string, warnings []string) *Update {
 	u := &Update{Installed: inst, InstalledFrom: from, Latest: p.sel, Warnings: append(warnings, p.warnings...)}
 	if p.m != nil && inst != "" {
 		if r, ok := p.m.Release(inst); ok && r.Status != manifest.StatusActive {
@@ -448,7 +458,7 @@ func (in *Installer) Check(ctx context.Context, q manifest.Query) (*Update, erro
 		u.Available = in.cfg.AllowDowngrade
 		u.Reason = fmt.Sprintf("installed %s is newer than %s, which %s selects; installing it would be a downgrade", inst, cand, p.query)
 	}
-	return u, nil
+	return u
 }
 
 // compareInstalled compares versions by SemVer precedence; an installed
@@ -535,7 +545,7 @@ func (in *Installer) Install(ctx context.Context, q manifest.Query) (*Result, er
 		return nil, err
 	}
 	warnings = append(warnings, p.warnings...)
-	inst, _, rec, w := in.installed()
+	inst, from, rec, w := in.installed()
 	warnings = append(warnings, w...)
 	cand := p.sel.Release.Version
 	res := &Result{Project: in.cfg.Project, Version: cand, Previous: inst, Artifact: p.sel.Artifact, Source: p.src.name(p.sel.Artifact.Path), Warnings: warnings}
@@ -551,6 +561,16 @@ func (in *Installer) Install(ctx context.Context, q manifest.Query) (*Result, er
 	}
 	if p.sel.Release.Status == manifest.StatusDeprecated {
 		in.log.Warn("installing a deprecated release", "version", cand, "reason", p.sel.Release.Reason)
+	}
+	if in.cfg.Confirm != nil {
+		u := in.update(p, inst, from, warnings)
+		ok, err := in.cfg.Confirm(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("install %s %s: %w", in.cfg.Project, cand, ErrDeclined)
+		}
 	}
 
 	files, sum, err := in.fetchAndExtract(ctx, p)

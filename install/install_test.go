@@ -473,3 +473,28 @@ func TestLocalSources(t *testing.T) {
 		}
 	})
 }
+
+func TestConfirm(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, "hello")
+	f.release("1.0.0")
+	srv := f.serve()
+	dir := t.TempDir()
+	cfg := f.config(srv.URL, dir)
+	var asked *Update
+	cfg.Confirm = func(ctx context.Context, u *Update) (bool, error) { asked = u; return false, nil }
+	_, err := f.installer(cfg).Install(ctx, manifest.Query{})
+	if !errors.Is(err, ErrDeclined) || asked == nil || asked.Latest.Release.Version != "1.0.0" || !asked.Available {
+		t.Fatalf("declined: %v, asked %+v", err, asked)
+	}
+	if got := srv.requests(".tar.gz"); len(got) != 0 {
+		t.Fatalf("downloaded before confirmation: %v", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "hello")); err == nil {
+		t.Fatal("installed although declined")
+	}
+	cfg.Confirm = func(ctx context.Context, u *Update) (bool, error) { return true, nil }
+	if _, err := f.installer(cfg).Install(ctx, manifest.Query{}); err != nil {
+		t.Fatal(err)
+	}
+}
