@@ -92,9 +92,9 @@ func GenerateCosignKeyPair(pf PassFunc) (*KeyPair, error) {
 // The signer's signatures are what "cosign sign-blob --key cosign.key"
 // makes: for ECDSA keys an ASN.1 DER signature over the SHA-256 of the
 // message ("ecdsa-sha256"), for RSA keys PKCS#1 v1.5 over SHA-256. Ed25519
-// cosign keys sign pure Ed25519 (the relkit "ed25519" algorithm), which
-// relkit and openssl verify but "cosign verify-blob" does not: cosign
-// defaults to Ed25519ph for such keys.
+// cosign keys (from "cosign import-key-pair") sign pure Ed25519 over the
+// message (the relkit "ed25519" algorithm), which "cosign verify-blob
+// --key" accepts; cosign v2.6.5's own sign-blob crashes on such keys.
 //
 // A password that does not decrypt the key is an error wrapping
 // [ErrWrongPassword]; a missing password one wrapping [ErrNoPassword].

@@ -103,8 +103,9 @@
 //
 // The files written here are the relkit wire formats ("relkit.signatures/v1",
 // "relkit.keys/v1"), defined and versioned by package verify, plus the
-// detached-signature files cosign and openssl read. Ed25519 keys stored in
-// cosign's format sign pure Ed25519 here; "cosign verify-blob" expects
-// Ed25519ph for them, so use ECDSA keys (cosign's default) where
-// cosign verify-blob must accept the .sig file.
+// detached-signature files cosign and openssl read. "cosign verify-blob
+// --key" accepts the .sig files for every key type here (ECDSA, Ed25519
+// as pure Ed25519, RSA PKCS#1 v1.5); "openssl dgst -sha256 -verify" (or
+// "openssl pkeyutl -verify -rawin" for Ed25519) accepts the raw signatures.
+// The tests run both tools.
 package sign

@@ -59,8 +59,9 @@ func (r Result) Changed() bool { return len(r.Wrote) > 0 }
 //   - dir/name.sig holds the first signer's signature as base64 with no
 //     newline: the file "cosign sign-blob --output-signature" writes, which
 //     "cosign verify-blob --key cosign.pub --signature name.sig
-//     --insecure-ignore-tlog name" accepts for a cosign or ECDSA key, and
-//     which package verify reads;
+//     --insecure-ignore-tlog name" accepts (for every key type: cosign,
+//     ECDSA, Ed25519 and RSA PKCS#1 v1.5 keys are tested), and which
+//     package verify reads;
 //   - dir/signatures.json gets one entry per signer (see
 //     [verify.SignatureSet]) with the file's SHA-256, merged into the set
 //     already there. Entries for other files and for other revisions of
@@ -181,8 +182,8 @@ func signData(ctx context.Context, dir, name string, data []byte, signers []Sign
 //
 // Files already signed by every signer are left untouched, so signing a
 // root that holds many published versions only signs what is new. The
-// first signer's key makes the .sig files: put the cosign or ECDSA key
-// first when "cosign verify-blob" must accept them. It returns one Result
+// first signer's key makes the .sig files: put the key users check with
+// "cosign verify-blob" or openssl first. It returns one Result
 // per signed file, in the order above, and stops at the first error.
 func SignRelease(ctx context.Context, root string, signers ...Signer) ([]Result, error) {
 	if err := checkSigners(signers); err != nil {
