@@ -80,7 +80,7 @@ type Result struct {
 // Ref returns the pushed index by digest ("ghcr.io/example/hello@sha256:...").
 func (r *Result) Ref() string { return r.Repository + "@" + r.Digest }
 
-// TagConflictError reports a fixed tag (a version or sha-<commit> tag)
+// TagConflictError reports a fixed tag (the version tag)
 // that already points at a different digest: a version is never reused,
 // and a push refuses before uploading anything.
 type TagConflictError struct {
@@ -103,7 +103,7 @@ func (e *TagConflictError) Error() string {
 // the cosign signature of the index, then the tags of Tags, last, so that
 // nothing is visible by tag before it is complete and signed.
 //
-// Before uploading anything, Push reads every tag: a fixed tag that points
+// Before uploading anything, Push reads every tag: the version tag pointing
 // at another digest fails the push with a *TagConflictError; a rolling tag
 // that points at a newer version (by manifest.Compare of the
 // org.opencontainers.image.version annotation) is kept where it is. So

@@ -17,9 +17,10 @@ type Tag struct {
 	// Name is the tag ("1.2.0", "1.2", "latest", "sha-4f9c2e1").
 	Name string
 	// Rolling reports a tag that moves from release to release ("latest",
-	// "1", "1.2", "edge", "nightly-2026-11-22"). A rolling tag only moves
-	// forward: Push leaves it where it is when it points at a newer
-	// version. A fixed tag (the version, sha-<commit>) never moves: Push
+	// "1", "1.2", "edge", "nightly-2026-11-22", and "sha-<commit>", since
+	// a release candidate and its final release are often cut from one
+	// commit). A rolling tag only moves forward: Push leaves it where it
+	// is when it points at a newer version. The version tag is fixed: Push
 	// refuses to point it at a different digest.
 	Rolling bool
 }
@@ -35,7 +36,8 @@ type Tag struct {
 //
 // X.Y and X are written as the version writes them ("2026" and "2026.04"
 // for a calendar version), like the manifest's aliases; the nightly date is
-// created's UTC date. A "+" of build metadata becomes "_" in the version
+// created's UTC date. When the version tag is also an alias (calendar
+// version "2026.04" is its own X.Y), it is rolling. A "+" of build metadata becomes "_" in the version
 // tag, since tags cannot hold "+". A pre-release on the stable or lts
 // channel is refused with an error wrapping manifest.ErrPrereleaseOnStable.
 // Unlike manifest.Manifest.Add, an empty channel does not put a pre-release
@@ -58,6 +60,14 @@ func Tags(v manifest.Version, channel, commit string, created time.Time) ([]Tag,
 			return &SpecError{Field: "Version", Reason: fmt.Sprintf("tag %q is not a valid OCI tag", name)}
 		}
 		if seen[name] {
+			// A calendar version "2026.04" is also its own X.Y alias: it
+			// is then rolling, so that re-pushing it after 2026.04.1
+			// keeps the alias instead of failing on a moved version tag.
+			for i := range tags {
+				if tags[i].Name == name {
+					tags[i].Rolling = tags[i].Rolling || rolling
+				}
+			}
 			return nil
 		}
 		seen[name] = true
@@ -82,7 +92,7 @@ func Tags(v manifest.Version, channel, commit string, created time.Time) ([]Tag,
 			return nil, err
 		}
 	}
-	if err := add("sha-"+commit[:ShortCommitLen], false); err != nil {
+	if err := add("sha-"+commit[:ShortCommitLen], true); err != nil {
 		return nil, err
 	}
 	return tags, nil
