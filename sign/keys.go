@@ -80,6 +80,7 @@ type KeyError struct {
 	Err error
 }
 
+// Error says which key failed and why, without key material.
 func (e *KeyError) Error() string {
 	src := e.Source
 	if src == "" {
