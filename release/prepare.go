@@ -235,6 +235,9 @@ type PublishConfig struct {
 	// Remote is where clients read the release (verify.NewHTTP or
 	// verify.Dir); nil skips the remote verification.
 	Remote verify.Location
+	// Flat says Remote serves files under their base names (GitHub
+	// release assets); see [RemoteVerify].
+	Flat bool
 	// SummaryDir receives release-summary.md/.json; empty means the
 	// parent of Root.
 	SummaryDir string
@@ -277,7 +280,7 @@ func Publish(ctx context.Context, c PublishConfig) (*State, error) {
 	}
 	stages = append(stages, &VerifyStaged{Keys: c.Keys}, &PublishStage{Publisher: c.Publisher})
 	if c.Remote != nil {
-		stages = append(stages, &RemoteVerify{Location: c.Remote, Keys: c.Keys})
+		stages = append(stages, &RemoteVerify{Location: c.Remote, Keys: c.Keys, Flat: c.Flat})
 	}
 	stages = append(stages, &Summary{})
 	p := &Pipeline{Stages: stages, Skip: c.Skip, Logger: c.Logger}

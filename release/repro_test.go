@@ -158,3 +158,32 @@ func TestPublishMissingRemoteAsset(t *testing.T) {
 		t.Fatalf("err = %v, want *MissingAssetsError naming the zip", err)
 	}
 }
+
+// RemoteVerify of a flat location, laid out as GitHub release assets.
+func TestRemoteVerifyFlat(t *testing.T) {
+	signer, pub := newSigner(t)
+	st := lightState(t)
+	stages := []Stage{&Package{}, &SBOM{}, &Provenance{Repository: "git+https://example.com/hello"}, Checksums{},
+		&Sign{Signers: []sign.Signer{signer}}, &UpdateManifest{}, &SignManifest{Signers: []sign.Signer{signer}}}
+	if err := (&Pipeline{Stages: stages, Logger: testLogger(t)}).Run(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	flat := t.TempDir()
+	names, err := stagedFiles(st.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		data, _ := os.ReadFile(filepath.Join(st.Root, filepath.FromSlash(name)))
+		os.WriteFile(filepath.Join(flat, flatName(name)), data, 0o644)
+	}
+	rv := &RemoteVerify{Location: verify.Dir(flat), Keys: [][]byte{pub}, Flat: true}
+	if err := rv.Run(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(flat, "hello-1.2.0-linux-arm64.tar.gz"))
+	var me *MissingAssetsError
+	if err := rv.Run(t.Context(), st); !errors.As(err, &me) || me.Names[0] != "hello-1.2.0-linux-arm64.tar.gz" {
+		t.Fatalf("err = %v, want *MissingAssetsError", err)
+	}
+}

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 
+	"github.com/relkit/relkit/publish/github"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
 )
@@ -30,10 +32,10 @@ func (v *VerifyStaged) Name() string { return "verify-staged" }
 
 // Run verifies the staged release.
 func (v *VerifyStaged) Run(ctx context.Context, st *State) error {
-	return verifyAt(ctx, st, "staged", verify.Dir(st.Root), v.Keys, v.Signers)
+	return verifyAt(ctx, st, "staged", verify.Dir(st.Root), "", v.Keys, v.Signers)
 }
 
-func verifyAt(ctx context.Context, st *State, where string, loc verify.Location, keys [][]byte, signers []sign.Signer) error {
+func verifyAt(ctx context.Context, st *State, where string, loc verify.Location, dir string, keys [][]byte, signers []sign.Signer) error {
 	if err := st.needVersion(); err != nil {
 		return err
 	}
@@ -58,7 +60,7 @@ func verifyAt(ctx context.Context, st *State, where string, loc verify.Location,
 	if err != nil {
 		return err
 	}
-	rep, err := v.VerifyRelease(ctx, loc, verify.ReleaseOptions{Version: st.Version.String(), RequireManifest: hasManifest(ctx, loc)})
+	rep, err := v.VerifyRelease(ctx, loc, verify.ReleaseOptions{Version: st.Version.String(), Dir: dir, RequireManifest: hasManifest(ctx, loc)})
 	if rep != nil {
 		st.Reports = append(st.Reports, Verification{Where: where, Report: rep})
 		for _, c := range rep.Checks {
@@ -117,6 +119,10 @@ type RemoteVerify struct {
 	// Keys or Signers as for [VerifyStaged].
 	Keys    [][]byte
 	Signers []sign.Signer
+	// Flat says the location serves every file under its base name, as
+	// GitHub release assets do ("1.2.0/SHA256SUMS" is "SHA256SUMS"; the
+	// root signatures.json is [github.RootSignaturesAsset]).
+	Flat bool
 }
 
 // Name returns "remote-verify".
@@ -137,6 +143,9 @@ func (r *RemoteVerify) Run(ctx context.Context, st *State) error {
 	}
 	var missing []string
 	for _, name := range names {
+		if r.Flat {
+			name = flatName(name)
+		}
 		rc, err := r.Location.Open(ctx, name)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
@@ -152,7 +161,19 @@ func (r *RemoteVerify) Run(ctx context.Context, st *State) error {
 		return &MissingAssetsError{Location: fmt.Sprint(r.Location), Names: missing}
 	}
 	st.Verified = append(st.Verified, fmt.Sprintf("remote: all %d staged files are served", len(names)))
-	return verifyAt(ctx, st, "remote", r.Location, r.Keys, r.Signers)
+	dir := ""
+	if r.Flat {
+		dir = "."
+	}
+	return verifyAt(ctx, st, "remote", r.Location, dir, r.Keys, r.Signers)
+}
+
+// flatName maps a staged name to its GitHub release asset name.
+func flatName(name string) string {
+	if name == SignaturesFile {
+		return github.RootSignaturesAsset
+	}
+	return path.Base(name)
 }
 
 // stagedFiles lists the regular files under root as slash paths.
