@@ -213,7 +213,9 @@ func TestBuildSpecErrors(t *testing.T) {
 		{"Binaries[1].Platform", func(s *oci.Spec) { s.Binaries[1].Platform.Arch = "" }},
 		{"BinDir", func(s *oci.Spec) { s.BinDir = "usr/bin" }},
 		{"Files[0].Dst", func(s *oci.Spec) { s.Files = []oci.File{{Src: s.Binaries[0].Path, Dst: "/etc/../x"}} }},
-		{"Files[0].Mode", func(s *oci.Spec) { s.Files = []oci.File{{Src: s.Binaries[0].Path, Dst: "/x", Mode: os.ModeSetuid | 0o755}} }},
+		{"Files[0].Mode", func(s *oci.Spec) {
+			s.Files = []oci.File{{Src: s.Binaries[0].Path, Dst: "/x", Mode: os.ModeSetuid | 0o755}}
+		}},
 		{"Files[0]", func(s *oci.Spec) { s.Files = []oci.File{{Src: s.Binaries[0].Path, Dst: "/usr/local/bin/hello"}} }},
 		{"Entrypoint", func(s *oci.Spec) {
 			s.Binaries = append(s.Binaries, oci.Binary{Name: "helper", Path: s.Binaries[0].Path, Platform: s.Binaries[0].Platform})
