@@ -6,7 +6,8 @@
 //
 // Most callers want [LoadSigner] to load a key file and [SignRelease] to
 // sign a release directory; a release pipeline that signs files one by one
-// uses [SignFile]; key management uses [GenerateCosignKeyPair],
+// uses [SignFile], and [SignBlob] makes a cosign-style .sig for any stream;
+// key management uses [GenerateCosignKeyPair],
 // [GenerateEd25519Key] and, for rotation, [SignKeyBundle].
 //
 // This package imports cosign (github.com/sigstore/cosign/v2), several

@@ -3,6 +3,7 @@ package sign
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -264,5 +265,37 @@ func TestInteropOpenSSLVerifiesOurSignatures(t *testing.T) {
 				t.Errorf("package verify refuses openssl's signature: %v", err)
 			}
 		})
+	}
+}
+
+// TestInteropCosignVerifiesSignBlob: SignBlob streams a large artifact and
+// its output passes "cosign verify-blob" as the .sig file.
+func TestInteropCosignVerifiesSignBlob(t *testing.T) {
+	cosign := testenv.Tool(t, "cosign")
+	s := loadCase(t, caseFor("cosign-cli.key"))
+	dir := t.TempDir()
+	blob := filepath.Join(dir, "hello-1.2.0-linux-amd64.tar.gz")
+	f, err := os.Create(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(f, &countingReader{remaining: 32 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	out, err := SignBlob(context.Background(), s, f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, blob+".sig", out)
+	pub, err := filepath.Abs("testdata/keys/cosign-cli.pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cosignVerifyBlob(t, cosign, dir, pub, blob+".sig", blob); err != nil {
+		t.Fatalf("cosign verify-blob refuses SignBlob's output: %v", err)
 	}
 }

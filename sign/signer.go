@@ -180,6 +180,22 @@ func (s *KeySigner) Sign(ctx context.Context, message io.Reader) ([]byte, error)
 	return sig, nil
 }
 
+// SignBlob signs message with s and returns the detached signature file's
+// contents as "cosign sign-blob --key cosign.key --tlog-upload=false
+// --output-signature blob.sig blob" writes them: the raw signature in
+// standard base64 with no trailing newline ([verify.EncodeSignature]).
+// "cosign verify-blob --key cosign.pub --signature blob.sig
+// --insecure-ignore-tlog blob" and package verify accept it. Unlike
+// [SignFile] it streams: with an ECDSA or RSA key, any size of blob signs in
+// constant memory.
+func SignBlob(ctx context.Context, s Signer, message io.Reader) ([]byte, error) {
+	sig, err := s.Sign(ctx, message)
+	if err != nil {
+		return nil, err
+	}
+	return verify.EncodeSignature(sig), nil
+}
+
 // ctxReader stops reading once its context is done.
 type ctxReader struct {
 	ctx context.Context

@@ -341,3 +341,26 @@ func TestSignReadError(t *testing.T) {
 		}
 	}
 }
+
+// TestSignBlob: the .sig contents decode in package verify and verify
+// there, for a cosign key and an Ed25519 key.
+func TestSignBlob(t *testing.T) {
+	msg := []byte("blob contents\n")
+	for _, file := range []string{"cosign-cli.key", "ed25519-pkcs8.pem"} {
+		s := loadCase(t, caseFor(file))
+		out, err := SignBlob(context.Background(), s, bytes.NewReader(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.ContainsAny(out, "\n\r ") {
+			t.Errorf("%s: SignBlob output has whitespace: %q", file, out)
+		}
+		sig, err := verify.DecodeSignature(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := acceptedByVerify(t, s.PublicKey(), s.Algorithm(), msg, sig); err != nil {
+			t.Errorf("%s: %v", file, err)
+		}
+	}
+}
