@@ -8,12 +8,14 @@
 //
 //	ring, _ := verify.NewKeyRing(pinnedPublicKeyPEM) // the key the release is signed with
 //	exe, _ := os.Executable()
+//	exe, _ = filepath.EvalSymlinks(exe) // replace the file, not a symlink to it
 //	in, err := install.New(install.Config{
-//		Project: "hello",
-//		Source:  "https://releases.example.com/hello/",
-//		Dir:     filepath.Dir(exe),
-//		Keys:    ring,
-//		Progress: func(done, total int64) { bar.Set(done, total) },
+//		Project:        "hello",
+//		Source:         "https://releases.example.com/hello/",
+//		Dir:            filepath.Dir(exe),
+//		Keys:           ring,
+//		CurrentVersion: version, // from -ldflags; else the receipt says
+//		Progress:       func(done, total int64) { bar.Set(done, total) },
 //	})
 //	...
 //	u, err := in.Check(ctx, manifest.Query{})              // is there an update, to what, and why
