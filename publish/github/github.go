@@ -701,7 +701,7 @@ func (s *Store) URL(name string) string {
 	if s.assets == nil {
 		return ""
 	}
-	if a := s.assets[path.Base(name)]; a != nil {
+	if a := s.assets[AssetName(name)]; a != nil {
 		return a.GetBrowserDownloadURL()
 	}
 	return ""

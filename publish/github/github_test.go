@@ -103,7 +103,7 @@ func TestPublishDraftThenCommit(t *testing.T) {
 	}
 	for _, n := range names {
 		want, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(n)))
-		if got := r.Assets[filepath.Base(n)]; !bytes.Equal(got, want) {
+		if got := r.Assets[github.AssetName(n)]; !bytes.Equal(got, want) {
 			t.Errorf("asset %s differs", n)
 		}
 	}
@@ -114,7 +114,7 @@ func TestPublishDraftThenCommit(t *testing.T) {
 		t.Errorf("Result.URL = %q, want %q", res.URL, want)
 	}
 	for _, a := range res.Assets {
-		want := srv.URL + "/acme/hello/releases/download/v1.0.0/" + filepath.Base(a.Name)
+		want := srv.URL + "/acme/hello/releases/download/v1.0.0/" + github.AssetName(a.Name)
 		if a.URL != want {
 			t.Errorf("asset URL %q, want %q", a.URL, want)
 		}
@@ -197,7 +197,7 @@ func TestRefuseAndReplaceExisting(t *testing.T) {
 	r := srv.Releases("acme", "hello")[0]
 	for _, n := range names {
 		want, _ := os.ReadFile(filepath.Join(dir2, filepath.FromSlash(n)))
-		if !bytes.Equal(r.Assets[filepath.Base(n)], want) {
+		if !bytes.Equal(r.Assets[github.AssetName(n)], want) {
 			t.Errorf("asset %s not replaced", n)
 		}
 	}

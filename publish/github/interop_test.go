@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/relkit/relkit/internal/testenv"
+	"github.com/relkit/relkit/publish/github"
 	"github.com/relkit/relkit/publish/github/githubtest"
 )
 
@@ -25,7 +26,7 @@ func TestCurlDownloadsResultURLs(t *testing.T) {
 	}
 	out := t.TempDir()
 	for _, a := range res.Assets {
-		dst := filepath.Join(out, filepath.Base(a.Name))
+		dst := filepath.Join(out, github.AssetName(a.Name))
 		if b, err := exec.Command(curl, "-fsSL", "-o", dst, a.URL).CombinedOutput(); err != nil {
 			t.Fatalf("curl %s: %v\n%s", a.URL, err, b)
 		}
