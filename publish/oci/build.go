@@ -6,7 +6,9 @@ import (
 	"maps"
 	"os"
 	"path"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -132,15 +134,29 @@ func (c *Client) Build(ctx context.Context, spec Spec) (_ *Image, err error) {
 	if spec.Source != "" {
 		std[AnnotationSource] = spec.Source
 	}
+	// Platforms build concurrently (compression is the cost), at most
+	// GOMAXPROCS at a time; the index lists them in platform order.
+	imgs := make([]v1.Image, len(platforms))
+	pis := make([]PlatformImage, len(platforms))
+	errs := make([]error, len(platforms))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, p := range platforms {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			imgs[i], pis[i], errs[i] = c.buildPlatform(ctx, &spec, p, byPlatform[p], base, entrypoint, created, std, dir)
+		})
+	}
+	wg.Wait()
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	for _, p := range platforms {
-		img, pi, err := c.buildPlatform(ctx, &spec, p, byPlatform[p], base, entrypoint, created, std, dir)
-		if err != nil {
-			return nil, err
+	for i, p := range platforms {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
 		op := ociPlatform(p)
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &op}})
-		im.Platforms = append(im.Platforms, pi)
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: imgs[i], Descriptor: v1.Descriptor{Platform: &op}})
+		im.Platforms = append(im.Platforms, pis[i])
 	}
 	im.Annotations = merge(std, spec.Annotations)
 	idx = mutate.Annotations(idx, im.Annotations).(v1.ImageIndex)

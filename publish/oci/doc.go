@@ -34,7 +34,8 @@
 // sorted by path, parent directories included, owner 0:0 with no user
 // names, modes 0755 for binaries and directories and 0644 (or File.Mode)
 // for files whatever the modes on disk, every mtime the commit time
-// (Spec.Created), gzip with no header time. The config sets the platform,
+// (Spec.Created), gzip at BestSpeed (as go-containerregistry and ko) with
+// no header time. The config sets the platform,
 // the entrypoint (the binary, when each platform has one), Cmd, Env, User,
 // WorkingDir, and the labels; its creation time is the commit time too. So
 // the same Spec builds the same digests on any machine with the same relkit

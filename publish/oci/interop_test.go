@@ -12,6 +12,7 @@ import (
 	"github.com/relkit/relkit/internal/registrytest"
 	"github.com/relkit/relkit/internal/testenv"
 	"github.com/relkit/relkit/publish/oci"
+	"github.com/relkit/relkit/sign"
 )
 
 // TestInteropDockerRegistry pushes a signed two-platform release to a real
@@ -152,4 +153,34 @@ func stderr(err error) string {
 		return string(ee.Stderr)
 	}
 	return ""
+}
+
+// TestInteropCosignKeyFile signs with a key made by "cosign
+// generate-key-pair" and loaded with package sign, as a release does, and
+// checks the signature with "cosign verify".
+func TestInteropCosignKeyFile(t *testing.T) {
+	reg := registrytest.Start(t)
+	cosign := testenv.Tool(t, "cosign")
+	dir := t.TempDir()
+	env := append(os.Environ(), "COSIGN_PASSWORD=relkit-test", "HOME="+t.TempDir(), "TUF_ROOT="+t.TempDir(), "DOCKER_CONFIG="+t.TempDir())
+	gen := exec.Command(cosign, "generate-key-pair")
+	gen.Dir, gen.Env = dir, env
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("cosign generate-key-pair: %v\n%s", err, out)
+	}
+	signer, err := sign.LoadSigner(filepath.Join(dir, sign.CosignKeyFile), sign.Password("relkit-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := push(t, newClient(t, oci.WithSigner(signer)), testSpec(t, reg.Host+"/hello", "0.9.0-rc.2", 4))
+	cmd := exec.Command(cosign, "verify", "--key", filepath.Join(dir, sign.CosignPubFile), "--insecure-ignore-tlog=true",
+		"--allow-http-registry", res.Ref())
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("cosign verify: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte(res.Digest)) {
+		t.Errorf("cosign verify output does not name the digest:\n%s", out)
+	}
 }

@@ -20,6 +20,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
+// layerCompression is the gzip level of layers: BestSpeed, the level
+// go-containerregistry and ko use. It is part of the digest: changing it
+// changes every image.
+const layerCompression = gzip.BestSpeed
+
 // entry is one regular file of a layer.
 type entry struct {
 	src  string      // file on disk
@@ -81,8 +86,8 @@ func (w *hashCounter) hash() v1.Hash {
 
 // writeLayer writes the reproducible layer holding entries to a new file in
 // dir: a tar of the files and their parent directories, sorted by path,
-// owned by 0:0, every mtime mtime, directories 0755, gzip-compressed at the
-// default level with no gzip header time or name. Files are streamed, never
+// owned by 0:0, every mtime mtime, directories 0755, gzip-compressed at
+// layerCompression with no gzip header time or name. Files are streamed, never
 // held in memory, and hashed in the same pass.
 func writeLayer(ctx context.Context, dir string, entries []entry, mtime time.Time, mt types.MediaType) (_ *fileLayer, err error) {
 	f, err := os.CreateTemp(dir, "layer-*.tar.gz")
@@ -98,7 +103,7 @@ func writeLayer(ctx context.Context, dir string, entries []entry, mtime time.Tim
 		}
 	}()
 	compressed := newHashCounter()
-	zw, err := gzip.NewWriterLevel(io.MultiWriter(f, compressed), gzip.DefaultCompression)
+	zw, err := gzip.NewWriterLevel(io.MultiWriter(f, compressed), layerCompression)
 	if err != nil {
 		return nil, err
 	}

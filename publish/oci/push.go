@@ -143,7 +143,18 @@ func (c *Client) PushImage(ctx context.Context, repository string, im *Image) (*
 		return nil, err
 	}
 	st := new(stats)
+	// One puller and one pusher for the whole push, so that the registry
+	// is pinged and authenticated once, not once per request.
 	opts := c.remoteOptions(ctx, st)
+	puller, err := remote.NewPuller(opts...)
+	if err != nil {
+		return nil, err
+	}
+	pusher, err := remote.NewPusher(opts...)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, remote.Reuse(puller), remote.Reuse(pusher))
 	res := &Result{
 		Repository: repo.Name(), Digest: im.Digest, Size: im.Size, Version: im.Version,
 		Platforms: im.Platforms, Skipped: im.Skipped, Artifacts: im.Artifacts(),
