@@ -169,6 +169,11 @@ func (c *Client) Build(ctx context.Context, spec Spec) (_ *Image, err error) {
 		return nil, err
 	}
 	im.Index, im.Digest, im.Size = idx, d.String(), size
+	if spec.Digest != "" {
+		if want := "sha256:" + strings.TrimPrefix(spec.Digest, "sha256:"); want != im.Digest {
+			return nil, &DigestMismatchError{Want: want, Got: im.Digest}
+		}
+	}
 	c.log.InfoContext(ctx, "built image index", "digest", im.Digest, "platforms", len(im.Platforms))
 	return im, nil
 }

@@ -262,3 +262,40 @@ func TestBuildSpecErrors(t *testing.T) {
 		t.Errorf("Close left %v", ents)
 	}
 }
+
+func TestBuildExpectedDigest(t *testing.T) {
+	c := newClient(t)
+	spec := testSpec(t, "", "1.2.0", 1)
+	im := build(t, c, spec)
+
+	// The recorded digest, with or without "sha256:", builds.
+	for _, d := range []string{im.Digest, im.Artifacts()[0].SHA256} {
+		spec.Digest = d
+		build(t, c, spec)
+	}
+	// A changed input does not.
+	spec.Created = spec.Created.Add(time.Hour)
+	_, err := c.Build(context.Background(), spec)
+	var dm *oci.DigestMismatchError
+	if !errors.As(err, &dm) || dm.Want != im.Digest || dm.Got == im.Digest {
+		t.Errorf("err = %v, want *DigestMismatchError", err)
+	}
+	spec.Digest = "sha256:abc"
+	var se *oci.SpecError
+	if _, err := c.Build(context.Background(), spec); !errors.As(err, &se) || se.Field != "Digest" {
+		t.Errorf("bad digest: err = %v", err)
+	}
+}
+
+func TestBuildCanceled(t *testing.T) {
+	tmp := t.TempDir()
+	c := newClient(t, oci.WithTempDir(tmp))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.Build(ctx, testSpec(t, "", "1.2.0", 1)); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Errorf("canceled build left %v", ents)
+	}
+}

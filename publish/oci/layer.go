@@ -129,7 +129,7 @@ func writeLayer(ctx context.Context, dir string, entries []entry, mtime time.Tim
 				return nil, err
 			}
 		}
-		if err := addFile(tw, e, mtime); err != nil {
+		if err := addFile(ctx, tw, e, mtime); err != nil {
 			return nil, err
 		}
 	}
@@ -147,7 +147,7 @@ func writeLayer(ctx context.Context, dir string, entries []entry, mtime time.Tim
 
 // addFile writes one regular file, checking that the file on disk is a
 // regular file and did not change size while it was read.
-func addFile(tw *tar.Writer, e entry, mtime time.Time) error {
+func addFile(ctx context.Context, tw *tar.Writer, e entry, mtime time.Time) error {
 	src, err := os.Open(e.src)
 	if err != nil {
 		return err
@@ -166,7 +166,7 @@ func addFile(tw *tar.Writer, e entry, mtime time.Time) error {
 	}); err != nil {
 		return err
 	}
-	n, err := io.Copy(tw, src)
+	n, err := io.Copy(tw, ctxReader{ctx, src})
 	if err != nil {
 		return fmt.Errorf("read %s: %w", e.src, err)
 	}
@@ -187,4 +187,17 @@ func parents(p string) []string {
 	}
 	slices.Reverse(out)
 	return out
+}
+
+// ctxReader stops reading when ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
 }

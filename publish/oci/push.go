@@ -184,7 +184,7 @@ func (c *Client) PushImage(ctx context.Context, repository string, im *Image) (*
 		log.InfoContext(ctx, "signed image index", "signature", sigTag, "new", wrote)
 	}
 
-	for i, tr := range res.Tags {
+	for _, tr := range res.Tags {
 		if tr.Action != TagCreated && tr.Action != TagMoved {
 			continue
 		}
@@ -192,7 +192,6 @@ func (c *Client) PushImage(ctx context.Context, repository string, im *Image) (*
 			return nil, fmt.Errorf("oci: tag %s:%s: %w", res.Repository, tr.Name, err)
 		}
 		log.InfoContext(ctx, "tagged", "tag", tr.Name, "action", tr.Action)
-		res.Tags[i] = tr
 	}
 	res.Stats = st.snapshot()
 	return res, nil

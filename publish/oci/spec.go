@@ -114,6 +114,26 @@ type Spec struct {
 	// Annotations are added to the index and to every image manifest,
 	// after the standard annotations (which they may override).
 	Annotations map[string]string
+	// Digest, when set, is the index digest the build must make
+	// ("sha256:<hex>" or the hex alone, as a manifest record's SHA256):
+	// a release that recorded its image digests earlier sets it so that
+	// what ships is what was recorded. A different digest fails Build and
+	// Push with a *DigestMismatchError before anything is pushed.
+	Digest string
+}
+
+// DigestMismatchError reports a build whose index digest is not
+// Spec.Digest: an input changed (a binary, the base image, the commit
+// time) since the digest was recorded.
+type DigestMismatchError struct {
+	// Want is Spec.Digest, normalized to "sha256:<hex>".
+	Want string
+	// Got is the digest the build made.
+	Got string
+}
+
+func (e *DigestMismatchError) Error() string {
+	return "oci: the build made index " + e.Got + ", not the recorded " + e.Want + " (an input changed)"
 }
 
 // SpecError reports a Spec field that is missing or wrong.
@@ -159,6 +179,11 @@ func (s *Spec) check() (manifest.Version, error) {
 		}
 		if b.Platform.OS == "" || b.Platform.Arch == "" {
 			return manifest.Version{}, &SpecError{Field: f + ".Platform", Reason: "OS and Arch are required"}
+		}
+	}
+	if s.Digest != "" {
+		if h := strings.TrimPrefix(s.Digest, "sha256:"); len(h) != 64 || !isHex(h) {
+			return manifest.Version{}, &SpecError{Field: "Digest", Reason: fmt.Sprintf("%q is not a sha256 digest", s.Digest)}
 		}
 	}
 	if s.BinDir != "" && !absSlashPath(s.BinDir) {
