@@ -134,7 +134,7 @@ func TestHostileArchivesAndServers(t *testing.T) {
 			c := base
 			c.Limits.MaxDownload = 10
 			return c
-		}, want: []error{ErrTooLarge}},
+		}, want: []error{ErrTooLarge}, as: new(*LimitError)},
 		{name: "not a gzip stream", setup: func(v string) Config {
 			f.publish(v, f.artifactName(v), []byte("this is not gzip at all"))
 			return base
@@ -254,7 +254,7 @@ func TestHostileArchivesAndServers(t *testing.T) {
 				http.NotFound(w, r)
 				return true
 			}
-		}), want: []error{fs.ErrNotExist}},
+		}), want: []error{fs.ErrNotExist}, as: &de},
 		{name: "stalled body", setup: func(v string) Config {
 			f.release(v)
 			srv.setFault(func(w http.ResponseWriter, r *http.Request) bool {

@@ -7,13 +7,17 @@
 #   shell:  curl -o archive + curl -o SHA256SUMS + sha256sum -c + tar xzf + mv
 #   relkit: install (signed manifest, streaming download hashed in the same
 #           pass, safe extraction, fsync, backup, rename, health check)
-# and prints the median wall times, their ratio (relkit/shell; target
-# <= 1.2) and relkit's peak RSS (target <= 64 MiB).
+#   stream: curl | tar xzf (no verification at all: a lower bound, for
+#           reference)
+# and prints the median wall times, the ratio relkit/shell (target <= 1.2),
+# the ratio relkit/stream, and relkit's peak RSS (target <= 64 MiB).
 #
 #   bash bench/install/run.sh
 #   SIZE=$((64<<20)) RUNS=1 bash bench/install/run.sh
 #
-# Needs: go, curl, sha256sum, tar. Peak RSS comes from /usr/bin/time -v
+# Each timed step starts after a sync, so no step pays for another's dirty
+# pages when it fsyncs (relkit does; the shell tools do not). Needs: go,
+# curl, sha256sum, tar, bc. Peak RSS comes from /usr/bin/time -v
 # when installed (apt-get install time) and from /proc/self/status
 # (VmHWM) as reported by the process itself.
 set -euo pipefail
@@ -61,15 +65,24 @@ shell_install() {
 	rm -rf "$tmp"
 }
 
+stream_install() {
+	local dst=$1 tmp
+	tmp=$(mktemp -d "$work/stream.XXXX")
+	curl -fsS "$url/1.0.0/$art" | tar xzf - -C "$tmp"
+	mv "$tmp/hello" "$dst/hello"
+	rm -rf "$tmp"
+}
+
 have_time=
 [ -x /usr/bin/time ] && have_time=1
 
 shell_times=()
 relkit_times=()
+stream_times=()
 rss_line=
 for i in $(seq "$RUNS"); do
-	rm -rf "$work/bin-shell" "$work/bin-relkit"
-	mkdir -p "$work/bin-shell" "$work/bin-relkit"
+	rm -rf "$work/bin-shell" "$work/bin-relkit" "$work/bin-stream"
+	mkdir -p "$work/bin-shell" "$work/bin-relkit" "$work/bin-stream"
 	sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
 
 	t0=$(now)
@@ -77,6 +90,7 @@ for i in $(seq "$RUNS"); do
 	t1=$(now)
 	shell_times+=("$(echo "$t1 - $t0" | bc -l)")
 
+	sync
 	t0=$(now)
 	if [ -n "$have_time" ]; then
 		/usr/bin/time -v "$work/bench-install" install -url "$url" -dir "$work/bin-relkit" -key "$work/pub.pem" \
@@ -92,9 +106,15 @@ for i in $(seq "$RUNS"); do
 	else
 		rss_line="$(sed -n 's/.*peak RSS //p' "$work/relkit.out") (VmHWM)"
 	fi
+	sync
+	t0=$(now)
+	stream_install "$work/bin-stream"
+	t1=$(now)
+	stream_times+=("$(echo "$t1 - $t0" | bc -l)")
+
 	cmp -s "$work/bin-shell/hello" "$work/bin-relkit/hello" || { echo "installed binaries differ" >&2; exit 1; }
 	"$work/bin-relkit/hello" version | grep -q "1.0.0" || { echo "installed binary does not run" >&2; exit 1; }
-	printf 'run %d: shell %.2fs  relkit %.2fs\n' "$i" "${shell_times[-1]}" "${relkit_times[-1]}"
+	printf 'run %d: shell %.2fs  relkit %.2fs  stream %.2fs\n' "$i" "${shell_times[-1]}" "${relkit_times[-1]}" "${stream_times[-1]}"
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -102,5 +122,8 @@ ms=$(median "${shell_times[@]}")
 mr=$(median "${relkit_times[@]}")
 printf '\nbinary %d MiB, artifact %s\n' "$((SIZE >> 20))" "$(du -h "$work/release/1.0.0/$art" | cut -f1)"
 printf 'median wall: shell (curl + sha256sum -c + tar xzf + mv) %.2fs, relkit install %.2fs\n' "$ms" "$mr"
+mt=$(median "${stream_times[@]}")
+printf 'reference: curl | tar xzf (unverified) %.2fs\n' "$mt"
 printf 'ratio relkit/shell: %.2f (target <= 1.2)\n' "$(echo "$mr / $ms" | bc -l)"
+printf 'ratio relkit/stream: %.2f (relkit also verifies, fsyncs, backs up and health-checks)\n' "$(echo "$mr / $mt" | bc -l)"
 printf 'relkit peak RSS: %s (target <= 64 MiB)\n' "$rss_line"
