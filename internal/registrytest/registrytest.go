@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/relkit/relkit/internal/testenv"
 )
 
@@ -60,6 +62,27 @@ func (b *syncBuffer) String() string {
 // GET /v2/ within StartTimeout.
 func Start(t testing.TB) *Registry {
 	t.Helper()
+	return start(t, "")
+}
+
+// StartAuth starts a registry like Start that requires HTTP basic
+// authentication as user with password (an htpasswd file with a bcrypt
+// hash, docker-registry's htpasswd backend).
+func StartAuth(t testing.TB, user, password string) *Registry {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	htpasswd := filepath.Join(t.TempDir(), "htpasswd")
+	if err := os.WriteFile(htpasswd, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return start(t, htpasswd)
+}
+
+func start(t testing.TB, htpasswd string) *Registry {
+	t.Helper()
 	bin := testenv.Tool(t, "docker-registry")
 	dir := t.TempDir()
 	root := filepath.Join(dir, "data")
@@ -74,7 +97,7 @@ func Start(t testing.TB) *Registry {
 		}
 		host := "127.0.0.1:" + strconv.Itoa(port)
 		cfg := filepath.Join(dir, "config.yml")
-		if err := os.WriteFile(cfg, []byte(config(root, host)), 0o644); err != nil {
+		if err := os.WriteFile(cfg, []byte(config(root, host, htpasswd)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		r := &Registry{Host: host, Root: root, log: new(syncBuffer)}
@@ -107,7 +130,7 @@ func (r *Registry) wait(exited <-chan error) error {
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
 				return nil
 			}
 		}
@@ -124,7 +147,15 @@ func (r *Registry) wait(exited <-chan error) error {
 // URL returns the registry's base URL ("http://127.0.0.1:41234").
 func (r *Registry) URL() string { return "http://" + r.Host }
 
-func config(root, addr string) string {
+func config(root, addr, htpasswd string) string {
+	auth := ""
+	if htpasswd != "" {
+		auth = fmt.Sprintf(`auth:
+  htpasswd:
+    realm: relkit-test
+    path: %s
+`, htpasswd)
+	}
 	return fmt.Sprintf(`version: 0.1
 log:
   level: error
@@ -138,7 +169,7 @@ storage:
 http:
   addr: %s
   secret: relkit-test-only
-`, root, addr)
+%s`, root, addr, auth)
 }
 
 func freePort() (int, error) {

@@ -2,12 +2,18 @@ package oci_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/relkit/relkit/internal/registrytest"
 	"github.com/relkit/relkit/internal/testenv"
@@ -182,5 +188,37 @@ func TestInteropCosignKeyFile(t *testing.T) {
 	}
 	if !bytes.Contains(out, []byte(res.Digest)) {
 		t.Errorf("cosign verify output does not name the digest:\n%s", out)
+	}
+}
+
+// TestDockerConfigAuth pushes to a registry that requires a password,
+// with the credentials "docker login" would have written to
+// $DOCKER_CONFIG/config.json, read through the default keychain; without
+// them the push is refused.
+func TestDockerConfigAuth(t *testing.T) {
+	reg := registrytest.StartAuth(t, "releaser", "s3cret-pass")
+	cfgDir := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", cfgDir)
+	spec := testSpec(t, reg.Host+"/private/hello", "1.0.0", 1)
+	c, err := oci.New(oci.WithTempDir(t.TempDir())) // authn.DefaultKeychain
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Push(context.Background(), spec)
+	var te *transport.Error
+	if !errors.As(err, &te) || te.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("push without credentials: err = %v, want a 401 *transport.Error", err)
+	}
+	auth := base64.StdEncoding.EncodeToString([]byte("releaser:s3cret-pass"))
+	cfg := `{"auths":{"` + reg.Host + `":{"auth":"` + auth + `"}}}`
+	if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Push(context.Background(), spec)
+	if err != nil {
+		t.Fatalf("push with docker config credentials: %v", err)
+	}
+	if tagAction(t, res, "latest") != oci.TagCreated {
+		t.Errorf("tags = %+v", res.Tags)
 	}
 }
