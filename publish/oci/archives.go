@@ -27,8 +27,10 @@ type ArchiveError struct {
 	Err error
 }
 
+// Error names the archive and the cause.
 func (e *ArchiveError) Error() string { return "oci: archive " + e.Archive + ": " + e.Err.Error() }
 
+// Unwrap returns Err.
 func (e *ArchiveError) Unwrap() error { return e.Err }
 
 // ErrChecksum is wrapped by an *ArchiveError when an archive's size or

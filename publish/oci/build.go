@@ -82,10 +82,12 @@ type BaseImageError struct {
 	Err error
 }
 
+// Error names the base, the platform and the cause.
 func (e *BaseImageError) Error() string {
 	return fmt.Sprintf("oci: base image %s for %s: %v", e.Base, e.Platform, e.Err)
 }
 
+// Unwrap returns Err.
 func (e *BaseImageError) Unwrap() error { return e.Err }
 
 // Build builds the images spec describes, without pushing anything: one

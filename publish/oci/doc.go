@@ -101,9 +101,10 @@
 //
 // (add --allow-http-registry for a registry on loopback). A valid signature
 // by the same key is kept, not duplicated. Signers are package sign's:
-// cosign keys and ECDSA or RSA PEM keys; Ed25519 is refused
-// (ErrUnsupportedSigner), since cosign verifies Ed25519 image signatures as
-// Ed25519ph.
+// cosign keys and ECDSA or RSA PEM keys. Ed25519 and RSA-PSS signers are
+// refused with ErrUnsupportedSigner: cosign treats Ed25519 keys differently
+// across its commands (see package sign), so image signatures use only the
+// algorithms "cosign verify --key" checks the same way everywhere.
 //
 // # Registries and credentials
 //

@@ -94,6 +94,7 @@ type TagConflictError struct {
 	Want string
 }
 
+// Error names the tag and both digests.
 func (e *TagConflictError) Error() string {
 	return fmt.Sprintf("oci: %s:%s already points at %s, not %s (a version tag never moves)", e.Repository, e.Tag, e.Have, e.Want)
 }

@@ -132,6 +132,7 @@ type DigestMismatchError struct {
 	Got string
 }
 
+// Error names both digests.
 func (e *DigestMismatchError) Error() string {
 	return "oci: the build made index " + e.Got + ", not the recorded " + e.Want + " (an input changed)"
 }
@@ -144,6 +145,7 @@ type SpecError struct {
 	Reason string
 }
 
+// Error names the field and the problem.
 func (e *SpecError) Error() string { return "oci: " + e.Field + ": " + e.Reason }
 
 var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
