@@ -2,6 +2,7 @@ package release
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -64,12 +65,14 @@ func releaseConfig(t *testing.T, r *testRepo, dist string, signers []sign.Signer
 	b := testBuild()
 	b.Dir = "."
 	return Config{
-		Project:    "hello",
-		Dist:       dist,
-		Repo:       r.dir,
-		Guard:      Guard{RequireV: true}.Strict(),
-		Build:      b,
-		Package:    Package{Extra: []File{{Src: filepath.Join(r.dir, "LICENSE")}, {Src: filepath.Join(r.dir, "README.md")}}},
+		Project: "hello",
+		Dist:    dist,
+		Repo:    r.dir,
+		Guard:   Guard{RequireV: true}.Strict(),
+		Build:   b,
+		// BestSpeed keeps the race run short; TestPackageReproducible
+		// covers the default level.
+		Package:    Package{Level: gzip.BestSpeed, Extra: []File{{Src: filepath.Join(r.dir, "LICENSE")}, {Src: filepath.Join(r.dir, "README.md")}}},
 		Source:     true,
 		Notes:      Changelog{Path: filepath.Join(r.dir, "CHANGELOG.md")},
 		Repository: "git+https://github.com/example/hello",
