@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -279,4 +280,34 @@ func runLimited(ctx context.Context, limit, n int, f func(ctx context.Context, i
 		out = append(out, parent.Err())
 	}
 	return out
+}
+
+// DefaultTargets returns the platforms most Go CLIs ship for:
+// linux/amd64, linux/arm64, darwin/arm64 and windows/amd64.
+func DefaultTargets() []manifest.Platform {
+	return []manifest.Platform{
+		{OS: "linux", Arch: "amd64"}, {OS: "linux", Arch: "arm64"},
+		{OS: "darwin", Arch: "arm64"}, {OS: "windows", Arch: "amd64"},
+	}
+}
+
+// ParseTargets parses a list of platforms separated by commas or spaces
+// ("linux/amd64,darwin/arm64"), as a -targets flag takes them; names are
+// normalised (see [manifest.ParsePlatform]) and duplicates dropped. An
+// empty list is an error.
+func ParseTargets(s string) ([]manifest.Platform, error) {
+	var out []manifest.Platform
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		p, err := manifest.ParsePlatform(f)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return nil, &ConfigError{Field: "targets", Reason: fmt.Sprintf("no platform in %q", s)}
+	}
+	return out, nil
 }

@@ -144,3 +144,27 @@ func TestBuildRelativeWork(t *testing.T) {
 		t.Fatalf("recorded path %s: %v", st.Binaries[0].Path, err)
 	}
 }
+
+func TestParseTargets(t *testing.T) {
+	got, err := ParseTargets("linux/amd64, darwin/aarch64 windows_x86_64,linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []manifest.Platform{{OS: "linux", Arch: "amd64"}, {OS: "darwin", Arch: "arm64"}, {OS: "windows", Arch: "amd64"}}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+	for _, bad := range []string{"", " , ", "plan9000/amd64", "linux"} {
+		if _, err := ParseTargets(bad); err == nil {
+			t.Errorf("ParseTargets(%q) accepted", bad)
+		}
+	}
+	if len(DefaultTargets()) != 4 {
+		t.Error("DefaultTargets")
+	}
+}
