@@ -274,7 +274,7 @@ func New(cfg Config) (*Installer, error) {
 	if in.cfg.UserAgent == "" {
 		in.cfg.UserAgent = "relkit-install"
 	}
-	in.state = &lenientState{FileState: verify.NewFileState(statePath(cfg.Dir, in.primary())), log: in.log}
+	in.state = &lenientState{FileState: verify.NewFileState(statePath(cfg.Dir, in.primary())), dir: cfg.Dir, log: in.log}
 	in.verifier = cfg.Verifier
 	var ring *verify.KeyRing
 	switch {
@@ -328,11 +328,15 @@ func (in *Installer) verifyOptions() []verify.Option {
 // (an install, which needs write access anyway, records it).
 type lenientState struct {
 	*verify.FileState
+	dir string // the install directory: never created by a Check
 	log *slog.Logger
 }
 
 // SetSerial implements verify.State.
 func (s *lenientState) SetSerial(ctx context.Context, key string, serial int64) error {
+	if _, err := os.Stat(s.dir); errors.Is(err, fs.ErrNotExist) {
+		return nil // nothing installed here yet; Install fails on the missing directory
+	}
 	err := s.FileState.SetSerial(ctx, key, serial)
 	if err != nil && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
 		s.log.Warn("cannot record the manifest serial (read-only install directory)", "err", err)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -496,5 +497,30 @@ func TestConfirm(t *testing.T) {
 	cfg.Confirm = func(ctx context.Context, u *Update) (bool, error) { return true, nil }
 	if _, err := f.installer(cfg).Install(ctx, manifest.Query{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestDefaultClientUsesEnvironmentProxy(t *testing.T) {
+	tr, ok := defaultClient().Transport.(*http.Transport)
+	if !ok || tr.Proxy == nil || tr.ResponseHeaderTimeout == 0 {
+		t.Fatalf("default transport %+v", tr)
+	}
+	// http.ProxyFromEnvironment reads the environment once per process, so
+	// check that the default transport uses that very function.
+	if reflect.ValueOf(tr.Proxy).Pointer() != reflect.ValueOf(http.ProxyFromEnvironment).Pointer() {
+		t.Fatal("default transport does not take proxies from the environment")
+	}
+}
+
+func TestCheckDoesNotCreateTheDirectory(t *testing.T) {
+	f := newFixture(t, "hello")
+	f.release("1.0.0")
+	dir := filepath.Join(t.TempDir(), "not", "yet")
+	u, err := f.installer(f.config(f.root, dir)).Check(context.Background(), manifest.Query{})
+	if err != nil || !u.Available {
+		t.Fatalf("%+v %v", u, err)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Fatal("Check created the install directory")
 	}
 }
