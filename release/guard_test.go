@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relkit/relkit/internal/testenv"
 	"github.com/relkit/relkit/manifest"
 )
 
@@ -143,10 +144,7 @@ func TestGuardMonorepo(t *testing.T) {
 }
 
 func TestGuardSignedTag(t *testing.T) {
-	gpg, err := exec.LookPath("gpg")
-	if err != nil {
-		t.Skip("gpg not installed")
-	}
+	gpg := testenv.Tool(t, "gpg")
 	home := t.TempDir()
 	os.Chmod(home, 0o700)
 	r := repoWithTag(t)
