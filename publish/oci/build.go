@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -41,6 +42,7 @@ type Image struct {
 	Annotations map[string]string
 
 	project string
+	name    string
 	channel string
 	commit  string
 	created time.Time
@@ -119,7 +121,7 @@ func (c *Client) Build(ctx context.Context, spec Spec) (_ *Image, err error) {
 	if err != nil {
 		return nil, err
 	}
-	im := &Image{Version: v, Skipped: skipped, project: spec.Project, channel: spec.Channel, commit: spec.Commit, created: spec.Created, dir: dir}
+	im := &Image{Version: v, Skipped: skipped, project: spec.Project, name: spec.Name, channel: spec.Channel, commit: spec.Commit, created: spec.Created, dir: dir}
 	defer func() {
 		if err != nil {
 			im.Close()
@@ -131,7 +133,7 @@ func (c *Client) Build(ctx context.Context, spec Spec) (_ *Image, err error) {
 		AnnotationCreated:  created.Format(time.RFC3339),
 		AnnotationVersion:  strings.TrimPrefix(v.String(), "v"),
 		AnnotationRevision: spec.Commit,
-		AnnotationTitle:    spec.Project,
+		AnnotationTitle:    cmp.Or(spec.Name, spec.Project),
 	}
 	if spec.Source != "" {
 		std[AnnotationSource] = spec.Source
@@ -334,13 +336,18 @@ func merge(ms ...map[string]string) map[string]string {
 // manifest.KindImage, for a release's manifest.json (and its SBOM and
 // provenance subjects): first the index, named
 // "<project>-<version>-image", then one per platform,
-// "<project>-<version>-image-<os>-<arch>" with OS and Arch set. Size and
+// "<project>-<version>-image-<os>-<arch>" with OS and Arch set; with
+// Spec.Name, "<project>-<version>-<name>-image" and so on. Size and
 // SHA256 are those of the manifest bytes (SHA256 is the digest without
 // "sha256:"); Path is empty, as an image lives in a registry, not under the
 // release root. The records do not depend on the repository, so pushing
 // the same image to several registries records it once.
 func (im *Image) Artifacts() []manifest.Artifact {
-	prefix := im.project + "-" + strings.TrimPrefix(im.Version.String(), "v") + "-image"
+	prefix := im.project + "-" + strings.TrimPrefix(im.Version.String(), "v")
+	if im.name != "" {
+		prefix += "-" + im.name
+	}
+	prefix += "-image"
 	out := []manifest.Artifact{{Name: prefix, Kind: manifest.KindImage, Size: im.Size, SHA256: hexOf(im.Digest)}}
 	for _, p := range im.Platforms {
 		out = append(out, manifest.Artifact{

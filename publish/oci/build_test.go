@@ -184,6 +184,18 @@ func TestBuildArtifacts(t *testing.T) {
 	if h, _, _ := v1.SHA256(strings.NewReader(string(raw))); h.Hex != arts[0].SHA256 || int64(len(raw)) != arts[0].Size {
 		t.Errorf("index artifact does not describe the index bytes")
 	}
+	// Several images of one release get distinct names.
+	spec := testSpec(t, "", "1.2.0", 1)
+	spec.Name = "scanner"
+	scanner := build(t, newClient(t), spec)
+	if n := scanner.Artifacts()[1].Name; n != "hello-1.2.0-scanner-image-linux-amd64" {
+		t.Errorf("named image artifact %q", n)
+	}
+	if scanner.Annotations[oci.AnnotationTitle] != "scanner" {
+		t.Errorf("title = %q", scanner.Annotations[oci.AnnotationTitle])
+	}
+	arts = append(arts, scanner.Artifacts()...)
+
 	// The records go into a manifest that validates.
 	m := manifest.New("hello")
 	if _, err := m.Add(manifest.Release{Version: "1.2.0", Commit: testCommit, Date: testCreated, Artifacts: arts}); err != nil {
@@ -203,6 +215,7 @@ func TestBuildSpecErrors(t *testing.T) {
 	}{
 		{"Project", func(s *oci.Spec) { s.Project = "" }},
 		{"Version", func(s *oci.Spec) { s.Version = "one" }},
+		{"Name", func(s *oci.Spec) { s.Name = "a/b" }},
 		{"Commit", func(s *oci.Spec) { s.Commit = "main" }},
 		{"Created", func(s *oci.Spec) { s.Created = time.Time{} }},
 		{"Channel", func(s *oci.Spec) { s.Channel = "Not A Channel" }},

@@ -50,7 +50,7 @@
 // The index, every image manifest and every config (as labels) carry the
 // standard org.opencontainers.image.* keys: created (the commit time,
 // RFC 3339), version, revision (the commit), source and title (the
-// project), plus Spec.Annotations (and Spec.Labels on the config). Image
+// project, or Spec.Name), plus Spec.Annotations (and Spec.Labels on the config). Image
 // manifests built on a base also carry base.name and base.digest.
 // Annotations on the index are what registries such as GHCR show for a
 // multi-platform image, and what tools that assemble an index from
@@ -121,7 +121,9 @@
 // Image.Artifacts and Result.Artifacts are manifest.Artifact records of
 // kind manifest.KindImage: "<project>-<version>-image" for the index and
 // "<project>-<version>-image-<os>-<arch>" per platform, with the manifest's
-// size and its digest as SHA256 and an empty Path. Add them to the release
+// size and its digest as SHA256 and an empty Path. A release with several
+// images (one per module) sets Spec.Name on each so that their records
+// have distinct names. Add them to the release
 // in manifest.json, and to the SBOM and provenance subjects, so that an
 // image is tied to the signed release.
 package oci

@@ -67,6 +67,11 @@ type Spec struct {
 	// Project is the project name: the image title annotation and the
 	// prefix of artifact names. Required.
 	Project string
+	// Name tells apart several images of one release (one per module or
+	// service): it becomes the title annotation and part of the artifact
+	// names ("<project>-<version>-<name>-image"). Empty for a project's one
+	// image.
+	Name string
 	// Version is the release version ("1.2.0", "v1.3.0-rc.1", "2026.04");
 	// manifest.ParseVersion must accept it. Required.
 	Version string
@@ -154,6 +159,9 @@ var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 func (s *Spec) check() (manifest.Version, error) {
 	if s.Project == "" {
 		return manifest.Version{}, &SpecError{Field: "Project", Reason: "empty"}
+	}
+	if s.Name != "" && (!plainName(s.Name) || strings.ContainsAny(s.Name, " \t:@")) {
+		return manifest.Version{}, &SpecError{Field: "Name", Reason: fmt.Sprintf("%q cannot be part of an artifact name", s.Name)}
 	}
 	v, err := manifest.ParseVersion(s.Version)
 	if err != nil {
