@@ -164,6 +164,9 @@ func (c *Client) Build(ctx context.Context, spec Spec) (_ *Image, err error) {
 	}
 	im.Annotations = merge(std, spec.Annotations)
 	idx = mutate.Annotations(idx, im.Annotations).(v1.ImageIndex)
+	if idx, err = withoutArtifactTypes(idx); err != nil {
+		return nil, err
+	}
 	d, err := idx.Digest()
 	if err != nil {
 		return nil, err

@@ -222,3 +222,38 @@ func TestDockerConfigAuth(t *testing.T) {
 		t.Errorf("tags = %+v", res.Tags)
 	}
 }
+
+// TestInteropLayout writes the image as an OCI layout, reads it with
+// skopeo, and copies it with skopeo into docker-registry: the registry
+// then holds the same index digest Push would make.
+func TestInteropLayout(t *testing.T) {
+	reg := registrytest.Start(t)
+	skopeo := testenv.Tool(t, "skopeo")
+	im := build(t, newClient(t), testSpec(t, "", "1.2.0", 1))
+	dir := filepath.Join(t.TempDir(), "image")
+	if err := im.WriteLayout(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := im.WriteLayout(dir); err == nil {
+		t.Error("WriteLayout into a non-empty directory succeeded")
+	}
+	out, err := exec.Command(skopeo, "inspect", "--raw", "oci:"+dir+":1.2.0").Output()
+	if err != nil {
+		t.Fatalf("skopeo inspect: %v %s", err, stderr(err))
+	}
+	raw, err := im.Index.RawManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(bytes.TrimSpace(out), raw) {
+		t.Errorf("skopeo read another index from the layout:\n%s", out)
+	}
+	cp := exec.Command(skopeo, "copy", "--all", "--preserve-digests", "--dest-tls-verify=false",
+		"oci:"+dir+":1.2.0", "docker://"+reg.Host+"/hello:copied")
+	if out, err := cp.CombinedOutput(); err != nil {
+		t.Fatalf("skopeo copy: %v\n%s", err, out)
+	}
+	if d := digestOf(t, reg.Host+"/hello", "copied"); d != im.Digest {
+		t.Errorf("copied index %s, built %s", d, im.Digest)
+	}
+}
