@@ -7,10 +7,13 @@
 //
 // Most callers want Client.Push: build the images a Spec describes and
 // push them. A release that records image digests before it publishes
-// calls Client.Build (no registry needed with the default scratch base)
-// and later Client.PushImage; both make the same digests. FromArchives
-// takes the binaries out of a release's packaged archives when the build
-// directory is gone.
+// calls Client.Build (no registry needed with the default scratch base),
+// records Image.Artifacts, and later pushes with Client.Push and
+// Spec.Digest set to the recorded index digest, which refuses to ship
+// anything else (*DigestMismatchError). FromArchives takes the binaries out
+// of a release's packaged archives when the build directory is gone;
+// Image.WriteLayout writes an OCI image layout for a dry run or an
+// offline copy.
 //
 //	signer, err := sign.LoadSigner("cosign.key", nil) // COSIGN_PASSWORD
 //	c, err := oci.New(oci.WithSigner(signer))
