@@ -216,6 +216,8 @@ func TestBuildSpecErrors(t *testing.T) {
 		{"Project", func(s *oci.Spec) { s.Project = "" }},
 		{"Version", func(s *oci.Spec) { s.Version = "one" }},
 		{"Name", func(s *oci.Spec) { s.Name = "a/b" }},
+		{"Annotations", func(s *oci.Spec) { s.Annotations = map[string]string{oci.AnnotationVersion: "9.9.9"} }},
+		{"Labels", func(s *oci.Spec) { s.Labels = map[string]string{oci.AnnotationCreated: "yesterday"} }},
 		{"Commit", func(s *oci.Spec) { s.Commit = "main" }},
 		{"Created", func(s *oci.Spec) { s.Created = time.Time{} }},
 		{"Channel", func(s *oci.Spec) { s.Channel = "Not A Channel" }},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -136,5 +137,21 @@ func TestEdgeTags(t *testing.T) {
 	}
 	if d := digestOf(t, repo, "latest"); d != stable.Digest {
 		t.Errorf("an edge build moved latest to %s", d)
+	}
+}
+
+func TestPushSpecErrors(t *testing.T) {
+	c := newClient(t)
+	for _, repo := range []string{"", "127.0.0.1:5000/hello:1.0", "127.0.0.1:5000/Hello", "127.0.0.1:5000/hello@sha256:" + strings.Repeat("0", 64)} {
+		_, err := c.Push(context.Background(), testSpec(t, repo, "1.0.0", 1))
+		var se *oci.SpecError
+		if !errors.As(err, &se) || se.Field != "Repository" {
+			t.Errorf("repository %q: err = %v, want a Repository *SpecError", repo, err)
+		}
+	}
+	im := build(t, c, testSpec(t, "", "1.0.0", 1))
+	im.Close()
+	if _, err := c.PushImage(context.Background(), "127.0.0.1:5000/hello", im); err == nil {
+		t.Error("PushImage of a closed image succeeded")
 	}
 }

@@ -114,10 +114,12 @@ type Spec struct {
 	// base image's.
 	WorkingDir string
 	// Labels are added to the image config's labels, after the standard
-	// org.opencontainers.image.* labels (which they may override).
+	// org.opencontainers.image.* labels, which they may override except
+	// version, revision and created (Push reads the version back).
 	Labels map[string]string
 	// Annotations are added to the index and to every image manifest,
-	// after the standard annotations (which they may override).
+	// after the standard annotations, which they may override except
+	// version, revision and created.
 	Annotations map[string]string
 	// Digest, when set, is the index digest the build must make
 	// ("sha256:<hex>" or the hex alone, as a manifest record's SHA256):
@@ -194,6 +196,14 @@ func (s *Spec) check() (manifest.Version, error) {
 	if s.Digest != "" {
 		if h := strings.TrimPrefix(s.Digest, "sha256:"); len(h) != 64 || !isHex(h) {
 			return manifest.Version{}, &SpecError{Field: "Digest", Reason: fmt.Sprintf("%q is not a sha256 digest", s.Digest)}
+		}
+	}
+	for _, k := range []string{AnnotationVersion, AnnotationRevision, AnnotationCreated} {
+		if _, ok := s.Annotations[k]; ok {
+			return manifest.Version{}, &SpecError{Field: "Annotations", Reason: k + " is set from the release and cannot be overridden"}
+		}
+		if _, ok := s.Labels[k]; ok {
+			return manifest.Version{}, &SpecError{Field: "Labels", Reason: k + " is set from the release and cannot be overridden"}
 		}
 	}
 	if s.BinDir != "" && !absSlashPath(s.BinDir) {
