@@ -261,7 +261,10 @@ func (d *downloader) attemptVerified(ctx context.Context, rel, name string, want
 	if !vr.Verified() {
 		return fmt.Errorf("%s: %w", name, errShort)
 	}
-	return f.Sync()
+	// No fsync here: an archive is a temporary file that is deleted
+	// after extraction; a bare binary is synced by the caller before it
+	// is renamed into place.
+	return nil
 }
 
 // streamTee receives a download's bytes with their offsets in the file.

@@ -252,22 +252,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// ReadByte lets a decompressor read byte by byte from the buffered
-// reader below without a second buffer.
-func (c *countingReader) ReadByte() (byte, error) {
-	br, ok := c.r.(io.ByteReader)
-	if !ok {
-		var b [1]byte
-		_, err := io.ReadFull(c, b[:])
-		return b[0], err
-	}
-	b, err := br.ReadByte()
-	if err == nil {
-		c.n++
-	}
-	return b, err
-}
-
 // bombGuard wraps a decompressor and fails once it has produced more
 // than the total limit or more than ratio times its compressed input.
 type bombGuard struct {
@@ -299,10 +283,12 @@ func (x *extractor) extractTarGz(ctx context.Context, f *os.File) ([]newFile, er
 // extractTarGzStream unpacks a tar.gz read from r (a file, or a download
 // in flight).
 func (x *extractor) extractTarGzStream(ctx context.Context, r io.Reader) ([]newFile, error) {
-	// countingReader is an io.ByteReader, so gzip reads no more than it
-	// needs and does not add its own small buffer.
-	in := &countingReader{ctx: ctx, r: bufio.NewReaderSize(r, 256<<10)}
-	zr, err := gzip.NewReader(in)
+	// Count (and check ctx) below a large buffer: the decompressor reads
+	// byte by byte from the bufio.Reader, which must stay a direct
+	// io.ByteReader. The count includes the buffer's read-ahead, which
+	// only makes the ratio check a little more lenient.
+	in := &countingReader{ctx: ctx, r: r}
+	zr, err := gzip.NewReader(bufio.NewReaderSize(in, 256<<10))
 	if err != nil {
 		return nil, x.errf("", ErrUnsafeArchive, "not a gzip stream: %v", err)
 	}

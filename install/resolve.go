@@ -378,6 +378,10 @@ func (in *Installer) fetchAndExtract(ctx context.Context, p *plan) ([]newFile, s
 		if len(in.cfg.Binaries) != 1 {
 			return nil, "", fmt.Errorf("%s is not an archive but %d binaries are configured", a.Name, len(in.cfg.Binaries))
 		}
+		// The download itself is the new binary: make it durable.
+		if err := tmp.Sync(); err != nil {
+			return nil, "", err
+		}
 		if err := tmp.Close(); err != nil {
 			return nil, "", err
 		}

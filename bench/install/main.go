@@ -29,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -188,7 +189,18 @@ func runInstall(args []string) error {
 	dir := fs.String("dir", "", "install directory")
 	keyFile := fs.String("key", "", "public key PEM")
 	verbose := fs.Bool("v", false, "log each step with its time")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	fs.Parse(args)
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	pem, err := os.ReadFile(*keyFile)
 	if err != nil {
 		return err
