@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/relkit/relkit/internal/registrytest"
@@ -153,5 +155,62 @@ func TestPushSpecErrors(t *testing.T) {
 	im.Close()
 	if _, err := c.PushImage(context.Background(), "127.0.0.1:5000/hello", im); err == nil {
 		t.Error("PushImage of a closed image succeeded")
+	}
+}
+
+// TestLatestFromOtherTools: a "latest" pushed by another tool is moved
+// when its version label (as docker/metadata-action writes it) is older,
+// kept when it is newer, and kept when it has no version at all.
+func TestLatestFromOtherTools(t *testing.T) {
+	reg := registrytest.Start(t)
+	c := newClient(t)
+	for _, tc := range []struct {
+		label string // org.opencontainers.image.version label of the foreign latest; "" for none
+		want  oci.TagAction
+	}{
+		{"0.9.0", oci.TagMoved},
+		{"v3.0.0", oci.TagKept},
+		{"", oci.TagKept},
+		{"nightly", oci.TagKept},
+	} {
+		repo := reg.Host + "/foreign" + strings.ReplaceAll(tc.label, ".", "") + "/hello"
+		img, err := random.Image(256, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.label != "" {
+			cf, _ := img.ConfigFile()
+			cf = cf.DeepCopy()
+			cf.Config.Labels = map[string]string{oci.AnnotationVersion: tc.label}
+			if img, err = mutate.ConfigFile(img, cf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ref, _ := name.ParseReference(repo + ":latest")
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+		foreign, _ := img.Digest()
+
+		res := push(t, c, testSpec(t, repo, "1.0.0", 1))
+		var latest oci.TagResult
+		for _, tr := range res.Tags {
+			if tr.Name == "latest" {
+				latest = tr
+			}
+		}
+		if latest.Action != tc.want || latest.Previous != foreign.String() || latest.PreviousVersion != tc.label {
+			t.Errorf("foreign latest %q: %+v, want %s from %s", tc.label, latest, tc.want, foreign)
+		}
+		if tc.want == oci.TagKept && latest.Reason == "" {
+			t.Errorf("foreign latest %q kept with no reason", tc.label)
+		}
+		wantDigest := res.Digest
+		if tc.want == oci.TagKept {
+			wantDigest = foreign.String()
+		}
+		if d := digestOf(t, repo, "latest"); d != wantDigest {
+			t.Errorf("foreign latest %q: latest = %s, want %s", tc.label, d, wantDigest)
+		}
 	}
 }
