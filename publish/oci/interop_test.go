@@ -3,8 +3,12 @@ package oci_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"os"
@@ -19,6 +23,7 @@ import (
 	"github.com/relkit/relkit/internal/testenv"
 	"github.com/relkit/relkit/publish/oci"
 	"github.com/relkit/relkit/sign"
+	"github.com/relkit/relkit/verify"
 )
 
 // TestInteropDockerRegistry pushes a signed two-platform release to a real
@@ -255,5 +260,31 @@ func TestInteropLayout(t *testing.T) {
 	}
 	if d := digestOf(t, reg.Host+"/hello", "copied"); d != im.Digest {
 		t.Errorf("copied index %s, built %s", d, im.Digest)
+	}
+}
+
+// TestInteropRSAKey signs with an RSA key (PKCS#1 v1.5, as "openssl
+// genrsa" keys sign by default) and checks it with "cosign verify".
+func TestInteropRSAKey(t *testing.T) {
+	reg := registrytest.Start(t)
+	cosign := testenv.Tool(t, "cosign")
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := sign.NewSigner(k, verify.AlgRSAPKCS1v15SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	pub := filepath.Join(t.TempDir(), "rsa.pub")
+	if err := os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := push(t, newClient(t, oci.WithSigner(signer)), testSpec(t, reg.Host+"/hello", "1.0.0", 2))
+	cmd := exec.Command(cosign, "verify", "--key", pub, "--insecure-ignore-tlog=true", "--allow-http-registry", res.Ref())
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "TUF_ROOT="+t.TempDir(), "DOCKER_CONFIG="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cosign verify: %v\n%s", err, out)
 	}
 }
