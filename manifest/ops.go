@@ -197,7 +197,7 @@ func (m *Manifest) recompute() {
 		if !isStableChannel(r.Channel) || v.IsPrerelease() {
 			continue
 		}
-		for _, k := range aliasKeys(v) {
+		for _, k := range v.Aliases() {
 			if _, ok := aliases[k]; !ok {
 				aliases[k] = r.Version
 			}
@@ -212,16 +212,17 @@ func (m *Manifest) recompute() {
 	}
 }
 
-// aliasKeys returns the rolling aliases a stable version moves: latest, its
-// major and its major.minor, as written ("2026" and "2026.04" for a
-// calendar version).
-func aliasKeys(v Version) []string {
+// Aliases returns the rolling aliases a stable release of v moves, most
+// specific first: its major.minor and major as written ("1.2" and "1";
+// "2026.04" and "2026" for a calendar version), then "latest". Only
+// stable, non-pre-release releases move them; see [Manifest.Add].
+func (v Version) Aliases() []string {
 	core := v.String()
 	if i := strings.IndexAny(core, "-+"); i >= 0 {
 		core = core[:i]
 	}
 	parts := strings.Split(core, ".")
-	return []string{AliasLatest, parts[0], parts[0] + "." + parts[1]}
+	return []string{parts[0] + "." + parts[1], parts[0], AliasLatest}
 }
 
 // ChannelNames returns the names of the channels that point at a release,

@@ -79,7 +79,7 @@ func Tags(v manifest.Version, channel, commit string, created time.Time) ([]Tag,
 	}
 	switch {
 	case stableCh && !v.IsPrerelease():
-		for _, a := range aliases(v) {
+		for _, a := range v.Aliases() {
 			if err := add(a, true); err != nil {
 				return nil, err
 			}
@@ -102,15 +102,4 @@ func Tags(v manifest.Version, channel, commit string, created time.Time) ([]Tag,
 // "v", "+" replaced by "_".
 func versionTag(v manifest.Version) string {
 	return strings.ReplaceAll(strings.TrimPrefix(v.String(), "v"), "+", "_")
-}
-
-// aliases returns the rolling aliases a stable version moves, most
-// specific first: X.Y, X, latest. It follows the manifest's alias keys.
-func aliases(v manifest.Version) []string {
-	core := strings.TrimPrefix(v.String(), "v")
-	if i := strings.IndexAny(core, "-+"); i >= 0 {
-		core = core[:i]
-	}
-	parts := strings.Split(core, ".")
-	return []string{parts[0] + "." + parts[1], parts[0], manifest.AliasLatest}
 }
