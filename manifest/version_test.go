@@ -3,6 +3,7 @@ package manifest
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -193,6 +194,19 @@ func TestConstraintInvalid(t *testing.T) {
 		var ce *ConstraintError
 		if !errors.As(err, &ce) {
 			t.Errorf("ParseConstraint(%q) = %v, want *ConstraintError", in, err)
+		}
+	}
+}
+
+func TestVersionAliases(t *testing.T) {
+	for in, want := range map[string]string{
+		"1.2.3":          "1.2 1 latest",
+		"v0.9.0+build.1": "0.9 0 latest",
+		"2026.04":        "2026.04 2026 latest",
+		"2026.04.1-rc.1": "2026.04 2026 latest",
+	} {
+		if got := strings.Join(MustParseVersion(in).Aliases(), " "); got != want {
+			t.Errorf("Aliases(%s) = %s, want %s", in, got, want)
 		}
 	}
 }
