@@ -14,7 +14,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -53,13 +52,9 @@ func run(ctx context.Context) error {
 	if *project == "" || *to == "" {
 		return fmt.Errorf("--project and --to are required")
 	}
-	var plats []manifest.Platform
-	for _, t := range strings.Split(*targets, ",") {
-		p, err := manifest.ParsePlatform(strings.TrimSpace(t))
-		if err != nil {
-			return err
-		}
-		plats = append(plats, p)
+	plats, err := release.ParseTargets(*targets)
+	if err != nil {
+		return err
 	}
 	signer, err := sign.LoadSigner(*key, sign.EnvPassword)
 	if err != nil {
@@ -78,17 +73,8 @@ func run(ctx context.Context) error {
 		if remote, err = location(*current); err != nil {
 			return err
 		}
-		ring, err := verify.NewKeyRing(pub)
-		if err != nil {
-			return err
-		}
-		v, err := verify.NewVerifier(ring, verify.WithProject(*project))
-		if err != nil {
-			return err
-		}
-		if published, err = v.FetchManifest(ctx, remote); errors.Is(err, verify.ErrNotFound) {
-			published = nil // a first release
-		} else if err != nil {
+		// The new manifest extends the published one: read it, signature checked.
+		if published, err = release.CurrentManifest(ctx, remote, [][]byte{pub}); err != nil {
 			return fmt.Errorf("reading the published manifest: %w", err)
 		}
 	}
