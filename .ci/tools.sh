@@ -18,7 +18,7 @@ export PATH="$gobin:$PATH"
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=(debian cosign versitygw)
 
-apt_pkgs=(openssl coreutils curl tar rclone git docker-registry skopeo)
+apt_pkgs=(openssl coreutils curl tar rclone git gnupg docker-registry skopeo)
 
 have_go_tool() { # name module version
 	[ -x "$gobin/$1" ] && go version -m "$gobin/$1" 2>/dev/null | grep -q "mod	$2	$3"
