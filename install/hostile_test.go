@@ -135,6 +135,12 @@ func TestHostileArchivesAndServers(t *testing.T) {
 			c.Limits.MaxDownload = 10
 			return c
 		}, want: []error{ErrTooLarge}, as: new(*LimitError)},
+		{name: "archive in an unknown format", setup: func(v string) Config {
+			f.publish(v, fmt.Sprintf("hello-%s-%s-%s.tar.xz", v, f.plat.OS, f.plat.Arch), []byte("\xfd7zXZ\x00 not really"), func(r *manifest.Release) {
+				r.Artifacts[0].Kind = manifest.KindArchive
+			})
+			return base
+		}, want: []error{ErrUnsafeArchive}, as: &ae},
 		{name: "not a gzip stream", setup: func(v string) Config {
 			f.publish(v, f.artifactName(v), []byte("this is not gzip at all"))
 			return base

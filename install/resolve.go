@@ -374,7 +374,10 @@ func (in *Installer) fetchAndExtract(ctx context.Context, p *plan) ([]newFile, s
 		return streamed, sum, nil
 	}
 	format := detectFormat(a.Name, tmp)
-	if a.Kind == manifest.KindBinary || format == formatBinary {
+	if a.Kind != manifest.KindBinary && format == formatBinary {
+		return nil, "", &ArchiveError{Archive: a.Name, Reason: "not a format relkit unpacks (tar.gz, tgz or zip)", Err: ErrUnsafeArchive}
+	}
+	if a.Kind == manifest.KindBinary {
 		if len(in.cfg.Binaries) != 1 {
 			return nil, "", fmt.Errorf("%s is not an archive but %d binaries are configured", a.Name, len(in.cfg.Binaries))
 		}
