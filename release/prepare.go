@@ -46,6 +46,11 @@ type Config struct {
 	Package Package
 	// Source adds a `git archive` source tarball.
 	Source bool
+	// Image, when set, builds a container image of the linux binaries and
+	// records its digests in the release (stage "image", [ImageBuild]);
+	// give the same ImageConfig to [PublishConfig.Image] to push it. Nil
+	// builds no image and contacts no registry.
+	Image *ImageConfig
 	// Notes is where the release notes come from; nil writes none.
 	Notes NotesSource
 	// SBOM holds the SBOM settings; nil uses the defaults.
@@ -87,9 +92,9 @@ type Config struct {
 
 // PrepareStages is the order of the stages [Prepare] runs. "prebuilt"
 // replaces "build" when Config.Prebuilt is used; "notes", "source",
-// "installer" and "installer-key" run only when configured.
+// "image", "installer" and "installer-key" run only when configured.
 var PrepareStages = []string{
-	"guard", "notes", "build", "package", "source", "sbom", "provenance", "checksums",
+	"guard", "notes", "build", "package", "source", "image", "sbom", "provenance", "checksums",
 	"sign", "installer", "installer-key", "manifest", "sign-manifest", "verify-staged", "summary",
 }
 
@@ -163,6 +168,9 @@ func (c Config) Pipeline() (*Pipeline, *State, error) {
 	if c.Source {
 		stages = append(stages, &Source{Dir: repo, Env: g.Env})
 	}
+	if c.Image != nil {
+		stages = append(stages, &ImageBuild{Image: c.Image})
+	}
 	sb := c.SBOM
 	if sb == nil {
 		sb = &SBOM{}
@@ -235,6 +243,10 @@ type PublishConfig struct {
 	// Remote is where clients read the release (verify.NewHTTP or
 	// verify.Dir); nil skips the remote verification.
 	Remote verify.Location
+	// Image, when set, pushes the image the release recorded (stage
+	// "push-image", [ImagePush]) before anything is published; give it
+	// the ImageConfig [Config.Image] had. Nil pushes nothing.
+	Image *ImageConfig
 	// Flat says Remote serves files under their base names (GitHub
 	// release assets); see [RemoteVerify].
 	Flat bool
@@ -248,11 +260,13 @@ type PublishConfig struct {
 }
 
 // PublishStages is the order of the stages [Publish] runs.
-var PublishStages = []string{"installer-key", "verify-staged", "publish", "remote-verify", "summary"}
+// "push-image" runs only with PublishConfig.Image.
+var PublishStages = []string{"installer-key", "verify-staged", "push-image", "publish", "remote-verify", "summary"}
 
 // Publish publishes a release that [Prepare] staged, without rebuilding:
 // it re-checks the installer's key and the staged files against the
-// trusted keys, publishes (manifest.json last), verifies the release at
+// trusted keys, pushes the recorded container image (with
+// PublishConfig.Image), publishes (manifest.json last), verifies the release at
 // its public location, and writes the summary. It fails when an expected
 // file is missing remotely (*MissingAssetsError) or any check fails.
 func Publish(ctx context.Context, c PublishConfig) (*State, error) {
@@ -278,7 +292,11 @@ func Publish(ctx context.Context, c PublishConfig) (*State, error) {
 		}
 		stages = append(stages, &InstallerKeyCheck{Key: key})
 	}
-	stages = append(stages, &VerifyStaged{Keys: c.Keys}, &PublishStage{Publisher: c.Publisher})
+	stages = append(stages, &VerifyStaged{Keys: c.Keys})
+	if c.Image != nil {
+		stages = append(stages, &ImagePush{Image: c.Image})
+	}
+	stages = append(stages, &PublishStage{Publisher: c.Publisher})
 	if c.Remote != nil {
 		stages = append(stages, &RemoteVerify{Location: c.Remote, Keys: c.Keys, Flat: c.Flat})
 	}

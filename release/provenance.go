@@ -30,7 +30,9 @@ const (
 // Provenance is the provenance stage ("provenance"): it writes
 // <version>/provenance.intoto.json, an in-toto Statement v1 whose predicate
 // is SLSA provenance v1. The subjects are every artifact staged so far
-// (archives, source archive, SBOM, notes) with its SHA-256 — run it after
+// (archives, source archive, SBOM, notes, and the container image index
+// and per-platform images of [ImageBuild], whose SHA-256 is the image
+// digest) with its SHA-256 — run it after
 // those stages and before [Checksums], so that SHA256SUMS lists the
 // provenance file and every subject.
 //

@@ -13,6 +13,7 @@ import (
 
 	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/publish"
+	"github.com/relkit/relkit/publish/oci"
 )
 
 // Publisher publishes a staged directory. *publish.Publisher implements
@@ -84,6 +85,18 @@ type ReleaseSummary struct {
 	Verified  []string          `json:"verified"`
 	Reports   []SummaryReport   `json:"reports,omitempty"`
 	Published map[string]string `json:"published,omitempty"`
+	Images    []SummaryImage    `json:"images,omitempty"`
+}
+
+// SummaryImage is a container image pushed by [ImagePush].
+type SummaryImage struct {
+	// Ref is the image index by digest ("ghcr.io/example/hello@sha256:...").
+	Ref string `json:"ref"`
+	// Signature is the tag holding its cosign signature; empty when
+	// unsigned.
+	Signature string `json:"signature,omitempty"`
+	// Tags are the tags and what the push did with each.
+	Tags []oci.TagResult `json:"tags"`
 }
 
 // SummaryAsset is one artifact in a summary.
@@ -141,6 +154,9 @@ func (st *State) Summary() *ReleaseSummary {
 	for _, a := range st.Artifacts {
 		sum.Artifacts = append(sum.Artifacts, SummaryAsset{Artifact: a, URL: st.Published[a.Path]})
 	}
+	for _, r := range st.Pushed {
+		sum.Images = append(sum.Images, SummaryImage{Ref: r.Ref(), Signature: r.Signature, Tags: r.Tags})
+	}
 	for _, r := range st.Reports {
 		sum.Reports = append(sum.Reports, SummaryReport{Where: r.Where, OK: r.Report.OK, Checks: len(r.Report.Checks)})
 	}
@@ -168,6 +184,22 @@ func (s *ReleaseSummary) Markdown() string {
 			plat = a.OS + "/" + a.Arch
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %d | `%s` |\n", name, a.Kind, plat, a.Size, a.SHA256)
+	}
+	if len(s.Images) > 0 {
+		b.WriteString("\n## Images\n\n")
+		for _, im := range s.Images {
+			fmt.Fprintf(&b, "- `%s`\n", im.Ref)
+			for _, t := range im.Tags {
+				line := fmt.Sprintf("  - tag `%s`: %s", t.Name, t.Action)
+				if t.Reason != "" {
+					line += " (" + t.Reason + ")"
+				}
+				b.WriteString(line + "\n")
+			}
+			if im.Signature != "" {
+				fmt.Fprintf(&b, "  - signature `%s`\n", im.Signature)
+			}
+		}
 	}
 	if len(s.Reports) > 0 {
 		b.WriteString("\n## Verification\n\n")

@@ -31,9 +31,11 @@ const DefaultNamespaceBase = "https://spdx.org/spdxdocs/relkit"
 // (main module and every dependency with version, purl, and go.sum hash),
 // and the Go standard library. Relationships: the document DESCRIBES each
 // archive (each binary when nothing is packaged yet); an archive CONTAINS
-// its platform's binaries; each binary is GENERATED_FROM its main module
+// its platform's binaries; the document DESCRIBES each container image
+// index staged by [ImageBuild] (checksum: the image digest), which CONTAINS
+// its per-platform images; each binary is GENERATED_FROM its main module
 // and has a STATIC_LINK to every dependency and to the standard library.
-// Run it after [Package].
+// Run it after [Package] (and [ImageBuild]).
 //
 // The document is deterministic: created is State.Date and the namespace
 // is derived from the project, version, commit and binary digests, so two
@@ -194,6 +196,33 @@ func (s *SBOM) document(ctx context.Context, st *State) (*spdxDocument, error) {
 		fmt.Fprintf(nsHash, "%s\x00", a.SHA256)
 		rels = append(rels, spdxRelationship{"SPDXRef-DOCUMENT", "DESCRIBES", id})
 	}
+	// The release's container images (stage [ImageBuild]): the document
+	// describes each index, which contains its per-platform images. Their
+	// checksum is the image digest.
+	for _, a := range st.Artifacts {
+		if a.Kind != manifest.KindImage {
+			continue
+		}
+		id := spdxID("Image", a.Name)
+		p := spdxPackage{
+			SPDXID: id, Name: a.Name, VersionInfo: st.Version.String(), PackageFileName: a.Name,
+			DownloadLocation: noAssertion, Checksums: []spdxChecksum{{"SHA256", a.SHA256}},
+			PrimaryPackagePurpose: "CONTAINER",
+			Comment:               "OCI image index, digest sha256:" + a.SHA256,
+		}
+		fmt.Fprintf(nsHash, "%s\x00", a.SHA256)
+		if a.OS == "" {
+			rels = append(rels, spdxRelationship{"SPDXRef-DOCUMENT", "DESCRIBES", id})
+		} else {
+			p.Comment = "OCI image for " + a.OS + "/" + a.Arch + ", digest sha256:" + a.SHA256
+			if index, ok := imageIndexOf(st.Artifacts, a); ok {
+				rels = append(rels, spdxRelationship{spdxID("Image", index.Name), "CONTAINS", id})
+			} else {
+				rels = append(rels, spdxRelationship{"SPDXRef-DOCUMENT", "DESCRIBES", id})
+			}
+		}
+		addPkg(p)
+	}
 	for _, b := range bins {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -278,4 +307,19 @@ func modulePackage(path, version, sum string) spdxPackage {
 		p.ExternalRefs = append(p.ExternalRefs, spdxExternalRef{"OTHER", "gosum", sum})
 	}
 	return p
+}
+
+// imageIndexOf returns the index record of a per-platform image record
+// (named "<index name>-<os>-<arch>", see [ImageBuild]).
+func imageIndexOf(arts []manifest.Artifact, a manifest.Artifact) (manifest.Artifact, bool) {
+	name, ok := strings.CutSuffix(a.Name, "-"+a.OS+"-"+a.Arch)
+	if !ok {
+		return manifest.Artifact{}, false
+	}
+	for _, x := range arts {
+		if x.Kind == manifest.KindImage && x.OS == "" && x.Name == name {
+			return x, true
+		}
+	}
+	return manifest.Artifact{}, false
 }

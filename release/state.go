@@ -16,6 +16,7 @@ import (
 
 	"github.com/relkit/relkit/internal/atomicfile"
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/publish/oci"
 )
 
 // State is what the stages of one release share: who and what is being
@@ -59,6 +60,10 @@ type State struct {
 	// Published maps each published file's path (relative to Root) to
 	// its public URL, as the publish stage reported it.
 	Published map[string]string
+	// Pushed are the results of the image pushes ([ImagePush]), in
+	// order: the image reference by digest, its tags and what each push
+	// did with them, and the request counts.
+	Pushed []*oci.Result
 	// Log is the logger of the running stage (set by [Pipeline.Run]).
 	Log *slog.Logger
 }

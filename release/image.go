@@ -1,0 +1,293 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/publish/oci"
+	"github.com/relkit/relkit/sign"
+)
+
+// ImageConfig describes the container image of a release (package
+// publish/oci): a multi-platform image of the release's linux binaries,
+// recorded by [Prepare] (stage [ImageBuild]) and pushed by [Publish]
+// (stage [ImagePush]). Give both the same ImageConfig: the push rebuilds the
+// image from the staged archives and refuses to ship anything but the
+// recorded digest (*oci.DigestMismatchError).
+type ImageConfig struct {
+	// Repository is where the image is pushed, without tag or digest
+	// ("ghcr.io/example/hello", "127.0.0.1:5000/hello"); required by
+	// [ImagePush], unused by [ImageBuild].
+	Repository string
+	// Name tells apart several images of one release (oci.Spec.Name);
+	// empty for a project's one image.
+	Name string
+	// Binary is the executable put into the image, as named in the
+	// archives ("hello"); empty means the project name. Other binaries of
+	// the release are not in the image.
+	Binary string
+	// Base is the base image ("gcr.io/distroless/static@sha256:...", best
+	// pinned by digest, since the push must rebuild the same bytes); empty
+	// means scratch, and then building needs no network.
+	Base string
+	// Source is the source repository URL for the image annotations
+	// ("https://github.com/example/hello"); optional.
+	Source string
+	// Channel decides which tags the push moves (see oci.Tags): empty
+	// means stable for a release and only its own tags for a pre-release;
+	// "edge" or "nightly" for builds of the edge or nightly channel.
+	Channel string
+	// Files are extra files in every image.
+	Files []oci.File
+	// BinDir, Entrypoint, Cmd, Env, User, WorkingDir, Labels and
+	// Annotations are passed to oci.Spec unchanged.
+	BinDir      string
+	Entrypoint  []string
+	Cmd         []string
+	Env         []string
+	User        string
+	WorkingDir  string
+	Labels      map[string]string
+	Annotations map[string]string
+	// Signer signs the pushed index as "cosign sign --key" does (ECDSA,
+	// such as a cosign key, or RSA PKCS#1 v1.5); nil pushes an unsigned
+	// image. [ImageBuild] checks it, so an unusable key fails Prepare
+	// rather than Publish.
+	Signer sign.Signer
+	// Options are extra client options (oci.WithKeychain,
+	// oci.WithTransport, oci.WithTempDir...).
+	Options []oci.Option
+}
+
+// binary returns the executable name.
+func (c *ImageConfig) binary(st *State) string {
+	if c.Binary != "" {
+		return c.Binary
+	}
+	return st.Project
+}
+
+// spec returns the oci.Spec of the release in st with binaries bins.
+func (c *ImageConfig) spec(st *State, bins []oci.Binary) oci.Spec {
+	return oci.Spec{
+		Repository: c.Repository, Project: st.Project, Name: c.Name, Version: st.Version.String(),
+		Commit: st.Commit, Created: st.Date, Channel: c.Channel, Source: c.Source, Base: c.Base,
+		Binaries: bins, Files: c.Files, BinDir: c.BinDir, Entrypoint: c.Entrypoint, Cmd: c.Cmd,
+		Env: c.Env, User: c.User, WorkingDir: c.WorkingDir, Labels: c.Labels, Annotations: c.Annotations,
+	}
+}
+
+// client returns an oci.Client with the configured signer and options,
+// logging to st.
+func (c *ImageConfig) client(st *State) (*oci.Client, error) {
+	opts := []oci.Option{oci.WithLogger(st.logger())}
+	if c.Signer != nil {
+		opts = append(opts, oci.WithSigner(c.Signer))
+	}
+	return oci.New(append(opts, c.Options...)...)
+}
+
+// indexName is the name of the index record of the image (see
+// oci.Image.Artifacts).
+func (c *ImageConfig) indexName(st *State) string {
+	n := st.Project + "-" + st.Version.String()
+	if c.Name != "" {
+		n += "-" + c.Name
+	}
+	return n + "-image"
+}
+
+// ErrNoImage is returned (wrapped) by [ImagePush] when the staged release
+// records no image of the configured name: it was prepared without
+// [ImageBuild] or with another [ImageConfig.Name].
+var ErrNoImage = errors.New("no image recorded in the staged release")
+
+// ImageBuild is the image stage ("image") of [Prepare]: it builds the
+// container image of the release's linux binaries (one image per linux
+// platform and an index over them, package publish/oci), without pushing
+// anything, and stages the image manifests as files of kind
+// manifest.KindImage: <version>/<project>-<version>-image holds the index
+// manifest and <version>/<project>-<version>-image-<os>-<arch> each
+// platform's image manifest, byte for byte as the registry will serve
+// them, so that each file's SHA-256 is the image digest. They are then
+// listed in SHA256SUMS, manifest.json, the SBOM and the provenance like
+// any artifact, which ties the image digests to the signed release. Run it
+// after [Build] and before [SBOM].
+//
+// With the default scratch base, building does no network I/O. Builds are
+// reproducible (the commit time is every timestamp), so [ImagePush] can
+// rebuild the same digests later from the staged archives.
+type ImageBuild struct {
+	// Image describes the image; required.
+	Image *ImageConfig
+	// Layout, when set, is a directory (absent or empty) where the image is
+	// also written as an OCI image layout, for inspecting a dry run
+	// ("skopeo inspect --raw oci:DIR:VERSION").
+	Layout string
+}
+
+// Name returns "image".
+func (b *ImageBuild) Name() string { return "image" }
+
+// Run builds the image and stages its manifests.
+func (b *ImageBuild) Run(ctx context.Context, st *State) error {
+	if b.Image == nil {
+		return &ConfigError{Field: "ImageBuild.Image", Reason: "required"}
+	}
+	if err := st.needVersion(); err != nil {
+		return err
+	}
+	if _, err := oci.Tags(st.Version, b.Image.Channel, st.Commit, st.Date); err != nil {
+		return err
+	}
+	c, err := b.Image.client(st)
+	if err != nil {
+		return err
+	}
+	name := b.Image.binary(st)
+	var bins []oci.Binary
+	for _, x := range st.Binaries {
+		if x.Platform.OS == "linux" && x.Name == name {
+			bins = append(bins, oci.Binary{Name: x.Name, Path: x.Path, Platform: x.Platform})
+		}
+	}
+	if len(bins) == 0 {
+		return &ConfigError{Field: "ImageConfig.Binary", Reason: fmt.Sprintf("no linux binary named %q in the release", name)}
+	}
+	im, err := c.Build(ctx, b.Image.spec(st, bins))
+	if err != nil {
+		return err
+	}
+	defer im.Close()
+	arts, err := imageManifests(im)
+	if err != nil {
+		return err
+	}
+	for _, a := range arts {
+		staged, err := st.stageFile(a.Name, manifest.KindImage, manifest.Platform{OS: a.OS, Arch: a.Arch}, func(w io.Writer) error {
+			_, err := w.Write(a.raw)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if staged.SHA256 != a.SHA256 || staged.Size != a.Size {
+			return fmt.Errorf("image %s: staged manifest has sha256 %s (%d bytes), its record says %s (%d bytes)", a.Name, staged.SHA256, staged.Size, a.SHA256, a.Size)
+		}
+		st.AddArtifact(staged)
+	}
+	if b.Layout != "" {
+		if err := im.WriteLayout(b.Layout); err != nil {
+			return err
+		}
+	}
+	st.logger().Info("image built", "digest", im.Digest, "platforms", len(im.Platforms), "layout", b.Layout)
+	return nil
+}
+
+// imageManifest is an image record with the manifest bytes it describes.
+type imageManifest struct {
+	manifest.Artifact
+	raw []byte
+}
+
+// imageManifests returns the records of im with their manifests' bytes.
+// Manifests are small (a few KiB: they list digests, not content), so
+// they are held in memory.
+func imageManifests(im *oci.Image) ([]imageManifest, error) {
+	var out []imageManifest
+	for _, a := range im.Artifacts() {
+		var raw []byte
+		var err error
+		if a.OS == "" {
+			raw, err = im.Index.RawManifest()
+		} else {
+			var img v1.Image
+			if img, err = im.Index.Image(v1.Hash{Algorithm: "sha256", Hex: a.SHA256}); err == nil {
+				raw, err = img.RawManifest()
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", a.Name, err)
+		}
+		out = append(out, imageManifest{Artifact: a, raw: raw})
+	}
+	return out, nil
+}
+
+// ImagePush is the image push stage ("push-image") of [Publish]: it pushes
+// the image [ImageBuild] recorded to ImageConfig.Repository, before the
+// publish stage, so that the registry holds the image (signed, and tagged
+// per oci.Tags) before manifest.json names it. The image is rebuilt from
+// the binaries in the staged linux archives (checked against their
+// SHA-256 while read) with the index digest pinned to the one recorded in
+// the staged manifest, so what is pushed is what was signed; any drift
+// (another base image, another ImageConfig) fails with an
+// *oci.DigestMismatchError before anything is uploaded. Pushing again is
+// idempotent: same digests, nothing uploaded, tags unchanged.
+//
+// The result is appended to State.Pushed.
+type ImagePush struct {
+	// Image describes the image, as given to [ImageBuild]; required.
+	Image *ImageConfig
+}
+
+// Name returns "push-image".
+func (p *ImagePush) Name() string { return "push-image" }
+
+// Publishes reports true: snapshot mode skips this stage.
+func (p *ImagePush) Publishes() bool { return true }
+
+// Run pushes the image.
+func (p *ImagePush) Run(ctx context.Context, st *State) error {
+	if p.Image == nil {
+		return &ConfigError{Field: "ImagePush.Image", Reason: "required"}
+	}
+	if p.Image.Repository == "" {
+		return &ConfigError{Field: "ImageConfig.Repository", Reason: "required to push"}
+	}
+	if err := st.needVersion(); err != nil {
+		return err
+	}
+	index, ok := st.Artifact(p.Image.indexName(st))
+	if !ok || index.Kind != manifest.KindImage {
+		return fmt.Errorf("%s %s: image %s: %w", st.Project, st.Version, p.Image.indexName(st), ErrNoImage)
+	}
+	c, err := p.Image.client(st)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "relkit-image-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bins, err := oci.FromArchives(ctx, st.Root, st.Release(""), p.Image.binary(st), tmp)
+	if err != nil {
+		return err
+	}
+	spec := p.Image.spec(st, bins)
+	spec.Digest = "sha256:" + index.SHA256
+	if p.Image.Signer == nil {
+		st.logger().Warn("pushing an unsigned image (ImageConfig.Signer is nil)", "repository", spec.Repository)
+	}
+	res, err := c.Push(ctx, spec)
+	if err != nil {
+		return err
+	}
+	st.Pushed = append(st.Pushed, res)
+	var tags []string
+	for _, t := range res.Tags {
+		tags = append(tags, t.Name+"="+string(t.Action))
+	}
+	st.logger().Info("image pushed", "ref", res.Ref(), "tags", strings.Join(tags, " "), "signed", res.Signed,
+		"blob_uploads", res.Stats.BlobUploads, "manifest_puts", res.Stats.ManifestPuts)
+	return nil
+}
