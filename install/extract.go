@@ -117,10 +117,9 @@ func detectFormat(name string, f io.ReaderAt) archiveFormat {
 // newFile is one binary written to a temporary file in the target
 // directory, waiting to be swapped in.
 type newFile struct {
-	Name   string // base name of the installed binary
-	Temp   string // full path of the temporary file
-	Size   int64
-	SHA256 string
+	Name string // base name of the installed binary
+	Temp string // full path of the temporary file
+	Size int64
 }
 
 // extractor unpacks the wanted entries of an archive into temporary
@@ -469,7 +468,8 @@ func readZipLink(zf *zip.File) (string, error) {
 }
 
 // writeTemp streams exactly size bytes of r into a new temporary file for
-// binary name, hashing as it writes, and fsyncs it. It returns the file
+// binary name and fsyncs it. (The bytes need no hash of their own: they
+// come out of an archive whose SHA-256 was verified.) It returns the file
 // even on error (so the caller removes it).
 func (x *extractor) writeTemp(name string, r io.Reader, size int64) (newFile, error) {
 	f, err := createTemp(x.dir, name, tempNew)
@@ -477,9 +477,7 @@ func (x *extractor) writeTemp(name string, r io.Reader, size int64) (newFile, er
 		return newFile{}, err
 	}
 	nf := newFile{Name: name, Temp: f.Name()}
-	h := newAsyncHasher()
-	n, err := copyBuffer(io.MultiWriter(f, h), io.LimitReader(r, size+1))
-	sum := h.sum()
+	n, err := copyBuffer(f, io.LimitReader(r, size+1))
 	if err == nil && n != size {
 		err = x.errf(name, ErrUnsafeArchive, "entry holds %d bytes, header says %d", n, size)
 	}
@@ -497,7 +495,6 @@ func (x *extractor) writeTemp(name string, r io.Reader, size int64) (newFile, er
 		return nf, err
 	}
 	nf.Size = n
-	nf.SHA256 = sum
 	return nf, nil
 }
 

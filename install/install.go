@@ -411,10 +411,12 @@ func (in *Installer) installed() (string, string, *Receipt, []string) {
 		r = nil
 	}
 	if r != nil && len(r.Binaries) > 0 {
-		// A receipt describes the binary only while its bytes match.
-		_, sum, err := fileSHA256(filepath.Join(in.cfg.Dir, r.Binaries[0].Name))
-		if err != nil || sum != r.Binaries[0].SHA256 {
-			warnings = append(warnings, fmt.Sprintf("receipt says %s but %s was changed since; ignoring it", r.Version, r.Binaries[0].Name))
+		// A receipt describes the binary only while it is the file that
+		// was installed.
+		b := r.Binaries[0]
+		fi, err := os.Stat(filepath.Join(in.cfg.Dir, b.Name))
+		if err != nil || fi.Size() != b.Size || !fi.ModTime().Equal(b.ModTime) {
+			warnings = append(warnings, fmt.Sprintf("receipt says %s but %s was changed since; ignoring it", r.Version, b.Name))
 			r = nil
 		}
 	}
@@ -594,9 +596,6 @@ func (in *Installer) Install(ctx context.Context, q manifest.Query) (*Result, er
 	if p.sel.Artifact.OS == "" {
 		receipt.Platform = ""
 	}
-	for _, nf := range files {
-		receipt.Binaries = append(receipt.Binaries, ReceiptBinary{Name: nf.Name, Size: nf.Size, SHA256: nf.SHA256})
-	}
 	if err := in.commit(ctx, files, cand, rec, receipt); err != nil {
 		return nil, err
 	}
@@ -620,7 +619,11 @@ func (in *Installer) commit(ctx context.Context, files []newFile, version string
 	if err != nil {
 		return err
 	}
-	j, err := in.sw.swapIn(files, version, backup)
+	artifact := ""
+	if receipt != nil {
+		artifact = receipt.SHA256
+	}
+	j, err := in.sw.swapIn(files, version, artifact, backup)
 	if err != nil {
 		return err
 	}
@@ -643,6 +646,20 @@ func (in *Installer) commit(ctx context.Context, files []newFile, version string
 		}
 	} else {
 		receipt.Installed = in.now().UTC().Truncate(time.Second)
+		receipt.Binaries = nil
+		for _, nf := range files {
+			if nf.Temp == "" {
+				continue // removed
+			}
+			fi, err := os.Stat(filepath.Join(in.cfg.Dir, nf.Name))
+			if err != nil {
+				if rerr := in.sw.restore(j); rerr != nil {
+					return errors.Join(err, rerr)
+				}
+				return err
+			}
+			receipt.Binaries = append(receipt.Binaries, ReceiptBinary{Name: nf.Name, Size: fi.Size(), ModTime: fi.ModTime().UTC()})
+		}
 		if err := writeJSON(ReceiptPath(in.cfg.Dir, in.primary()), receipt); err != nil {
 			if rerr := in.sw.restore(j); rerr != nil {
 				return errors.Join(err, rerr)
@@ -691,9 +708,6 @@ func (in *Installer) Rollback(ctx context.Context) (*Result, error) {
 				return nil, fmt.Errorf("rollback: %w", err)
 			}
 			nf.Temp = tmp
-			if nf.Size, nf.SHA256, err = fileSHA256(tmp); err != nil {
-				return nil, err
-			}
 		}
 		files = append(files, nf)
 	}

@@ -68,7 +68,7 @@ func TestInstallUpgradeCheckEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Version != "1.0.0" || rec.SHA256 != res.Artifact.SHA256 || rec.Binaries[0].SHA256 != hexSum(v1["hello"]) || !strings.HasPrefix(rec.Source, srv.URL) {
+	if rec.Version != "1.0.0" || rec.SHA256 != res.Artifact.SHA256 || rec.Binaries[0].Size != int64(len(v1["hello"])) || !strings.HasPrefix(rec.Source, srv.URL) {
 		t.Fatalf("receipt %+v", rec)
 	}
 
@@ -141,6 +141,15 @@ func TestInstallUpgradeCheckEndToEnd(t *testing.T) {
 	}
 	if readFile(t, bin) != string(v2["hello"]) {
 		t.Fatal("second rollback did not return to 1.1.0")
+	}
+
+	// A binary replaced by other means is not what the receipt says.
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho hello 0.0.1-custom\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	u, err = in.Check(ctx, manifest.Query{})
+	if err != nil || u.Installed != "" || !u.Available || !strings.Contains(strings.Join(u.Warnings, ";"), "changed since") {
+		t.Fatalf("check after a manual replacement: %+v %v", u, err)
 	}
 }
 

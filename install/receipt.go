@@ -41,17 +41,21 @@ type Receipt struct {
 	Platform string `json:"platform,omitempty"`
 	// Installed is when the install committed (UTC).
 	Installed time.Time `json:"installed"`
-	// Binaries are the files installed, with their SHA-256.
+	// Binaries are the files installed.
 	Binaries []ReceiptBinary `json:"binaries"`
 }
 
-// ReceiptBinary is one installed file.
+// ReceiptBinary is one installed file. Its bytes are those of the
+// verified artifact (Receipt.SHA256); Size and ModTime identify the file
+// as installed, so that Check ignores a receipt whose primary binary was
+// replaced by other means since.
 type ReceiptBinary struct {
 	// Name is the file's base name in the install directory.
 	Name string `json:"name"`
-	// Size and SHA256 describe its bytes.
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
+	// Size is the file's size in bytes.
+	Size int64 `json:"size"`
+	// ModTime is the file's modification time as installed.
+	ModTime time.Time `json:"mtime"`
 }
 
 // ReceiptPath returns where the receipt for the primary binary name in

@@ -389,7 +389,7 @@ func (in *Installer) fetchAndExtract(ctx context.Context, p *plan) ([]newFile, s
 			return nil, "", err
 		}
 		keep = true
-		return []newFile{{Name: in.primary(), Temp: tmp.Name(), Size: fi.Size(), SHA256: sum}}, sum, nil
+		return []newFile{{Name: in.primary(), Temp: tmp.Name(), Size: fi.Size()}}, sum, nil
 	}
 	files, err := x.extract(ctx, tmp, fi.Size(), format)
 	if err != nil {

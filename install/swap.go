@@ -3,7 +3,6 @@ package install
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -50,8 +49,7 @@ func statePath(dir, primary string) string {
 // setEntry is one binary of a swapped set.
 type setEntry struct {
 	Name    string `json:"name"`
-	Existed bool   `json:"existed"`          // a previous file was backed up
-	SHA256  string `json:"sha256,omitempty"` // of the new file (journal only)
+	Existed bool   `json:"existed"` // a previous file was backed up
 }
 
 // journal records a swap in progress. It is written (durably) after the
@@ -59,8 +57,11 @@ type setEntry struct {
 // half swapped, and the next run restores the backups unless the receipt
 // shows the swap committed.
 type journal struct {
-	Schema   string     `json:"schema"`
-	Version  string     `json:"version"`
+	Schema  string `json:"schema"`
+	Version string `json:"version"`
+	// Artifact is the SHA-256 of the artifact being installed (the one
+	// its receipt will name).
+	Artifact string     `json:"artifact_sha256"`
 	Binaries []setEntry `json:"binaries"`
 	// Backup is this swap's backup set; it becomes backup.json when the
 	// swap commits, and is removed when the swap is undone.
@@ -242,14 +243,14 @@ func copyFile(src, dst string) error {
 // no Temp is removed instead); backup is the set backup made of the
 // current files. On error the previous files are restored. It returns the
 // journal, which the caller commits or undoes (restore).
-func (s *swapper) swapIn(files []newFile, version string, backup *backupInfo) (*journal, error) {
+func (s *swapper) swapIn(files []newFile, version, artifact string, backup *backupInfo) (*journal, error) {
 	existed := map[string]bool{}
 	for _, e := range backup.Binaries {
 		existed[e.Name] = e.Existed
 	}
-	j := journal{Schema: journalSchema, Version: version, Backup: *backup}
+	j := journal{Schema: journalSchema, Version: version, Artifact: artifact, Backup: *backup}
 	for _, nf := range files {
-		j.Binaries = append(j.Binaries, setEntry{Name: nf.Name, Existed: existed[nf.Name], SHA256: nf.SHA256})
+		j.Binaries = append(j.Binaries, setEntry{Name: nf.Name, Existed: existed[nf.Name]})
 	}
 	if err := writeJSON(journalPath(s.dir, s.primary), j); err != nil {
 		os.RemoveAll(filepath.Join(StateDir(s.dir, s.primary), backup.Dir))
@@ -364,17 +365,10 @@ func (s *swapper) recoverSwap() (string, error) {
 	return "interrupted install of " + j.Version + " undone; previous files restored", nil
 }
 
-// committed reports whether receipt r records exactly the set of journal j.
+// committed reports whether receipt r records the swap of journal j: the
+// receipt is written only once the whole set is in place and healthy.
 func committed(r *Receipt, j *journal) bool {
-	if r.Version != j.Version || len(r.Binaries) != len(j.Binaries) {
-		return false
-	}
-	for i, b := range j.Binaries {
-		if r.Binaries[i].Name != b.Name || r.Binaries[i].SHA256 != b.SHA256 {
-			return false
-		}
-	}
-	return true
+	return j.Artifact != "" && r.Version == j.Version && r.SHA256 == j.Artifact
 }
 
 // cleanup removes temporary files a killed install left: those named
@@ -436,19 +430,4 @@ func removeDurably(path string) error {
 		return err
 	}
 	return atomicfile.SyncDir(filepath.Dir(path))
-}
-
-// fileSHA256 hashes a file (for receipts of restored backups).
-func fileSHA256(path string) (int64, string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, "", err
-	}
-	defer f.Close()
-	h := newHash()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return 0, "", err
-	}
-	return n, h.hex(), nil
 }

@@ -30,11 +30,11 @@ func TestRecoverHalfSwappedSet(t *testing.T) {
 		f, _ := createTemp(dir, n, tempNew)
 		f.WriteString("new " + n)
 		f.Close()
-		files = append(files, newFile{Name: n, Temp: f.Name(), SHA256: "x"})
+		files = append(files, newFile{Name: n, Temp: f.Name()})
 	}
-	j := journal{Schema: journalSchema, Version: "2.0.0", Backup: *info}
+	j := journal{Schema: journalSchema, Version: "2.0.0", Artifact: "aaaa", Backup: *info}
 	for _, nf := range files {
-		j.Binaries = append(j.Binaries, setEntry{Name: nf.Name, Existed: true, SHA256: nf.SHA256})
+		j.Binaries = append(j.Binaries, setEntry{Name: nf.Name, Existed: true})
 	}
 	writeJSON(journalPath(dir, "a"), j)
 	// "Crash" after the first rename.
@@ -68,10 +68,7 @@ func TestRecoverHalfSwappedSet(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, n), []byte("new "+n), 0o755)
 	}
 	writeJSON(journalPath(dir, "a"), j)
-	rec := &Receipt{Schema: ReceiptSchema, Version: "2.0.0"}
-	for _, n := range names {
-		rec.Binaries = append(rec.Binaries, ReceiptBinary{Name: n, SHA256: "x"})
-	}
+	rec := &Receipt{Schema: ReceiptSchema, Version: "2.0.0", SHA256: "aaaa"}
 	writeJSON(ReceiptPath(dir, "a"), rec)
 	if _, err := sw.recoverSwap(); err != nil {
 		t.Fatal(err)
