@@ -10,6 +10,8 @@
 // GitHub Enterprise). --current names where clients read the published
 // manifest (a URL or directory; default: the destination directory), so the
 // new release extends it and a published version is never reused.
+// --image REPO also pushes a signed multi-platform container image of the
+// linux binaries (on --image-base, default scratch), recorded in the release.
 package main
 
 import (
@@ -48,6 +50,8 @@ func run(ctx context.Context) error {
 	s3Endpoint := flag.String("s3-endpoint", "", "S3-compatible endpoint URL (path-style)")
 	githubAPI := flag.String("github-api", "", "GitHub Enterprise API URL")
 	dryRun := flag.Bool("dry-run", false, "stage, sign and print the publish plan; upload nothing")
+	image := flag.String("image", "", "also push a container image of the linux binaries to this repository (ghcr.io/OWNER/NAME)")
+	imageBase := flag.String("image-base", "", "base image for --image, pinned by digest (default: scratch)")
 	flag.Parse()
 	if *project == "" || *to == "" {
 		return fmt.Errorf("--project and --to are required")
@@ -78,6 +82,11 @@ func run(ctx context.Context) error {
 			return fmt.Errorf("reading the published manifest: %w", err)
 		}
 	}
+	var img *release.ImageConfig // the same for Prepare (record digests) and Publish (push)
+	if *image != "" {
+		img = &release.ImageConfig{Repository: *image, Base: *imageBase, Signer: signer}
+	}
+	wd, _ := os.Getwd()
 	st, err := release.Prepare(ctx, release.Config{
 		Project: *project, Dist: *dist, Clean: true, Version: *version,
 		Build: &release.Build{
@@ -85,9 +94,10 @@ func run(ctx context.Context) error {
 			Targets: plats,
 			Vars:    release.LinkVars{Version: "main.version", Commit: "main.commit", Date: "main.date"},
 		},
-		Repository: "git+file://" + mustAbs("."),
+		Repository: "git+file://" + wd,
 		Signers:    []sign.Signer{signer},
 		Published:  published,
+		Image:      img,
 	})
 	if err != nil {
 		return err
@@ -102,10 +112,13 @@ func run(ctx context.Context) error {
 	}
 	root := filepath.Join(*dist, "release")
 	if *dryRun {
+		if a, ok := st.Artifact(*project + "-" + st.Version.String() + "-image"); ok {
+			fmt.Printf("would push %s@sha256:%s\n", *image, a.SHA256)
+		}
 		_, err := p.DryRun(ctx, root, os.Stdout)
 		return err
 	}
-	if _, err := release.Publish(ctx, release.PublishConfig{Root: root, Publisher: p, Keys: [][]byte{pub}, Remote: remote}); err != nil {
+	if _, err := release.Publish(ctx, release.PublishConfig{Root: root, Publisher: p, Keys: [][]byte{pub}, Remote: remote, Image: img}); err != nil {
 		return err
 	}
 	fmt.Printf("released %s %s to %s; summary in %s\n", *project, st.Version, *to, filepath.Join(*dist, "release-summary.md"))
@@ -138,12 +151,4 @@ func location(s string) (verify.Location, error) {
 		return verify.NewHTTP(s)
 	}
 	return verify.Dir(s), nil
-}
-
-func mustAbs(p string) string {
-	a, err := filepath.Abs(p)
-	if err != nil {
-		return p
-	}
-	return a
 }
