@@ -51,6 +51,7 @@
 //	build          Build            go build for every target (or prebuilt: Prebuilt)
 //	package        Package          <project>-<version>-<os>-<arch>.tar.gz (.zip for windows)
 //	source         Source           <project>-<version>-source.tar.gz from git archive
+//	image          ImageBuild       container image of the linux binaries, its manifests staged (see Images)
 //	sbom           SBOM             sbom.spdx.json (SPDX 2.3) from the binaries' build info
 //	provenance     Provenance       provenance.intoto.json (in-toto Statement v1, SLSA provenance v1)
 //	checksums      Checksums        SHA256SUMS over everything above
@@ -62,7 +63,8 @@
 //	verify-staged  VerifyStaged     the staged directory checked as a client will (package verify)
 //	summary        Summary          release-summary.md and .json
 //
-// and [Publish] runs installer-key, verify-staged, publish ([PublishStage],
+// and [Publish] runs installer-key, verify-staged, push-image ([ImagePush],
+// with PublishConfig.Image), publish ([PublishStage],
 // through any [Publisher] such as *publish.Publisher), remote-verify
 // ([RemoteVerify]: every staged file served, and verify.VerifyRelease
 // against the public location; a missing asset is a *[MissingAssetsError])
@@ -72,6 +74,59 @@
 // themselves (or take them from [Config.Pipeline]) and call
 // [Pipeline.Run]: each stage is a plain struct with exported fields, and
 // [StageFunc] turns a function into a stage.
+//
+// # Images
+//
+// With Config.Image, a release also ships a container image (package
+// publish/oci): one image per linux platform of the release, holding its
+// binary on a base image (default scratch), under an OCI image index with
+// the org.opencontainers.image.* annotations, tagged by channel (a stable
+// release moves X.Y.Z, X.Y, X and latest; a pre-release only its own tag;
+// edge and nightly builds edge and nightly-YYYY-MM-DD; latest never moves
+// backwards) and signed with the release key as "cosign sign --key"
+// would, without a transparency log.
+//
+//	image := &release.ImageConfig{
+//		Repository: "ghcr.io/example/hello",
+//		Base:       "gcr.io/distroless/static@sha256:...", // optional; pin it by digest
+//		Source:     "https://github.com/example/hello",
+//		Signer:     signer,                                  // ECDSA (cosign keys) or RSA
+//	}
+//	st, err := release.Prepare(ctx, release.Config{ /* ... */ Image: image})
+//	st, err = release.Publish(ctx, release.PublishConfig{ /* ... */ Image: image})
+//
+// The image is recorded before it is pushed. [Prepare]'s image stage
+// ([ImageBuild]) builds it locally (no registry is contacted with a scratch
+// base) and stages its manifests as release files of kind image:
+// <version>/<project>-<version>-image is the index manifest and
+// <version>/<project>-<version>-image-linux-<arch> each platform's image
+// manifest, byte for byte as a registry serves them, so that each file's
+// SHA-256 is the image's digest. Like any artifact, they are listed in
+// SHA256SUMS, manifest.json, the SBOM (as CONTAINER packages, the index
+// containing the platform images) and the provenance subjects, and signed
+// with them, which ties the image to the release: whoever trusts the
+// release pulls the image by that digest,
+//
+//	docker pull ghcr.io/example/hello@sha256:<SHA-256 of hello-1.2.0-image>
+//
+// and verify.VerifyRelease checks these files as it checks the others.
+//
+// [Publish]'s push-image stage ([ImagePush]) runs before the publish stage,
+// so that the registry holds the image, signed and tagged, before
+// manifest.json names it. It rebuilds the image from the binaries in the
+// staged linux archives (their SHA-256 checked), so it works on another
+// machine without the build directory, with the index digest pinned to
+// the recorded one: give Publish the same ImageConfig as Prepare (and the
+// same base image, hence the digest pin), or it fails with an
+// *oci.DigestMismatchError before uploading anything. Pushing again is
+// idempotent: same digests, nothing uploaded, every tag unchanged, the
+// signature kept. State.Pushed and the summary report the image reference
+// and what happened to each tag. Registry credentials come from the Docker
+// config (see package publish/oci); plain HTTP is allowed only to a
+// registry on loopback.
+//
+// Without Config.Image and PublishConfig.Image no image is built and no
+// registry is contacted.
 //
 // # State
 //

@@ -62,7 +62,8 @@ const SummaryFile = "release-summary"
 // Summary is the summary stage ("summary"): it writes
 // release-summary.md and release-summary.json (LLStack's post-release
 // report) into Dir: the release, every artifact with size and SHA-256 and
-// public URL, what was verified, and whether the release is complete.
+// public URL, the images pushed (reference by digest, tags), what was
+// verified, and whether the release is complete.
 // It runs in snapshot mode too (URLs are then empty).
 type Summary struct {
 	// Dir is where the summary is written; empty means State.Work (never
