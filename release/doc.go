@@ -84,7 +84,10 @@
 // release moves X.Y.Z, X.Y, X and latest; a pre-release only its own tag;
 // edge and nightly builds edge and nightly-YYYY-MM-DD; latest never moves
 // backwards) and signed with the release key as "cosign sign --key"
-// would, without a transparency log.
+// would, without a transparency log. The tags follow the release's channel
+// (Config.Channel) unless ImageConfig.Channel names another; a release
+// candidate, which the manifest puts on edge by default, moves only its
+// own tag.
 //
 //	image := &release.ImageConfig{
 //		Repository: "ghcr.io/example/hello",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -40,9 +41,11 @@ type ImageConfig struct {
 	// Source is the source repository URL for the image annotations
 	// ("https://github.com/example/hello"); optional.
 	Source string
-	// Channel decides which tags the push moves (see oci.Tags): empty
-	// means stable for a release and only its own tags for a pre-release;
-	// "edge" or "nightly" for builds of the edge or nightly channel.
+	// Channel decides which tags the push moves (see oci.Tags). Empty
+	// means the release's channel (Config.Channel, as staged in
+	// manifest.json), except that a pre-release on the edge channel, where
+	// the manifest puts pre-releases by default, moves only its own tags:
+	// a release candidate does not move "edge" unless Channel says so.
 	Channel string
 	// Files are extra files in every image.
 	Files []oci.File
@@ -74,14 +77,27 @@ func (c *ImageConfig) binary(st *State) string {
 	return st.Project
 }
 
-// spec returns the oci.Spec of the release in st with binaries bins.
-func (c *ImageConfig) spec(st *State, bins []oci.Binary) oci.Spec {
+// spec returns the oci.Spec of the release in st on the tag channel
+// channel with binaries bins.
+func (c *ImageConfig) spec(st *State, channel string, bins []oci.Binary) oci.Spec {
 	return oci.Spec{
 		Repository: c.Repository, Project: st.Project, Name: c.Name, Version: st.Version.String(),
-		Commit: st.Commit, Created: st.Date, Channel: c.Channel, Source: c.Source, Base: c.Base,
+		Commit: st.Commit, Created: st.Date, Channel: channel, Source: c.Source, Base: c.Base,
 		Binaries: bins, Files: c.Files, BinDir: c.BinDir, Entrypoint: c.Entrypoint, Cmd: c.Cmd,
 		Env: c.Env, User: c.User, WorkingDir: c.WorkingDir, Labels: c.Labels, Annotations: c.Annotations,
 	}
+}
+
+// channel returns the channel of the image tags of version v released on
+// the release channel rel (as configured or as staged).
+func (c *ImageConfig) channel(v manifest.Version, rel string) string {
+	switch {
+	case c.Channel != "":
+		return c.Channel
+	case v.IsPrerelease() && rel == manifest.ChannelEdge:
+		return ""
+	}
+	return rel
 }
 
 // client returns an oci.Client with the configured signer and options,
@@ -127,6 +143,11 @@ var ErrNoImage = errors.New("no image recorded in the staged release")
 type ImageBuild struct {
 	// Image describes the image; required.
 	Image *ImageConfig
+	// Channel is the release's channel (Config.Channel); it decides the
+	// image tags unless ImageConfig.Channel is set, and is checked here
+	// (a pre-release on stable is refused) so that the push cannot fail on
+	// it later.
+	Channel string
 	// Layout, when set, is a directory (absent or empty) where the image is
 	// also written as an OCI image layout, for inspecting a dry run
 	// ("skopeo inspect --raw oci:DIR:VERSION").
@@ -144,7 +165,8 @@ func (b *ImageBuild) Run(ctx context.Context, st *State) error {
 	if err := st.needVersion(); err != nil {
 		return err
 	}
-	if _, err := oci.Tags(st.Version, b.Image.Channel, st.Commit, st.Date); err != nil {
+	channel := b.Image.channel(st.Version, b.Channel)
+	if _, err := oci.Tags(st.Version, channel, st.Commit, st.Date); err != nil {
 		return err
 	}
 	c, err := b.Image.client(st)
@@ -161,7 +183,7 @@ func (b *ImageBuild) Run(ctx context.Context, st *State) error {
 	if len(bins) == 0 {
 		return &ConfigError{Field: "ImageConfig.Binary", Reason: fmt.Sprintf("no linux binary named %q in the release", name)}
 	}
-	im, err := c.Build(ctx, b.Image.spec(st, bins))
+	im, err := c.Build(ctx, b.Image.spec(st, channel, bins))
 	if err != nil {
 		return err
 	}
@@ -273,7 +295,15 @@ func (p *ImagePush) Run(ctx context.Context, st *State) error {
 	if err != nil {
 		return err
 	}
-	spec := p.Image.spec(st, bins)
+	m, err := manifest.LoadFile(filepath.Join(st.Root, ManifestFile))
+	if err != nil {
+		return err
+	}
+	rel, ok := m.Release(st.Version.String())
+	if !ok {
+		return fmt.Errorf("%s: release %s: %w", ManifestFile, st.Version, manifest.ErrNotFound)
+	}
+	spec := p.Image.spec(st, p.Image.channel(st.Version, rel.Channel), bins)
 	spec.Digest = "sha256:" + index.SHA256
 	if p.Image.Signer == nil {
 		st.logger().Warn("pushing an unsigned image (ImageConfig.Signer is nil)", "repository", spec.Repository)

@@ -27,7 +27,13 @@ var linuxTargets = []manifest.Platform{{OS: "linux", Arch: "amd64"}, {OS: "linux
 // image, from a tagged repository, into dist.
 func imageRelease(t *testing.T, dist string, signer sign.Signer, image *ImageConfig) *State {
 	t.Helper()
-	r := releaseRepo(t, "v1.2.0")
+	return imageReleaseOf(t, "v1.2.0", dist, signer, image)
+}
+
+// imageReleaseOf prepares the release of tag like imageRelease.
+func imageReleaseOf(t *testing.T, tag, dist string, signer sign.Signer, image *ImageConfig) *State {
+	t.Helper()
+	r := releaseRepo(t, tag)
 	var bins []Binary
 	for _, p := range linuxTargets {
 		bins = append(bins, onlyPlatform(sharedBinaries(t), p)...)
@@ -288,6 +294,75 @@ func TestImageBuildChecks(t *testing.T) {
 	}
 	if arts := st.Artifacts; len(arts) != 0 {
 		t.Errorf("refused image stage staged %+v", arts)
+	}
+}
+
+// TestImagePrerelease: a release candidate, which the manifest puts on the
+// edge channel, pushes only its own tags; "latest" and "1" stay on the
+// stable release.
+func TestImagePrerelease(t *testing.T) {
+	reg := registrytest.Start(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	signer, pub := newSigner(t)
+	image := &ImageConfig{Repository: reg.Host + "/hello", Signer: signer}
+	publishTo := func(st *State) *State {
+		t.Helper()
+		store, err := publish.NewDirStore(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubr, err := publish.New(store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pst, err := Publish(t.Context(), PublishConfig{Root: st.Root, Publisher: pubr, Keys: [][]byte{pub}, Image: image, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pst
+	}
+	stable := publishTo(imageRelease(t, t.TempDir(), signer, image)).Pushed[0].Digest
+	rc := imageReleaseOf(t, "v1.3.0-rc.1", t.TempDir(), signer, image)
+	m, err := manifest.LoadFile(filepath.Join(rc.Root, ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel, _ := m.Release("1.3.0-rc.1"); rel.Channel != manifest.ChannelEdge {
+		t.Fatalf("staged rc channel %q, want edge (the manifest's default for a pre-release)", rel.Channel)
+	}
+	res := publishTo(rc).Pushed[0]
+	var tags []string
+	for _, tr := range res.Tags {
+		tags = append(tags, tr.Name)
+	}
+	if !slices.Equal(tags, []string{"1.3.0-rc.1", "sha-" + rc.Commit[:7]}) {
+		t.Errorf("rc push tags %v", tags)
+	}
+	for tag, want := range map[string]string{"latest": stable, "1": stable, "1.3.0-rc.1": res.Digest, "edge": ""} {
+		if got := registryDigest(t, reg, "hello", tag); got != want {
+			t.Errorf("after the rc: %s -> %q, want %q", tag, got, want)
+		}
+	}
+}
+
+func TestImageChannel(t *testing.T) {
+	rc, final := manifest.MustParseVersion("1.3.0-rc.1"), manifest.MustParseVersion("1.3.0")
+	for _, c := range []struct {
+		image, rel string
+		v          manifest.Version
+		want       string
+	}{
+		{"", "", final, ""},
+		{"", manifest.ChannelStable, final, manifest.ChannelStable},
+		{"", manifest.ChannelNightly, final, manifest.ChannelNightly},
+		{"", manifest.ChannelEdge, rc, ""},
+		{"", manifest.ChannelNightly, rc, manifest.ChannelNightly},
+		{manifest.ChannelEdge, manifest.ChannelEdge, rc, manifest.ChannelEdge},
+		{"beta", manifest.ChannelStable, final, "beta"},
+	} {
+		if got := (&ImageConfig{Channel: c.image}).channel(c.v, c.rel); got != c.want {
+			t.Errorf("ImageConfig.Channel %q, release %s on %q: %q, want %q", c.image, c.v, c.rel, got, c.want)
+		}
 	}
 }
 

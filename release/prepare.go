@@ -169,7 +169,7 @@ func (c Config) Pipeline() (*Pipeline, *State, error) {
 		stages = append(stages, &Source{Dir: repo, Env: g.Env})
 	}
 	if c.Image != nil {
-		stages = append(stages, &ImageBuild{Image: c.Image})
+		stages = append(stages, &ImageBuild{Image: c.Image, Channel: c.Channel})
 	}
 	sb := c.SBOM
 	if sb == nil {
