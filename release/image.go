@@ -192,23 +192,27 @@ func (b *ImageBuild) Run(ctx context.Context, st *State) error {
 	if err != nil {
 		return err
 	}
+	var staged []manifest.Artifact // recorded only when all are staged
 	for _, a := range arts {
-		staged, err := st.stageFile(a.Name, manifest.KindImage, manifest.Platform{OS: a.OS, Arch: a.Arch}, func(w io.Writer) error {
+		rec, err := st.stageFile(a.Name, manifest.KindImage, manifest.Platform{OS: a.OS, Arch: a.Arch}, func(w io.Writer) error {
 			_, err := w.Write(a.raw)
 			return err
 		})
 		if err != nil {
 			return err
 		}
-		if staged.SHA256 != a.SHA256 || staged.Size != a.Size {
-			return fmt.Errorf("image %s: staged manifest has sha256 %s (%d bytes), its record says %s (%d bytes)", a.Name, staged.SHA256, staged.Size, a.SHA256, a.Size)
+		if rec.SHA256 != a.SHA256 || rec.Size != a.Size {
+			return fmt.Errorf("image %s: staged manifest has sha256 %s (%d bytes), its record says %s (%d bytes)", a.Name, rec.SHA256, rec.Size, a.SHA256, a.Size)
 		}
-		st.AddArtifact(staged)
+		staged = append(staged, rec)
 	}
 	if b.Layout != "" {
 		if err := im.WriteLayout(b.Layout); err != nil {
 			return err
 		}
+	}
+	for _, a := range staged {
+		st.AddArtifact(a)
 	}
 	st.logger().Info("image built", "digest", im.Digest, "platforms", len(im.Platforms), "layout", b.Layout)
 	return nil

@@ -366,6 +366,29 @@ func TestImageChannel(t *testing.T) {
 	}
 }
 
+// TestImageBuildLayout: the image stage also writes an OCI layout whose
+// index is the recorded one.
+func TestImageBuildLayout(t *testing.T) {
+	st := lightState(t)
+	layout := filepath.Join(t.TempDir(), "image")
+	if err := (&ImageBuild{Image: &ImageConfig{}, Layout: layout}).Run(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	index, ok := st.Artifact("hello-1.2.0-image")
+	if !ok {
+		t.Fatalf("no index record in %+v", st.Artifacts)
+	}
+	var idx struct{ Manifests []struct{ Digest string } }
+	readJSON(t, filepath.Join(layout, "index.json"), &idx)
+	if len(idx.Manifests) != 1 || idx.Manifests[0].Digest != "sha256:"+index.SHA256 {
+		t.Errorf("layout index.json %+v, want the recorded index sha256:%s", idx, index.SHA256)
+	}
+	size, sum, err := hashFile(filepath.Join(layout, "blobs", "sha256", index.SHA256))
+	if err != nil || size != index.Size || sum != index.SHA256 {
+		t.Errorf("layout blob of the index: %d bytes sha256 %s (%v), want %d %s", size, sum, err, index.Size, index.SHA256)
+	}
+}
+
 // registryDigest returns the digest reg serves for repo:ref (a tag or a
 // digest), or "" when it has none.
 func registryDigest(t *testing.T, reg *registrytest.Registry, repo, ref string) string {
