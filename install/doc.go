@@ -70,15 +70,20 @@
 //
 // An artifact is streamed into a temporary file in the target directory
 // itself (so the final rename never crosses filesystems) and hashed in the
-// same pass; it is never held in memory. Downloads are capped
-// (Limits.MaxDownload, and exactly the signed size), retried on network
-// errors and 5xx (Retries, RetryBackoff), aborted when no byte arrives
-// for StallTimeout, and resumed after a cut connection with an HTTP Range
-// request guarded by If-Range (a server that cannot resume, or whose file
-// changed, restarts from zero). The default HTTP client honours
-// HTTP_PROXY, HTTPS_PROXY and NO_PROXY; redirects may not leave http(s)
-// or drop from https to http. Config.Progress receives (bytes done,
-// total) for a progress bar.
+// same pass; it is never held in memory. A tar.gz is unpacked while it
+// downloads (into temporary files that are used only once the whole
+// artifact has verified, and removed otherwise), so decompression
+// overlaps with the network and the hash; a zip is unpacked after.
+//
+// Downloads are capped (Limits.MaxDownload, and exactly the signed size),
+// retried on network errors and 5xx (Retries, RetryBackoff), aborted when
+// no byte arrives for StallTimeout (and, if set, after DownloadTimeout),
+// and resumed after a cut connection with an HTTP Range request guarded
+// by If-Range (a server that cannot resume, or whose file changed,
+// restarts from zero). The default HTTP client honours HTTP_PROXY,
+// HTTPS_PROXY and NO_PROXY; redirects may not leave http(s) or drop from
+// https to http. Config.Progress receives (bytes done, total) for a
+// progress bar.
 //
 // # Archives
 //
@@ -121,7 +126,8 @@
 //
 // The installer keeps its files for primary binary p in the hidden
 // directory ".p.relkit" beside it ([StateDir]): the lock, the receipt
-// ([Receipt], read with [ReadReceipt]: version, source, time and SHA-256s),
+// ([Receipt], read with [ReadReceipt]: version, source, time, the
+// artifact's SHA-256, and each binary's size and modification time),
 // the journal, the backups and the manifest serials seen.
 //
 // # Errors
