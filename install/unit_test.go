@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/relkit/relkit/manifest"
 )
@@ -184,5 +187,103 @@ func TestFileChangedDuringResume(t *testing.T) {
 	reqs := srv.requests(".tar.gz")
 	if len(reqs) < 2 || !strings.Contains(reqs[1], "bytes=") {
 		t.Fatalf("no resume attempted: %v", reqs)
+	}
+}
+
+// TestConcurrentInstallsDoNotRace: while one install is downloading, a
+// second one into the same directory fails with ErrLocked (or, with a
+// lock wait, runs after it).
+func TestConcurrentInstallsDoNotRace(t *testing.T) {
+	f := newFixture(t, "hello")
+	f.release("1.0.0")
+	srv := f.serve()
+	hold := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(hold) }) }
+	t.Cleanup(release) // before the server's Close (cleanups run last-in first-out)
+	srv.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.HasSuffix(r.URL.Path, ".tar.gz") {
+			<-hold // the first install sits in its download
+		}
+		return false
+	})
+	dir := t.TempDir()
+	install := func(wait time.Duration, errs chan<- error) {
+		cfg := f.config(srv.URL, dir)
+		cfg.Reinstall = true
+		cfg.LockWait = wait
+		_, err := f.installer(cfg).Install(context.Background(), manifest.Query{})
+		errs <- err
+	}
+	first := make(chan error, 1)
+	go install(0, first)
+	for len(srv.requests(".tar.gz")) == 0 { // the first holds the lock now
+		time.Sleep(5 * time.Millisecond)
+	}
+	second := make(chan error, 1)
+	install(0, second)
+	if err := <-second; !errors.Is(err, ErrLocked) {
+		t.Fatalf("second install: %v", err)
+	}
+	waiting := make(chan error, 1)
+	go install(30*time.Second, waiting)
+	time.Sleep(50 * time.Millisecond)
+	release()
+	if err := <-first; err != nil {
+		t.Fatalf("first install: %v", err)
+	}
+	if err := <-waiting; err != nil {
+		t.Fatalf("waiting install: %v", err)
+	}
+}
+
+// TestRedirectFromHTTPSToHTTPRefused: an https release root whose
+// artifact redirects to plain http is refused.
+func TestRedirectFromHTTPSToHTTPRefused(t *testing.T) {
+	f := newFixture(t, "hello")
+	f.release("1.0.0")
+	plain := f.serve()
+	files := http.FileServer(http.Dir(f.root))
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".tar.gz") {
+			http.Redirect(w, r, plain.URL+r.URL.Path, http.StatusFound)
+			return
+		}
+		files.ServeHTTP(w, r)
+	}))
+	t.Cleanup(tlsSrv.Close)
+	cfg := f.config(tlsSrv.URL, t.TempDir())
+	cfg.HTTPClient = tlsSrv.Client()
+	_, err := f.installer(cfg).Install(context.Background(), manifest.Query{})
+	if err == nil || !strings.Contains(err.Error(), "redirect from https") {
+		t.Fatalf("want a refused downgrade redirect, got %v", err)
+	}
+	if got := plain.requests(".tar.gz"); len(got) != 0 {
+		t.Fatalf("followed the redirect: %v", got)
+	}
+}
+
+// TestCheckWarnsAboutAYankedInstall: Check says why to update when the
+// installed release was yanked.
+func TestCheckWarnsAboutAYankedInstall(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, "hello")
+	f.release("1.0.0")
+	f.release("1.1.0")
+	dir := t.TempDir()
+	in := f.installer(f.config(f.root, dir))
+	if _, err := in.Install(ctx, manifest.Query{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.m.Yank("1.1.0", "corrupts the config file"); err != nil {
+		t.Fatal(err)
+	}
+	f.sign()
+	u, err := in.Check(ctx, manifest.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !u.Downgrade || u.Latest.Release.Version != "1.0.0" || !strings.Contains(strings.Join(u.Warnings, ";"), "installed 1.1.0 is yanked: corrupts the config file") {
+		t.Fatalf("%+v", u)
 	}
 }
