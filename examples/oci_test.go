@@ -1,11 +1,16 @@
 package examples_test
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -83,6 +88,25 @@ func TestReleaseWithImage(t *testing.T) {
 		}
 	}
 
+	// The linux/arm64 binary, copied out of the image by skopeo, is the one
+	// in the published archive.
+	dst := t.TempDir()
+	cp := exec.Command(skopeo, "copy", "--src-tls-verify=false", "--override-os", "linux", "--override-arch", "arm64",
+		"docker://"+repo+":1.0.0", "dir:"+dst)
+	cp.Env = append(os.Environ(), env...)
+	if out, err := cp.CombinedOutput(); err != nil {
+		t.Fatalf("skopeo copy: %v\n%s", err, out)
+	}
+	var im struct{ Layers []struct{ Digest string } }
+	if data, err := os.ReadFile(filepath.Join(dst, "manifest.json")); err != nil || json.Unmarshal(data, &im) != nil || len(im.Layers) != 1 {
+		t.Fatalf("copied image manifest: %v, %+v", err, im)
+	}
+	fromImage := fileInTarGz(t, filepath.Join(dst, strings.TrimPrefix(im.Layers[0].Digest, "sha256:")), "hello")
+	fromArchive := fileInTarGz(t, filepath.Join(pub, "1.0.0", "hello-1.0.0-linux-arm64.tar.gz"), "hello")
+	if len(fromImage) == 0 || !bytes.Equal(fromImage, fromArchive) {
+		t.Errorf("linux/arm64 binary in the image (%d bytes) is not the released one (%d bytes)", len(fromImage), len(fromArchive))
+	}
+
 	// The index is signed with the release key.
 	cosign := testenv.Tool(t, "cosign")
 	cmd := exec.Command(cosign, "verify", "--key", filepath.Join(kdir, "cosign.pub"), "--insecure-ignore-tlog=true",
@@ -91,6 +115,45 @@ func TestReleaseWithImage(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("cosign verify: %v\n%s", err, out)
 	}
+}
+
+// fileInTarGz returns the content of the one regular file whose base name
+// is name in a .tar.gz file.
+func fileInTarGz(t *testing.T, file, name string) []byte {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	tr := tar.NewReader(zr)
+	var found []byte
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if h.Typeflag != tar.TypeReg || path.Base(h.Name) != name {
+			continue
+		}
+		if found != nil {
+			t.Fatalf("%s holds %s twice", file, name)
+		}
+		if found, err = io.ReadAll(tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if found == nil {
+		t.Fatalf("%s holds no %s", file, name)
+	}
+	return found
 }
 
 func stderrOf(err error) string {
