@@ -425,3 +425,38 @@ func readJSON(t *testing.T, name string, v any) {
 		t.Fatalf("%s: %v", name, err)
 	}
 }
+
+// TestImageStageOptional: without Config.Image there is no image stage;
+// with it, the image stage runs after packaging and before the SBOM, in
+// the order PrepareStages documents.
+func TestImageStageOptional(t *testing.T) {
+	cfg := Config{Project: "hello", Dist: t.TempDir(), Prebuilt: fakeBinaries(t)}
+	p, _, err := cfg.Pipeline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(p.Names(), "image") {
+		t.Errorf("stages without Config.Image: %v", p.Names())
+	}
+	cfg.Image = &ImageConfig{}
+	if p, _, err = cfg.Pipeline(); err != nil {
+		t.Fatal(err)
+	}
+	names := p.Names()
+	i := slices.Index(names, "image")
+	if i < 0 || names[i-1] != "package" || names[i+1] != "sbom" {
+		t.Errorf("stages with Config.Image: %v", names)
+	}
+	// Every stage appears in PrepareStages, in that order.
+	last := -1
+	for _, n := range names {
+		j := slices.Index(PrepareStages, n)
+		if n == "prebuilt" {
+			j = slices.Index(PrepareStages, "build")
+		}
+		if j <= last {
+			t.Errorf("stage %s out of PrepareStages order %v (stages %v)", n, PrepareStages, names)
+		}
+		last = j
+	}
+}
