@@ -129,7 +129,12 @@ func TestCrashAtRandomPoints(t *testing.T) {
 		if current == "1.0.0" {
 			target = "1.1.0"
 		}
+		// Half the kills anywhere in the install, half in its last 40%
+		// (extraction, fsync, backup, renames, health check, receipt).
 		delay := time.Duration(rand.Int64N(int64(full) * 11 / 10))
+		if i%2 == 1 {
+			delay = full*6/10 + time.Duration(rand.Int64N(int64(full)*45/100))
+		}
 		cmd := helper(target)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -148,6 +153,9 @@ func TestCrashAtRandomPoints(t *testing.T) {
 			if err != nil || !strings.Contains(string(out), v) {
 				t.Fatalf("kill %d after %v: %s does not run: %v %q", i, delay, n, err, out)
 			}
+		}
+		if _, err := os.Stat(journalPath(dir, names[0])); err == nil {
+			outcomes["killed mid-swap (journal left)"]++
 		}
 		// The next run recovers: a consistent set that the receipt
 		// describes, and no leftovers.
