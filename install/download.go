@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path"
 	"time"
 
 	"github.com/relkit/relkit/verify"
@@ -240,7 +241,7 @@ func (d *downloader) attemptVerified(ctx context.Context, rel, name string, want
 	}
 	*validator = info.validator
 	if want.Size >= 0 && info.total >= 0 && info.total != want.Size {
-		return &SizeError{Name: name, Want: want.Size, Got: info.total}
+		return &SizeError{Name: path.Base(rel), Want: want.Size, Got: info.total}
 	}
 	if want.Size > limit || info.total > limit {
 		return &LimitError{Name: name, Limit: limit}

@@ -143,7 +143,14 @@ type DownloadError struct {
 }
 
 func (e *DownloadError) Error() string {
-	return fmt.Sprintf("download %s (%d attempts): %v", e.URL, e.Attempts, e.Err)
+	return fmt.Sprintf("download %s (%s): %v", e.URL, attempts(e.Attempts), e.Err)
+}
+
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return fmt.Sprintf("%d attempts", n)
 }
 
 // Unwrap returns the last error.
@@ -160,6 +167,11 @@ type VerificationError struct {
 }
 
 func (e *VerificationError) Error() string {
+	var de *DownloadError
+	if errors.As(e.Err, &de) && de.URL == e.Subject {
+		// Say the URL once.
+		return fmt.Sprintf("verify %s: %v (%s)", e.Subject, de.Err, attempts(de.Attempts))
+	}
 	return fmt.Sprintf("verify %s: %v", e.Subject, e.Err)
 }
 
