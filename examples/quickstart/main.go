@@ -17,8 +17,8 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,34 +35,36 @@ import (
 
 const password = "quickstart" // the cosign key's password (COSIGN_PASSWORD in real use)
 
+var quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
 func main() {
 	keep := flag.String("keep", "", "keep the work in this directory instead of a temporary one")
 	flag.Parse()
-	if err := run(context.Background(), *keep); err != nil {
-		log.Fatal(err)
-	}
-}
-
-func run(ctx context.Context, keep string) error {
-	work := keep
+	work := *keep
 	if work == "" {
 		tmp, err := os.MkdirTemp("", "relkit-quickstart-")
 		if err != nil {
-			return err
+			log.Fatal(err)
 		}
 		defer os.RemoveAll(tmp)
 		work = tmp
-	} else if err := os.MkdirAll(work, 0o755); err != nil {
-		return err
 	}
+	if err := run(context.Background(), work); err != nil {
+		log.Fatal(err)
+	}
+	if *keep != "" {
+		fmt.Println("\nkept everything in", work)
+	}
+}
+
+func run(ctx context.Context, work string) error {
 	site, bin := filepath.Join(work, "site"), filepath.Join(work, "bin")
 	for _, d := range []string{site, bin} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
 	}
-
-	step("1. generate a cosign key pair")
+	fmt.Println("1. generate a cosign key pair")
 	kp, err := sign.GenerateCosignKeyPair(sign.Password(password))
 	if err != nil {
 		return err
@@ -76,31 +78,22 @@ func run(ctx context.Context, keep string) error {
 	}
 	fmt.Printf("   key id %s (cosign.key is 0600, cosign.pub 0644)\n", signer.KeyID())
 
-	step("2. serve the release root on 127.0.0.1")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(site))}
-	go srv.Serve(ln)
+	srv := httptest.NewServer(http.FileServer(http.Dir(site))) // listens on 127.0.0.1
 	defer srv.Close()
-	url := "http://" + ln.Addr().String()
-	fmt.Println("  ", url)
-
-	host := manifest.Platform{OS: runtime.GOOS, Arch: runtime.GOARCH}
+	fmt.Println("\n2. serve the release root on", srv.URL)
 	for _, v := range []string{"1.0.0", "1.1.0"} {
-		step("3. release " + v + ": build, package, checksum, SBOM, provenance, sign, publish, verify")
-		if err := cut(ctx, work, site, url, v, host, signer, kp.PublicPEM); err != nil {
+		fmt.Printf("\n3. release %s: build, package, checksum, SBOM, provenance, sign, publish, verify\n", v)
+		if err := cut(ctx, filepath.Join(work, "dist-"+v), site, srv.URL, v, signer, kp.PublicPEM); err != nil {
 			return err
 		}
 	}
 
-	step("4. install 1.0.0 from " + url)
+	fmt.Println("\n4. install 1.0.0 from", srv.URL)
 	ring, err := verify.NewKeyRing(kp.PublicPEM)
 	if err != nil {
 		return err
 	}
-	in, err := install.New(install.Config{Project: "hello", Source: url, Dir: bin, Keys: ring})
+	in, err := install.New(install.Config{Project: "hello", Source: srv.URL, Dir: bin, Keys: ring})
 	if err != nil {
 		return err
 	}
@@ -110,42 +103,33 @@ func run(ctx context.Context, keep string) error {
 	}
 	fmt.Printf("   installed %s from %s (sha256 %s)\n", res.Paths[0], res.Artifact.Name, res.Artifact.SHA256[:16])
 
-	hello := filepath.Join(bin, "hello"+host.ExeSuffix())
-	step("5. the demo updates itself")
+	hello := res.Paths[0]
+	fmt.Println("\n5. the demo updates itself")
 	demo(hello, "version")
 	demo(hello, "update", "--check")
 	demo(hello, "update")
 	demo(hello, "version")
-	step("6. a downgrade is refused unless asked for")
+	fmt.Println("\n6. a downgrade is refused unless asked for")
 	demo(hello, "update", "--version", "1.0.0")
-	if keep != "" {
-		fmt.Println("\nkept everything in", work)
-	}
 	return nil
 }
 
 // cut stages, signs and publishes one version of the demo program.
-func cut(ctx context.Context, work, site, url, v string, host manifest.Platform, signer sign.Signer, pub []byte) error {
-	published, err := manifest.LoadFile(filepath.Join(site, "manifest.json"))
-	if os.IsNotExist(err) {
-		published, err = nil, nil
-	}
+func cut(ctx context.Context, dist, site, url, v string, signer sign.Signer, pub []byte) error {
+	published, err := release.CurrentManifest(ctx, verify.Dir(site), [][]byte{pub})
 	if err != nil {
 		return err
 	}
-	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	st, err := release.Prepare(ctx, release.Config{
-		Project: "hello", Dist: filepath.Join(work, "dist-"+v), Clean: true, Version: v,
+		Project: "hello", Dist: dist, Clean: true, Version: v,
 		Build: &release.Build{
 			Mains:   []release.Main{{Name: "hello", Package: "./examples/selfupdate"}},
-			Targets: []manifest.Platform{host},
+			Targets: []manifest.Platform{{OS: runtime.GOOS, Arch: runtime.GOARCH}},
 			Vars:    release.LinkVars{Version: "main.version"},
 			LDFlags: []string{"-X", "main.releaseURL=" + url, "-X", "main.publicKey=" + base64.StdEncoding.EncodeToString(pub)},
 		},
 		Repository: "git+https://example.invalid/relkit-quickstart",
-		Signers:    []sign.Signer{signer},
-		Published:  published,
-		Logger:     quiet,
+		Signers:    []sign.Signer{signer}, Published: published, Logger: quiet,
 	})
 	if err != nil {
 		return err
@@ -165,10 +149,7 @@ func cut(ctx context.Context, work, site, url, v string, host manifest.Platform,
 	if err != nil {
 		return err
 	}
-	pst, err := release.Publish(ctx, release.PublishConfig{
-		Root: filepath.Join(work, "dist-"+v, "release"), Publisher: p,
-		Keys: [][]byte{pub}, Remote: remote, Logger: quiet,
-	})
+	pst, err := release.Publish(ctx, release.PublishConfig{Root: filepath.Join(dist, "release"), Publisher: p, Keys: [][]byte{pub}, Remote: remote, Logger: quiet})
 	if err != nil {
 		return err
 	}
@@ -178,29 +159,15 @@ func cut(ctx context.Context, work, site, url, v string, host manifest.Platform,
 	return nil
 }
 
-func step(s string) { fmt.Println("\n" + s) }
-
-// demo runs the installed demo program and shows what it printed.
+// demo runs the installed demo program and shows what it printed; of a
+// line redrawn with carriage returns (the progress bar) only the last state.
 func demo(bin string, args ...string) {
 	out, err := exec.Command(bin, args...).CombinedOutput()
-	fmt.Printf("   $ hello %v\n", args)
-	for _, line := range splitLines(string(out)) {
-		fmt.Println("     " + line)
+	fmt.Printf("   $ hello %s\n", strings.Join(args, " "))
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fmt.Println("     " + line[strings.LastIndexByte(line, '\r')+1:])
 	}
 	if err != nil {
-		fmt.Println("     (exit:", err, ")")
+		fmt.Println("     (", err, ")")
 	}
-}
-
-// splitLines splits output into lines, keeping only the final state of a
-// line redrawn with carriage returns (the progress bar).
-func splitLines(s string) []string {
-	var out []string
-	for _, line := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
-		if i := strings.LastIndexByte(strings.TrimRight(line, "\r"), '\r'); i >= 0 {
-			line = line[i+1:]
-		}
-		out = append(out, strings.TrimRight(line, "\r"))
-	}
-	return out
 }
