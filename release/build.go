@@ -10,8 +10,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/relkit/relkit/manifest"
 )
@@ -245,39 +246,24 @@ func runLimited(ctx context.Context, limit, n int, f func(ctx context.Context, i
 	if limit <= 0 {
 		limit = DefaultParallel
 	}
-	parent := ctx
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	errs := make([]error, n)
-	sem := make(chan struct{}, limit)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := f(ctx, i); err != nil {
-				errs[i] = err
-				cancel()
-			}
-		}()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	for i := 0; i < n && gctx.Err() == nil; i++ {
+		g.Go(func() error {
+			errs[i] = f(gctx, i)
+			return errs[i]
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	var out []error
 	for _, e := range errs {
-		if e != nil && !(errors.Is(e, context.Canceled) && parent.Err() == nil) {
+		if e != nil && !(errors.Is(e, context.Canceled) && ctx.Err() == nil) {
 			out = append(out, e)
 		}
 	}
-	if len(out) == 0 && parent.Err() != nil {
-		out = append(out, parent.Err())
+	if len(out) == 0 && ctx.Err() != nil {
+		out = append(out, ctx.Err())
 	}
 	return out
 }
