@@ -36,6 +36,7 @@ type StallError struct {
 	After time.Duration
 }
 
+// Error implements the error interface.
 func (e *StallError) Error() string {
 	return fmt.Sprintf("%s: no data for %s", e.URL, e.After)
 }

@@ -67,6 +67,7 @@ type ArchiveError struct {
 	Err error
 }
 
+// Error implements the error interface.
 func (e *ArchiveError) Error() string {
 	if e.Entry == "" {
 		return fmt.Sprintf("archive %s: %s", e.Archive, e.Reason)
@@ -86,6 +87,7 @@ type SizeError struct {
 	Want, Got int64
 }
 
+// Error implements the error interface.
 func (e *SizeError) Error() string {
 	if e.Got < 0 {
 		return fmt.Sprintf("%s: longer than the expected %d bytes", e.Name, e.Want)
@@ -104,6 +106,7 @@ type LimitError struct {
 	Limit int64
 }
 
+// Error implements the error interface.
 func (e *LimitError) Error() string {
 	return fmt.Sprintf("%s: larger than the limit of %d bytes", e.Name, e.Limit)
 }
@@ -121,6 +124,7 @@ type HTTPError struct {
 	Status string
 }
 
+// Error implements the error interface.
 func (e *HTTPError) Error() string {
 	return fmt.Sprintf("GET %s: %s", e.URL, e.Status)
 }
@@ -142,6 +146,7 @@ type DownloadError struct {
 	Err error
 }
 
+// Error implements the error interface.
 func (e *DownloadError) Error() string {
 	return fmt.Sprintf("download %s (%s): %v", e.URL, attempts(e.Attempts), e.Err)
 }
@@ -166,6 +171,7 @@ type VerificationError struct {
 	Err error
 }
 
+// Error implements the error interface.
 func (e *VerificationError) Error() string {
 	var de *DownloadError
 	if errors.As(e.Err, &de) && de.URL == e.Subject {
@@ -185,6 +191,7 @@ type DowngradeError struct {
 	Installed, Candidate string
 }
 
+// Error implements the error interface.
 func (e *DowngradeError) Error() string {
 	return fmt.Sprintf("refusing to downgrade from %s to %s (allow it explicitly to go back)", e.Installed, e.Candidate)
 }
@@ -207,6 +214,7 @@ type HealthCheckError struct {
 	Err error
 }
 
+// Error implements the error interface.
 func (e *HealthCheckError) Error() string {
 	s := fmt.Sprintf("health check of %s (want version %s): %v", e.Binary, e.Version, e.Err)
 	if o := strings.TrimSpace(e.Output); o != "" {
@@ -230,6 +238,7 @@ type LockedError struct {
 	Holder string
 }
 
+// Error implements the error interface.
 func (e *LockedError) Error() string {
 	s := "another install is running: " + e.Path + " is locked"
 	if e.Holder != "" {
@@ -250,6 +259,7 @@ type NotWritableError struct {
 	Err error
 }
 
+// Error implements the error interface.
 func (e *NotWritableError) Error() string {
 	return fmt.Sprintf("cannot write to %s: %v; re-run with permission to write there (for example with sudo), or install into a directory you own (for example ~/.local/bin)", e.Dir, e.Err)
 }
@@ -265,6 +275,7 @@ type ConfigError struct {
 	Err error
 }
 
+// Error implements the error interface.
 func (e *ConfigError) Error() string {
 	return "install: invalid config: " + strings.Join(e.Problems, "; ")
 }

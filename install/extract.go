@@ -80,6 +80,7 @@ const (
 	formatZip
 )
 
+// String describes the archiveFormat in words, as error messages show it.
 func (f archiveFormat) String() string {
 	switch f {
 	case formatTarGz:

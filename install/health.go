@@ -56,7 +56,10 @@ type healthOutputError struct {
 	err    error
 }
 
+// Error implements the error interface.
 func (e *healthOutputError) Error() string { return e.err.Error() }
+
+// Unwrap returns the underlying error, for errors.Is and errors.As.
 func (e *healthOutputError) Unwrap() error { return e.err }
 
 // mentionsVersion reports whether out contains version (with or without

@@ -40,6 +40,7 @@ type ChecksumsError struct {
 	Reason string
 }
 
+// Error implements the error interface.
 func (e *ChecksumsError) Error() string {
 	if e.Line == 0 {
 		return "checksums: " + e.Reason

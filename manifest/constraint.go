@@ -36,6 +36,7 @@ type ConstraintError struct {
 	Err    error
 }
 
+// Error implements the error interface.
 func (e *ConstraintError) Error() string {
 	if e.Term != "" {
 		return fmt.Sprintf("invalid constraint %q: term %q: %s", e.Input, e.Term, e.Reason)
@@ -43,6 +44,7 @@ func (e *ConstraintError) Error() string {
 	return fmt.Sprintf("invalid constraint %q: %s", e.Input, e.Reason)
 }
 
+// Unwrap returns the underlying error, for errors.Is and errors.As.
 func (e *ConstraintError) Unwrap() error { return e.Err }
 
 // ParseConstraint parses a version constraint; see [Constraint] for the

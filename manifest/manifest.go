@@ -153,6 +153,7 @@ type SchemaError struct {
 	Schema string
 }
 
+// Error implements the error interface.
 func (e *SchemaError) Error() string {
 	return fmt.Sprintf("manifest schema %q is not supported (this relkit reads %s; upgrade relkit to read newer manifests)", e.Schema, Schema)
 }
@@ -305,6 +306,7 @@ type FieldError struct {
 	Problem string
 }
 
+// Error implements the error interface.
 func (e FieldError) Error() string { return e.Field + ": " + e.Problem }
 
 // ValidationError lists every problem Validate found.
@@ -312,6 +314,7 @@ type ValidationError struct {
 	Problems []FieldError
 }
 
+// Error implements the error interface.
 func (e *ValidationError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "manifest is invalid (%d problem", len(e.Problems))

@@ -20,6 +20,7 @@ type VersionReusedError struct {
 	Detail   string
 }
 
+// Error implements the error interface.
 func (e *VersionReusedError) Error() string {
 	if e.Artifact != "" {
 		return fmt.Sprintf("version %s is already published with different bytes for %s (%s); a version is never reused, cut a new one", e.Version, e.Artifact, e.Detail)

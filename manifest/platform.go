@@ -39,6 +39,7 @@ type PlatformError struct {
 	Part  string // "os", "arch" or "platform"
 }
 
+// Error implements the error interface.
 func (e *PlatformError) Error() string {
 	return fmt.Sprintf("unknown %s %q", e.Part, e.Input)
 }

@@ -41,6 +41,7 @@ type NoMatchError struct {
 	Reasons []string
 }
 
+// Error implements the error interface.
 func (e *NoMatchError) Error() string {
 	if len(e.Reasons) == 0 {
 		return "no release matches " + e.Query
@@ -48,6 +49,7 @@ func (e *NoMatchError) Error() string {
 	return "no release matches " + e.Query + ": " + strings.Join(e.Reasons, "; ")
 }
 
+// String describes the Query in words, as error messages show it.
 func (q Query) String() string {
 	var s string
 	switch {

@@ -42,10 +42,12 @@ type TagError struct {
 	Err    error
 }
 
+// Error implements the error interface.
 func (e *TagError) Error() string {
 	return fmt.Sprintf("invalid tag %q: %s: %s", e.Input, e.Part, e.Reason)
 }
 
+// Unwrap returns the underlying error, for errors.Is and errors.As.
 func (e *TagError) Unwrap() error { return e.Err }
 
 // MaxTagLen is the longest tag ParseTag accepts.

@@ -35,6 +35,7 @@ type VersionError struct {
 	Reason string
 }
 
+// Error implements the error interface.
 func (e *VersionError) Error() string {
 	if e.Value != "" {
 		return fmt.Sprintf("invalid version %q: %s %q: %s", e.Input, e.Part, e.Value, e.Reason)
