@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/relkit/relkit/internal/atomicfile"
+	"github.com/relkit/relkit/internal/ctxio"
 )
 
 // DirStore is the directory provider: a [Store] that publishes into a local
@@ -109,7 +110,7 @@ func (d *DirStore) Put(ctx context.Context, name string, r io.Reader, info PutIn
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	check := &countingReader{r: ctxReader{ctx, r}}
+	check := &countingReader{r: ctxio.Reader(ctx, r)}
 	if info.Replace {
 		_, err := atomicfile.WriteFile(p, sizeCheck{check, info.Size, name}, 0o644)
 		return err

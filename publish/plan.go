@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/relkit/relkit/internal/ctxio"
 	"github.com/relkit/relkit/manifest"
 )
 
@@ -328,24 +329,11 @@ func hashFile(ctx context.Context, name string) (string, int64, error) {
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, ctxReader{ctx, f})
+	n, err := io.Copy(h, ctxio.Reader(ctx, f))
 	if err != nil {
 		return "", n, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // Plan computes what publishing the staged directory dir would do. It

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/relkit/relkit/internal/atomicfile"
+	"github.com/relkit/relkit/internal/ctxio"
 	"github.com/relkit/relkit/manifest"
 )
 
@@ -185,7 +186,7 @@ func (p *Publisher) fetch(ctx context.Context, src Store, name, dst string, size
 		}
 		defer rc.Close()
 		h := sha256.New()
-		lr := &io.LimitedReader{R: ctxReader{ctx, rc}, N: limit + 1}
+		lr := &io.LimitedReader{R: ctxio.Reader(ctx, rc), N: limit + 1}
 		n, err := atomicfile.WriteFile(dst, io.TeeReader(lr, h), 0o644)
 		if err != nil {
 			return err

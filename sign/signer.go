@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"slices"
 
+	"github.com/relkit/relkit/internal/ctxio"
 	"github.com/relkit/relkit/verify"
 )
 
@@ -147,7 +148,7 @@ func (s KeySigner) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // the modulus size for RSA. Encode it for a .sig file with
 // [verify.EncodeSignature].
 func (s *KeySigner) Sign(ctx context.Context, message io.Reader) ([]byte, error) {
-	r := &ctxReader{ctx: ctx, r: message}
+	r := ctxio.Reader(ctx, message)
 	var (
 		sig []byte
 		err error
@@ -194,19 +195,6 @@ func SignBlob(ctx context.Context, s Signer, message io.Reader) ([]byte, error) 
 		return nil, err
 	}
 	return verify.EncodeSignature(sig), nil
-}
-
-// ctxReader stops reading once its context is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 func keyType(pub crypto.PublicKey) string {

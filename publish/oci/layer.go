@@ -18,6 +18,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/relkit/relkit/internal/ctxio"
 )
 
 // layerCompression is the gzip level of layers: BestSpeed, the level
@@ -166,7 +167,7 @@ func addFile(ctx context.Context, tw *tar.Writer, e entry, mtime time.Time) erro
 	}); err != nil {
 		return err
 	}
-	n, err := io.Copy(tw, ctxReader{ctx, src})
+	n, err := io.Copy(tw, ctxio.Reader(ctx, src))
 	if err != nil {
 		return fmt.Errorf("read %s: %w", e.src, err)
 	}
@@ -187,17 +188,4 @@ func parents(p string) []string {
 	}
 	slices.Reverse(out)
 	return out
-}
-
-// ctxReader stops reading when ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }

@@ -18,6 +18,7 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/relkit/relkit/internal/ctxio"
 	"github.com/relkit/relkit/publish"
 )
 
@@ -140,7 +141,7 @@ func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, b
 	for off := int64(0); off < info.Size && ctx.Err() == nil; off += partSize {
 		n := min(partSize, info.Size-off)
 		h := sha256.New()
-		got, err := io.CopyBuffer(h, ctxReader{ctx, io.LimitReader(b, n)}, buf)
+		got, err := io.CopyBuffer(h, ctxio.Reader(ctx, io.LimitReader(b, n)), buf)
 		if err == nil && got != n {
 			err = &publish.ChecksumError{Name: key, WantSHA256: info.SHA256, WantSize: info.Size, GotSize: off + got}
 		}
@@ -180,19 +181,6 @@ func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, b
 		return "", s.wrapErr("CompleteMultipartUpload", key, err)
 	}
 	return aws.ToString(out.ETag), nil
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }
 
 // guessContentType is used when PutInfo.ContentType is empty (the
