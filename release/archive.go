@@ -201,19 +201,30 @@ func writeTarGz(ctx context.Context, w io.Writer, entries []entry, mtime time.Ti
 	return gz.Close()
 }
 
+// openRegular opens src for archiving; anything but a regular file is an
+// error.
+func openRegular(src string) (*os.File, os.FileInfo, error) {
+	f, err := os.Open(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s: not a regular file", src)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
 func addTarFile(tw *tar.Writer, e entry, mtime time.Time) error {
-	f, err := os.Open(e.src)
+	f, fi, err := openRegular(e.src)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s: not a regular file", e.src)
-	}
 	hdr := &tar.Header{
 		Typeflag: tar.TypeReg, Name: e.name, Size: fi.Size(), Mode: int64(e.mode),
 		ModTime: mtime, Format: tar.FormatUSTAR,
@@ -253,18 +264,11 @@ func writeZip(ctx context.Context, w io.Writer, entries []entry, mtime time.Time
 }
 
 func addZipFile(zw *zip.Writer, e entry, mtime time.Time) error {
-	f, err := os.Open(e.src)
+	f, _, err := openRegular(e.src)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s: not a regular file", e.src)
-	}
 	hdr := &zip.FileHeader{Name: e.name, Method: zip.Deflate, Modified: mtime}
 	hdr.SetMode(e.mode)
 	zf, err := zw.CreateHeader(hdr)
