@@ -11,14 +11,21 @@
 //	                                    trust policy; stdlib only, for self-updaters.
 //	github.com/relkit/relkit/sign       signers for cosign keys, PEM keys and Ed25519;
 //	                                    key generation and rotation bundles.
-//	github.com/relkit/relkit/publish    the publishing protocol and its providers
-//	                                    (directory, S3, GitHub Releases).
+//	github.com/relkit/relkit/publish    the publishing protocol and the directory
+//	                                    provider; publish/s3, publish/github and
+//	                                    publish/oci (multi-arch container images).
 //	github.com/relkit/relkit/install    resolve, download, verify, extract and swap a
 //	                                    binary with backup and rollback: `tool update`.
 //	github.com/relkit/relkit/release    the release pipeline that wires them together.
 //
 // A self-updater imports only install (and through it manifest and verify),
-// none of which pull in cosign, the AWS SDK or go-github.
+// none of which pull in cosign, the AWS SDK or go-github; a test enforces it.
+//
+// The programs under examples/ show each package at work and run end to end
+// in CI: quickstart (a local release-and-update tour), release, selfupdate,
+// verify and keys. Start with
+//
+//	go run ./examples/quickstart
 //
 // # The published layout
 //
