@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/relkit/relkit/manifest"
 )
@@ -45,7 +46,7 @@ func FuzzFragment(f *testing.F) {
 		fr := parseFragment(s)
 		n := strings.ReplaceAll(s, "\r\n", "\n")
 		if strings.TrimSpace(s) != "" && !strings.HasPrefix(n, "---\n") && fr.synopsis == "" && fr.body == "" &&
-			strings.Trim(s, "# \t\r\n") != "" {
+			strings.TrimFunc(s, func(r rune) bool { return r == '#' || unicode.IsSpace(r) }) != "" {
 			t.Fatalf("content of %q lost: %+v", s, fr)
 		}
 	})
