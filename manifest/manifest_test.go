@@ -395,3 +395,19 @@ func TestSelect(t *testing.T) {
 		t.Errorf("selecting the checksums file: %v %+v", err, sel.Artifact)
 	}
 }
+
+// TestSelectDanglingPointer: a hand-edited manifest whose alias or channel
+// names a missing release gets a reason, not an empty error.
+func TestSelectDanglingPointer(t *testing.T) {
+	m := New("hello")
+	mustAdd(t, m, rel("1.0.0", "", 1))
+	m.Aliases["latest"] = "9.9.9"
+	m.Channels["stable"] = "9.9.9"
+	for _, q := range []Query{{Alias: "latest"}, {Channel: "stable"}} {
+		_, err := m.Select(q)
+		var nm *NoMatchError
+		if !errors.As(err, &nm) || !strings.Contains(err.Error(), "9.9.9, which is not in the manifest") {
+			t.Errorf("Select(%s) = %v", q, err)
+		}
+	}
+}

@@ -113,7 +113,11 @@ func (m *Manifest) Select(q Query) (Selection, error) {
 			nm.Reasons = append(nm.Reasons, fmt.Sprintf("alias %q does not exist (aliases: %s)", q.Alias, strings.Join(sortedKeys(m.Aliases), ", ")))
 			return Selection{}, nm
 		}
-		r, _ := m.Release(v)
+		r, ok := m.Release(v)
+		if !ok {
+			nm.Reasons = append(nm.Reasons, fmt.Sprintf("it points at %s, which is not in the manifest", v))
+			return Selection{}, nm
+		}
 		candidates = []*Release{r}
 	case q.Constraint != "":
 		c, err := ParseConstraint(q.Constraint)
@@ -148,7 +152,11 @@ func (m *Manifest) Select(q Query) (Selection, error) {
 			nm.Reasons = append(nm.Reasons, fmt.Sprintf("channel %q has no active release (channels: %s)", ch, strings.Join(sortedKeys(m.Channels), ", ")))
 			return Selection{}, nm
 		}
-		r, _ := m.Release(v)
+		r, ok := m.Release(v)
+		if !ok {
+			nm.Reasons = append(nm.Reasons, fmt.Sprintf("it points at %s, which is not in the manifest", v))
+			return Selection{}, nm
+		}
 		candidates = []*Release{r}
 	}
 	kinds := q.Kinds
@@ -157,9 +165,6 @@ func (m *Manifest) Select(q Query) (Selection, error) {
 	}
 	exact := q.Version != ""
 	for _, r := range candidates {
-		if r == nil {
-			continue
-		}
 		switch {
 		case r.Status == StatusYanked:
 			nm.Reasons = append(nm.Reasons, fmt.Sprintf("%s is yanked: %s", r.Version, r.Reason))
