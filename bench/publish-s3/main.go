@@ -12,21 +12,16 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"math/rand/v2"
 	"net"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"time"
 
-	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/internal/benchstage"
 	"github.com/relkit/relkit/publish"
 	s3store "github.com/relkit/relkit/publish/s3"
 )
@@ -73,40 +68,7 @@ func stage(args []string) error {
 	if *dir == "" {
 		return errors.New("stage: -dir is required")
 	}
-	if err := os.MkdirAll(filepath.Join(*dir, *version), 0o755); err != nil {
-		return err
-	}
-	rel := manifest.Release{Version: *version, Tag: "v" + *version, Date: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
-	rng := rand.NewChaCha8([32]byte{1})
-	for i := range *files {
-		name := fmt.Sprintf("hello-%s-part%02d.tar.gz", *version, i)
-		p := filepath.Join(*dir, *version, name)
-		f, err := os.Create(p)
-		if err != nil {
-			return err
-		}
-		h := sha256.New()
-		_, err = io.CopyN(io.MultiWriter(f, h), rng, *size)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-		rel.Artifacts = append(rel.Artifacts, manifest.Artifact{
-			Name: name, Path: *version + "/" + name, Kind: manifest.KindArchive,
-			Size: *size, SHA256: hex.EncodeToString(h.Sum(nil)),
-		})
-	}
-	m := manifest.New("hello")
-	if _, err := m.Add(rel); err != nil {
-		return err
-	}
-	data, err := m.Marshal()
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(*dir, publish.ManifestName), data, 0o644)
+	return benchstage.Stage(*dir, "hello", *version, *files, *size)
 }
 
 func publishDir(args []string) error {

@@ -11,19 +11,14 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/internal/benchstage"
 	"github.com/relkit/relkit/publish"
 )
 
@@ -58,39 +53,7 @@ func stage(args []string) error {
 	if *dir == "" {
 		return errors.New("stage: -dir is required")
 	}
-	const v = "1.0.0"
-	if err := os.MkdirAll(filepath.Join(*dir, v), 0o755); err != nil {
-		return err
-	}
-	rel := manifest.Release{Version: v, Date: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
-	rng := rand.NewChaCha8([32]byte{1}) // an io.Reader of pseudo-random bytes
-	for i := range *files {
-		name := fmt.Sprintf("bench-%s-linux-part%02d.tar.gz", v, i)
-		f, err := os.Create(filepath.Join(*dir, v, name))
-		if err != nil {
-			return err
-		}
-		h := sha256.New()
-		if _, err := io.CopyN(io.MultiWriter(f, h), rng, *size); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-		rel.Artifacts = append(rel.Artifacts, manifest.Artifact{Name: name, Path: v + "/" + name,
-			Kind: manifest.KindArchive, Size: *size, SHA256: hex.EncodeToString(h.Sum(nil))})
-	}
-	m := manifest.New("bench")
-	if _, err := m.Add(rel); err != nil {
-		return err
-	}
-	m.Touch(rel.Date, 24*time.Hour)
-	data, err := m.Marshal()
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(*dir, publish.ManifestName), data, 0o644)
+	return benchstage.Stage(*dir, "bench", "1.0.0", *files, *size)
 }
 
 func publishDir(args []string) error {
