@@ -51,8 +51,9 @@ func (e *ChecksumsError) Error() string {
 // ParseChecksums reads a checksums file in the GNU coreutils format
 // ("<hex>  <name>" text mode, "<hex> *<name>" binary mode, and a leading
 // backslash for names with escaped "\\", "\n" or "\r") or the BSD format
-// ("SHA256 (<name>) = <hex>"), one entry per line, mixed freely. Blank
-// lines are skipped. Digests may be upper or lower case and are stored in
+// ("SHA256 (<name>) = <hex>", what sha256sum --tag writes, with the same
+// leading backslash for escaped names), one entry per line, mixed freely.
+// Blank lines are skipped. Digests may be upper or lower case and are stored in
 // lower case. Duplicate names, bad hex and bad lines are errors
 // (*[ChecksumsError]) naming the line.
 func ParseChecksums(r io.Reader) (*Checksums, error) {
@@ -93,6 +94,13 @@ func ParseChecksums(r io.Reader) (*Checksums, error) {
 }
 
 func parseChecksumLine(line string) (ChecksumEntry, error) {
+	// A leading backslash marks an escaped name in both forms: GNU
+	// sha256sum writes \<hex>  <name> and, with --tag,
+	// \SHA256 (<name>) = <hex>.
+	escaped := strings.HasPrefix(line, "\\")
+	if escaped {
+		line = line[1:]
+	}
 	if rest, ok := strings.CutPrefix(line, "SHA256 ("); ok {
 		i := strings.LastIndex(rest, ") = ")
 		if i < 0 {
@@ -102,14 +110,16 @@ func parseChecksumLine(line string) (ChecksumEntry, error) {
 		if err := checkHex(sum); err != nil {
 			return ChecksumEntry{}, err
 		}
+		if escaped {
+			var err error
+			if name, err = unescapeName(name); err != nil {
+				return ChecksumEntry{}, err
+			}
+		}
 		if name == "" {
 			return ChecksumEntry{}, fmt.Errorf("empty file name")
 		}
 		return ChecksumEntry{Name: name, SHA256: strings.ToLower(sum)}, nil
-	}
-	escaped := strings.HasPrefix(line, "\\")
-	if escaped {
-		line = line[1:]
 	}
 	if len(line) < 64+2 {
 		return ChecksumEntry{}, fmt.Errorf("want \"<64 hex digits>  <name>\" or \"SHA256 (<name>) = <hex>\"")

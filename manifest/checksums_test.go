@@ -25,6 +25,7 @@ func TestParseChecksumsForms(t *testing.T) {
 		strings.ToUpper(h2) + " *hello-1.0.0-windows-amd64.zip\r\n" +
 		"\n" +
 		"SHA256 (notes.md) = " + h1 + "\n" +
+		"\\SHA256 (back\\\\slash\\nx) = " + h2 + "\n" +
 		"\\" + h2 + "  we\\\\ird\\nname\n" +
 		h1 + "  with  two spaces\n"
 	c, err := ParseChecksums(strings.NewReader(in))
@@ -32,6 +33,7 @@ func TestParseChecksumsForms(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []ChecksumEntry{
+		{Name: "back\\slash\nx", SHA256: h2},
 		{Name: "hello-1.0.0-linux-amd64.tar.gz", SHA256: h1},
 		{Name: "hello-1.0.0-windows-amd64.zip", SHA256: h2, Binary: true},
 		{Name: "notes.md", SHA256: h1},
@@ -90,6 +92,8 @@ func TestParseChecksumsErrors(t *testing.T) {
 		{"bsd short digest", "SHA256 (a) = abcd\n", 1},
 		{"bad escape", "\\" + h1 + "  a\\tb\n", 1},
 		{"lone backslash", "\\" + h1 + "  a\\\n", 1},
+		{"bsd bad escape", "\\SHA256 (a\\tb) = " + h1 + "\n", 1},
+		{"bsd unescaped name after backslash", "\\SHA256 (a\\) = " + h1 + "\n", 1},
 		{"second line bad", h1 + "  ok\nnonsense\n", 2},
 	} {
 		_, err := ParseChecksums(strings.NewReader(tc.in))
@@ -175,8 +179,10 @@ func TestChecksumsSha256sumInterop(t *testing.T) {
 		t.Fatal("sha256sum -c accepted a tampered file")
 	}
 
-	// And we read what sha256sum writes, in text and binary mode.
-	for _, mode := range []string{"--text", "--binary"} {
+	// And we read what sha256sum writes, in text and binary mode and in
+	// the BSD form (--tag), where names with a backslash or a newline come
+	// escaped, as in \SHA256 (back\\slash) = <hex>.
+	for _, mode := range []string{"--text", "--binary", "--tag"} {
 		args := []string{mode}
 		for name := range files {
 			args = append(args, name)
