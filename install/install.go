@@ -53,7 +53,12 @@ type Config struct {
 	// Threshold is how many distinct Keys must sign. Default 1.
 	Threshold int
 	// Verifier is a ready verifier, for callers that configure verify
-	// themselves. Set Keys or Verifier.
+	// themselves. Set Keys or Verifier. The installer uses a copy of it
+	// (see [verify.Verifier.With]) bound to Project and recording serials
+	// in the installer's state file as well as in the Verifier's own
+	// State: a custom verifier drops neither protection unless
+	// UnsafeSkipProjectCheck or UnsafeNoPersistentState says so. A
+	// Verifier bound to another project is a *ConfigError.
 	Verifier *verify.Verifier
 	// Roots are root keys pinned in the program: the installer then reads
 	// keys.json (and its signatures) from the source, verifies it with
@@ -61,6 +66,19 @@ type Config struct {
 	// the bundle revokes them), so signing keys rotate without a new
 	// program. Not with Verifier.
 	Roots *verify.KeyRing
+
+	// UnsafeSkipProjectCheck accepts a signed manifest whatever project
+	// it names. Default false: the installer refuses a manifest whose
+	// project is not Project, whatever Keys, Roots, Trust or Verifier
+	// say (a validly signed release of a sibling project sharing the
+	// key is not ours).
+	UnsafeSkipProjectCheck bool
+	// UnsafeNoPersistentState keeps accepted serials in memory only, so
+	// rollback protection ends with the process. Default false: the
+	// installer records the highest manifest (and keys.json and root)
+	// serials in a state file next to the binaries, also when Verifier
+	// is set (in addition to the Verifier's own State).
+	UnsafeNoPersistentState bool
 
 	// Platform is the platform to install for. Default: the running
 	// binary's (runtime.GOOS/runtime.GOARCH).
@@ -274,8 +292,18 @@ func New(cfg Config) (*Installer, error) {
 	if in.cfg.UserAgent == "" {
 		in.cfg.UserAgent = "relkit-install"
 	}
-	in.state = &lenientState{FileState: verify.NewFileState(statePath(cfg.Dir, in.primary())), dir: cfg.Dir, log: in.log}
-	in.verifier = cfg.Verifier
+	if cfg.UnsafeNoPersistentState {
+		in.state = verify.NewMemoryState()
+	} else {
+		in.state = &lenientState{FileState: verify.NewFileState(statePath(cfg.Dir, in.primary())), dir: cfg.Dir, log: in.log}
+	}
+	if cfg.Verifier != nil {
+		v, err := in.customVerifier(cfg.Verifier)
+		if err != nil {
+			return nil, err
+		}
+		in.verifier = v
+	}
 	var ring *verify.KeyRing
 	switch {
 	case cfg.Roots != nil:
@@ -307,19 +335,63 @@ func New(cfg Config) (*Installer, error) {
 }
 
 // verifyOptions are the options of a verifier the installer builds: the
-// threshold first, then project, clock and the state file next to the
-// binaries.
+// threshold first, then project (unless UnsafeSkipProjectCheck), clock
+// and the state file next to the binaries.
 func (in *Installer) verifyOptions() []verify.Option {
 	th := in.cfg.Threshold
 	if th == 0 {
 		th = 1
 	}
-	return []verify.Option{
-		verify.WithThreshold(th),
-		verify.WithProject(in.cfg.Project),
-		verify.WithClock(in.now),
-		verify.WithState(in.state),
+	opts := []verify.Option{verify.WithThreshold(th)}
+	if !in.cfg.UnsafeSkipProjectCheck {
+		opts = append(opts, verify.WithProject(in.cfg.Project))
 	}
+	return append(opts, verify.WithClock(in.now), verify.WithState(in.state))
+}
+
+// customVerifier derives the installer's verifier from Config.Verifier:
+// bound to Config.Project (unless UnsafeSkipProjectCheck) and recording
+// serials in the installer's state file as well as in the verifier's own
+// State (unless UnsafeNoPersistentState). A verifier bound to another
+// project is a *ConfigError.
+func (in *Installer) customVerifier(v *verify.Verifier) (*verify.Verifier, error) {
+	var opts []verify.Option
+	if !in.cfg.UnsafeSkipProjectCheck {
+		if p := v.Project(); p != "" && p != in.cfg.Project {
+			return nil, &ConfigError{Problems: []string{fmt.Sprintf("Verifier is for project %q, Project is %q", p, in.cfg.Project)}}
+		}
+		opts = append(opts, verify.WithProject(in.cfg.Project))
+	}
+	if !in.cfg.UnsafeNoPersistentState {
+		opts = append(opts, verify.WithState(bothStates{v.State(), in.state}))
+	}
+	d, err := v.With(opts...)
+	if err != nil {
+		return nil, &ConfigError{Problems: []string{err.Error()}}
+	}
+	return d, nil
+}
+
+// bothStates is a verify.State that refuses what either state refuses
+// (the higher recorded serial wins) and records in both.
+type bothStates [2]verify.State
+
+// Serial implements verify.State.
+func (b bothStates) Serial(ctx context.Context, key string) (int64, error) {
+	x, err := b[0].Serial(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	y, err := b[1].Serial(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	return max(x, y), nil
+}
+
+// SetSerial implements verify.State.
+func (b bothStates) SetSerial(ctx context.Context, key string, serial int64) error {
+	return errors.Join(b[0].SetSerial(ctx, key, serial), b[1].SetSerial(ctx, key, serial))
 }
 
 // lenientState is the installer's record of manifest serials. A user

@@ -164,3 +164,20 @@ func ExampleVerifier_VerifyKeyBundle() {
 	// revoked key refused: true
 	// SHA256SUMS verified: true
 }
+
+// A library that receives a ready Verifier binds a copy of it to its own
+// project and state without changing the caller's.
+func ExampleVerifier_With() {
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	keys := &verify.KeyRing{}
+	keys.Add(pub)
+	given, _ := verify.NewVerifier(keys) // any project, in-memory state
+	state := verify.NewMemoryState()     // a FileState in real life
+	v, err := given.With(verify.WithProject("hello"), verify.WithState(state))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("given: project %q; copy: project %q, threshold %d\n", given.Project(), v.Project(), v.Threshold())
+	// Output:
+	// given: project ""; copy: project "hello", threshold 1
+}

@@ -42,7 +42,9 @@ func (v *Verifier) VerifyManifest(ctx context.Context, data []byte, sigs Signatu
 		return nil, &FormatError{File: ManifestFile, Reason: "invalid", Err: err}
 	}
 	if v.project != "" && m.Project != v.project {
-		return nil, &ArtifactMismatchError{Name: ManifestFile, Field: "project", Want: v.project, Got: m.Project}
+		// Want is what the signed manifest says, Got what we asked for,
+		// as for every ArtifactMismatchError.
+		return nil, &ArtifactMismatchError{Name: ManifestFile, Field: "project", Want: m.Project, Got: v.project}
 	}
 	now := v.now()
 	if m.Expires.IsZero() {

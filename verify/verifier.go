@@ -90,6 +90,35 @@ func NewVerifier(ring *KeyRing, opts ...Option) (*Verifier, error) {
 	return v, nil
 }
 
+// With returns a copy of v with opts applied on top of v's settings (the
+// same keys, threshold, clock, State and project unless an option changes
+// them); v itself is unchanged. It refuses what NewVerifier refuses.
+func (v *Verifier) With(opts ...Option) (*Verifier, error) {
+	if v == nil {
+		return nil, fmt.Errorf("verify: %w", ErrNoTrustedKeys)
+	}
+	c := *v
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	if c.threshold > c.keys.Len() {
+		return nil, fmt.Errorf("verify: threshold %d is larger than the %d trusted keys", c.threshold, c.keys.Len())
+	}
+	return &c, nil
+}
+
+// Project returns the project set with WithProject, or "" when v accepts
+// any project.
+func (v *Verifier) Project() string { return v.project }
+
+// State returns where v remembers accepted serials (see WithState).
+func (v *Verifier) State() State { return v.state }
+
+// Threshold returns how many distinct trusted keys must sign.
+func (v *Verifier) Threshold() int { return v.threshold }
+
 // Signatures are the signatures offered for one file: a detached signature
 // file's contents, a signatures.json set, or both. Signatures from both
 // count towards the threshold, once per distinct key.
