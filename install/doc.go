@@ -76,11 +76,15 @@
 // overlaps with the network and the hash; a zip is unpacked after.
 //
 // Downloads are capped (Limits.MaxDownload, and exactly the signed size),
-// retried on network errors and 5xx (Retries, RetryBackoff), aborted when
-// no byte arrives for StallTimeout (and, if set, after DownloadTimeout),
-// and resumed after a cut connection with an HTTP Range request guarded
-// by If-Range (a server that cannot resume, or whose file changed,
-// restarts from zero). The default HTTP client honours HTTP_PROXY,
+// retried on network errors and 5xx (Retries, RetryBackoff), and resumed
+// after a cut connection with an HTTP Range request guarded by If-Range (a
+// server that cannot resume, or whose file changed, restarts from zero;
+// so does a resume answered with 416, once). Every file is bounded in
+// time: an attempt is aborted when no byte arrives for StallTimeout or
+// when it receives less than MinThroughput bytes per second over a
+// ThroughputWindow (a *[SlowError]: a slow-loris server), and the whole
+// file, retries included, when DownloadTimeout passes (default one hour).
+// A refused redirect is final, never retried. The default HTTP client honours HTTP_PROXY,
 // HTTPS_PROXY and NO_PROXY; redirects may not leave http(s) or drop from
 // https to http. Config.Progress receives (bytes done, total) for a
 // progress bar.

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path"
 	"time"
@@ -26,7 +27,36 @@ const (
 	// DefaultRetryBackoff is the wait before the first retry; it doubles
 	// on each further retry.
 	DefaultRetryBackoff = 500 * time.Millisecond
+	// DefaultDownloadTimeout bounds the download of one file, retries
+	// included: 4 GiB (DefaultMaxDownload) in an hour is about 1.2 MB/s.
+	DefaultDownloadTimeout = time.Hour
+	// DefaultMinThroughput is the slowest transfer accepted, in bytes per
+	// second (1 KiB/s), measured over DefaultThroughputWindow.
+	DefaultMinThroughput = 1 << 10
+	// DefaultThroughputWindow is the interval over which the throughput
+	// of a download is measured.
+	DefaultThroughputWindow = 30 * time.Second
 )
+
+// SlowError reports a download attempt that received less than the
+// minimum throughput (Config.MinThroughput) over one window.
+type SlowError struct {
+	// URL is what was being downloaded.
+	URL string
+	// Got is how many bytes arrived in the window.
+	Got int64
+	// Window is the measuring interval; Min the bytes per second wanted.
+	Window time.Duration
+	Min    int64
+}
+
+// Error implements the error interface.
+func (e *SlowError) Error() string {
+	return fmt.Sprintf("%s: too slow: %d bytes in %s, below the minimum of %d bytes/s", e.URL, e.Got, e.Window, e.Min)
+}
+
+// Timeout reports true: a download too slow to finish is a timeout.
+func (e *SlowError) Timeout() bool { return true }
 
 // StallError reports a download that received no bytes for Timeout.
 type StallError struct {
@@ -54,6 +84,8 @@ type downloader struct {
 	stall    time.Duration
 	backoff  time.Duration
 	timeout  time.Duration // whole-file timeout, 0 = none
+	minRate  int64         // bytes per second, 0 = no throughput rule
+	window   time.Duration // the throughput rule's measuring interval
 }
 
 // errShort marks a body that ended before the expected size: the
@@ -64,7 +96,7 @@ var errShort = errors.New("connection closed before the end of the file")
 func retryable(err error) bool {
 	var he *HTTPError
 	if errors.As(err, &he) {
-		return he.Temporary()
+		return he.Temporary() // never a refused redirect
 	}
 	var sm *verify.SizeMismatchError
 	if errors.As(err, &sm) {
@@ -81,7 +113,8 @@ func retryable(err error) bool {
 		return true
 	}
 	var st *StallError
-	if errors.As(err, &st) {
+	var sl *SlowError
+	if errors.As(err, &st) || errors.As(err, &sl) {
 		return true
 	}
 	var ne net.Error
@@ -89,8 +122,14 @@ func retryable(err error) bool {
 }
 
 // retry runs op until it succeeds, fails for good, or runs out of
-// attempts, sleeping with exponential backoff in between.
-func (d *downloader) retry(ctx context.Context, name string, op func(attempt int) error) error {
+// attempts, sleeping with exponential backoff in between. The whole of it
+// is bounded by the download timeout; op gets that bounded context.
+func (d *downloader) retry(ctx context.Context, name string, op func(ctx context.Context, attempt int) error) error {
+	if d.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.timeout)
+		defer cancel()
+	}
 	backoff := d.backoff
 	var err error
 	attempt := 0
@@ -107,7 +146,7 @@ func (d *downloader) retry(ctx context.Context, name string, op func(attempt int
 			}
 			backoff *= 2
 		}
-		if err = op(attempt); err == nil {
+		if err = op(ctx, attempt); err == nil {
 			return nil
 		}
 		if !retryable(err) || ctx.Err() != nil {
@@ -143,7 +182,7 @@ func cause(ctx context.Context, err error) error {
 func (d *downloader) fetchSmall(ctx context.Context, rel string, limit int64) ([]byte, error) {
 	name := d.src.name(rel)
 	var buf bytes.Buffer
-	err := d.retry(ctx, name, func(int) error {
+	err := d.retry(ctx, name, func(ctx context.Context, _ int) error {
 		buf.Reset()
 		actx, kick, stop := d.withStall(ctx, name)
 		defer stop()
@@ -158,7 +197,7 @@ func (d *downloader) fetchSmall(ctx context.Context, rel string, limit int64) ([
 		if info.total > limit {
 			return &LimitError{Name: name, Limit: limit}
 		}
-		n, err := io.Copy(&buf, io.LimitReader(&kickReader{r: body, kick: kick}, limit+1))
+		n, err := io.Copy(&buf, io.LimitReader(d.meter(body, kick, name), limit+1))
 		if err != nil {
 			return cause(actx, err)
 		}
@@ -195,18 +234,13 @@ func (d *downloader) fetchOptional(ctx context.Context, rel string, limit int64)
 // they are written (before the whole file is verified: the receiver must
 // discard what it made from them unless fetchVerified returns nil).
 func (d *downloader) fetchVerified(ctx context.Context, rel string, want verify.Expected, limit int64, f *os.File, tee streamTee) error {
-	if d.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d.timeout)
-		defer cancel()
-	}
 	name := d.src.name(rel)
 	var (
 		done      int64 // verified-so-far prefix length on disk
 		validator string
 		restarted bool
 	)
-	return d.retry(ctx, name, func(attempt int) error {
+	return d.retry(ctx, name, func(ctx context.Context, attempt int) error {
 		err := d.attemptVerified(ctx, rel, name, want, limit, f, tee, &done, &validator)
 		var cm *verify.ChecksumMismatchError
 		if errors.As(err, &cm) && attempt > 1 && !restarted {
@@ -225,6 +259,12 @@ func (d *downloader) attemptVerified(ctx context.Context, rel, name string, want
 	actx, kick, stop := d.withStall(ctx, name)
 	defer stop()
 	body, info, err := d.src.get(actx, rel, *done, *validator)
+	if he := (*HTTPError)(nil); *done > 0 && errors.As(err, &he) && he.StatusCode == http.StatusRequestedRangeNotSatisfiable {
+		// The file is shorter than what we have: start over, once.
+		d.log.Info("server refused the resume (416); restarting the download from byte 0", "url", name)
+		*done, *validator = 0, ""
+		body, info, err = d.src.get(actx, rel, 0, "")
+	}
 	if err != nil {
 		return cause(actx, err)
 	}
@@ -250,7 +290,7 @@ func (d *downloader) attemptVerified(ctx context.Context, rel, name string, want
 	// The verify.Reader sees the prefix already on disk, then the body;
 	// only the body is written.
 	prefix := io.NewSectionReader(f, 0, *done)
-	pr := &progressReader{r: &kickReader{r: body, kick: kick}, done: done, total: want.Size, progress: d.progress, limit: limit, name: name}
+	pr := &progressReader{r: d.meter(body, kick, name), done: done, total: want.Size, progress: d.progress, limit: limit, name: name}
 	vr, err := verify.NewReader(io.MultiReader(prefix, pr), want)
 	if err != nil {
 		return err
@@ -304,17 +344,39 @@ func (w *skipWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// kickReader calls kick after every read that returned bytes (resetting a
-// stall timer).
-type kickReader struct {
-	r    io.Reader
-	kick func()
+// meter returns body wrapped in a meterReader with the downloader's
+// throughput rule.
+func (d *downloader) meter(body io.Reader, kick func(), name string) *meterReader {
+	return &meterReader{r: body, kick: kick, name: name, min: d.minRate, window: d.window, start: time.Now()}
 }
 
-func (k *kickReader) Read(p []byte) (int, error) {
-	n, err := k.r.Read(p)
+// meterReader calls kick after every read that returned bytes (resetting
+// a stall timer) and enforces the minimum throughput: when a window has
+// passed with fewer than min*window bytes, the read fails with a
+// *SlowError.
+type meterReader struct {
+	r      io.Reader
+	kick   func()
+	name   string
+	min    int64 // bytes per second; 0: no rule
+	window time.Duration
+	start  time.Time // of the current window
+	n      int64     // bytes in the current window
+}
+
+func (m *meterReader) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
 	if n > 0 {
-		k.kick()
+		m.kick()
+	}
+	if m.min > 0 && m.window > 0 {
+		m.n += int64(n)
+		if now := time.Now(); now.Sub(m.start) >= m.window {
+			if want := int64(float64(m.min) * m.window.Seconds()); m.n < want {
+				return n, &SlowError{URL: m.name, Got: m.n, Window: m.window, Min: m.min}
+			}
+			m.start, m.n = now, 0
+		}
 	}
 	return n, err
 }

@@ -114,7 +114,8 @@ func (e *LimitError) Error() string {
 // Unwrap returns [ErrTooLarge].
 func (e *LimitError) Unwrap() error { return ErrTooLarge }
 
-// HTTPError reports an HTTP response with an unexpected status.
+// HTTPError reports an HTTP response with an unexpected status, or a
+// refused redirect (Redirect set, StatusCode 0).
 type HTTPError struct {
 	// URL is the requested URL (without credentials).
 	URL string
@@ -122,10 +123,17 @@ type HTTPError struct {
 	StatusCode int
 	// Status is the response status line.
 	Status string
+	// Redirect is the target of a refused redirect ("" for a status).
+	Redirect string
+	// Reason says why the redirect was refused.
+	Reason string
 }
 
 // Error implements the error interface.
 func (e *HTTPError) Error() string {
+	if e.Redirect != "" {
+		return fmt.Sprintf("GET %s: redirect to %s refused: %s", e.URL, e.Redirect, e.Reason)
+	}
 	return fmt.Sprintf("GET %s: %s", e.URL, e.Status)
 }
 

@@ -142,9 +142,22 @@ type Config struct {
 	// StallTimeout aborts an attempt that receives nothing for this long.
 	// Default [DefaultStallTimeout].
 	StallTimeout time.Duration
-	// DownloadTimeout bounds the download of one file, retries included.
-	// Default 0: no bound beyond the context's.
+	// DownloadTimeout bounds the download of one file (manifest.json, a
+	// signature, keys.json or the artifact), retries and backoff included.
+	// Default [DefaultDownloadTimeout]; negative means no bound beyond the
+	// context's.
 	DownloadTimeout time.Duration
+	// MinThroughput is the slowest transfer accepted, in bytes per
+	// second: an attempt that receives fewer than MinThroughput times
+	// ThroughputWindow bytes in any ThroughputWindow of its body is cut
+	// off with a *[SlowError] (a server trickling bytes just inside the
+	// stall timeout, a slow-loris). Cut-off attempts are retried like
+	// stalls, so a trickle costs at most (Retries+1) windows. Default
+	// [DefaultMinThroughput]; negative turns the rule off.
+	MinThroughput int64
+	// ThroughputWindow is the interval over which MinThroughput is
+	// measured. Default [DefaultThroughputWindow].
+	ThroughputWindow time.Duration
 	// LockWait is how long to wait for another install to finish.
 	// Default 0: fail at once with a *LockedError.
 	LockWait time.Duration
@@ -239,7 +252,7 @@ func New(cfg Config) (*Installer, error) {
 			bad("CurrentVersion: %v", err)
 		}
 	}
-	for name, d := range map[string]time.Duration{"HealthTimeout": cfg.HealthTimeout, "RetryBackoff": cfg.RetryBackoff, "StallTimeout": cfg.StallTimeout, "DownloadTimeout": cfg.DownloadTimeout, "LockWait": cfg.LockWait} {
+	for name, d := range map[string]time.Duration{"HealthTimeout": cfg.HealthTimeout, "RetryBackoff": cfg.RetryBackoff, "StallTimeout": cfg.StallTimeout, "ThroughputWindow": cfg.ThroughputWindow, "LockWait": cfg.LockWait} {
 		if d < 0 {
 			bad("%s %v: must not be negative", name, d)
 		}
@@ -288,6 +301,21 @@ func New(cfg Config) (*Installer, error) {
 	}
 	if in.cfg.StallTimeout == 0 {
 		in.cfg.StallTimeout = DefaultStallTimeout
+	}
+	switch {
+	case in.cfg.DownloadTimeout == 0:
+		in.cfg.DownloadTimeout = DefaultDownloadTimeout
+	case in.cfg.DownloadTimeout < 0:
+		in.cfg.DownloadTimeout = 0 // no bound beyond the context's
+	}
+	switch {
+	case in.cfg.MinThroughput == 0:
+		in.cfg.MinThroughput = DefaultMinThroughput
+	case in.cfg.MinThroughput < 0:
+		in.cfg.MinThroughput = 0 // off
+	}
+	if in.cfg.ThroughputWindow == 0 {
+		in.cfg.ThroughputWindow = DefaultThroughputWindow
 	}
 	if in.cfg.UserAgent == "" {
 		in.cfg.UserAgent = "relkit-install"

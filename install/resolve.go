@@ -32,6 +32,7 @@ func (in *Installer) downloader(src fetcher) *downloader {
 	return &downloader{
 		src: src, log: in.log, progress: in.cfg.Progress, retries: in.cfg.Retries,
 		stall: in.cfg.StallTimeout, backoff: in.cfg.RetryBackoff, timeout: in.cfg.DownloadTimeout,
+		minRate: in.cfg.MinThroughput, window: in.cfg.ThroughputWindow,
 	}
 }
 

@@ -74,14 +74,17 @@ func newHTTPFetcher(root string, client *http.Client, agent string) (*httpFetche
 	c := *client
 	prev := client.CheckRedirect
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		refuse := func(reason string) error {
+			return &HTTPError{URL: redact(via[0].URL), Redirect: redact(req.URL), Reason: reason}
+		}
 		if req.URL.Scheme != "https" && req.URL.Scheme != "http" {
-			return fmt.Errorf("redirect to %s refused: scheme %q", redact(req.URL), req.URL.Scheme)
+			return refuse(fmt.Sprintf("scheme %q is not http or https", req.URL.Scheme))
 		}
 		if len(via) > 0 && via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-			return fmt.Errorf("redirect from https to %s refused", redact(req.URL))
+			return refuse("redirect from https to http")
 		}
 		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
+			return refuse("more than 10 redirects")
 		}
 		if prev != nil {
 			return prev(req, via)
@@ -130,6 +133,9 @@ func (h *httpFetcher) get(ctx context.Context, rel string, offset int64, validat
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
+		if he := (*HTTPError)(nil); errors.As(err, &he) {
+			return nil, fetchInfo{}, he // a refused redirect
+		}
 		return nil, fetchInfo{}, err
 	}
 	info := fetchInfo{total: -1}
@@ -148,11 +154,9 @@ func (h *httpFetcher) get(ctx context.Context, rel string, offset int64, validat
 			return nil, fetchInfo{}, fmt.Errorf("GET %s: bad Content-Range %q for a request from byte %d", redact(u), resp.Header.Get("Content-Range"), offset)
 		}
 		info.start, info.total = start, total
-	case http.StatusRequestedRangeNotSatisfiable:
-		resp.Body.Close()
-		// The file is shorter than what we have: start over.
-		return h.get(ctx, rel, 0, "")
 	default:
+		// Including 416 (the file is shorter than the range asked for):
+		// the caller decides whether to start over.
 		resp.Body.Close()
 		return nil, fetchInfo{}, &HTTPError{URL: redact(u), StatusCode: resp.StatusCode, Status: resp.Status}
 	}
