@@ -142,7 +142,13 @@
 // verify.ErrChecksumMismatch, verify.ErrExpired or verify.ErrRollback),
 // [ErrUnsafeArchive], [ErrMissingEntry], [ErrTooLarge], [ErrSizeMismatch],
 // [ErrDowngrade], [ErrHealthCheck], [ErrLocked], [ErrNotWritable],
-// [ErrDeclined] and [ErrNoBackup]. Download failures are a *[DownloadError] wrapping the
+// [ErrDeclined], [ErrNoBackup], [ErrLocalIO] (a *[FileError]: disk full,
+// permission denied, read-only file system; never retried),
+// [ErrUnsafePath] (a *[UnsafePathError]: a symlinked binary, lock file or
+// state directory, found before anything is downloaded) and
+// [ErrBadJournal] (a *[JournalError], saying how to get out).
+// A body that should be JSON and is not (an HTML page served as
+// manifest.json) is a *verify.FormatError saying so. Download failures are a *[DownloadError] wrapping the
 // last *[HTTPError], *[StallError] or network error. After any of them
 // the installed binaries are as they were.
 package install

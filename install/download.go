@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/relkit/relkit/verify"
@@ -94,6 +95,11 @@ var errShort = errors.New("connection closed before the end of the file")
 
 // retryable reports whether another attempt could succeed.
 func retryable(err error) bool {
+	var fe *FileError
+	var ue *UnsafePathError
+	if errors.As(err, &fe) || errors.As(err, &ue) {
+		return false // local: another request cannot help
+	}
 	var he *HTTPError
 	if errors.As(err, &he) {
 		return he.Temporary() // never a refused redirect
@@ -207,12 +213,37 @@ func (d *downloader) fetchSmall(ctx context.Context, rel string, limit int64) ([
 		if info.total >= 0 && n != info.total {
 			return fmt.Errorf("%s: %w after %d of %d bytes", name, errShort, n, info.total)
 		}
-		return nil
+		return checkJSON(rel, buf.Bytes(), info.contentType)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// checkJSON refuses a body that cannot be the JSON document rel names
+// (manifest.json, signatures.json, keys.json): an HTML page from a
+// captive portal or a misconfigured server must say so, not fail later
+// as a bad signature.
+func checkJSON(rel string, body []byte, contentType string) error {
+	if !strings.HasSuffix(rel, ".json") {
+		return nil
+	}
+	trimmed := bytes.TrimLeft(body, " \t\r\n\ufeff")
+	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+		return nil
+	}
+	reason := "not JSON"
+	if contentType != "" {
+		reason += " (Content-Type " + contentType + ")"
+	}
+	start := trimmed[:min(len(trimmed), 40)]
+	if len(start) == 0 {
+		reason += ": empty"
+	} else {
+		reason += fmt.Sprintf(": starts with %q", start)
+	}
+	return &verify.FormatError{File: path.Base(rel), Reason: reason}
 }
 
 // fetchOptional is fetchSmall returning nil, nil for a missing file.
@@ -277,7 +308,7 @@ func (d *downloader) attemptVerified(ctx context.Context, rel, name string, want
 	}
 	if *done == 0 {
 		if err := f.Truncate(0); err != nil {
-			return err
+			return localErr("truncate", f.Name(), err)
 		}
 	}
 	*validator = info.validator
@@ -332,13 +363,16 @@ func (w *skipWriter) Write(p []byte) (int, error) {
 		p = p[k:]
 	}
 	if len(p) > 0 {
+		if err := fault("write", w.f.Name()); err != nil {
+			return n - len(p), localErr("write", w.f.Name(), err)
+		}
 		m, err := w.f.WriteAt(p, w.off)
 		if w.tee != nil && m > 0 {
 			w.tee.writeAt(p[:m], w.off)
 		}
 		w.off += int64(m)
 		if err != nil {
-			return n - len(p) + m, err
+			return n - len(p) + m, localErr("write", w.f.Name(), err)
 		}
 	}
 	return n, nil

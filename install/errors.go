@@ -52,7 +52,84 @@ var (
 	// ErrNotInstalled is returned when an operation needs an installed
 	// release and none is found.
 	ErrNotInstalled = errors.New("not installed")
+	// ErrLocalIO is wrapped by a [*FileError]: a file operation on this
+	// machine failed (disk full, permission denied, read-only file
+	// system). It is never retried.
+	ErrLocalIO = errors.New("local file operation failed")
+	// ErrUnsafePath is wrapped by an [*UnsafePathError]: a binary, the
+	// state directory or one of the installer's files is a symbolic link
+	// or not the kind of file it must be, or a record names a file outside
+	// the state directory.
+	ErrUnsafePath = errors.New("unsafe path")
+	// ErrBadJournal is wrapped by a [*JournalError]: an interrupted
+	// install's journal cannot be replayed.
+	ErrBadJournal = errors.New("interrupted install cannot be recovered automatically")
 )
+
+// FileError reports a local file operation that failed: the disk is full,
+// permission is denied, the file system is read-only, or another I/O
+// error. It is final: a download is not retried after one.
+type FileError struct {
+	// Op is the operation ("write", "create", "sync", "rename", ...).
+	Op string
+	// Path is the file.
+	Path string
+	// Err is the underlying error (a syscall.Errno such as ENOSPC).
+	Err error
+}
+
+// Error implements the error interface.
+func (e *FileError) Error() string {
+	return fmt.Sprintf("%s %s: %s", e.Op, e.Path, describeIOError(e.Err))
+}
+
+// Unwrap returns [ErrLocalIO] and the underlying error.
+func (e *FileError) Unwrap() []error { return []error{ErrLocalIO, e.Err} }
+
+// UnsafePathError reports a path the installer refuses to use: a binary,
+// the state directory or one of its files that is a symbolic link or the
+// wrong kind of file, or a name in the installer's records that is not a
+// plain name inside the state directory. Nothing is changed when it is
+// returned.
+type UnsafePathError struct {
+	// Path is the offending path.
+	Path string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+// Error implements the error interface.
+func (e *UnsafePathError) Error() string {
+	return fmt.Sprintf("refusing to use %s: %s", e.Path, e.Reason)
+}
+
+// Unwrap returns [ErrUnsafePath].
+func (e *UnsafePathError) Unwrap() error { return ErrUnsafePath }
+
+// JournalError reports a journal of an interrupted install that cannot be
+// replayed (it does not parse, or names backups that are missing). The
+// binaries are left as they are. The way out: check that the binaries
+// run, then move the journal (Path) aside; the next Install reinstalls.
+type JournalError struct {
+	// Path is the journal file.
+	Path string
+	// Reason says why it cannot be replayed.
+	Reason string
+	// Err is the underlying error, if any.
+	Err error
+}
+
+// Error implements the error interface.
+func (e *JournalError) Error() string {
+	s := fmt.Sprintf("interrupted install journal %s cannot be replayed: %s", e.Path, e.Reason)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s + "; check that the installed binaries run, then move the journal aside and install again"
+}
+
+// Unwrap returns [ErrBadJournal] and the underlying error.
+func (e *JournalError) Unwrap() []error { return []error{ErrBadJournal, e.Err} }
 
 // ArchiveError reports an archive that was refused. Err is
 // [ErrUnsafeArchive], [ErrTooLarge] or [ErrMissingEntry].

@@ -478,19 +478,20 @@ func (x *extractor) writeTemp(name string, r io.Reader, size int64) (newFile, er
 		return newFile{}, err
 	}
 	nf := newFile{Name: name, Temp: f.Name()}
-	n, err := copyBuffer(f, io.LimitReader(r, size+1))
+	n, err := copyBuffer(faultWriter{f}, io.LimitReader(r, size+1))
 	if err == nil && n != size {
 		err = x.errf(name, ErrUnsafeArchive, "entry holds %d bytes, header says %d", n, size)
 	}
 	if err == nil {
-		err = f.Sync()
+		err = localErr("sync", f.Name(), syncFile(f))
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = localErr("close", f.Name(), cerr)
 	}
 	if err != nil {
 		var ae *ArchiveError
-		if !errors.As(err, &ae) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		var fe *FileError
+		if !errors.As(err, &ae) && !errors.As(err, &fe) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 			err = x.errf(name, ErrUnsafeArchive, "extract: %v", err)
 		}
 		return nf, err
@@ -513,7 +514,20 @@ const tempPrefix = ".relkit-"
 // createTemp creates an empty private file in dir whose name marks it as
 // the installer's (".relkit-<kind>-<name>-<random>").
 func createTemp(dir, name, kind string) (*os.File, error) {
-	return os.CreateTemp(dir, tempPrefix+kind+"-"+name+"-*")
+	pattern := tempPrefix + kind + "-" + name + "-*"
+	if err := fault("create", dir+string(os.PathSeparator)+pattern); err != nil {
+		return nil, localErr("create", dir, err)
+	}
+	f, err := os.CreateTemp(dir, pattern)
+	return f, localErr("create", dir, err)
+}
+
+// syncFile fsyncs f, through the fault-injection hook.
+func syncFile(f *os.File) error {
+	if err := fault("sync", f.Name()); err != nil {
+		return err
+	}
+	return f.Sync()
 }
 
 // copyBuffer is io.Copy with a large buffer (fewer syscalls for big
@@ -521,6 +535,17 @@ func createTemp(dir, name, kind string) (*os.File, error) {
 func copyBuffer(w io.Writer, r io.Reader) (int64, error) {
 	buf := make([]byte, 256<<10)
 	return io.CopyBuffer(onlyWriter{w}, r, buf)
+}
+
+// faultWriter is a file's writer with the fault-injection hook.
+type faultWriter struct{ f *os.File }
+
+func (w faultWriter) Write(p []byte) (int, error) {
+	if err := fault("write", w.f.Name()); err != nil {
+		return 0, localErr("write", w.f.Name(), err)
+	}
+	n, err := w.f.Write(p)
+	return n, localErr("write", w.f.Name(), err)
 }
 
 // onlyWriter hides ReadFrom so io.CopyBuffer uses the buffer.

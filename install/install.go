@@ -614,6 +614,9 @@ func (in *Installer) begin(ctx context.Context) (func(), []string, error) {
 	if err := checkWritable(in.cfg.Dir, in.primary()); err != nil {
 		return nil, nil, err
 	}
+	if err := in.sw.checkTargets(in.cfg.Binaries); err != nil {
+		return nil, nil, err
+	}
 	if _, err := in.sw.stateDir(); err != nil {
 		return nil, nil, &NotWritableError{Dir: StateDir(in.cfg.Dir, in.primary()), Err: err}
 	}

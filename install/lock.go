@@ -19,7 +19,10 @@ func lockInfo(now time.Time) string {
 // at once) for another holder. The returned func releases it.
 func acquireLock(ctx context.Context, path string, wait time.Duration, now func() time.Time) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		return nil, localErr("lock", path, err)
+	}
+	if err := checkLockFile(path); err != nil {
+		return nil, err
 	}
 	deadline := now().Add(wait)
 	for {
@@ -28,7 +31,7 @@ func acquireLock(ctx context.Context, path string, wait time.Duration, now func(
 			return release, nil
 		}
 		if holder == "" && err != errHeld {
-			return nil, fmt.Errorf("lock %s: %w", path, err)
+			return nil, localErr("lock", path, err)
 		}
 		if wait <= 0 || now().After(deadline) {
 			return nil, &LockedError{Path: path, Holder: strings.TrimSpace(holder)}
@@ -41,6 +44,21 @@ func acquireLock(ctx context.Context, path string, wait time.Duration, now func(
 		case <-t.C:
 		}
 	}
+}
+
+// checkLockFile refuses a lock path that exists but is not a regular
+// file (a directory, or a symbolic link the open would follow).
+func checkLockFile(path string) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case err != nil:
+		return nil // missing: created; other errors: the open reports them
+	case fi.Mode()&os.ModeSymlink != 0:
+		return &UnsafePathError{Path: path, Reason: "the lock file is a symbolic link"}
+	case !fi.Mode().IsRegular():
+		return &UnsafePathError{Path: path, Reason: fmt.Sprintf("the lock file is not a regular file (%v)", fi.Mode().Type())}
+	}
+	return nil
 }
 
 // errHeld is returned by tryLock when someone else holds the lock.

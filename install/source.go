@@ -31,6 +31,9 @@ type fetchInfo struct {
 	start     int64  // offset of the first byte of the body
 	total     int64  // full size of the file, or -1 when unknown
 	validator string // strong ETag or Last-Modified, "" when none
+	// contentType is the response's Content-Type, "" when none (or
+	// for a local file).
+	contentType string
 }
 
 // checkRel refuses relative paths that could leave the root. Manifest
@@ -138,7 +141,7 @@ func (h *httpFetcher) get(ctx context.Context, rel string, offset int64, validat
 		}
 		return nil, fetchInfo{}, err
 	}
-	info := fetchInfo{total: -1}
+	info := fetchInfo{total: -1, contentType: resp.Header.Get("Content-Type")}
 	if et := resp.Header.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
 		info.validator = et
 	} else if lm := resp.Header.Get("Last-Modified"); lm != "" {

@@ -118,6 +118,27 @@ func (s *swapper) currentBackup() (*backupInfo, error) {
 	return &info, nil
 }
 
+// checkTargets refuses, before anything is downloaded, binaries that
+// exist but are not regular files: a symbolic link (replacing it would
+// replace the link, not the program it points to, and backing it up
+// would follow it), a directory, a device.
+func (s *swapper) checkTargets(names []string) error {
+	for _, name := range names {
+		p := s.target(name)
+		fi, err := os.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return localErr("lstat", p, err)
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return &UnsafePathError{Path: p, Reason: "is a symbolic link; install into the directory of the file it points to (resolve it with filepath.EvalSymlinks)"}
+		case !fi.Mode().IsRegular():
+			return &UnsafePathError{Path: p, Reason: fmt.Sprintf("is not a regular file (%v)", fi.Mode().Type())}
+		}
+	}
+	return nil
+}
+
 // prepare gives each new file the mode and owner of the file it replaces
 // (or s.mode for a new file).
 func (s *swapper) prepare(files []newFile) error {
@@ -162,7 +183,7 @@ func (s *swapper) backup(names []string, prev *Receipt) (*backupInfo, error) {
 		case err != nil:
 			return fail(err)
 		case !fi.Mode().IsRegular():
-			return fail(fmt.Errorf("%s is not a regular file (%v): refusing to replace it", cur, fi.Mode().Type()))
+			return fail(&UnsafePathError{Path: cur, Reason: fmt.Sprintf("is not a regular file (%v)", fi.Mode().Type())})
 		default:
 			if err := s.snapshot(cur, s.backupFile(info, name)); err != nil {
 				return fail(fmt.Errorf("back up %s: %w", cur, err))
@@ -354,7 +375,7 @@ func (s *swapper) recoverSwap() (string, error) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read interrupted swap journal: %w", err)
+		return "", &JournalError{Path: journalPath(s.dir, s.primary), Reason: "unreadable", Err: err}
 	}
 	if r, err := ReadReceipt(s.dir, s.primary); err == nil && committed(r, &j) {
 		return "interrupted install of " + j.Version + " had committed; journal removed", s.finish(&j)
