@@ -85,8 +85,9 @@
 // ThroughputWindow (a *[SlowError]: a slow-loris server), and the whole
 // file, retries included, when DownloadTimeout passes (default one hour).
 // A refused redirect is final, never retried. The default HTTP client honours HTTP_PROXY,
-// HTTPS_PROXY and NO_PROXY; redirects may not leave http(s) or drop from
-// https to http. Config.Progress receives (bytes done, total) for a
+// HTTPS_PROXY and NO_PROXY; redirects follow relkit's one policy,
+// verify.CheckRedirect (same scheme or an http->https upgrade, never
+// https->http or another scheme). Config.Progress receives (bytes done, total) for a
 // progress bar.
 //
 // # Archives

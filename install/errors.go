@@ -191,33 +191,12 @@ func (e *LimitError) Error() string {
 // Unwrap returns [ErrTooLarge].
 func (e *LimitError) Unwrap() error { return ErrTooLarge }
 
-// HTTPError reports an HTTP response with an unexpected status, or a
-// refused redirect (Redirect set, StatusCode 0).
-type HTTPError struct {
-	// URL is the requested URL (without credentials).
-	URL string
-	// StatusCode is the response status.
-	StatusCode int
-	// Status is the response status line.
-	Status string
-	// Redirect is the target of a refused redirect ("" for a status).
-	Redirect string
-	// Reason says why the redirect was refused.
-	Reason string
-}
-
-// Error implements the error interface.
-func (e *HTTPError) Error() string {
-	if e.Redirect != "" {
-		return fmt.Sprintf("GET %s: redirect to %s refused: %s", e.URL, e.Redirect, e.Reason)
-	}
-	return fmt.Sprintf("GET %s: %s", e.URL, e.Status)
-}
-
-// Temporary reports whether retrying could help (5xx, 408, 429).
-func (e *HTTPError) Temporary() bool {
-	return e.StatusCode >= 500 || e.StatusCode == 408 || e.StatusCode == 429
-}
+// HTTPError is verify's one HTTP error type: a response with an
+// unexpected status (StatusCode set; Temporary for 5xx, 408 and 429), or
+// a redirect refused by [verify.CheckRedirect] (Redirect and Reason set;
+// never retried). It wraps verify.ErrFetch, and fs.ErrNotExist for 404
+// and 410.
+type HTTPError = verify.HTTPError
 
 // DownloadError reports a download that failed after its retries. It
 // wraps the last error seen ([*HTTPError], [*SizeError], [*LimitError],

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/verify"
 )
 
 // hangGuard is a generous deadline for tests of hostile servers: it only
@@ -277,5 +279,67 @@ func TestRedirectFailuresAreNotRetried(t *testing.T) {
 				t.Fatalf("%d requests, want at most %d", n, tc.maxHits)
 			}
 		})
+	}
+}
+
+// TestOneHTTPStack: the installer answers with verify's one HTTP error
+// type and follows verify's one redirect policy: an http release root
+// whose artifact moved to https installs; an https root whose artifact
+// redirects to http is refused with the same *verify.HTTPError the verify
+// package returns, before the http target is requested; a status is that
+// type too.
+func TestOneHTTPStack(t *testing.T) {
+	ctx := guarded(t)
+	f := newFixture(t, "hello")
+	f.release("1.0.0")
+	files := http.FileServer(http.Dir(f.root))
+	var plainArtifact atomic.Int64
+	var plain, secure *httptest.Server
+	var down atomic.Bool
+	secure = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".tar.gz") && down.Load() {
+			http.Redirect(w, r, plain.URL+r.URL.Path, http.StatusFound)
+			return
+		}
+		files.ServeHTTP(w, r)
+	}))
+	t.Cleanup(secure.Close)
+	plain = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, ".tar.gz"):
+			plainArtifact.Add(1)
+			http.Redirect(w, r, secure.URL+r.URL.Path, http.StatusFound)
+		case r.URL.Path == "/unavailable/manifest.json":
+			http.Error(w, "later", http.StatusServiceUnavailable)
+		default:
+			files.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(plain.Close)
+
+	cfg := f.config(plain.URL, t.TempDir())
+	cfg.HTTPClient = secure.Client()
+	if _, err := f.installer(cfg).Install(ctx, manifest.Query{}); err != nil {
+		t.Fatalf("http root with its artifact upgraded to https: %v", err)
+	}
+
+	down.Store(true)
+	cfg = f.config(secure.URL, t.TempDir())
+	cfg.HTTPClient = secure.Client()
+	before := plainArtifact.Load()
+	_, err := f.installer(cfg).Install(ctx, manifest.Query{})
+	var he *verify.HTTPError
+	if !errors.As(err, &he) || he.Redirect == "" || !strings.Contains(he.Reason, "https to http") {
+		t.Fatalf("want a *verify.HTTPError refusing https->http, got %v", err)
+	}
+	if n := plainArtifact.Load() - before; n != 0 {
+		t.Fatalf("the http target was requested %d times", n)
+	}
+
+	cfg = f.config(plain.URL+"/unavailable/", t.TempDir())
+	cfg.Retries = -1
+	_, err = f.installer(cfg).Check(ctx, manifest.Query{})
+	if !errors.As(err, &he) || he.StatusCode != http.StatusServiceUnavailable || !errors.Is(err, verify.ErrFetch) {
+		t.Fatalf("want a *verify.HTTPError with status 503, got %v", err)
 	}
 }

@@ -97,8 +97,9 @@ type Config struct {
 
 	// HTTPClient makes every request. Default: a client with proxies from
 	// the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY) and a 30 s
-	// response-header timeout. Its CheckRedirect is wrapped to refuse
-	// redirects that leave http(s) or go from https to http.
+	// response-header timeout. Redirects follow [verify.CheckRedirect]
+	// (same scheme or http->https; never https->http or another scheme)
+	// before the client's own CheckRedirect, if any.
 	HTTPClient *http.Client
 	// UserAgent is sent with every request. Default "relkit-install".
 	UserAgent string

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/relkit/relkit/verify"
 )
 
 // fetcher reads files of a release root: over HTTP(S) or from a local
@@ -73,21 +75,13 @@ func newHTTPFetcher(root string, client *http.Client, agent string) (*httpFetche
 		u.RawPath = ""
 	}
 	u.RawQuery, u.Fragment = "", ""
-	// Redirects may not leave http(s) or drop from https to http.
+	// One redirect policy for all of relkit: verify.CheckRedirect, then
+	// the caller's own, if any.
 	c := *client
 	prev := client.CheckRedirect
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		refuse := func(reason string) error {
-			return &HTTPError{URL: redact(via[0].URL), Redirect: redact(req.URL), Reason: reason}
-		}
-		if req.URL.Scheme != "https" && req.URL.Scheme != "http" {
-			return refuse(fmt.Sprintf("scheme %q is not http or https", req.URL.Scheme))
-		}
-		if len(via) > 0 && via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-			return refuse("redirect from https to http")
-		}
-		if len(via) >= 10 {
-			return refuse("more than 10 redirects")
+		if err := verify.CheckRedirect(req, via); err != nil {
+			return err
 		}
 		if prev != nil {
 			return prev(req, via)

@@ -74,10 +74,22 @@
 // manifest.MaxChecksumsSize, [MaxSBOMSize], [MaxProvenanceSize]; HTTP
 // fetches have a total and an idle timeout and a byte cap
 // ([DefaultFetchTimeout], [DefaultIdleTimeout], [DefaultMaxFetchSize],
-// each an [HTTPOption]), never follow a redirect to another scheme (no
-// https to http, no file:), and turn every status but 200 into an
-// [*HTTPStatusError]. A [Dir] location opens files through os.Root, so
+// each an [HTTPOption]), and turn every status but 200 into an
+// [*HTTPError]. A [Dir] location opens files through os.Root, so
 // ".." and symbolic links cannot escape it.
+//
+// # Redirects
+//
+// relkit has one redirect policy, [CheckRedirect], used by the [HTTP]
+// location and by package install: a redirect may keep its scheme
+// (http to http, https to https, any host) or upgrade from http to https.
+// It may not go from https to http, anywhere in the chain (so an upgrade
+// cannot be followed by a downgrade), nor to any scheme but http and
+// https (file:, ftp:, data:), nor past [MaxRedirects]. A refused
+// redirect is an [*HTTPError] with Redirect and Reason set, returned
+// before the refused target is requested, and is never retried. The
+// host may change: what is fetched is trusted for its signatures and
+// digests, not for where it came from.
 //
 // # Trust model
 //

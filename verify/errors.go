@@ -88,7 +88,8 @@ var (
 	ErrYanked = errors.New("release is yanked")
 
 	// ErrFetch is returned (wrapped) for a refused or failed HTTP fetch:
-	// bad status, redirect to another scheme or host policy, timeout.
+	// a bad status or a redirect refused by CheckRedirect (an *HTTPError),
+	// a timeout (a *TimeoutError).
 	ErrFetch = errors.New("fetch refused")
 )
 

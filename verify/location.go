@@ -69,38 +69,90 @@ const (
 	MaxRedirects = 10
 )
 
-// HTTPStatusError reports a response with a status other than 200.
-type HTTPStatusError struct {
-	URL        string
+// HTTPError reports a refused HTTP exchange: a response with a status
+// other than the one asked for (StatusCode set), or a redirect refused by
+// the redirect policy (Redirect set; see [CheckRedirect]). It is the one
+// HTTP error type of both verify and package install.
+type HTTPError struct {
+	// URL is the requested URL, without credentials.
+	URL string
+	// StatusCode is the response status; 0 for a refused redirect.
 	StatusCode int
+	// Status is the response status line ("503 Service Unavailable").
+	Status string
+	// Redirect is the refused redirect target, without credentials; ""
+	// for a status.
+	Redirect string
+	// Reason says why the redirect was refused.
+	Reason string
 }
 
 // Error implements error.
-func (e *HTTPStatusError) Error() string {
-	return fmt.Sprintf("GET %s: %d %s", e.URL, e.StatusCode, http.StatusText(e.StatusCode))
+func (e *HTTPError) Error() string {
+	if e.Redirect != "" {
+		return fmt.Sprintf("GET %s: redirect to %s refused: %s", e.URL, e.Redirect, e.Reason)
+	}
+	status := e.Status
+	if status == "" {
+		status = fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	}
+	return fmt.Sprintf("GET %s: %s", e.URL, status)
+}
+
+// Temporary reports whether retrying could help: 5xx, 408 and 429. A
+// refused redirect never is.
+func (e *HTTPError) Temporary() bool {
+	return e.Redirect == "" && (e.StatusCode >= 500 || e.StatusCode == http.StatusRequestTimeout || e.StatusCode == http.StatusTooManyRequests)
 }
 
 // Unwrap returns ErrFetch, and also ErrNotFound for 404 and 410.
-func (e *HTTPStatusError) Unwrap() []error {
+func (e *HTTPError) Unwrap() []error {
 	if e.StatusCode == http.StatusNotFound || e.StatusCode == http.StatusGone {
 		return []error{ErrFetch, ErrNotFound}
 	}
 	return []error{ErrFetch}
 }
 
-// RedirectError reports a refused redirect.
-type RedirectError struct {
-	From, To string
-	Reason   string
+// CheckRedirect is relkit's one redirect policy, for
+// http.Client.CheckRedirect: a redirect may keep its scheme or upgrade
+// from http to https; it may not go from https to http (anywhere in the
+// chain, so not after an upgrade either), nor to any scheme but http and
+// https (file:, ftp:, data:), nor past MaxRedirects. A refusal is an
+// *HTTPError with Redirect and Reason set, which the client returns
+// before making the refused request.
+func CheckRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) == 0 {
+		return nil
+	}
+	refuse := func(reason string) error {
+		return &HTTPError{URL: redactURL(via[0].URL), Redirect: redactURL(req.URL), Reason: reason}
+	}
+	to := req.URL.Scheme
+	if to != "http" && to != "https" {
+		return refuse(fmt.Sprintf("scheme %q is not http or https", to))
+	}
+	if to == "http" {
+		for _, r := range via {
+			if r.URL.Scheme == "https" {
+				return refuse("redirect from https to http")
+			}
+		}
+	}
+	if len(via) >= MaxRedirects {
+		return refuse(fmt.Sprintf("more than %d redirects", MaxRedirects))
+	}
+	return nil
 }
 
-// Error implements error.
-func (e *RedirectError) Error() string {
-	return fmt.Sprintf("redirect from %s to %s refused: %s", e.From, e.To, e.Reason)
+// redactURL returns u as a string without user info.
+func redactURL(u *url.URL) string {
+	if u.User == nil {
+		return u.String()
+	}
+	c := *u
+	c.User = nil
+	return c.String()
 }
-
-// Unwrap returns ErrFetch.
-func (e *RedirectError) Unwrap() error { return ErrFetch }
 
 // TimeoutError reports a request that took too long, or a body that
 // stopped sending for longer than the idle timeout.
@@ -121,10 +173,11 @@ func (e *TimeoutError) Error() string {
 // Unwrap returns ErrFetch and context.DeadlineExceeded.
 func (e *TimeoutError) Unwrap() []error { return []error{ErrFetch, context.DeadlineExceeded} }
 
-// HTTP is a Location served over HTTP(S) below a base URL. It refuses
-// redirects to another scheme (an https base never falls back to http, and
-// nothing redirects to file: or any other scheme), non-200 statuses, bodies
-// over its byte cap, and requests over its timeouts. Build it with NewHTTP.
+// HTTP is a Location served over HTTP(S) below a base URL. It follows
+// redirects by [CheckRedirect] (same scheme or an http->https upgrade;
+// never https->http, file: or any other scheme), and refuses non-200
+// statuses, bodies over its byte cap, and requests over its timeouts.
+// Build it with NewHTTP.
 type HTTP struct {
 	base    *url.URL
 	client  *http.Client
@@ -137,7 +190,7 @@ type HTTP struct {
 type HTTPOption func(*HTTP) error
 
 // WithHTTPClient uses c's transport, jar and (lower) timeout. Its
-// CheckRedirect is replaced by the location's redirect policy. Default:
+// CheckRedirect is replaced by [CheckRedirect]. Default:
 // http.DefaultClient's transport.
 func WithHTTPClient(c *http.Client) HTTPOption {
 	return func(h *HTTP) error {
@@ -208,17 +261,7 @@ func NewHTTP(baseURL string, opts ...HTTPOption) (*HTTP, error) {
 			return nil, err
 		}
 	}
-	scheme := u.Scheme
-	h.client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		from := via[len(via)-1].URL.String()
-		if req.URL.Scheme != scheme {
-			return &RedirectError{From: from, To: req.URL.String(), Reason: "scheme " + req.URL.Scheme + " is not " + scheme}
-		}
-		if len(via) >= MaxRedirects {
-			return &RedirectError{From: from, To: req.URL.String(), Reason: fmt.Sprintf("more than %d redirects", MaxRedirects)}
-		}
-		return nil
-	}
+	h.client.CheckRedirect = CheckRedirect
 	return h, nil
 }
 
@@ -230,9 +273,9 @@ func (h *HTTP) URL(name string) string {
 }
 
 // Open implements Location: it GETs name below the base URL and returns
-// the body, bounded by the location's limits. Errors are
-// *HTTPStatusError, *RedirectError, *TimeoutError (all wrapping
-// ErrFetch), or *LimitError from reading the body.
+// the body, bounded by the location's limits. Errors are *HTTPError (a
+// status, or a refused redirect), *TimeoutError (both wrapping ErrFetch),
+// or *LimitError from reading the body.
 func (h *HTTP) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if !cleanRelPath(name) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
@@ -255,9 +298,9 @@ func (h *HTTP) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err != nil {
 		cause := context.Cause(ctx)
 		stop()
-		var re *RedirectError
-		if errors.As(err, &re) {
-			return nil, re
+		var he *HTTPError
+		if errors.As(err, &he) {
+			return nil, he
 		}
 		var te *TimeoutError
 		if errors.As(cause, &te) {
@@ -268,7 +311,7 @@ func (h *HTTP) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
 		stop()
-		return nil, &HTTPStatusError{URL: target, StatusCode: resp.StatusCode}
+		return nil, &HTTPError{URL: target, StatusCode: resp.StatusCode, Status: resp.Status}
 	}
 	if resp.ContentLength > h.max {
 		resp.Body.Close()

@@ -105,8 +105,8 @@ func TestErrorMessages(t *testing.T) {
 		{&SizeMismatchError{Name: "a.tgz", Want: 10, Got: 9}, []string{"a.tgz", "9", "10"}},
 		{&MissingEntryError{Name: "a.tgz", In: "SHA256SUMS"}, []string{"a.tgz", "SHA256SUMS"}},
 		{&ArtifactMismatchError{Name: "a.tgz", Field: "arch", Want: "amd64", Got: "arm64"}, []string{"a.tgz", "arch", "amd64", "arm64"}},
-		{&HTTPStatusError{URL: "http://x/y", StatusCode: 503}, []string{"http://x/y", "503"}},
-		{&RedirectError{From: "http://x", To: "file:///etc", Reason: "scheme"}, []string{"file:///etc"}},
+		{&HTTPError{URL: "http://x/y", StatusCode: 503}, []string{"http://x/y", "503"}},
+		{&HTTPError{URL: "http://x", Redirect: "file:///etc", Reason: "scheme"}, []string{"file:///etc"}},
 		{&TimeoutError{URL: "http://x", Timeout: time.Second, Idle: true}, []string{"http://x", "1s"}},
 		{&TimeoutError{URL: "http://x", Timeout: time.Minute}, []string{"http://x", "1m0s"}},
 	} {

@@ -1,0 +1,130 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// TestRedirectPolicy: the one redirect policy (CheckRedirect), through
+// the HTTP location: same-scheme redirects and http->https upgrades are
+// followed; https->http (also after an upgrade), any other scheme and
+// more than MaxRedirects redirects are refused with an *HTTPError naming
+// the refused target, and the refused target gets no request.
+func TestRedirectPolicy(t *testing.T) {
+	ctx := context.Background()
+	var plainHits atomic.Int64
+	var plain, secure *httptest.Server
+	secure = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/file":
+			io.WriteString(w, "secure bytes")
+		case "/down":
+			http.Redirect(w, r, plain.URL+"/file", http.StatusFound)
+		case "/same":
+			http.Redirect(w, r, "/file", http.StatusFound)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(secure.Close)
+	plain = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/file":
+			plainHits.Add(1)
+			io.WriteString(w, "plain bytes")
+		case "/up":
+			http.Redirect(w, r, secure.URL+"/file", http.StatusFound)
+		case "/up-then-down":
+			http.Redirect(w, r, secure.URL+"/down", http.StatusFound)
+		case "/same":
+			http.Redirect(w, r, "/file", http.StatusFound)
+		case "/file-scheme":
+			http.Redirect(w, r, "file:///etc/passwd", http.StatusFound)
+		case "/loop":
+			http.Redirect(w, r, "/loop?"+r.URL.RawQuery+"x", http.StatusFound)
+		case "/unavailable":
+			http.Error(w, "later", http.StatusServiceUnavailable)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(plain.Close)
+	client := secure.Client() // trusts the TLS server; plain HTTP works too
+
+	get := func(base, name string) (string, error) {
+		loc, err := NewHTTP(base, WithHTTPClient(client))
+		if err != nil {
+			return "", err
+		}
+		rc, err := loc.Open(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		return string(b), err
+	}
+	for _, tc := range []struct {
+		base, name, body string
+	}{
+		{plain.URL, "same", "plain bytes"},
+		{plain.URL, "up", "secure bytes"},
+		{secure.URL, "same", "secure bytes"},
+	} {
+		if got, err := get(tc.base, tc.name); err != nil || got != tc.body {
+			t.Errorf("%s/%s: %q, %v; want %q", tc.base, tc.name, got, err, tc.body)
+		}
+	}
+	before := plainHits.Load()
+	for _, tc := range []struct {
+		base, name, reason string
+	}{
+		{secure.URL, "down", "https to http"},
+		{plain.URL, "up-then-down", "https to http"},
+		{plain.URL, "file-scheme", `scheme "file"`},
+		{plain.URL, "loop", "redirects"},
+	} {
+		_, err := get(tc.base, tc.name)
+		var he *HTTPError
+		if !errors.As(err, &he) || he.Redirect == "" || !strings.Contains(he.Reason, tc.reason) || !errors.Is(err, ErrFetch) {
+			t.Errorf("%s: want an *HTTPError refusing the redirect (%s), got %v", tc.name, tc.reason, err)
+			continue
+		}
+		if he.Temporary() {
+			t.Errorf("%s: a refused redirect is Temporary", tc.name)
+		}
+	}
+	if n := plainHits.Load() - before; n != 0 {
+		t.Errorf("a refused redirect target was requested %d times", n)
+	}
+	_, err := get(plain.URL, "unavailable")
+	var he *HTTPError
+	if !errors.As(err, &he) || he.StatusCode != http.StatusServiceUnavailable || !he.Temporary() || he.Redirect != "" {
+		t.Errorf("503: want a temporary *HTTPError, got %v", err)
+	}
+	_, err = get(plain.URL, "missing")
+	if !errors.As(err, &he) || he.StatusCode != http.StatusNotFound || !errors.Is(err, ErrNotFound) || he.Temporary() {
+		t.Errorf("404: want an *HTTPError wrapping ErrNotFound, got %v", err)
+	}
+}
+
+// TestCheckRedirectChainsOnAClient: CheckRedirect is usable as an
+// http.Client's CheckRedirect directly (the installer uses it so).
+func TestCheckRedirectChainsOnAClient(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "ftp://127.0.0.1/x", http.StatusFound)
+	}))
+	t.Cleanup(srv.Close)
+	c := &http.Client{CheckRedirect: CheckRedirect}
+	_, err := c.Get(srv.URL + "/a")
+	var he *HTTPError
+	if !errors.As(err, &he) || he.Redirect != "ftp://127.0.0.1/x" || he.URL != srv.URL+"/a" {
+		t.Fatalf("want an *HTTPError for the ftp redirect from /a, got %v", err)
+	}
+}
