@@ -258,8 +258,11 @@ func (d *downloader) fetchOptional(ctx context.Context, rel string, limit int64)
 // fetchVerified downloads rel into f (an empty temporary file), hashing
 // the bytes as they arrive through a [verify.Reader] for want. A cut
 // connection resumes with an HTTP Range request validated by If-Range;
-// when the server cannot resume, the download restarts from zero. It
-// returns only when f holds exactly the verified bytes.
+// when the server cannot resume (or its file changed, so it answers with
+// the whole file), the download restarts from zero, and so does, once, a
+// resumed download that does not verify (a splice of two versions behind
+// a validator too coarse to tell them apart). It returns only when f
+// holds exactly the verified bytes.
 //
 // When tee is not nil it receives the downloaded bytes in stream order, as
 // they are written (before the whole file is verified: the receiver must
@@ -272,21 +275,25 @@ func (d *downloader) fetchVerified(ctx context.Context, rel string, want verify.
 		restarted bool
 	)
 	return d.retry(ctx, name, func(ctx context.Context, attempt int) error {
-		err := d.attemptVerified(ctx, rel, name, want, limit, f, tee, &done, &validator)
+		resumed, err := d.attemptVerified(ctx, rel, name, want, limit, f, tee, &done, &validator)
 		var cm *verify.ChecksumMismatchError
-		if errors.As(err, &cm) && attempt > 1 && !restarted {
+		if errors.As(err, &cm) && resumed && !restarted {
 			// A resumed download that does not verify may be a splice of
-			// two versions of the file: try once more from zero.
+			// two versions of the file (a validator too coarse to tell
+			// them apart): start over from zero, once, in this attempt.
 			restarted = true
 			done, validator = 0, ""
 			d.log.Warn("resumed download does not verify; restarting from zero", "url", name)
-			return fmt.Errorf("%w: %w", errShort, err)
+			_, err = d.attemptVerified(ctx, rel, name, want, limit, f, tee, &done, &validator)
 		}
 		return err
 	})
 }
 
-func (d *downloader) attemptVerified(ctx context.Context, rel, name string, want verify.Expected, limit int64, f *os.File, tee streamTee, done *int64, validator *string) error {
+// attemptVerified makes one request for rel, resuming from *done with
+// *validator when both are set. resumed reports that the body continued
+// bytes already on disk (a 206 answer to a range request).
+func (d *downloader) attemptVerified(ctx context.Context, rel, name string, want verify.Expected, limit int64, f *os.File, tee streamTee, done *int64, validator *string) (resumed bool, err error) {
 	actx, kick, stop := d.withStall(ctx, name)
 	defer stop()
 	body, info, err := d.src.get(actx, rel, *done, *validator)
@@ -297,7 +304,7 @@ func (d *downloader) attemptVerified(ctx context.Context, rel, name string, want
 		body, info, err = d.src.get(actx, rel, 0, "")
 	}
 	if err != nil {
-		return cause(actx, err)
+		return false, cause(actx, err)
 	}
 	defer body.Close()
 	if info.start != *done {
@@ -308,15 +315,16 @@ func (d *downloader) attemptVerified(ctx context.Context, rel, name string, want
 	}
 	if *done == 0 {
 		if err := f.Truncate(0); err != nil {
-			return localErr("truncate", f.Name(), err)
+			return false, localErr("truncate", f.Name(), err)
 		}
 	}
+	resumed = *done > 0
 	*validator = info.validator
 	if want.Size >= 0 && info.total >= 0 && info.total != want.Size {
-		return &SizeError{Name: path.Base(rel), Want: want.Size, Got: info.total}
+		return resumed, &SizeError{Name: path.Base(rel), Want: want.Size, Got: info.total}
 	}
 	if want.Size > limit || info.total > limit {
-		return &LimitError{Name: name, Limit: limit}
+		return resumed, &LimitError{Name: name, Limit: limit}
 	}
 	// The verify.Reader sees the prefix already on disk, then the body;
 	// only the body is written.
@@ -324,20 +332,20 @@ func (d *downloader) attemptVerified(ctx context.Context, rel, name string, want
 	pr := &progressReader{r: d.meter(body, kick, name), done: done, total: want.Size, progress: d.progress, limit: limit, name: name}
 	vr, err := verify.NewReader(io.MultiReader(prefix, pr), want)
 	if err != nil {
-		return err
+		return resumed, err
 	}
 	w := &skipWriter{f: f, skip: *done, tee: tee}
 	_, err = copyBuffer(w, vr)
 	if err != nil {
-		return cause(actx, err)
+		return resumed, cause(actx, err)
 	}
 	if !vr.Verified() {
-		return fmt.Errorf("%s: %w", name, errShort)
+		return resumed, fmt.Errorf("%s: %w", name, errShort)
 	}
 	// No fsync here: an archive is a temporary file that is deleted
 	// after extraction; a bare binary is synced by the caller before it
 	// is renamed into place.
-	return nil
+	return resumed, nil
 }
 
 // streamTee receives a download's bytes with their offsets in the file.
