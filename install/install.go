@@ -19,7 +19,7 @@ import (
 )
 
 // Config configures an [Installer]. Project, Source, Dir and trust
-// material (Keys or Verifier) are required; every other field has a
+// material (Trust, or Keys and/or Roots, or Verifier) are required; every other field has a
 // default, stated in its comment. [New] checks the whole Config and
 // reports every problem at once.
 type Config struct {
@@ -60,12 +60,25 @@ type Config struct {
 	// UnsafeSkipProjectCheck or UnsafeNoPersistentState says so. A
 	// Verifier bound to another project is a *ConfigError.
 	Verifier *verify.Verifier
-	// Roots are root keys pinned in the program: the installer then reads
-	// keys.json (and its signatures) from the source, verifies it with
-	// Roots, and trusts the signing keys it certifies (plus Keys, unless
-	// the bundle revokes them), so signing keys rotate without a new
-	// program. Not with Verifier.
+	// Roots are root keys pinned in the program: the installer then
+	// follows the root chain at the source (root/<n>.json, see
+	// [verify.Verifier.FetchRoots]), reads keys.json (and its signatures),
+	// verifies it with the newest trusted root set, and trusts the
+	// signing keys it certifies (plus Keys, unless the bundle or the root
+	// chain revokes them), so signing keys and root keys rotate without
+	// a new program. Not with Verifier.
 	Roots *verify.KeyRing
+	// RootThreshold is how many distinct Roots must sign keys.json and
+	// the first root rotation. Default: all of Roots (a rotated root set
+	// carries its own threshold). Only with Roots.
+	RootThreshold int
+	// Trust is the whole trust material as one value (see
+	// [verify.Trust]): keys or roots with their thresholds, the project
+	// binding and state. Set Trust instead of Keys, Threshold, Roots,
+	// RootThreshold and Verifier. Its Project must be empty or Project;
+	// its State, when set, is used in addition to the installer's state
+	// file; its Clock defaults to Now.
+	Trust *verify.Trust
 
 	// UnsafeSkipProjectCheck accepts a signed manifest whatever project
 	// it names. Default false: the installer refuses a manifest whose
@@ -168,18 +181,20 @@ type Config struct {
 // one directory. Build it with [New]; its methods are safe to call from
 // one goroutine at a time (the lock file serialises processes).
 type Installer struct {
-	cfg      Config
+	cfg Config
+	// verifier is the release verifier when no network is needed to
+	// build it (Keys only, or Config.Verifier).
 	verifier *verify.Verifier
-	// rootVerifier verifies keys.json when Config.Roots is set.
-	rootVerifier *verify.Verifier
-	state        verify.State
-	client       *http.Client
-	log          *slog.Logger
-	now          func() time.Time
-	platform     manifest.Platform
-	health       HealthCheck
-	lim          Limits
-	sw           *swapper
+	// trust builds the release verifier from Roots at each resolve.
+	trust    *verify.Trust
+	state    verify.State
+	client   *http.Client
+	log      *slog.Logger
+	now      func() time.Time
+	platform manifest.Platform
+	health   HealthCheck
+	lim      Limits
+	sw       *swapper
 }
 
 // New checks cfg and returns an Installer. It fails with a *ConfigError
@@ -204,9 +219,13 @@ func New(cfg Config) (*Installer, error) {
 		cfg.Dir = abs
 	}
 	switch {
-	case cfg.Keys == nil && cfg.Verifier == nil && cfg.Roots == nil:
-		bad("no trusted keys: set Keys, Roots or Verifier (relkit never installs unverified releases)")
+	case cfg.Keys == nil && cfg.Verifier == nil && cfg.Roots == nil && cfg.Trust == nil:
+		bad("no trusted keys: set Trust, Keys, Roots or Verifier (relkit never installs unverified releases)")
 		trustErr = ErrNoTrust
+	case cfg.Trust != nil && (cfg.Keys != nil || cfg.Roots != nil || cfg.Verifier != nil || cfg.Threshold != 0 || cfg.RootThreshold != 0):
+		bad("set Trust, or Keys/Roots/Threshold/RootThreshold/Verifier, not both")
+	case cfg.Trust != nil && cfg.Trust.Project != "" && cfg.Trust.Project != cfg.Project:
+		bad("Trust is for project %q, Project is %q", cfg.Trust.Project, cfg.Project)
 	case cfg.Verifier != nil && (cfg.Keys != nil || cfg.Roots != nil):
 		bad("set Keys and/or Roots, or Verifier, not both")
 	case cfg.Keys != nil && cfg.Keys.Len() == 0 && cfg.Roots == nil:
@@ -218,6 +237,9 @@ func New(cfg Config) (*Installer, error) {
 	}
 	if cfg.Threshold < 0 || cfg.Verifier != nil && cfg.Threshold != 0 {
 		bad("Threshold %d: must be >= 0 and is only used with Keys", cfg.Threshold)
+	}
+	if cfg.RootThreshold < 0 || cfg.RootThreshold > 0 && cfg.Roots == nil || cfg.Roots != nil && cfg.RootThreshold > cfg.Roots.Len() {
+		bad("RootThreshold %d: must be between 0 (all) and the %d Roots, and is only used with Roots", cfg.RootThreshold, cfg.Roots.Len())
 	}
 
 	platform := cfg.Platform
@@ -333,49 +355,67 @@ func New(cfg Config) (*Installer, error) {
 		}
 		in.verifier = v
 	}
-	var ring *verify.KeyRing
-	switch {
-	case cfg.Roots != nil:
-		ring = cfg.Roots
-	case in.verifier == nil:
-		ring = cfg.Keys
-	}
-	if ring != nil {
-		opts := in.verifyOptions()
-		if cfg.Roots != nil {
-			opts = opts[1:] // the threshold is for release keys, not roots
-		}
-		v, err := verify.NewVerifier(ring, opts...)
+	if in.verifier == nil {
+		t, v, err := in.buildTrust()
 		if err != nil {
-			ce := &ConfigError{Problems: []string{err.Error()}}
-			if errors.Is(err, verify.ErrNoTrustedKeys) {
-				ce.Err = ErrNoTrust
-			}
-			return nil, ce
+			return nil, err
 		}
-		if cfg.Roots != nil {
-			in.rootVerifier = v
-		} else {
-			in.verifier = v
-		}
+		in.trust, in.verifier = t, v
 	}
 	in.sw = &swapper{dir: cfg.Dir, primary: in.primary(), log: in.log, mode: in.cfg.Mode}
 	return in, nil
 }
 
-// verifyOptions are the options of a verifier the installer builds: the
-// threshold first, then project (unless UnsafeSkipProjectCheck), clock
-// and the state file next to the binaries.
-func (in *Installer) verifyOptions() []verify.Option {
-	th := in.cfg.Threshold
-	if th == 0 {
-		th = 1
+// buildTrust turns Config.Trust, or Keys, Threshold, Roots and
+// RootThreshold, into the installer's verify.Trust: bound to Project
+// (unless UnsafeSkipProjectCheck), on the installer's clock, and
+// recording serials and root sets in the state file next to the binaries
+// (as well as in Trust.State, when set). Without Roots no fetch is needed,
+// and the release verifier is returned at once.
+func (in *Installer) buildTrust() (*verify.Trust, *verify.Verifier, error) {
+	cfg := in.cfg
+	var t verify.Trust
+	if cfg.Trust != nil {
+		t = *cfg.Trust
+	} else {
+		t = verify.Trust{Keys: cfg.Keys, Threshold: cfg.Threshold, Roots: cfg.Roots, RootThreshold: cfg.RootThreshold}
 	}
-	opts := []verify.Option{verify.WithThreshold(th)}
-	if !in.cfg.UnsafeSkipProjectCheck {
-		opts = append(opts, verify.WithProject(in.cfg.Project))
+	if cfg.UnsafeSkipProjectCheck {
+		t.Project, t.UnsafeAnyProject = "", true
+	} else {
+		t.Project, t.UnsafeAnyProject = cfg.Project, false
 	}
-	return append(opts, verify.WithClock(in.now), verify.WithState(in.state))
+	switch {
+	case t.State == nil:
+		t.State = in.state
+	case !cfg.UnsafeNoPersistentState:
+		t.State = bothStates{t.State, in.state}
+	}
+	if t.Clock == nil {
+		t.Clock = in.now
+	}
+	if err := t.Validate(); err != nil {
+		ce := &ConfigError{Problems: []string{err.Error()}}
+		if errors.Is(err, verify.ErrNoTrustedKeys) {
+			ce.Err = ErrNoTrust
+		}
+		return nil, nil, ce
+	}
+	if t.Roots != nil {
+		if _, err := t.RootVerifier(); err != nil {
+			return nil, nil, &ConfigError{Problems: []string{err.Error()}}
+		}
+		return &t, nil, nil
+	}
+	v, err := t.Verifier(context.Background(), nil) // Keys only: reads nothing
+	if err != nil {
+		ce := &ConfigError{Problems: []string{err.Error()}}
+		if errors.Is(err, verify.ErrNoTrustedKeys) {
+			ce.Err = ErrNoTrust
+		}
+		return nil, nil, ce
+	}
+	return &t, v, nil
 }
 
 // customVerifier derives the installer's verifier from Config.Verifier:
@@ -402,8 +442,33 @@ func (in *Installer) customVerifier(v *verify.Verifier) (*verify.Verifier, error
 }
 
 // bothStates is a verify.State that refuses what either state refuses
-// (the higher recorded serial wins) and records in both.
+// (the higher recorded serial wins) and records in both. As a
+// verify.RootState it reads the root set from the second (the
+// installer's) first, and stores it in each that keeps root sets.
 type bothStates [2]verify.State
+
+// Root implements verify.RootState.
+func (b bothStates) Root(ctx context.Context, key string) ([]byte, error) {
+	for _, s := range []verify.State{b[1], b[0]} {
+		if rs, ok := s.(verify.RootState); ok {
+			if data, err := rs.Root(ctx, key); err != nil || data != nil {
+				return data, err
+			}
+		}
+	}
+	return nil, nil
+}
+
+// SetRoot implements verify.RootState.
+func (b bothStates) SetRoot(ctx context.Context, key string, data []byte) error {
+	var errs []error
+	for _, s := range b {
+		if rs, ok := s.(verify.RootState); ok {
+			errs = append(errs, rs.SetRoot(ctx, key, data))
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // Serial implements verify.State.
 func (b bothStates) Serial(ctx context.Context, key string) (int64, error) {
@@ -435,12 +500,21 @@ type lenientState struct {
 
 // SetSerial implements verify.State.
 func (s *lenientState) SetSerial(ctx context.Context, key string, serial int64) error {
+	return s.lenient(func() error { return s.FileState.SetSerial(ctx, key, serial) })
+}
+
+// SetRoot implements verify.RootState, as leniently as SetSerial.
+func (s *lenientState) SetRoot(ctx context.Context, key string, data []byte) error {
+	return s.lenient(func() error { return s.FileState.SetRoot(ctx, key, data) })
+}
+
+func (s *lenientState) lenient(write func() error) error {
 	if _, err := os.Stat(s.dir); errors.Is(err, fs.ErrNotExist) {
 		return nil // nothing installed here yet; Install fails on the missing directory
 	}
-	err := s.FileState.SetSerial(ctx, key, serial)
+	err := write()
 	if err != nil && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
-		s.log.Warn("cannot record the manifest serial (read-only install directory)", "err", err)
+		s.log.Warn("cannot record what was verified (read-only install directory)", "err", err)
 		return nil
 	}
 	return err

@@ -134,23 +134,16 @@ func verificationError(subject string, err error) error {
 }
 
 // releaseVerifier returns the verifier for release metadata: the
-// configured one, or, with Config.Roots, one trusting the signing keys of
-// the root-signed keys.json at the source (plus Config.Keys, unless the
-// bundle revokes them).
+// configured one, or, with Roots, one trusting the signing keys of the
+// root-signed keys.json at the source, after following the root chain
+// (see verify.Trust.Verifier).
 func (in *Installer) releaseVerifier(ctx context.Context, loc verify.Location) (*verify.Verifier, error) {
-	if in.cfg.Roots == nil {
+	if in.verifier != nil {
 		return in.verifier, nil
 	}
-	ring, err := in.rootVerifier.FetchKeyBundle(ctx, loc)
+	v, err := in.trust.Verifier(ctx, loc)
 	if err != nil {
 		return nil, verificationError(loc.(location).d.src.name(verify.KeysFile), err)
-	}
-	if in.cfg.Keys != nil {
-		ring.Merge(in.cfg.Keys)
-	}
-	v, err := verify.NewVerifier(ring, in.verifyOptions()...)
-	if err != nil {
-		return nil, &VerificationError{Subject: loc.(location).d.src.name(verify.KeysFile), Err: err}
 	}
 	return v, nil
 }

@@ -6,6 +6,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,11 +15,11 @@ import (
 	"github.com/relkit/relkit/verify"
 )
 
-// writeKeyBundle publishes keys.json (+ .sig by root) certifying keys and
-// revoking revoked.
+// writeKeyBundle publishes keys.json for f.project (+ .sig by root)
+// certifying keys and revoking revoked.
 func (f *fixture) writeKeyBundle(root *ecdsa.PrivateKey, serial int64, keys []*ecdsa.PrivateKey, revoked ...*ecdsa.PrivateKey) {
 	f.t.Helper()
-	b := &verify.KeyBundle{Serial: serial, Issued: f.now, Expires: f.now.Add(365 * 24 * time.Hour)}
+	b := &verify.KeyBundle{Project: f.project, Serial: serial, Issued: f.now, Expires: f.now.Add(365 * 24 * time.Hour)}
 	for _, k := range keys {
 		id, _ := verify.KeyID(&k.PublicKey)
 		pem, _ := verify.MarshalPublicKey(&k.PublicKey)
@@ -115,5 +117,152 @@ func TestPlatformOverride(t *testing.T) {
 	cfg.Platform = manifest.Platform{OS: "plan10", Arch: "amd64"}
 	if _, err := New(cfg); err == nil {
 		t.Fatal("unknown OS accepted")
+	}
+}
+
+// sigEntry signs data, known as file, with key for a signatures.json.
+func sigEntry(t testing.TB, key *ecdsa.PrivateKey, file string, data []byte) verify.SignatureEntry {
+	t.Helper()
+	sig, err := verify.DecodeSignature(signBytes(t, key, data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := verify.KeyID(&key.PublicKey)
+	return verify.SignatureEntry{KeyID: id, Algorithm: verify.AlgECDSASHA256, File: file, SHA256: hexSum(data), Signature: sig}
+}
+
+// signRoot publishes keys.json certifying keys, signed (in
+// signatures.json) by each of roots, and signs the current manifest.json
+// with each of the signing keys; no detached signature is left, so
+// everything counts through signatures.json.
+func (f *fixture) signRoot(project string, roots []*ecdsa.PrivateKey, keys []*ecdsa.PrivateKey) {
+	f.t.Helper()
+	b := &verify.KeyBundle{Project: project, Serial: 1, Issued: f.now, Expires: f.now.Add(365 * 24 * time.Hour)}
+	for _, k := range keys {
+		id, _ := verify.KeyID(&k.PublicKey)
+		pem, _ := verify.MarshalPublicKey(&k.PublicKey)
+		b.Keys = append(b.Keys, verify.BundleKey{KeyID: id, PublicKey: string(pem)})
+	}
+	data, err := b.Marshal()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.write("keys.json", data)
+	set := &verify.SignatureSet{}
+	for _, r := range roots {
+		set.Add(sigEntry(f.t.(testing.TB), r, "keys.json", data))
+	}
+	m := readFile(f.t.(testing.TB), filepath.Join(f.root, "manifest.json"))
+	for _, k := range keys {
+		set.Add(sigEntry(f.t.(testing.TB), k, "manifest.json", []byte(m)))
+	}
+	setData, err := set.Marshal()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.write("signatures.json", setData)
+	os.Remove(filepath.Join(f.root, "manifest.json.sig"))
+	os.Remove(filepath.Join(f.root, "keys.json.sig"))
+}
+
+// TestRootThreshold (issue 14 item 1): with roots R1 and R2 pinned and
+// Threshold 2, a keys.json signed by R1 alone that certifies two attacker
+// keys must not let the attacker's release in: the root threshold is all
+// of Roots unless RootThreshold says less, and it holds through
+// Config.Trust too.
+func TestRootThreshold(t *testing.T) {
+	ctx := context.Background()
+	gen := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	r1, r2, a1, a2 := gen(), gen(), gen(), gen()
+	roots := &verify.KeyRing{}
+	roots.Add(&r1.PublicKey)
+	roots.Add(&r2.PublicKey)
+
+	f := newFixture(t, "hello")
+	f.key = a1
+	f.release("6.6.6")
+	f.signRoot("hello", []*ecdsa.PrivateKey{r1}, []*ecdsa.PrivateKey{a1, a2})
+	dir := t.TempDir()
+	base := f.config(f.root, dir)
+	base.Keys = nil
+
+	refused := func(name string, cfg Config) {
+		t.Helper()
+		before := snapshot(t, dir)
+		_, err := f.installer(cfg).Install(ctx, manifest.Query{})
+		var te *verify.ThresholdError
+		if !errors.Is(err, ErrVerification) || !errors.As(err, &te) || te.File != verify.KeysFile || te.Need != 2 || te.Got != 1 {
+			t.Fatalf("%s: keys.json signed by one of two roots: %v, want a keys.json *verify.ThresholdError (need 2, got 1)", name, err)
+		}
+		if after := snapshot(t, dir); len(after) != len(before) {
+			t.Fatalf("%s: a refused install changed %s: %v", name, dir, after)
+		}
+	}
+	cfg := base
+	cfg.Roots, cfg.Threshold = roots, 2
+	refused("Roots, Threshold 2, default root threshold", cfg)
+	cfg.RootThreshold = 2
+	refused("Roots, RootThreshold 2", cfg)
+	refused("Trust", Config{
+		Project: base.Project, Source: base.Source, Dir: base.Dir, Now: base.Now, RetryBackoff: base.RetryBackoff,
+		Trust: &verify.Trust{Roots: roots, RootThreshold: 2, Threshold: 2},
+	})
+
+	// Controls: the same files pass when one root is declared enough, and
+	// when both roots sign.
+	cfg.RootThreshold = 1
+	if _, err := f.installer(cfg).Check(ctx, manifest.Query{}); err != nil {
+		t.Fatalf("RootThreshold 1: %v", err)
+	}
+	cfg.RootThreshold = 3
+	var ce *ConfigError
+	if _, err := New(cfg); !errors.As(err, &ce) {
+		t.Fatalf("RootThreshold 3 of 2 roots: %v, want *ConfigError", err)
+	}
+	cfg.RootThreshold = 0
+	f.signRoot("hello", []*ecdsa.PrivateKey{r1, r2}, []*ecdsa.PrivateKey{a1, a2})
+	if _, err := f.installer(cfg).Install(ctx, manifest.Query{}); err != nil {
+		t.Fatalf("keys.json signed by both roots: %v", err)
+	}
+}
+
+// TestKeyBundleBoundToProject (issue 14 item 3): projects "other" and
+// "hello" share a root key. The holder of other's signing key serves
+// other's genuine keys.json at hello's location, with a hello manifest it
+// signed: the installer refuses it, and a keys.json naming no project
+// too, unless Trust.UnsafeAllowUnboundKeys.
+func TestKeyBundleBoundToProject(t *testing.T) {
+	ctx := context.Background()
+	root, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	roots := &verify.KeyRing{}
+	roots.Add(&root.PublicKey)
+	f := newFixture(t, "hello")
+	f.release("6.6.6")
+	dir := t.TempDir()
+	cfg := f.config(f.root, dir)
+	cfg.Keys, cfg.Roots = nil, roots
+	for _, project := range []string{"other", ""} {
+		f.signRoot(project, []*ecdsa.PrivateKey{root}, []*ecdsa.PrivateKey{f.key})
+		before := snapshot(t, dir)
+		_, err := f.installer(cfg).Install(ctx, manifest.Query{})
+		var pe *verify.ProjectError
+		if !errors.Is(err, ErrVerification) || !errors.As(err, &pe) || pe.Got != project || pe.Want != "hello" {
+			t.Fatalf("keys.json for project %q at hello's location: %v, want a *verify.ProjectError", project, err)
+		}
+		if after := snapshot(t, dir); len(after) != len(before) {
+			t.Fatalf("a refused install changed %s: %v", dir, after)
+		}
+	}
+	// Unbound bundles only with the Unsafe option.
+	unsafe := Config{Project: cfg.Project, Source: cfg.Source, Dir: cfg.Dir, Now: cfg.Now, RetryBackoff: cfg.RetryBackoff,
+		Trust: &verify.Trust{Roots: roots, UnsafeAllowUnboundKeys: true}}
+	if _, err := f.installer(unsafe).Install(ctx, manifest.Query{}); err != nil {
+		t.Fatalf("UnsafeAllowUnboundKeys: %v", err)
 	}
 }

@@ -35,12 +35,18 @@ func (v *Verifier) FetchManifest(ctx context.Context, loc Location) (*manifest.M
 	return v.VerifyManifest(ctx, data, sigs)
 }
 
-// FetchKeyBundle reads keys.json from the root of loc with its signatures
+// FetchKeyBundle first follows the project's root chain at loc (see
+// FetchRoots: a root set rotated since, and every root it revokes, take
+// effect), then reads keys.json from the root of loc with its signatures
 // (keys.json.sig and/or signatures.json entries for "keys.json") and
-// verifies it with this Verifier's keys as the roots (see
-// VerifyKeyBundle). It returns the ring of signing keys to build the
-// release Verifier from.
+// verifies it with the newest trusted root set (see VerifyKeyBundle). It
+// returns the ring of signing keys to build the release Verifier from;
+// every key the root chain revokes is revoked in it.
 func (v *Verifier) FetchKeyBundle(ctx context.Context, loc Location) (*KeyRing, error) {
+	roots, err := v.FetchRoots(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
 	rv := &releaseRun{loc: loc}
 	data, err := rv.open(ctx, KeysFile, MaxKeysSize)
 	if err != nil {
@@ -50,7 +56,7 @@ func (v *Verifier) FetchKeyBundle(ctx context.Context, loc Location) (*KeyRing, 
 	if err != nil {
 		return nil, fmt.Errorf("verify: signatures of %s: %w", KeysFile, err)
 	}
-	return v.VerifyKeyBundle(ctx, data, sigs)
+	return roots.verifyKeyBundle(ctx, data, sigs)
 }
 
 // FetchArtifact opens the artifact a (an entry of a manifest returned by

@@ -209,8 +209,15 @@ func (s *SignatureSet) Marshal() ([]byte, error) {
 type KeyBundle struct {
 	// Schema is KeysSchema.
 	Schema string `json:"schema"`
+	// Project is the project whose signing keys these are. A client set
+	// to a project (WithProject, Trust.Project, install.Config.Project)
+	// refuses a bundle for another project, and one without this field
+	// unless it allows unbound bundles (Trust.UnsafeAllowUnboundKeys):
+	// projects that share root keys cannot serve each other's bundles.
+	// Bundles written before the field existed have none.
+	Project string `json:"project,omitempty"`
 	// Serial increases with every new bundle; clients refuse a bundle whose
-	// serial is lower than one they accepted.
+	// serial is lower than one they accepted (per project).
 	Serial int64 `json:"serial"`
 	// Issued is when the bundle was made.
 	Issued time.Time `json:"issued"`

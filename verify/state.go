@@ -17,8 +17,9 @@ import (
 
 // State remembers the highest serial a client has accepted for each signed
 // document, so that a Verifier can refuse rollbacks. Keys are
-// "manifest.json" (or "manifest.json:<project>" with WithProject) and
-// "keys.json".
+// "manifest.json" (or "manifest.json:<project>" with WithProject),
+// "keys.json" (or "keys.json:<project>"), and "root:<project>#<id>" for
+// the version of the newest root set accepted (see RootState).
 //
 // Serial must return 0 and no error for a key never recorded. SetSerial
 // must never lower a recorded serial, and must be durable before it
@@ -28,14 +29,35 @@ type State interface {
 	SetSerial(ctx context.Context, key string, serial int64) error
 }
 
-// MemoryState is a State kept in memory: it protects one process only.
+// MemoryState is a State (and a RootState) kept in memory: it protects
+// one process only.
 type MemoryState struct {
-	mu sync.Mutex
-	m  map[string]int64
+	mu    sync.Mutex
+	m     map[string]int64
+	roots map[string][]byte
 }
 
+var _ RootState = (*MemoryState)(nil)
+
 // NewMemoryState returns an empty MemoryState.
-func NewMemoryState() *MemoryState { return &MemoryState{m: map[string]int64{}} }
+func NewMemoryState() *MemoryState {
+	return &MemoryState{m: map[string]int64{}, roots: map[string][]byte{}}
+}
+
+// Root implements RootState.
+func (s *MemoryState) Root(_ context.Context, key string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.roots[key]), nil
+}
+
+// SetRoot implements RootState.
+func (s *MemoryState) SetRoot(_ context.Context, key string, data []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.roots[key] = bytes.Clone(data)
+	return nil
+}
 
 // Serial implements State.
 func (s *MemoryState) Serial(_ context.Context, key string) (int64, error) {
@@ -60,7 +82,7 @@ const StateSchema = "relkit.state/v1"
 // MaxStateSize is the largest FileState file read.
 const MaxStateSize = 1 << 20
 
-// FileState is a State stored as a small JSON file, rewritten atomically
+// FileState is a State (and a RootState) stored as a small JSON file, rewritten atomically
 // (temporary file, fsync, rename, directory fsync) on every change. A
 // missing file is an empty state; a corrupt one is an error (verification
 // fails closed rather than forgetting what it accepted).
@@ -76,15 +98,20 @@ type FileState struct {
 // the first SetSerial; its directory must exist.
 func NewFileState(path string) *FileState { return &FileState{path: path} }
 
+var _ RootState = (*FileState)(nil)
+
 type stateFile struct {
 	Schema  string           `json:"schema"`
 	Serials map[string]int64 `json:"serials"`
+	// Roots are the newest trusted root sets (root/<n>.json bytes) by
+	// chain key; readers that predate them ignore the field.
+	Roots map[string][]byte `json:"roots,omitempty"`
 }
 
-func (s *FileState) load() (map[string]int64, error) {
+func (s *FileState) load() (*stateFile, error) {
 	f, err := os.Open(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]int64{}, nil
+		return &stateFile{Schema: StateSchema, Serials: map[string]int64{}}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -107,18 +134,34 @@ func (s *FileState) load() (map[string]int64, error) {
 	if sf.Serials == nil {
 		sf.Serials = map[string]int64{}
 	}
-	return sf.Serials, nil
+	return &sf, nil
+}
+
+func (s *FileState) store(sf *stateFile) error {
+	data, err := marshalIndent(sf)
+	if err != nil {
+		return err
+	}
+	if len(data) > MaxStateSize {
+		// Never write a file that load would refuse.
+		return &LimitError{What: s.path, Limit: MaxStateSize}
+	}
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
+		return err
+	}
+	_, err = atomicfile.WriteFile(s.path, bytes.NewReader(data), 0o644)
+	return err
 }
 
 // Serial implements State.
 func (s *FileState) Serial(_ context.Context, key string) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, err := s.load()
+	sf, err := s.load()
 	if err != nil {
 		return 0, err
 	}
-	return m[key], nil
+	return sf.Serials[key], nil
 }
 
 // SetSerial implements State. It writes only when serial is higher than the
@@ -126,23 +169,45 @@ func (s *FileState) Serial(_ context.Context, key string) (int64, error) {
 func (s *FileState) SetSerial(_ context.Context, key string, serial int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, err := s.load()
+	sf, err := s.load()
 	if err != nil {
 		return err
 	}
-	if serial <= m[key] {
+	if serial <= sf.Serials[key] {
 		return nil
 	}
-	m[key] = serial
-	data, err := marshalIndent(stateFile{Schema: StateSchema, Serials: m})
+	sf.Serials[key] = serial
+	return s.store(sf)
+}
+
+// Root implements RootState.
+func (s *FileState) Root(_ context.Context, key string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sf, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	return sf.Roots[key], nil
+}
+
+// SetRoot implements RootState. It writes only when data differs from
+// what is stored.
+func (s *FileState) SetRoot(_ context.Context, key string, data []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sf, err := s.load()
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
-		return err
+	if bytes.Equal(sf.Roots[key], data) {
+		return nil
 	}
-	_, err = atomicfile.WriteFile(s.path, bytes.NewReader(data), 0o644)
-	return err
+	if sf.Roots == nil {
+		sf.Roots = map[string][]byte{}
+	}
+	sf.Roots[key] = bytes.Clone(data)
+	return s.store(sf)
 }
 
 // Path returns the file the state is stored in.

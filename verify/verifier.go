@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -18,6 +19,26 @@ type Verifier struct {
 	now       func() time.Time
 	state     State
 	project   string
+	// rootVersion is the version of this verifier's keys in the root
+	// chain, when it verifies keys.json (default 1).
+	rootVersion int64
+	// rootExpires is when the rotated root set these keys are expires
+	// (zero for pinned roots).
+	rootExpires time.Time
+	// unboundKeys accepts a keys.json without a project field.
+	unboundKeys bool
+}
+
+// withRoots sets the root-chain version of the keys and whether a
+// keys.json without a project is accepted (Trust.RootVerifier).
+func withRoots(version int64, unbound bool) Option {
+	return func(v *Verifier) error {
+		if version < 1 {
+			return fmt.Errorf("verify: root version %d, must be at least 1", version)
+		}
+		v.rootVersion, v.unboundKeys = version, unbound
+		return nil
+	}
 }
 
 // Option configures a Verifier.
@@ -78,7 +99,7 @@ func NewVerifier(ring *KeyRing, opts ...Option) (*Verifier, error) {
 	if ring.Len() == 0 {
 		return nil, fmt.Errorf("verify: %w", ErrNoTrustedKeys)
 	}
-	v := &Verifier{keys: ring, threshold: 1, now: time.Now, state: NewMemoryState()}
+	v := &Verifier{keys: ring, threshold: 1, now: time.Now, state: NewMemoryState(), rootVersion: 1}
 	for _, o := range opts {
 		if err := o(v); err != nil {
 			return nil, err
@@ -225,32 +246,89 @@ func (v *Verifier) detached(data, sig []byte, usable func(string) (ringKey, erro
 
 // VerifyKeyBundle verifies a keys.json document with this Verifier's keys
 // as the roots (signed through entries for "keys.json" in sigs.Set, or a
-// detached keys.json.sig), refuses it when expired or when its serial is
-// lower than the last one accepted (remembered in the State under
-// "keys.json"), and returns a KeyRing of its unrevoked, unexpired signing
-// keys, with the bundle's revocations recorded so that a revoked key
-// cannot be added back. Pass the ring to NewVerifier to verify releases.
+// detached keys.json.sig) and returns a KeyRing of its unrevoked,
+// unexpired signing keys, with the bundle's revocations recorded so that
+// a revoked key cannot be added back. Pass the ring to NewVerifier to
+// verify releases.
+//
+// It refuses the bundle when fewer than the threshold of distinct roots
+// signed it (a root the bundle itself revokes does not count), when it
+// is expired, when it names another project than the one set with
+// WithProject (a *ProjectError; one naming no project is refused too
+// when a project is set, unless Trust.UnsafeAllowUnboundKeys), and when
+// its serial is lower than the last one accepted. The serial is
+// remembered in the State under "keys.json:<project>" with a project
+// (starting from the legacy "keys.json" serial when the project has
+// none yet), else under "keys.json".
+//
+// The roots are the newest root set this Verifier's State holds for the
+// project (see FetchKeyBundle, which follows the root chain first), else
+// the Verifier's own keys.
 func (v *Verifier) VerifyKeyBundle(ctx context.Context, data []byte, sigs Signatures) (*KeyRing, error) {
+	roots, err := v.currentRoots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return roots.verifyKeyBundle(ctx, data, sigs)
+}
+
+// verifyKeyBundle is VerifyKeyBundle with v's keys as the roots.
+func (v *Verifier) verifyKeyBundle(ctx context.Context, data []byte, sigs Signatures) (*KeyRing, error) {
 	if len(data) > MaxKeysSize {
 		return nil, &LimitError{What: KeysFile, Limit: MaxKeysSize}
 	}
-	if _, err := v.VerifySignatures(KeysFile, data, sigs); err != nil {
+	ids, err := v.VerifySignatures(KeysFile, data, sigs)
+	if err != nil {
 		return nil, err
 	}
 	b, err := ParseKeyBundle(data)
 	if err != nil {
 		return nil, err
 	}
+	// A root the bundle revokes does not vouch for it.
+	var counted []string
+	var failures []error
+	for _, id := range ids {
+		if i := slices.IndexFunc(b.Revoked, func(r RevokedKey) bool { return r.KeyID == id }); i >= 0 {
+			failures = append(failures, &SignatureError{File: KeysFile, KeyID: id, Err: fmt.Errorf("%w: by the bundle itself: %s", ErrRevoked, b.Revoked[i].Reason)})
+			continue
+		}
+		counted = append(counted, id)
+	}
+	if len(counted) < v.threshold {
+		return nil, &ThresholdError{File: KeysFile, Need: v.threshold, Got: len(counted), Valid: counted, Failures: failures}
+	}
+	if err := v.checkProject(KeysFile, b.Project); err != nil {
+		return nil, err
+	}
 	now := v.now()
 	if now.After(b.Expires) {
 		return nil, &ExpiredError{What: KeysFile, Expires: b.Expires.UTC().Format(time.RFC3339), Now: now.UTC().Format(time.RFC3339)}
 	}
-	if err := v.checkSerial(ctx, KeysFile, KeysFile, b.Serial); err != nil {
-		return nil, err
+	key := KeysFile
+	if v.project != "" {
+		key += ":" + v.project
+	}
+	last, err := v.state.Serial(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("verify: reading state for %s: %w", KeysFile, err)
+	}
+	if last == 0 && key != KeysFile {
+		// The project's first bundle: the serial recorded before bundles
+		// were bound to projects still holds.
+		if last, err = v.state.Serial(ctx, KeysFile); err != nil {
+			return nil, fmt.Errorf("verify: reading state for %s: %w", KeysFile, err)
+		}
+	}
+	if b.Serial < last {
+		return nil, &RollbackError{What: KeysFile, Got: b.Serial, Last: last}
 	}
 	ring := &KeyRing{}
 	for _, r := range b.Revoked {
 		ring.Revoke(r.KeyID, r.Reason)
+	}
+	for id, reason := range v.keys.revoked {
+		ring.Revoke(id, reason)
 	}
 	for _, k := range b.Keys {
 		if _, bad := ring.revoked[k.KeyID]; bad {
@@ -271,10 +349,22 @@ func (v *Verifier) VerifyKeyBundle(ctx context.Context, data []byte, sigs Signat
 			return nil, err
 		}
 	}
-	if err := v.state.SetSerial(ctx, KeysFile, b.Serial); err != nil {
+	if err := v.state.SetSerial(ctx, key, b.Serial); err != nil {
 		return nil, fmt.Errorf("verify: recording %s serial: %w", KeysFile, err)
 	}
 	return ring, nil
+}
+
+// checkProject refuses a document signed for another project than v's,
+// and, for keys.json, one naming no project unless v allows it.
+func (v *Verifier) checkProject(file, project string) error {
+	switch {
+	case v.project == "" || project == v.project:
+		return nil
+	case project == "" && file == KeysFile && v.unboundKeys:
+		return nil
+	}
+	return &ProjectError{File: file, Want: v.project, Got: project}
 }
 
 // checkSerial refuses serial when it is lower than the one recorded under
