@@ -97,7 +97,8 @@
 // archive root (or Config.ArchiveDir), as banger's release tarballs have
 // them. An archive is refused with an *[ArchiveError] when any entry has
 // an absolute path, a ".." element or a backslash, is a symlink or hard
-// link leaving the archive, is a device file or FIFO, appears twice, or
+// link leaving the archive, is a device file, a FIFO or a sparse file
+// (whose holes would not count against the limits), appears twice, or
 // when it decompresses past Limits (per entry, in total, or at a ratio
 // above Limits.MaxRatio: a size bomb). Nothing is written outside
 // temporary files until every check has passed.

@@ -297,6 +297,7 @@ func (x *extractor) extractTarGzStream(ctx context.Context, r io.Reader) ([]newF
 	tr := tar.NewReader(guard)
 	var out []newFile
 	seen := map[string]bool{}
+	var declared int64 // sum of the regular entries' sizes
 	for entries := 0; ; entries++ {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -311,6 +312,21 @@ func (x *extractor) extractTarGzStream(ctx context.Context, r io.Reader) ([]newF
 		}
 		if entries >= x.lim.MaxEntries {
 			return out, x.errf("", ErrTooLarge, "more than %d entries", x.lim.MaxEntries)
+		}
+		if isSparse(hdr) {
+			// archive/tar fills a sparse file's holes with zeros that
+			// are not in the compressed stream, past the bomb guard: a
+			// few hundred bytes could write gigabytes. Releases have no
+			// sparse files.
+			return out, x.errf(hdr.Name, ErrUnsafeArchive, "is a sparse file (%d bytes, mostly holes): releases do not contain sparse files", hdr.Size)
+		}
+		if hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA {
+			// Count what the entries say they hold too, not only what
+			// comes out of the decompressor.
+			declared += hdr.Size
+			if declared > x.lim.MaxTotalSize {
+				return out, x.errf(hdr.Name, ErrTooLarge, "entries hold more than %d bytes in total", x.lim.MaxTotalSize)
+			}
 		}
 		clean, reason := cleanEntryName(hdr.Name)
 		if reason != "" {
@@ -369,6 +385,20 @@ func (x *extractor) extractTarGzStream(ctx context.Context, r io.Reader) ([]newF
 		return out, x.errf("", ErrUnsafeArchive, "corrupt gzip stream: %v", err)
 	}
 	return out, nil
+}
+
+// isSparse reports whether a tar header describes a sparse file: the old
+// GNU type 'S', or GNU's PAX sparse records (formats 0.0, 0.1 and 1.0).
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
 
 func (x *extractor) extractZip(ctx context.Context, f *os.File, size int64) ([]newFile, error) {

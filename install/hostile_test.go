@@ -123,6 +123,19 @@ func TestHostileArchivesAndServers(t *testing.T) {
 			c.Limits.MaxTotalSize = 1 << 20
 			return c
 		}, want: []error{ErrTooLarge}, as: &ae},
+		{name: "sparse binary (200 MiB of holes in a tiny archive)", setup: func(v string) Config {
+			f.publish(v, f.artifactName(v), sparseTarGz(t, []sparseEntry{{name: "hello", data: good, realSize: 200 << 20}}, nil))
+			return base
+		}, want: []error{ErrUnsafeArchive}, as: &ae},
+		{name: "skipped sparse entries past the total cap", setup: func(v string) Config {
+			f.publish(v, f.artifactName(v), sparseTarGz(t, []sparseEntry{
+				{name: "pad1", data: []byte("x"), realSize: 60 << 20},
+				{name: "pad2", data: []byte("x"), realSize: 60 << 20},
+			}, []entry{{name: "hello", body: good}}))
+			c := base
+			c.Limits.MaxTotalSize = 64 << 20
+			return c
+		}, want: []error{ErrUnsafeArchive}, as: &ae},
 		{name: "entry over the per-file cap", setup: func(v string) Config {
 			f.publish(v, f.artifactName(v), tarGz(t, []entry{{name: "hello", body: []byte(randomHex(1 << 20))}}))
 			c := base
