@@ -134,8 +134,9 @@ func sigEntry(t testing.TB, key *ecdsa.PrivateKey, file string, data []byte) ver
 // signRoot publishes keys.json certifying keys, signed (in
 // signatures.json) by each of roots, and signs the current manifest.json
 // with each of the signing keys; no detached signature is left, so
-// everything counts through signatures.json.
-func (f *fixture) signRoot(project string, roots []*ecdsa.PrivateKey, keys []*ecdsa.PrivateKey) {
+// everything counts through signatures.json. With manifestSigners, they
+// sign the manifest instead of keys.
+func (f *fixture) signRoot(project string, roots []*ecdsa.PrivateKey, keys []*ecdsa.PrivateKey, manifestSigners ...*ecdsa.PrivateKey) {
 	f.t.Helper()
 	b := &verify.KeyBundle{Project: project, Serial: 1, Issued: f.now, Expires: f.now.Add(365 * 24 * time.Hour)}
 	for _, k := range keys {
@@ -153,7 +154,10 @@ func (f *fixture) signRoot(project string, roots []*ecdsa.PrivateKey, keys []*ec
 		set.Add(sigEntry(f.t.(testing.TB), r, "keys.json", data))
 	}
 	m := readFile(f.t.(testing.TB), filepath.Join(f.root, "manifest.json"))
-	for _, k := range keys {
+	if manifestSigners == nil {
+		manifestSigners = keys
+	}
+	for _, k := range manifestSigners {
 		set.Add(sigEntry(f.t.(testing.TB), k, "manifest.json", []byte(m)))
 	}
 	setData, err := set.Marshal()
@@ -264,5 +268,151 @@ func TestKeyBundleBoundToProject(t *testing.T) {
 		Trust: &verify.Trust{Roots: roots, UnsafeAllowUnboundKeys: true}}
 	if _, err := f.installer(unsafe).Install(ctx, manifest.Query{}); err != nil {
 		t.Fatalf("UnsafeAllowUnboundKeys: %v", err)
+	}
+}
+
+// writeRoot publishes root/<version>.json: the root set keys (threshold
+// th, revoking revoked) signed by each of signers.
+func (f *fixture) writeRoot(version int64, th int, keys, revoked, signers []*ecdsa.PrivateKey) {
+	f.t.Helper()
+	r := verify.Root{Project: f.project, Version: version, Threshold: th, Issued: f.now, Expires: f.now.Add(365 * 24 * time.Hour)}
+	for _, k := range keys {
+		id, _ := verify.KeyID(&k.PublicKey)
+		pem, _ := verify.MarshalPublicKey(&k.PublicKey)
+		r.Keys = append(r.Keys, verify.BundleKey{KeyID: id, PublicKey: string(pem)})
+	}
+	for _, k := range revoked {
+		id, _ := verify.KeyID(&k.PublicKey)
+		r.Revoked = append(r.Revoked, verify.RevokedKey{KeyID: id, Reason: "retired"})
+	}
+	payload, err := r.Marshal()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	env := &verify.SignedRoot{Payload: payload}
+	for _, k := range signers {
+		e := sigEntry(f.t.(testing.TB), k, "", payload)
+		env.Signatures = append(env.Signatures, verify.RootSignature{KeyID: e.KeyID, Algorithm: e.Algorithm, Signature: e.Signature})
+	}
+	data, err := env.Marshal()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.write(verify.RootFile(version), data)
+}
+
+// TestRootRotationInstall (issue 14 item 2), the whole path through the
+// installer: pinned roots R1+R2 -> root/2.json (R1 revoked, R3 added) ->
+// keys.json signed by R2+R3 -> a manifest by the certified key ->
+// installed, by a program that pins only R1 and R2. R1 is refused from
+// then on, for keys.json and as a signing key, and nothing installed is
+// touched by the refusals.
+func TestRootRotationInstall(t *testing.T) {
+	ctx := context.Background()
+	gen := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	r1, r2, r3 := gen(), gen(), gen()
+	roots := &verify.KeyRing{}
+	roots.Add(&r1.PublicKey)
+	roots.Add(&r2.PublicKey)
+	pinnedR1 := &verify.KeyRing{}
+	pinnedR1.Add(&r1.PublicKey)
+	f := newFixture(t, "hello")
+	signing := f.key
+	v1 := f.release("1.0.0")
+	f.signRoot("hello", []*ecdsa.PrivateKey{r1, r2}, []*ecdsa.PrivateKey{signing})
+	dir := t.TempDir()
+	cfg := f.config(f.root, dir)
+	cfg.Keys, cfg.Roots = pinnedR1, roots // R1 pinned as a signing key too
+	if _, err := f.installer(cfg).Install(ctx, manifest.Query{}); err != nil {
+		t.Fatalf("before the rotation: %v", err)
+	}
+
+	f.writeRoot(2, 2, []*ecdsa.PrivateKey{r2, r3}, []*ecdsa.PrivateKey{r1}, []*ecdsa.PrivateKey{r1, r2, r3})
+	f.key = signing
+	f.release("1.1.0")
+	refused := func(step string, want error) {
+		t.Helper()
+		before := snapshot(t, dir)
+		_, err := f.installer(cfg).Install(ctx, manifest.Query{})
+		if !errors.Is(err, ErrVerification) || !errors.Is(err, want) {
+			t.Fatalf("%s: %v, want ErrVerification and %v", step, err, want)
+		}
+		if after := snapshot(t, dir); !mapsEqualStr(before, after) || readFile(t, dir+"/hello") != string(v1["hello"]) {
+			t.Fatalf("%s: a refused install changed %s", step, dir)
+		}
+	}
+	// keys.json still by R1+R2: R1 is revoked by the rotation.
+	f.signRoot("hello", []*ecdsa.PrivateKey{r1, r2}, []*ecdsa.PrivateKey{signing})
+	refused("keys.json by the revoked root", verify.ErrRevoked)
+	// The manifest signed by R1, pinned as a signing key: refused.
+	f.signRoot("hello", []*ecdsa.PrivateKey{r2, r3}, []*ecdsa.PrivateKey{signing}, r1)
+	refused("manifest by the revoked root", verify.ErrRevoked)
+	// keys.json by the new roots, the manifest by the certified key.
+	f.signRoot("hello", []*ecdsa.PrivateKey{r2, r3}, []*ecdsa.PrivateKey{signing})
+	res, err := f.installer(cfg).Install(ctx, manifest.Query{})
+	if err != nil || res.Version != "1.1.0" {
+		t.Fatalf("after the rotation: %+v, %v", res, err)
+	}
+	// The rotated root set is remembered in the state file: with
+	// root/2.json gone, R1 is still refused.
+	os.Remove(filepath.Join(f.root, "root", "2.json"))
+	f.signRoot("hello", []*ecdsa.PrivateKey{r1, r2}, []*ecdsa.PrivateKey{signing})
+	_, err = f.installer(cfg).Check(ctx, manifest.Query{})
+	if !errors.Is(err, verify.ErrRevoked) {
+		t.Fatalf("after root/2.json was removed, keys.json by R1+R2: %v, want ErrRevoked", err)
+	}
+}
+
+func mapsEqualStr(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestRootRevokedInKeysJSON (issue 14 item 2, as reported): keys.json
+// revokes root R2; R2 then signs the next keys.json, certifying an
+// attacker's key and leaving the revocation out. The installer refuses it
+// and keeps the installed binary.
+func TestRootRevokedInKeysJSON(t *testing.T) {
+	ctx := context.Background()
+	r1, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	r2, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	attacker, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	roots := &verify.KeyRing{}
+	roots.Add(&r1.PublicKey)
+	roots.Add(&r2.PublicKey)
+	f := newFixture(t, "hello")
+	v1 := f.release("1.0.0")
+	f.writeKeyBundle(r1, 1, []*ecdsa.PrivateKey{f.key}, r2)
+	dir := t.TempDir()
+	cfg := f.config(f.root, dir)
+	cfg.Keys, cfg.Roots, cfg.RootThreshold = nil, roots, 1
+	if _, err := f.installer(cfg).Install(ctx, manifest.Query{}); err != nil {
+		t.Fatal(err)
+	}
+	f.writeKeyBundle(r2, 2, []*ecdsa.PrivateKey{attacker})
+	f.key = attacker
+	f.release("6.6.6")
+	_, err := f.installer(cfg).Install(ctx, manifest.Query{})
+	// A detached signature names no key, and a revoked key's public half
+	// is forgotten: the refusal is "no trusted key verifies it".
+	var te *verify.ThresholdError
+	if !errors.Is(err, ErrVerification) || !errors.As(err, &te) || te.File != verify.KeysFile {
+		t.Fatalf("keys.json by the root a previous keys.json revoked: %v, want a keys.json *verify.ThresholdError", err)
+	}
+	if readFile(t, dir+"/hello") != string(v1["hello"]) {
+		t.Fatal("the attacker's release was installed")
 	}
 }

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -33,12 +37,22 @@ func NewKeyBundle(serial int64, now time.Time, ttl time.Duration) *verify.KeyBun
 	}
 }
 
+// NewProjectKeyBundle is NewKeyBundle for project: the bundle carries the
+// project's name, which clients set to a project require (see
+// [verify.KeyBundle].Project). Every new bundle should be made this way.
+func NewProjectKeyBundle(project string, serial int64, now time.Time, ttl time.Duration) *verify.KeyBundle {
+	b := NewKeyBundle(serial, now, ttl)
+	b.Project = project
+	return b
+}
+
 // NextKeyBundle returns the bundle that rotates prev: a copy with the same
-// keys and revocations, Serial one higher, issued now and expiring after
-// ttl. Clients refuse a bundle whose serial is lower than one they
-// accepted, so every published bundle must come from the previous one.
+// project, keys and revocations, Serial one higher, issued now and
+// expiring after ttl. Clients refuse a bundle whose serial is lower than
+// one they accepted, so every published bundle must come from the
+// previous one.
 func NextKeyBundle(prev *verify.KeyBundle, now time.Time, ttl time.Duration) *verify.KeyBundle {
-	b := NewKeyBundle(prev.Serial+1, now, ttl)
+	b := NewProjectKeyBundle(prev.Project, prev.Serial+1, now, ttl)
 	b.Keys = slices.Clone(prev.Keys)
 	b.Revoked = slices.Clone(prev.Revoked)
 	return b
@@ -74,7 +88,10 @@ func AddBundleKey(b *verify.KeyBundle, pub crypto.PublicKey, expires time.Time) 
 
 // RevokeBundleKey removes the key keyID from b's signing keys and lists it
 // as revoked with reason: clients refuse it from then on, even where it is
-// pinned directly. Revoking a key b does not list is allowed (a key pinned
+// pinned directly, and a root key it names no longer counts towards this
+// bundle's own root threshold. To retire a root key for good, rotate the
+// roots ([NextRoot], [RevokeRootKey], [SignRoot]): a revocation in
+// keys.json lasts only as long as the bundles that carry it. Revoking a key b does not list is allowed (a key pinned
 // in old binaries, say); revoking twice updates the reason.
 func RevokeBundleKey(b *verify.KeyBundle, keyID, reason string) error {
 	if len(keyID) != 64 {
@@ -159,4 +176,193 @@ func SignKeyBundle(ctx context.Context, dir string, b *verify.KeyBundle, roots .
 		}
 	}
 	return signData(ctx, dir, verify.KeysFile, data, roots, write)
+}
+
+// NewRoot returns version 1 of project's root chain: the root set that
+// clients pin (add its keys with [AddRootKey]), requiring threshold of
+// them, issued now and expiring after ttl. Publishing it with [SignRoot]
+// (as root/1.json) records it for the rotations that follow; clients do
+// not read it, they pin its keys.
+func NewRoot(project string, threshold int, now time.Time, ttl time.Duration) *verify.Root {
+	return &verify.Root{
+		Schema: verify.RootSchema, Project: project, Version: 1, Threshold: threshold,
+		Issued:  now.UTC().Truncate(time.Second),
+		Expires: now.Add(ttl).UTC().Truncate(time.Second),
+	}
+}
+
+// NextRoot returns the root set that rotates prev: a copy with the same
+// project, keys, threshold and revocations, Version one higher, issued
+// now and expiring after ttl. Change its keys with [AddRootKey] and
+// [RevokeRootKey] (and its Threshold), then sign it with [SignRoot] by a
+// threshold of prev's keys and of its own.
+func NextRoot(prev *verify.Root, now time.Time, ttl time.Duration) *verify.Root {
+	r := NewRoot(prev.Project, prev.Threshold, now, ttl)
+	r.Version = prev.Version + 1
+	r.Keys = slices.Clone(prev.Keys)
+	r.Revoked = slices.Clone(prev.Revoked)
+	return r
+}
+
+// AddRootKey adds pub to the root set r and returns its key ID. Adding a
+// key that is there is a no-op; a revoked key cannot be added back
+// (ErrBadBundle).
+func AddRootKey(r *verify.Root, pub crypto.PublicKey) (string, error) {
+	pemKey, err := verify.MarshalPublicKey(pub)
+	if err != nil {
+		return "", fmt.Errorf("sign: root key: %w", err)
+	}
+	id, err := verify.KeyID(pub)
+	if err != nil {
+		return "", fmt.Errorf("sign: root key: %w", err)
+	}
+	if slices.ContainsFunc(r.Revoked, func(k verify.RevokedKey) bool { return k.KeyID == id }) {
+		return "", fmt.Errorf("sign: root key %s is revoked and cannot be added back: %w", id, ErrBadBundle)
+	}
+	if !slices.ContainsFunc(r.Keys, func(k verify.BundleKey) bool { return k.KeyID == id }) {
+		r.Keys = append(r.Keys, verify.BundleKey{KeyID: id, PublicKey: string(pemKey)})
+	}
+	return id, nil
+}
+
+// RevokeRootKey removes keyID from the root set r and lists it as revoked
+// with reason. Once clients accept r, they refuse that key for good: for
+// keys.json, for later root sets (which must keep the revocation), and as
+// a signing key.
+func RevokeRootKey(r *verify.Root, keyID, reason string) error {
+	if len(keyID) != 64 {
+		return fmt.Errorf("sign: key ID %q is not 64 hex digits: %w", keyID, ErrBadBundle)
+	}
+	r.Keys = slices.DeleteFunc(r.Keys, func(k verify.BundleKey) bool { return k.KeyID == keyID })
+	k := verify.RevokedKey{KeyID: keyID, Reason: reason}
+	if i := slices.IndexFunc(r.Revoked, func(x verify.RevokedKey) bool { return x.KeyID == keyID }); i >= 0 {
+		r.Revoked[i] = k
+	} else {
+		r.Revoked = append(r.Revoked, k)
+	}
+	return nil
+}
+
+// SignRoot signs the root set r with signers and writes it to
+// dir/root/<version>.json (see [verify.RootFile]), which clients read to
+// follow the rotation. Version 1 must be signed by its own threshold;
+// every later version by the threshold of the previous version, read from
+// dir/root/<version-1>.json, AND by its own threshold, as clients check:
+// SignRoot verifies the file exactly as a client pinning the previous
+// version would before it writes it.
+//
+// It refuses (ErrBadBundle), writing nothing, a root set package verify
+// would not parse or that is expired, a missing previous version, too few
+// signers of either set, and an existing file for that version with other
+// bytes (a published version is never rewritten; identical bytes are a
+// no-op).
+func SignRoot(ctx context.Context, dir string, r *verify.Root, signers ...Signer) (string, error) {
+	if err := checkSigners(signers); err != nil {
+		return "", err
+	}
+	if r == nil {
+		return "", fmt.Errorf("sign: nil root set: %w", ErrBadBundle)
+	}
+	if !r.Expires.After(time.Now()) {
+		return "", fmt.Errorf("sign: root set expired at %s: %w", r.Expires.UTC().Format(time.RFC3339), ErrBadBundle)
+	}
+	payload, err := r.Marshal()
+	if err != nil {
+		return "", fmt.Errorf("sign: encoding root set: %w", err)
+	}
+	if _, err := verify.ParseRoot(payload); err != nil {
+		return "", fmt.Errorf("sign: %w: %w", ErrBadBundle, err)
+	}
+	env := &verify.SignedRoot{Payload: payload}
+	for _, s := range signers {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		sig, err := s.Sign(ctx, bytes.NewReader(payload))
+		if err != nil {
+			return "", fmt.Errorf("sign: root set by %s: %w", s.KeyID(), err)
+		}
+		env.Signatures = append(env.Signatures, verify.RootSignature{KeyID: s.KeyID(), Algorithm: s.Algorithm(), Signature: sig})
+	}
+	data, err := env.Marshal()
+	if err != nil {
+		return "", fmt.Errorf("sign: encoding root set: %w", err)
+	}
+
+	// Check it as a client does: pinning the previous version (or, for
+	// version 1, this one) and reading this file as its successor.
+	name := verify.RootFile(r.Version)
+	pinned := r
+	if r.Version > 1 {
+		prevData, err := readLimited(filepath.Join(dir, filepath.FromSlash(verify.RootFile(r.Version-1))), verify.MaxRootSize)
+		if err != nil {
+			return "", fmt.Errorf("sign: the previous root set is needed to sign version %d: %w: %w", r.Version, ErrBadBundle, err)
+		}
+		if _, pinned, err = verify.ParseSignedRoot(prevData); err != nil {
+			return "", fmt.Errorf("sign: previous root set: %w: %w", ErrBadBundle, err)
+		}
+	}
+	ring, err := pinned.KeyRing()
+	if err != nil {
+		return "", fmt.Errorf("sign: %w: %w", ErrBadBundle, err)
+	}
+	trust := verify.Trust{Roots: ring, RootThreshold: pinned.Threshold, RootVersion: pinned.Version, Project: r.Project, State: verify.NewMemoryState()}
+	rv, err := trust.RootVerifier()
+	if err != nil {
+		return "", fmt.Errorf("sign: %w: %w", ErrBadBundle, err)
+	}
+	if r.Version == 1 {
+		// Version 1 only needs its own threshold.
+		one := verify.RootFile(1)
+		set := &verify.SignatureSet{}
+		for _, e := range env.Signatures {
+			set.Signatures = append(set.Signatures, verify.SignatureEntry{KeyID: e.KeyID, Algorithm: e.Algorithm, File: one, SHA256: sha256Hex(payload), Signature: e.Signature})
+		}
+		if _, err := rv.VerifySignatures(one, payload, verify.Signatures{Set: set}); err != nil {
+			return "", fmt.Errorf("sign: %w: %w", ErrBadBundle, err)
+		}
+	} else if _, err := rv.FetchRoots(ctx, oneFile{name: name, data: data}); err != nil {
+		return "", fmt.Errorf("sign: %w: %w", ErrBadBundle, err)
+	}
+
+	path := filepath.Join(dir, filepath.FromSlash(name))
+	old, err := readLimited(path, verify.MaxRootSize)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return "", fmt.Errorf("sign: reading existing %s: %w", path, err)
+	default:
+		if _, oldRoot, perr := verify.ParseSignedRoot(old); perr == nil {
+			if p, _ := oldRoot.Marshal(); bytes.Equal(p, payload) {
+				return path, nil // already published
+			}
+		}
+		return "", fmt.Errorf("sign: %s exists with another root set (a published version is never rewritten; sign version %d instead): %w", path, r.Version+1, ErrBadBundle)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", fmt.Errorf("sign: %w", err)
+	}
+	if _, err := atomicfile.WriteFile(path, bytes.NewReader(data), 0o644); err != nil {
+		return "", fmt.Errorf("sign: writing %s: %w", path, err)
+	}
+	return path, nil
+}
+
+// oneFile is a verify.Location holding one file.
+type oneFile struct {
+	name string
+	data []byte
+}
+
+// Open implements verify.Location.
+func (o oneFile) Open(_ context.Context, name string) (io.ReadCloser, error) {
+	if name != o.name {
+		return nil, fmt.Errorf("%s: %w", name, fs.ErrNotExist)
+	}
+	return io.NopCloser(bytes.NewReader(o.data)), nil
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }

@@ -213,3 +213,122 @@ func TestSignKeyBundleRefuses(t *testing.T) {
 		t.Errorf("revoking a malformed key ID: %v, want ErrBadBundle", err)
 	}
 }
+
+// TestRootRotationEndToEnd (issue 14 item 2) walks the whole path with
+// the writers a maintainer uses: pinned roots (root/1.json) -> a rotated
+// root set (root/2.json, R1 revoked, R3 added) -> keys.json signed by the
+// new roots -> a release signed by the certified key, verified by a
+// client that pins only R1 and R2 and follows the rotation; R1 is refused
+// from then on.
+func TestRootRotationEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	root1 := loadCase(t, caseFor("ec-p256-pkcs8.pem"))
+	root2 := loadCase(t, caseFor("ec-p384-pkcs8.pem"))
+	root3 := loadCase(t, caseFor("rsa3072-pkcs1.pem"))
+	signing := loadCase(t, caseFor("ed25519-pkcs8.pem"))
+	now := time.Now()
+	dir := t.TempDir()
+	makeRelease(t, dir, "1.0.0")
+	if _, err := SignRelease(ctx, dir, signing); err != nil {
+		t.Fatal(err)
+	}
+
+	v1 := NewRoot("hello", 2, now, 365*24*time.Hour)
+	for _, s := range []Signer{root1, root2} {
+		if _, err := AddRootKey(v1, s.PublicKey()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := SignRoot(ctx, dir, v1, root1); !errors.Is(err, ErrBadBundle) {
+		t.Fatalf("version 1 signed by one of its two: %v, want ErrBadBundle", err)
+	}
+	if _, err := SignRoot(ctx, dir, v1, root1, root2); err != nil {
+		t.Fatal(err)
+	}
+	b := NewProjectKeyBundle("hello", 1, now, 30*24*time.Hour)
+	if _, err := AddBundleKey(b, signing.PublicKey(), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SignKeyBundle(ctx, dir, b, root1, root2); err != nil {
+		t.Fatal(err)
+	}
+
+	// The client pins R1 and R2 (version 1); its state survives runs.
+	pinned := &verify.KeyRing{}
+	for _, s := range []Signer{root1, root2} {
+		if _, err := pinned.Add(s.PublicKey()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	statePath := filepath.Join(t.TempDir(), "state.json")
+	client := func() (*verify.Verifier, error) {
+		tr := &verify.Trust{Roots: pinned, Project: "hello", State: verify.NewFileState(statePath)}
+		return tr.Verifier(ctx, verify.Dir(dir))
+	}
+	check := func(step string) {
+		t.Helper()
+		v, err := client()
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if _, err := v.FetchManifest(ctx, verify.Dir(dir)); err != nil {
+			t.Fatalf("%s: manifest: %v", step, err)
+		}
+		if _, err := v.VerifyRelease(ctx, verify.Dir(dir), verify.ReleaseOptions{Version: "1.0.0", RequireManifest: true}); err != nil {
+			t.Fatalf("%s: release: %v", step, err)
+		}
+	}
+	check("before the rotation")
+
+	// Rotate the roots: R1 retired, R3 in, still 2 of 2.
+	v2 := NextRoot(v1, now, 365*24*time.Hour)
+	if err := RevokeRootKey(v2, root1.KeyID(), "retired"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AddRootKey(v2, root3.PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AddRootKey(v2, root1.PublicKey()); !errors.Is(err, ErrBadBundle) {
+		t.Errorf("re-adding the revoked root: %v, want ErrBadBundle", err)
+	}
+	if v2.Version != 2 || v2.Project != "hello" {
+		t.Fatalf("NextRoot = version %d, project %q", v2.Version, v2.Project)
+	}
+	// The old set's threshold is R1 and R2: without R1 it is refused,
+	// and nothing is written.
+	if _, err := SignRoot(ctx, dir, v2, root2, root3); !errors.Is(err, ErrBadBundle) {
+		t.Fatalf("root set 2 without the old threshold: %v, want ErrBadBundle", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "root", "2.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused root set was written: %v", err)
+	}
+	if _, err := SignRoot(ctx, dir, v2, root1, root2); !errors.Is(err, ErrBadBundle) {
+		t.Fatalf("root set 2 without its own threshold: %v, want ErrBadBundle", err)
+	}
+	path, err := SignRoot(ctx, dir, v2, root1, root2, root3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path != filepath.Join(dir, "root", "2.json") {
+		t.Errorf("SignRoot wrote %s", path)
+	}
+	// Version 2 is published: another version 2 is refused.
+	other := NextRoot(v1, now.Add(time.Hour), 24*time.Hour)
+	if _, err := SignRoot(ctx, dir, other, root1, root2); !errors.Is(err, ErrBadBundle) {
+		t.Errorf("rewriting published version 2: %v, want ErrBadBundle", err)
+	}
+
+	// keys.json still signed by R1 and R2: the client follows the
+	// rotation and refuses it.
+	if _, err := client(); !errors.Is(err, verify.ErrRevoked) {
+		t.Fatalf("keys.json by the retired root after the rotation: %v, want ErrRevoked", err)
+	}
+	b2 := NextKeyBundle(b, now, 30*24*time.Hour)
+	if b2.Project != "hello" {
+		t.Fatalf("NextKeyBundle dropped the project: %q", b2.Project)
+	}
+	if _, err := SignKeyBundle(ctx, dir, b2, root2, root3); err != nil {
+		t.Fatal(err)
+	}
+	check("after the rotation")
+}

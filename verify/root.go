@@ -285,7 +285,7 @@ func (v *Verifier) rootVerifier(r *Root) (*Verifier, error) {
 	}
 	c := *v
 	c.keys, c.threshold, c.rootVersion = ring, r.Threshold, r.Version
-	c.rootExpires = r.Expires
+	c.rootExpires, c.root = r.Expires, r
 	return &c, nil
 }
 
@@ -355,7 +355,7 @@ func (v *Verifier) currentRoots(ctx context.Context) (*Verifier, error) {
 	if err := cur.checkRootExpiry(); err != nil {
 		return nil, err
 	}
-	return cur, nil
+	return cur.withRevokedRoots(ctx)
 }
 
 // checkRootExpiry refuses a rotated root set past its expiry (the pinned
@@ -391,6 +391,9 @@ func (v *Verifier) FetchRoots(ctx context.Context, loc Location) (*Verifier, err
 	key := v.rootKey()
 	rs, _ := v.state.(RootState)
 	rv := &releaseRun{loc: loc}
+	if cur.rootVersion < v.rootVersion {
+		cur = v
+	}
 	for range MaxRootRotations {
 		name := RootFile(cur.rootVersion + 1)
 		data, err := rv.open(ctx, name, MaxRootSize)
@@ -400,7 +403,7 @@ func (v *Verifier) FetchRoots(ctx context.Context, loc Location) (*Verifier, err
 		if err != nil {
 			return nil, fmt.Errorf("verify: %s: %w", name, err)
 		}
-		next, err := cur.verifyRoot(name, data)
+		next, err := cur.verifyRoot(ctx, name, data)
 		if err != nil {
 			return nil, err
 		}
@@ -420,12 +423,13 @@ func (v *Verifier) FetchRoots(ctx context.Context, loc Location) (*Verifier, err
 	if err := cur.checkRootExpiry(); err != nil {
 		return nil, err
 	}
-	return cur, nil
+	return cur.withRevokedRoots(ctx)
 }
 
 // verifyRoot checks data, the file name, as the successor of the root set
-// v trusts, and returns the verifier for it.
-func (v *Verifier) verifyRoot(name string, data []byte) (*Verifier, error) {
+// v trusts, and returns the verifier for it. Root keys revoked by an
+// accepted keys.json sign for neither set.
+func (v *Verifier) verifyRoot(ctx context.Context, name string, data []byte) (*Verifier, error) {
 	s, r, err := ParseSignedRoot(data)
 	if err != nil {
 		return nil, err
@@ -435,7 +439,11 @@ func (v *Verifier) verifyRoot(name string, data []byte) (*Verifier, error) {
 	}
 	sigs := s.signatures(name)
 	// Signed by the threshold of the current roots...
-	if _, err := v.VerifySignatures(name, s.Payload, sigs); err != nil {
+	eff, err := v.withRevokedRoots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := eff.VerifySignatures(name, s.Payload, sigs); err != nil {
 		return nil, err
 	}
 	next, err := v.rootVerifier(r)
@@ -443,15 +451,20 @@ func (v *Verifier) verifyRoot(name string, data []byte) (*Verifier, error) {
 		return nil, err
 	}
 	// ... and by the threshold of the new ones.
-	if _, err := next.VerifySignatures(name, s.Payload, sigs); err != nil {
+	if eff, err = next.withRevokedRoots(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := eff.VerifySignatures(name, s.Payload, sigs); err != nil {
 		return nil, err
 	}
 	if err := v.checkProject(name, r.Project); err != nil {
 		return nil, err
 	}
-	for id := range v.keys.revoked {
-		if !slices.ContainsFunc(r.Revoked, func(k RevokedKey) bool { return k.KeyID == id }) {
-			return nil, &FormatError{File: name, Reason: fmt.Sprintf("drops the revocation of key %s (revocations are permanent)", id)}
+	if v.root != nil {
+		for _, old := range v.root.Revoked {
+			if !slices.ContainsFunc(r.Revoked, func(k RevokedKey) bool { return k.KeyID == old.KeyID }) {
+				return nil, &FormatError{File: name, Reason: fmt.Sprintf("drops the revocation of key %s (revocations are permanent)", old.KeyID)}
+			}
 		}
 	}
 	return next, nil

@@ -323,3 +323,43 @@ func TestRootRotation(t *testing.T) {
 		t.Fatalf("corrupt state: %v, want ErrMalformed", err)
 	}
 }
+
+// TestKeyBundleRevokesRoot (issue 14 item 2): a root key revoked in an
+// accepted keys.json is refused from then on: the revoked root cannot
+// sign the next keys.json (which omits the revocation), nor vouch for a
+// bundle that revokes it, nor sign the next root set.
+func TestKeyBundleRevokesRoot(t *testing.T) {
+	r1, r2, sk := newKey(t, "p256#kr1"), newKey(t, "p256#kr2"), newKey(t, "p256#krs")
+	dir := t.TempDir()
+	st := NewMemoryState()
+	trust := &Trust{Roots: ring(t, r1, r2), RootThreshold: 1, Project: "hello", State: st, Clock: clock}
+	revoking := func(serial int64, revoked ...*testKey) []byte {
+		b := &KeyBundle{Project: "hello", Serial: serial, Issued: testNow.Add(-time.Hour), Expires: testNow.Add(24 * time.Hour), Keys: rootKeys(sk)}
+		for _, k := range revoked {
+			b.Revoked = append(b.Revoked, RevokedKey{KeyID: k.id, Reason: "stolen"})
+		}
+		data, _ := b.Marshal()
+		return data
+	}
+	// A bundle revoking R2 signed by R2 alone does not count.
+	publishKeys(t, dir, revoking(1, r2), []*testKey{r2}, nil)
+	if _, err := trust.Verifier(bg, Dir(dir)); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("bundle revoking R2, signed by R2: %v, want ErrRevoked", err)
+	}
+	publishKeys(t, dir, revoking(2, r2), []*testKey{r1}, nil)
+	if _, err := trust.Verifier(bg, Dir(dir)); err != nil {
+		t.Fatal(err)
+	}
+	// R2 signs the next bundle, which leaves the revocation out.
+	publishKeys(t, dir, revoking(3), []*testKey{r2}, nil)
+	if _, err := trust.Verifier(bg, Dir(dir)); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("next keys.json by the revoked root: %v, want ErrRevoked", err)
+	}
+	// R2 signs a root rotation to a set it holds.
+	put(t, dir, RootFile(2), signedRoot(t, Root{Project: "hello", Version: 2, Threshold: 1, Keys: rootKeys(r2)}, r2))
+	_, err := trust.Verifier(bg, Dir(dir))
+	var te *ThresholdError
+	if !errors.As(err, &te) || te.File != RootFile(2) || !errors.Is(err, ErrRevoked) {
+		t.Fatalf("root/2.json by the revoked root: %v, want a root/2.json *ThresholdError with ErrRevoked", err)
+	}
+}

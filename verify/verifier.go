@@ -25,6 +25,8 @@ type Verifier struct {
 	// rootExpires is when the rotated root set these keys are expires
 	// (zero for pinned roots).
 	rootExpires time.Time
+	// root is the rotated root set these keys are (nil for pinned roots).
+	root *Root
 	// unboundKeys accepts a keys.json without a project field.
 	unboundKeys bool
 }
@@ -349,10 +351,49 @@ func (v *Verifier) verifyKeyBundle(ctx context.Context, data []byte, sigs Signat
 			return nil, err
 		}
 	}
+	// A root key the bundle revokes stays revoked for this client, also
+	// when a later bundle (signed by that root, say) omits it.
+	for _, r := range b.Revoked {
+		if _, isRoot := v.keys.keys[r.KeyID]; isRoot {
+			if err := v.state.SetSerial(ctx, revokedKey(r.KeyID), 1); err != nil {
+				return nil, fmt.Errorf("verify: recording the revocation of root %s: %w", r.KeyID, err)
+			}
+		}
+	}
 	if err := v.state.SetSerial(ctx, key, b.Serial); err != nil {
 		return nil, fmt.Errorf("verify: recording %s serial: %w", KeysFile, err)
 	}
 	return ring, nil
+}
+
+// revokedKey is the State key that records a root key revoked by an
+// accepted keys.json (any serial above 0).
+func revokedKey(id string) string { return "revoked:" + id }
+
+// withRevokedRoots returns v without the root keys its State records as
+// revoked by an accepted keys.json (a copy; v is unchanged).
+func (v *Verifier) withRevokedRoots(ctx context.Context) (*Verifier, error) {
+	var revoked []string
+	for _, id := range v.keys.IDs() {
+		n, err := v.state.Serial(ctx, revokedKey(id))
+		if err != nil {
+			return nil, fmt.Errorf("verify: reading state for root %s: %w", id, err)
+		}
+		if n > 0 {
+			revoked = append(revoked, id)
+		}
+	}
+	if len(revoked) == 0 {
+		return v, nil
+	}
+	ring := &KeyRing{}
+	ring.Merge(v.keys)
+	for _, id := range revoked {
+		ring.Revoke(id, "revoked by an accepted keys.json")
+	}
+	c := *v
+	c.keys = ring
+	return &c, nil
 }
 
 // checkProject refuses a document signed for another project than v's,
