@@ -134,7 +134,13 @@
 // directory ".p.relkit" beside it ([StateDir]): the lock, the receipt
 // ([Receipt], read with [ReadReceipt]: version, source, time, the
 // artifact's SHA-256, and each binary's size and modification time),
-// the journal, the backups and the manifest serials seen.
+// the journal, the backups and the manifest serials seen. The installer
+// trusts none of it blindly: the state directory must be a real directory
+// and its files regular files (never followed through a symbolic link;
+// the lock is opened with O_NOFOLLOW), and the names in the journal and
+// the backup record must be plain names inside it. A violation is an
+// *[UnsafePathError] (a *[JournalError] for the journal) before anything
+// is changed.
 //
 // # Errors
 //

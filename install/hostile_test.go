@@ -376,3 +376,145 @@ func TestHostileArchivesAndServers(t *testing.T) {
 		t.Fatalf("a good install after the hostile cases: %v", err)
 	}
 }
+
+// TestHostileStateDirectory: a state directory an attacker (another user
+// sharing the install directory, or a bug) has tampered with must never
+// make the installer follow a link or a recorded name out of it. Each
+// case starts from a good install of 1.0.0, tampers, runs Install (of
+// 1.1.0) and Rollback, and wants each to fail with the typed error,
+// leaving the victim file outside, the binary and the receipt as they
+// were.
+func TestHostileStateDirectory(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, "hello")
+	f.release("1.0.0")
+	f.release("1.1.0")
+	var ue *UnsafePathError
+	var je *JournalError
+	type tamper func(t *testing.T, dir, sd, victim string)
+	writeRecord := func(t *testing.T, p string, v any) {
+		t.Helper()
+		if err := writeJSON(p, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name     string
+		upgraded bool // start from 1.1.0 over 1.0.0 (a backup set exists)
+		tamper   tamper
+		want     error
+		as       any
+	}{
+		{name: "lock file is a symlink to a victim", tamper: func(t *testing.T, dir, sd, victim string) {
+			os.Remove(filepath.Join(sd, "lock"))
+			os.Symlink(victim, filepath.Join(sd, "lock"))
+		}, want: ErrUnsafePath, as: &ue},
+		{name: "state directory is a symlink", tamper: func(t *testing.T, dir, sd, victim string) {
+			elsewhere := filepath.Dir(victim)
+			os.RemoveAll(sd)
+			os.Symlink(elsewhere, sd)
+		}, want: ErrUnsafePath, as: &ue},
+		{name: "state directory is a file", tamper: func(t *testing.T, dir, sd, victim string) {
+			os.RemoveAll(sd)
+			os.WriteFile(sd, []byte("x"), 0o644)
+		}, want: ErrUnsafePath, as: &ue},
+		{name: "receipt is a symlink", tamper: func(t *testing.T, dir, sd, victim string) {
+			os.Rename(filepath.Join(sd, "receipt.json"), filepath.Join(filepath.Dir(victim), "receipt.json"))
+			os.Symlink(filepath.Join(filepath.Dir(victim), "receipt.json"), filepath.Join(sd, "receipt.json"))
+		}, want: ErrUnsafePath, as: &ue},
+		{name: "journal names ../victim", upgraded: true, tamper: func(t *testing.T, dir, sd, victim string) {
+			info := readBackupInfo(t, sd)
+			rel, _ := filepath.Rel(dir, victim)
+			writeRecord(t, filepath.Join(sd, "journal.json"), journal{Schema: journalSchema, Version: "9.9.9", Artifact: "ab",
+				Binaries: []setEntry{{Name: "hello", Existed: true}, {Name: filepath.ToSlash(rel), Existed: false}}, Backup: *info})
+		}, want: ErrBadJournal, as: &je},
+		{name: "journal backup dir leaves the state directory", upgraded: true, tamper: func(t *testing.T, dir, sd, victim string) {
+			info := readBackupInfo(t, sd)
+			info.Dir = "../.."
+			writeRecord(t, filepath.Join(sd, "journal.json"), journal{Schema: journalSchema, Version: "9.9.9", Artifact: "ab",
+				Binaries: []setEntry{{Name: "hello", Existed: true}}, Backup: *info})
+		}, want: ErrBadJournal, as: &je},
+		{name: "backup record names ../victim", upgraded: true, tamper: func(t *testing.T, dir, sd, victim string) {
+			info := readBackupInfo(t, sd)
+			rel, _ := filepath.Rel(dir, victim)
+			info.Binaries = append(info.Binaries, setEntry{Name: filepath.ToSlash(rel), Existed: false})
+			writeRecord(t, filepath.Join(sd, "backup.json"), info)
+		}, want: ErrUnsafePath, as: &ue},
+		{name: "backup directory is a symlink", upgraded: true, tamper: func(t *testing.T, dir, sd, victim string) {
+			info := readBackupInfo(t, sd)
+			bd := filepath.Join(sd, info.Dir)
+			os.RemoveAll(bd)
+			os.Symlink(filepath.Dir(victim), bd)
+		}, want: ErrUnsafePath, as: &ue},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			outside := t.TempDir()
+			victim := filepath.Join(outside, "victim")
+			os.WriteFile(victim, []byte("precious"), 0o644)
+			in := f.installer(f.config(f.root, dir))
+			if _, err := in.Install(ctx, manifest.Query{Version: "1.0.0"}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.upgraded {
+				if _, err := in.Install(ctx, manifest.Query{Version: "1.1.0"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sd := StateDir(dir, "hello")
+			bin := readFile(t, filepath.Join(dir, "hello"))
+			tc.tamper(t, dir, sd, victim)
+			outsideBefore := listDir(t, outside)
+			for _, op := range []string{"install", "rollback"} {
+				var err error
+				if op == "install" {
+					cfg := f.config(f.root, dir)
+					cfg.Reinstall = true
+					_, err = f.installer(cfg).Install(ctx, manifest.Query{Version: "1.1.0"})
+				} else {
+					_, err = f.installer(f.config(f.root, dir)).Rollback(ctx)
+				}
+				if err == nil {
+					t.Fatalf("%s succeeded with a tampered state directory", op)
+				}
+				t.Logf("%s: %v", op, err)
+				if !errors.Is(err, tc.want) || !errors.As(err, tc.as) {
+					t.Fatalf("%s: want %v (%T), got %v", op, tc.want, tc.as, err)
+				}
+				if got := readFile(t, victim); got != "precious" {
+					t.Fatalf("%s: the victim outside was changed to %q", op, got)
+				}
+				if got := listDir(t, outside); got != outsideBefore {
+					t.Fatalf("%s: files appeared outside: %s (was %s)", op, got, outsideBefore)
+				}
+				if got := readFile(t, filepath.Join(dir, "hello")); got != bin {
+					t.Fatalf("%s: the binary changed to %q", op, got)
+				}
+			}
+		})
+	}
+}
+
+func readBackupInfo(t *testing.T, sd string) *backupInfo {
+	t.Helper()
+	var info backupInfo
+	if err := readJSON(filepath.Join(sd, "backup.json"), &info); err != nil {
+		t.Fatal(err)
+	}
+	return &info
+}
+
+// listDir names dir's entries, for comparing.
+func listDir(t *testing.T, dir string) string {
+	t.Helper()
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, de := range des {
+		names = append(names, de.Name())
+	}
+	return strings.Join(names, ",")
+}

@@ -693,7 +693,13 @@ func (in *Installer) begin(ctx context.Context) (func(), []string, error) {
 		return nil, nil, err
 	}
 	if _, err := in.sw.stateDir(); err != nil {
+		if errors.As(err, new(*UnsafePathError)) {
+			return nil, nil, err
+		}
 		return nil, nil, &NotWritableError{Dir: StateDir(in.cfg.Dir, in.primary()), Err: err}
+	}
+	if err := in.sw.checkStateFiles(); err != nil {
+		return nil, nil, err
 	}
 	unlock, err := acquireLock(ctx, lockPath(in.cfg.Dir, in.primary()), in.cfg.LockWait, in.now)
 	if err != nil {
@@ -708,6 +714,10 @@ func (in *Installer) begin(ctx context.Context) (func(), []string, error) {
 	if msg != "" {
 		in.log.Warn(msg)
 		warnings = append(warnings, msg)
+	}
+	if _, err := in.sw.currentBackup(); errors.As(err, new(*UnsafePathError)) {
+		unlock()
+		return nil, nil, err // a tampered backup record: touch nothing
 	}
 	in.sw.cleanup(in.cfg.Binaries)
 	return unlock, warnings, nil

@@ -2,6 +2,7 @@ package install
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,6 +32,9 @@ func acquireLock(ctx context.Context, path string, wait time.Duration, now func(
 			return release, nil
 		}
 		if holder == "" && err != errHeld {
+			if errors.As(err, new(*UnsafePathError)) {
+				return nil, err
+			}
 			return nil, localErr("lock", path, err)
 		}
 		if wait <= 0 || now().After(deadline) {

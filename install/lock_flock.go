@@ -14,9 +14,18 @@ import (
 // process dies, so a crashed install never leaves a stale lock. The file
 // itself is never removed (removing a locked file races with a waiter).
 func tryLock(path string, now time.Time) (func(), string, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	// O_NOFOLLOW: a symbolic link planted at the lock path after the
+	// Lstat check must not make the installer truncate its target.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, "", &UnsafePathError{Path: path, Reason: "the lock file is a symbolic link"}
+	}
 	if err != nil {
 		return nil, "", err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, "", &UnsafePathError{Path: path, Reason: "the lock file is not a regular file"}
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		holder, _ := io.ReadAll(io.LimitReader(f, 512))

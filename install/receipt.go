@@ -82,11 +82,17 @@ func ReadReceipt(dir, name string) (*Receipt, error) {
 
 // readJSON decodes a small JSON file strictly.
 func readJSON(path string, v any) error {
+	if err := checkRegular(path); err != nil {
+		return err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return &UnsafePathError{Path: path, Reason: "is not a regular file"}
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxMetaSize+1))
 	if err != nil {
 		return err

@@ -93,13 +93,117 @@ func (s *swapper) backupFile(info *backupInfo, name string) string {
 	return filepath.Join(StateDir(s.dir, s.primary), info.Dir, name)
 }
 
-// stateDir returns the state directory, creating it when needed.
+// stateDir returns the state directory, creating it when needed. It
+// must be a real directory: a symbolic link there would send the lock,
+// the receipt and the backups elsewhere.
 func (s *swapper) stateDir() (string, error) {
 	d := StateDir(s.dir, s.primary)
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		return "", err
+	err := checkRealDir(d)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return d, err
 	}
-	return d, nil
+	if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", localErr("mkdir", d, err)
+	}
+	return d, checkRealDir(d)
+}
+
+// checkRealDir fails with an *UnsafePathError unless d is a directory
+// (not a symbolic link to one); a missing d is fs.ErrNotExist.
+func checkRealDir(d string) error {
+	fi, err := os.Lstat(d)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return err
+	case err != nil:
+		return localErr("lstat", d, err)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return &UnsafePathError{Path: d, Reason: "is a symbolic link; the installer keeps its files only in a real directory"}
+	case !fi.IsDir():
+		return &UnsafePathError{Path: d, Reason: "is " + kindOf(fi.Mode()) + ", not a directory"}
+	}
+	return nil
+}
+
+// stateFiles are the installer's own files in the state directory.
+var stateFiles = []string{"lock", "receipt.json", "journal.json", "backup.json", "state.json"}
+
+// checkStateFiles refuses a state directory whose files are symbolic
+// links or not regular files.
+func (s *swapper) checkStateFiles() error {
+	for _, name := range stateFiles {
+		if err := checkRegular(filepath.Join(StateDir(s.dir, s.primary), name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkRegular fails with an *UnsafePathError unless p is a regular file
+// (not a symbolic link to one); a missing p is fs.ErrNotExist.
+func checkRegular(p string) error {
+	fi, err := os.Lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return err
+	case err != nil:
+		return localErr("lstat", p, err)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return &UnsafePathError{Path: p, Reason: "is a symbolic link"}
+	case !fi.Mode().IsRegular():
+		return &UnsafePathError{Path: p, Reason: "is " + kindOf(fi.Mode()) + ", not a regular file"}
+	}
+	return nil
+}
+
+// kindOf names the kind of file mode m describes, for messages.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "a regular file"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return fmt.Sprintf("of type %v", m.Type())
+}
+
+// plainName reports whether a name from the installer's records is a
+// plain file name: not empty, not "." or "..", no separator, no NUL.
+func plainName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\\\x00") && filepath.Base(name) == name
+}
+
+// checkSet validates the names of a recorded set: the binaries must be
+// plain names, the backup directory a plain "backup-" name inside the
+// state directory and a real directory there (when it holds files).
+func (s *swapper) checkSet(what string, info *backupInfo, entries []setEntry) error {
+	bad := func(reason string) error {
+		return &UnsafePathError{Path: filepath.Join(StateDir(s.dir, s.primary), what), Reason: reason}
+	}
+	if !plainName(info.Dir) || !strings.HasPrefix(info.Dir, "backup-") {
+		return bad(fmt.Sprintf("names the backup directory %q, not a plain backup-* name inside the state directory", info.Dir))
+	}
+	for _, set := range [][]setEntry{info.Binaries, entries} {
+		for _, e := range set {
+			if !plainName(e.Name) || strings.HasPrefix(e.Name, ".") {
+				return bad(fmt.Sprintf("names the binary %q, not a plain file name", e.Name))
+			}
+		}
+	}
+	for _, e := range append(append([]setEntry(nil), info.Binaries...), entries...) {
+		if e.Existed {
+			return checkRealDir(filepath.Join(StateDir(s.dir, s.primary), info.Dir))
+		}
+	}
+	return nil
 }
 
 // currentBackup reads backup.json; nil when there is none.
@@ -112,8 +216,11 @@ func (s *swapper) currentBackup() (*backupInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	if info.Schema != backupSchema || !strings.HasPrefix(info.Dir, "backup-") || strings.ContainsAny(info.Dir, `/\`) {
-		return nil, fmt.Errorf("%s: not a backup description", backupInfoPath(s.dir, s.primary))
+	if info.Schema != backupSchema {
+		return nil, &UnsafePathError{Path: backupInfoPath(s.dir, s.primary), Reason: fmt.Sprintf("not a backup description (schema %q)", info.Schema)}
+	}
+	if err := s.checkSet("backup.json", &info, nil); err != nil {
+		return nil, err
 	}
 	return &info, nil
 }
@@ -376,6 +483,12 @@ func (s *swapper) recoverSwap() (string, error) {
 	}
 	if err != nil {
 		return "", &JournalError{Path: journalPath(s.dir, s.primary), Reason: "unreadable", Err: err}
+	}
+	if j.Schema != journalSchema {
+		return "", &JournalError{Path: journalPath(s.dir, s.primary), Reason: fmt.Sprintf("unknown schema %q", j.Schema)}
+	}
+	if err := s.checkSet("journal.json", &j.Backup, j.Binaries); err != nil {
+		return "", &JournalError{Path: journalPath(s.dir, s.primary), Reason: "it names files outside the installer's directories", Err: err}
 	}
 	if r, err := ReadReceipt(s.dir, s.primary); err == nil && committed(r, &j) {
 		return "interrupted install of " + j.Version + " had committed; journal removed", s.finish(&j)
