@@ -183,12 +183,19 @@
 //
 // # Installer
 //
-// [Installer] renders a POSIX sh install.sh (banger's curl | sh installer):
-// it resolves "latest" from the signed manifest, checks SHA256SUMS.sig with
-// `openssl dgst -sha256 -verify` against the public key embedded in the
-// script, checks the archive with `sha256sum -c`, and installs the
-// binaries. The script names no version, so its bytes stay the same from
-// release to release. [InstallerKeyCheck] (and [CheckInstallerKey]) refuse
+// [Installer] renders a POSIX sh install.sh (banger's curl | sh installer)
+// that makes package install's checks where a shell can: the manifest's
+// signature (at sigs/manifest.json.<sha256>.sig, or manifest.json.sig),
+// checked with `openssl dgst -sha256 -verify` against the public key
+// embedded in the script, its project and expiry, the release's status,
+// SHA256SUMS.sig, the archive's SHA-256, and no downgrade of the installed
+// version without --allow-downgrade. It installs through mktemp names and
+// renames, refuses symlinked targets, writes package install's receipt,
+// and is one function called on its last line, so a truncated download
+// runs nothing. Render refuses plain http (except to loopback with
+// AllowLoopbackHTTP) and names that are not plain, with a *[ConfigError].
+// The script names no version, so its bytes stay the same from release to
+// release. [InstallerKeyCheck] (and [CheckInstallerKey]) refuse
 // to go on when the embedded key is not the signing key, with a
 // *[KeyDriftError]. The key must be ECDSA (cosign keys are) or RSA.
 //
