@@ -18,7 +18,8 @@ export PATH="$gobin:$PATH"
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=(debian cosign versitygw)
 
-apt_pkgs=(openssl coreutils curl tar rclone git gnupg docker-registry skopeo)
+# install.sh is tested under dash, bash and busybox sh, and with shellcheck.
+apt_pkgs=(openssl coreutils curl tar rclone git gnupg docker-registry skopeo dash bash busybox shellcheck)
 
 have_go_tool() { # name module version
 	[ -x "$gobin/$1" ] && go version -m "$gobin/$1" 2>/dev/null | grep -q "mod	$2	$3"
