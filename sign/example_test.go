@@ -211,3 +211,44 @@ func must(err error) {
 		log.Fatal(err)
 	}
 }
+
+// A maintainer rotates the root keys: version 2 of the root chain retires
+// one root and adds another, signed by the old set's threshold and the
+// new set's. Clients that pin version 1 follow it without a new binary.
+func ExampleSignRoot() {
+	dir, err := os.MkdirTemp("", "relkit-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	r1, err := sign.LoadSigner("testdata/keys/ec-p384-pkcs8.pem", nil) // kept offline
+	must(err)
+	r2, err := sign.LoadSigner("testdata/keys/ed25519-pkcs8.pem", nil)
+	must(err)
+	r3, err := sign.LoadSigner("testdata/keys/ec-p256-pkcs8.pem", nil)
+	must(err)
+
+	// Version 1: the roots the program pins, 2 of 2.
+	v1 := sign.NewRoot("hello", 2, time.Now(), 365*24*time.Hour)
+	for _, s := range []sign.Signer{r1, r2} {
+		_, err := sign.AddRootKey(v1, s.PublicKey())
+		must(err)
+	}
+	_, err = sign.SignRoot(context.Background(), dir, v1, r1, r2)
+	must(err)
+
+	// Version 2: r1 retired, r3 in.
+	v2 := sign.NextRoot(v1, time.Now(), 365*24*time.Hour)
+	must(sign.RevokeRootKey(v2, r1.KeyID(), "retired"))
+	_, err = sign.AddRootKey(v2, r3.PublicKey())
+	must(err)
+	if _, err := sign.SignRoot(context.Background(), dir, v2, r2, r3); errors.Is(err, sign.ErrBadBundle) {
+		fmt.Println("refused without the old threshold")
+	}
+	path, err := sign.SignRoot(context.Background(), dir, v2, r1, r2, r3)
+	must(err)
+	fmt.Println(filepath.Base(filepath.Dir(path))+"/"+filepath.Base(path), "version", v2.Version, "threshold", v2.Threshold, "revoked", len(v2.Revoked))
+	// Output:
+	// refused without the old threshold
+	// root/2.json version 2 threshold 2 revoked 1
+}

@@ -181,3 +181,76 @@ func ExampleVerifier_With() {
 	// Output:
 	// given: project ""; copy: project "hello", threshold 1
 }
+
+// A self-updater pins two root keys (2 of 2) and nothing else. The
+// publisher certifies the signing key in keys.json, and later rotates the
+// roots (root/2.json retires r1, adds r3); the client follows the
+// rotation and then refuses r1.
+func ExampleTrust_Verifier() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "relkit-example")
+	defer os.RemoveAll(dir)
+	type key struct {
+		pub  ed25519.PublicKey
+		priv ed25519.PrivateKey
+		id   string
+	}
+	gen := func() key {
+		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+		id, _ := verify.KeyID(pub)
+		return key{pub, priv, id}
+	}
+	r1, r2, r3, signing := gen(), gen(), gen(), gen()
+	pemOf := func(k key) string { p, _ := verify.MarshalPublicKey(k.pub); return string(p) }
+	now := time.Now()
+
+	// What the publisher writes (package sign does this: SignKeyBundle, SignRoot).
+	publishKeys := func(roots ...key) {
+		b := &verify.KeyBundle{Project: "hello", Serial: now.Unix(), Issued: now, Expires: now.Add(time.Hour),
+			Keys: []verify.BundleKey{{KeyID: signing.id, PublicKey: pemOf(signing)}}}
+		data, _ := b.Marshal()
+		set := &verify.SignatureSet{}
+		for _, r := range roots {
+			sum := sha256.Sum256(data)
+			set.Add(verify.SignatureEntry{KeyID: r.id, Algorithm: verify.AlgEd25519, File: verify.KeysFile, SHA256: hex.EncodeToString(sum[:]), Signature: ed25519.Sign(r.priv, data)})
+		}
+		sigs, _ := set.Marshal()
+		os.WriteFile(filepath.Join(dir, verify.KeysFile), data, 0o644)
+		os.WriteFile(filepath.Join(dir, verify.SignaturesFile), sigs, 0o644)
+	}
+	publishKeys(r1, r2)
+
+	// What the client does.
+	roots := &verify.KeyRing{}
+	roots.Add(r1.pub)
+	roots.Add(r2.pub)
+	state := verify.NewFileState(filepath.Join(dir, "client-state.json")) // next to the binary in real life
+	trust := &verify.Trust{Roots: roots, Project: "hello", State: state}
+	if _, err := trust.Verifier(ctx, verify.Dir(dir)); err == nil {
+		fmt.Println("trusts the signing key certified by r1+r2")
+	}
+
+	// The root rotation: signed by the old set (r1, r2) and the new (r2, r3).
+	next := &verify.Root{Project: "hello", Version: 2, Threshold: 2, Issued: now, Expires: now.Add(24 * time.Hour),
+		Keys:    []verify.BundleKey{{KeyID: r2.id, PublicKey: pemOf(r2)}, {KeyID: r3.id, PublicKey: pemOf(r3)}},
+		Revoked: []verify.RevokedKey{{KeyID: r1.id, Reason: "retired"}}}
+	payload, _ := next.Marshal()
+	env := &verify.SignedRoot{Payload: payload}
+	for _, r := range []key{r1, r2, r3} {
+		env.Signatures = append(env.Signatures, verify.RootSignature{KeyID: r.id, Algorithm: verify.AlgEd25519, Signature: ed25519.Sign(r.priv, payload)})
+	}
+	data, _ := env.Marshal()
+	os.MkdirAll(filepath.Join(dir, "root"), 0o755)
+	os.WriteFile(filepath.Join(dir, filepath.FromSlash(verify.RootFile(2))), data, 0o644)
+
+	_, err := trust.Verifier(ctx, verify.Dir(dir))
+	fmt.Println("keys.json by r1+r2 after the rotation refused:", errors.Is(err, verify.ErrRevoked))
+	publishKeys(r2, r3)
+	if _, err := trust.Verifier(ctx, verify.Dir(dir)); err == nil {
+		fmt.Println("trusts the signing key certified by r2+r3")
+	}
+	// Output:
+	// trusts the signing key certified by r1+r2
+	// keys.json by r1+r2 after the rotation refused: true
+	// trusts the signing key certified by r2+r3
+}
