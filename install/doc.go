@@ -25,11 +25,25 @@
 // # Trust
 //
 // Nothing is installed unless it verifies, and verification goes through
-// package verify only. [Config] requires trust material: Keys (a
+// package verify only. [Config] requires trust material: Trust (a
+// [verify.Trust], the whole trust material as one value), or Keys (a
 // [verify.KeyRing] of pinned signing keys, with an optional Threshold),
-// Roots (pinned root keys that certify the signing keys in the release's
-// keys.json, so signing keys rotate without a new program), or a ready
-// Verifier. With none, [New] fails with an error wrapping [ErrNoTrust].
+// Roots (pinned root keys, with RootThreshold, default all of them, that
+// certify the signing keys in the release's keys.json and rotate
+// themselves through the root chain, root/<n>.json, so neither signing
+// nor root keys need a new program to rotate; see verify's package doc),
+// or a ready Verifier. With none, [New] fails with an error wrapping
+// [ErrNoTrust].
+//
+// Two protections hold whatever trust material is given, a custom
+// Verifier included: the signed manifest (and keys.json, and the root
+// chain) must be for Config.Project, and the highest serials accepted
+// (and the newest root set) are recorded in the state directory next to
+// the binaries, so a rollback is refused after a restart too. Only
+// Config.UnsafeSkipProjectCheck and Config.UnsafeNoPersistentState turn
+// them off. A keys.json that names no project (written before keys.json
+// had a project field) is refused; re-sign it with the project
+// (examples/keys rotate), or set Trust.UnsafeAllowUnboundKeys.
 //
 // From a release root the installer reads manifest.json with its
 // signatures (manifest.json.sig and/or signatures.json) and verifies them

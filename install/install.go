@@ -48,7 +48,7 @@ type Config struct {
 	// Keys are the trusted signing keys. The installer builds a
 	// [verify.Verifier] from them that checks the project name, uses
 	// Now, and remembers the highest manifest serial seen in a state file
-	// next to the binaries. Set Keys or Verifier, not both.
+	// next to the binaries. Set Keys (and/or Roots), Trust or Verifier.
 	Keys *verify.KeyRing
 	// Threshold is how many distinct Keys must sign. Default 1.
 	Threshold int

@@ -17,8 +17,14 @@
 //	sel, err := m.Select(manifest.Query{Channel: "stable", Platform: here})
 //	n, err := verify.FetchArtifact(ctx, loc, sel.Artifact, tmpFile) // size + SHA-256 while writing
 //
-// and renames tmpFile into place only when FetchArtifact returned nil. A
-// release pipeline or an auditor wants [Verifier.VerifyRelease], which
+// and renames tmpFile into place only when FetchArtifact returned nil.
+// A client that pins root keys rather than signing keys gets its Verifier
+// from a [Trust], the whole trust material as one value:
+//
+//	trust := &verify.Trust{Roots: roots, Project: "hello", State: verify.NewFileState(statePath)}
+//	v, err := trust.Verifier(ctx, loc) // root chain, then keys.json, then the signing keys
+//
+// A release pipeline or an auditor wants [Verifier.VerifyRelease], which
 // checks everything published for a version and returns a [Report] that
 // renders as JSON and Markdown.
 //
@@ -34,9 +40,12 @@
 //     distinct trusted keys ([WithThreshold]).
 //   - Keys ([KeyRing]): PEM "PUBLIC KEY" (PKIX) keys, each known by its
 //     [KeyID] (SHA-256 of the DER encoding). Keys rotate without a new
-//     client binary: root keys pinned in the client sign a keys.json
-//     ([KeyBundle]) listing the current signing keys, with expiries and
-//     revocations ([Verifier.VerifyKeyBundle], [Verifier.FetchKeyBundle]).
+//     client binary: root keys pinned in the client sign, by their
+//     threshold, a keys.json ([KeyBundle]) bound to the project and
+//     listing the current signing keys, with expiries and revocations
+//     ([Verifier.VerifyKeyBundle], [Verifier.FetchKeyBundle]); the root
+//     keys themselves rotate through the root chain ([Root],
+//     [Verifier.FetchRoots]). [Trust] puts it all in one value.
 //   - Manifests ([Verifier.VerifyManifest]): manifest.json is returned only
 //     when it is signed, parses and validates, has not expired (freeze
 //     attack), belongs to the expected project, and its serial is not lower
@@ -59,7 +68,7 @@
 // [ErrRollback], [ErrChecksumMismatch], [ErrSizeMismatch],
 // [ErrMissingEntry], [ErrArtifactMismatch], [ErrBadKey],
 // [ErrBadSignatureEncoding], [ErrMalformed], [ErrTooLarge], [ErrFetch],
-// [ErrNotFound], [ErrNoTrustedKeys], ...) and with errors.As against a
+// [ErrNotFound], [ErrNoTrustedKeys], [ErrWrongProject], ...) and with errors.As against a
 // typed error carrying the details ([*ThresholdError] lists why each
 // signature did not count; [*ChecksumMismatchError] has Name, Want and
 // Got).
@@ -67,10 +76,13 @@
 // verify fails closed: a Verifier with no keys cannot be built; a file
 // with no signature fails; a manifest without an expiry fails; a key
 // bundle without an expiry fails; an unknown schema major fails; a
-// corrupt state file fails rather than forgetting what was accepted.
+// corrupt state file fails rather than forgetting what was accepted; a
+// [Trust] without a project or a State is refused unless a field named
+// Unsafe* says so.
 //
 // Every input is bounded: [MaxSignatureSize], [MaxKeySize],
-// [MaxSignaturesSize], [MaxKeysSize], manifest.MaxManifestSize,
+// [MaxSignaturesSize], [MaxKeysSize], [MaxRootSize] (and
+// [MaxRootRotations] root versions per walk), manifest.MaxManifestSize,
 // manifest.MaxChecksumsSize, [MaxSBOMSize], [MaxProvenanceSize]; HTTP
 // fetches have a total and an idle timeout and a byte cap
 // ([DefaultFetchTimeout], [DefaultIdleTimeout], [DefaultMaxFetchSize],
@@ -93,13 +105,43 @@
 //
 // # Trust model
 //
-// Trust starts from the keys the client binary pins. Either they are the
-// signing keys themselves (simple, but rotating one needs a new binary),
-// or they are root keys that only sign keys.json, and keys.json names the
-// signing keys (a compromised signing key is revoked by publishing a new
-// keys.json with a higher serial; a revoked key is refused even where it
-// is also pinned). Root keys should be kept offline and used with a
-// threshold.
+// Trust starts from the keys the client binary pins, as one [Trust]
+// value. Either they are the signing keys themselves (Trust.Keys with
+// Trust.Threshold: simple, but rotating one needs a new binary), or they
+// are root keys (Trust.Roots with Trust.RootThreshold, default all of
+// them) that sign only two things: keys.json, which names the signing
+// keys, and the next root set.
+//
+// Signing-key rotation: a compromised signing key is revoked by
+// publishing a keys.json with a higher serial that lists it under
+// "revoked"; a revoked key is refused even where it is also pinned.
+// keys.json names its project ("project"): a client with a project
+// refuses another project's bundle and, unless
+// Trust.UnsafeAllowUnboundKeys, one naming no project (bundles written
+// before the field existed), so projects that share root keys cannot
+// serve each other's bundles. Its serial is kept per project
+// ("keys.json:<project>" in the State).
+//
+// Root rotation works as TUF's root chain does. The pinned roots are
+// version 1 of the chain (Trust.RootVersion says otherwise for a client
+// built later). Version n+1 is root/<n+1>.json at the release root: a
+// [Root] (keys, threshold, revoked keys, project, expiry) in a
+// [SignedRoot] envelope, signed by the threshold of version n AND by its
+// own threshold of the new keys. [Verifier.FetchRoots] (called by
+// [Verifier.FetchKeyBundle] and [Trust.Verifier]) walks the chain from
+// the newest root set the client trusts, one version at a time and at
+// most [MaxRootRotations] per call, and remembers each accepted set in
+// its State (a [RootState]: [FileState] and [MemoryState] are), so the
+// next run starts there even if older versions are gone from the server.
+// It refuses a version signed by too few old or new roots, a wrong
+// version number, another project, a set that drops a revocation of the
+// one before (revocations are permanent), an expired newest set, and a
+// chain shorter than one already accepted. A revoked root is refused
+// everywhere: for keys.json, for later root sets, and as a signing key.
+// A root key listed under "revoked" in an accepted keys.json is refused
+// the same way from then on (the client records it), and never counts
+// for the bundle that revokes it; retiring a root through the chain is
+// the durable way, since the root set replaces it.
 //
 // What a signature covers: manifest.json (every release, its artifacts'
 // sizes and digests, the channels, a serial and an expiry) and each
@@ -111,14 +153,23 @@
 // state file an attacker can write; a signing key that signs a malicious
 // build (use provenance and keyless signing, verify/sigstore); an
 // attacker who withholds updates for less than the manifest's lifetime
-// (keep expiries short and re-sign). A [MemoryState] only protects one
-// process: use a [FileState] for rollback protection across runs.
+// (keep expiries short and re-sign); root keys at or above their
+// threshold in an attacker's hands (they can sign any keys.json and the
+// next root set: keep them offline, use a threshold above 1); an attacker
+// who hides a root rotation from a client that has never seen it (the
+// pinned set has no expiry: rotate away from a compromised root before
+// its holder can race you, and ship new binaries pinning the newest set).
+// A [MemoryState] only protects one process: use a [FileState] for
+// rollback protection across runs.
 //
 // # Wire formats
 //
-// signatures.json ([SignaturesSchema]) and keys.json ([KeysSchema]) are
-// public formats shared with package sign, which writes them. Their
-// encodings are deterministic ([SignatureSet.Marshal], [KeyBundle.Marshal]);
-// readers accept minor revisions ("relkit.signatures/v1.1") and ignore
-// unknown fields, and refuse another major version.
+// signatures.json ([SignaturesSchema]), keys.json ([KeysSchema]) and the
+// root chain's root/<n>.json ([SignedSchema] around [RootSchema]) are
+// public formats shared with package sign, which writes them, and
+// described in docs/wire-format.md. Their encodings are deterministic
+// ([SignatureSet.Marshal], [KeyBundle.Marshal], [Root.Marshal],
+// [SignedRoot.Marshal]); readers accept minor revisions
+// ("relkit.signatures/v1.1") and ignore unknown fields, and refuse another
+// major version.
 package verify
