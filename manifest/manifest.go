@@ -46,7 +46,10 @@ type Manifest struct {
 	// releases move them. Derived from Releases.
 	Aliases map[string]string `json:"aliases,omitempty"`
 	// Releases lists every release ever published, newest first by version
-	// precedence. Releases are never deleted, only deprecated or yanked.
+	// precedence. Releases are deprecated or yanked, not deleted; only an
+	// explicit retention policy ([Manifest.Prune], [Manifest.Remove])
+	// removes one, and publishing that needs the removal named (see
+	// [CheckSuccessor]).
 	Releases []Release `json:"releases"`
 }
 
