@@ -6,13 +6,15 @@ package sign
 
 import (
 	"crypto"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 
+	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
-	"github.com/sigstore/sigstore/pkg/signature"
 )
 
 // Cosign key file names and the password environment variable, as the
@@ -109,20 +111,30 @@ func LoadCosignKey(keyPEM []byte, pf PassFunc) (*KeySigner, error) {
 	if err != nil {
 		return nil, err
 	}
-	// An empty, non-nil option list makes sigstore load Ed25519 keys as
-	// pure Ed25519 instead of cosign's default Ed25519ph.
-	sv, err := cosign.LoadPrivateKey(keyPEM, pw, &[]signature.LoadOption{})
+	// cosign's own LoadPrivateKey does exactly this (PEM, scrypt +
+	// secretbox, PKCS#8) and then wraps the key in a sigstore signer;
+	// keeping the plain Go key instead makes ECDSA signatures
+	// deterministic (RFC 6979, see [KeySigner.Sign]).
+	block, _ := pem.Decode(keyPEM)
+	if block == nil || (block.Type != pemCosign && block.Type != "ENCRYPTED COSIGN PRIVATE KEY") {
+		return nil, keyErr(ErrInvalidKey, "no %q PEM block", pemCosign)
+	}
+	der, err := encrypted.Decrypt(block.Bytes, pw)
 	if err != nil {
-		// cosign wraps go-securesystemslib's "encrypted: decryption
-		// failed", which is all secretbox can say about a wrong key.
+		// go-securesystemslib says "encrypted: decryption failed", which
+		// is all secretbox can say about a wrong key.
 		if strings.Contains(err.Error(), "decryption failed") {
 			return nil, &KeyError{Reason: "the password does not decrypt the cosign key", Err: ErrWrongPassword}
 		}
 		return nil, keyErr(ErrInvalidKey, "cosign key: %v", err)
 	}
-	cs, ok := sv.(crypto.Signer)
+	pk, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, keyErr(ErrInvalidKey, "cosign key: %v", err)
+	}
+	cs, ok := pk.(crypto.Signer)
 	if !ok {
-		return nil, keyErr(ErrUnsupportedKey, "cosign signer %T is not a crypto.Signer", sv)
+		return nil, keyErr(ErrUnsupportedKey, "cosign key of type %T", pk)
 	}
 	if err := checkKey(cs.Public()); err != nil {
 		return nil, err

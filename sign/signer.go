@@ -3,6 +3,7 @@ package sign
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -147,6 +148,13 @@ func (s KeySigner) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // sign-blob and openssl dgst -sha256 -sign make), 64 bytes for Ed25519,
 // the modulus size for RSA. Encode it for a .sig file with
 // [verify.EncodeSignature].
+//
+// Signatures by a key in this process are deterministic, except RSA-PSS:
+// ECDSA follows RFC 6979, Ed25519 and RSA PKCS#1 v1.5 are deterministic by
+// design. Signing the same bytes twice gives the same signature, so a
+// release prepared again after a killed publish signs its unchanged files
+// with the bytes already published, and the re-run converges. A
+// crypto.Signer passed to [NewSigner] (an HSM, a KMS) signs as it does.
 func (s *KeySigner) Sign(ctx context.Context, message io.Reader) ([]byte, error) {
 	r := ctxio.Reader(ctx, message)
 	var (
@@ -173,7 +181,11 @@ func (s *KeySigner) Sign(ctx context.Context, message io.Reader) ([]byte, error)
 		if s.alg == verify.AlgRSAPSSSHA256 {
 			opts = &rsa.PSSOptions{SaltLength: PSSSaltLength, Hash: crypto.SHA256}
 		}
-		sig, err = s.key.Sign(rand.Reader, digest, opts)
+		random := rand.Reader
+		if _, ok := s.key.(*ecdsa.PrivateKey); ok {
+			random = nil // RFC 6979: the same bytes always get the same signature
+		}
+		sig, err = s.key.Sign(random, digest, opts)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sign: %s signature with key %s: %w", s.alg, s.keyID, err)

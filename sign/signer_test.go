@@ -364,3 +364,47 @@ func TestSignBlob(t *testing.T) {
 		}
 	}
 }
+
+// TestSignDeterministic: a key in this process signs the same bytes with
+// the same signature (RFC 6979 for ECDSA), so that a release prepared
+// again after a killed publish matches what was already published; and
+// RSA-PSS, which cannot be, still verifies.
+func TestSignDeterministic(t *testing.T) {
+	kp, err := GenerateCosignKeyPair(Password("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cosignSigner, err := LoadCosignKey(kp.PrivatePEM, Password("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecSigner, err := NewSigner(ec, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, edPriv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edKey, err := NewSigner(edPriv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := []byte("a SHA256SUMS file\n")
+	for name, s := range map[string]Signer{"cosign": cosignSigner, "ecdsa-p384": ecSigner, "ed25519": edKey} {
+		a, b := signBytes(t, s, msg), signBytes(t, s, msg)
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: two signatures of the same bytes differ", name)
+		}
+		if err := stdVerify(s.PublicKey(), s.Algorithm(), msg, a); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if c := signBytes(t, s, []byte("other bytes\n")); bytes.Equal(a, c) {
+			t.Errorf("%s: different bytes, same signature", name)
+		}
+	}
+}
