@@ -79,7 +79,7 @@ func (d *DirStore) Stat(ctx context.Context, name string) (Object, error) {
 	if err != nil {
 		return Object{}, err
 	}
-	return Object{Name: name, Size: n, SHA256: sum}, nil
+	return Object{Name: name, Size: n, SHA256: sum, Version: sum}, nil
 }
 
 // Open implements [Store].
@@ -111,6 +111,9 @@ func (d *DirStore) Put(ctx context.Context, name string, r io.Reader, info PutIn
 		return err
 	}
 	check := &countingReader{r: ctxio.Reader(ctx, r)}
+	if info.Replace && info.IfMatch != "" {
+		return d.replaceIfMatch(ctx, p, name, sizeCheck{check, info.Size, name}, info.IfMatch)
+	}
 	if info.Replace {
 		_, err := atomicfile.WriteFile(p, sizeCheck{check, info.Size, name}, 0o644)
 		return err
@@ -155,6 +158,58 @@ func (d *DirStore) Put(ctx context.Context, name string, r io.Reader, info PutIn
 		if err := os.Rename(tmp, p); err != nil {
 			return err
 		}
+	}
+	return atomicfile.SyncDir(dir)
+}
+
+// LockFile is the file in the root of a [DirStore] that conditional
+// replaces lock (flock(2) on Unix), so that two publishers replacing
+// manifest.json at once never both succeed.
+const LockFile = ".relkit-lock"
+
+// replaceIfMatch writes the new content to a synced temporary file, then,
+// holding the root's lock, replaces name only if its content still hashes
+// to ifMatch (the Version that Stat reported).
+func (d *DirStore) replaceIfMatch(ctx context.Context, p, name string, r io.Reader, ifMatch string) error {
+	dir := filepath.Dir(p)
+	f, err := os.CreateTemp(dir, atomicfile.TempPattern)
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	unlock, err := lockRoot(ctx, filepath.Join(d.root, LockFile))
+	if err != nil {
+		return fmt.Errorf("publish: lock %s: %w", d.root, err)
+	}
+	defer unlock()
+	sum, _, err := hashFile(ctx, p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &os.PathError{Op: "publish", Path: p, Err: fmt.Errorf("%s was removed: %w", name, ErrChanged)}
+	}
+	if err != nil {
+		return err
+	}
+	if sum != ifMatch {
+		return &os.PathError{Op: "publish", Path: p, Err: fmt.Errorf("%s is now sha256 %s, not %s: %w", name, short(sum), short(ifMatch), ErrChanged)}
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return err
 	}
 	return atomicfile.SyncDir(dir)
 }

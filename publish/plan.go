@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -76,6 +77,8 @@ type Plan struct {
 	Dir string
 	// Steps lists every staged file in upload order.
 	Steps []Step
+
+	hasManifest bool
 }
 
 // Conflicts returns the refused steps as conflicts.
@@ -435,8 +438,77 @@ func (p *Publisher) Plan(ctx context.Context, dir string) (*Plan, error) {
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
-	plan := &Plan{Dir: dir, Steps: steps}
+	plan := &Plan{Dir: dir, Steps: steps, hasManifest: m != nil}
+	if err := plan.Err(); err != nil {
+		return plan, err
+	}
+	if m != nil && !p.opts.noManifest && p.opts.merge == nil {
+		// Published as staged: refuse now, in the plan (and a dry run),
+		// a staged manifest that would lose published history.
+		cur, err := p.readRoot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if cur.m != nil && cur.obj.SHA256 != steps[byNameSorted(steps, ManifestName)].Local.SHA256 {
+			if err := manifest.CheckSuccessor(cur.m, m); err != nil {
+				return plan, err
+			}
+		}
+	}
 	return plan, plan.Err()
+}
+
+func byNameSorted(steps []Step, name string) int {
+	for i := range steps {
+		if steps[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// isRootManifestFile reports whether name is manifest.json or its legacy
+// detached signature: the Publisher commits those itself (see
+// [RootFiles]). The root signatures.json is uploaded with the other index
+// files, before keys.json whose entries it carries, and brought in line
+// with the committed manifest afterwards.
+func isRootManifestFile(name string) bool {
+	return name == ManifestName || name == ManifestSigName
+}
+
+// stagedMerge is the MergeFunc of a publish without [WithMerge]: the staged
+// manifest.json and its staged signatures, as they are.
+func stagedMerge(dir string) MergeFunc {
+	return func(ctx context.Context, current []byte) (*RootFiles, error) {
+		read := func(name string) ([]byte, error) {
+			data, err := os.ReadFile(filepath.Join(dir, name))
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, &StagedFileError{Dir: dir, Name: name, Err: err}
+			}
+			return data, nil
+		}
+		m, err := read(ManifestName)
+		if err != nil {
+			return nil, err
+		}
+		if m == nil {
+			return nil, &StagedFileError{Dir: dir, Name: ManifestName, Err: ErrNotExist}
+		}
+		if bytes.Equal(m, current) {
+			return nil, nil
+		}
+		files := &RootFiles{Manifest: m}
+		if files.Signature, err = read(ManifestSigName); err != nil {
+			return nil, err
+		}
+		if files.Signatures, err = read(RootSignaturesName); err != nil {
+			return nil, err
+		}
+		return files, nil
+	}
 }
 
 // remote returns what the store holds under name, hashing it when Stat

@@ -78,6 +78,28 @@ func (p *Publisher) Promote(ctx context.Context, src Store, opts PromoteOptions)
 		}
 	}
 
+	// The signatures of exactly these manifest bytes, where the source
+	// has them (sigs/), replace the legacy root copies, which can lag.
+	if data, err := os.ReadFile(mpath); err == nil {
+		sum := sha256Hex(data)
+		for name, as := range map[string]string{
+			manifest.SignaturePath(ManifestName, sum):    ManifestSigName,
+			manifest.SignatureSetPath(ManifestName, sum): RootSignaturesName,
+		} {
+			tmp := filepath.Join(dir, as+".cas")
+			_, err := p.fetch(ctx, src, name, tmp, -1, "", manifest.MaxManifestSize)
+			if errors.Is(err, ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("publish: Promote: %w", err)
+			}
+			if err := os.Rename(tmp, filepath.Join(dir, as)); err != nil {
+				return nil, fmt.Errorf("publish: Promote: %w", err)
+			}
+		}
+	}
+
 	want, notFound := map[string]bool{}, map[string]bool{}
 	for _, v := range opts.Versions {
 		want[strings.TrimPrefix(v, "v")] = true

@@ -97,6 +97,11 @@ type Object struct {
 	// SHA256 is the lowercase hex SHA-256 of the content, or "" when the
 	// store cannot report it without reading the content.
 	SHA256 string
+	// Version identifies this revision of the object for a conditional
+	// replace ([PutInfo.IfMatch]): the ETag on S3, the asset ID on a
+	// forge, the SHA-256 in a directory. "" when the store has none, and
+	// then it cannot replace conditionally.
+	Version string
 }
 
 // PutInfo describes the object a [Store.Put] call writes.
@@ -116,6 +121,15 @@ type PutInfo struct {
 	// Replace allows overwriting an existing object; when false, Put is
 	// create-only and must fail with an error wrapping ErrExist.
 	Replace bool
+	// IfMatch, with Replace, makes the put conditional: it replaces the
+	// object only while the stored revision is still the one whose
+	// [Object.Version] is IfMatch, atomically where the store allows it
+	// (If-Match on S3, a lock around compare-and-rename in a directory),
+	// and otherwise fails with an error wrapping [ErrChanged] and changes
+	// nothing. The Publisher sets it when it replaces manifest.json, so
+	// that two publishers racing never lose a release. "" replaces
+	// unconditionally.
+	IfMatch string
 }
 
 // Stage is one step of the upload order. Files of a lower stage are all
@@ -176,6 +190,12 @@ var ErrNotExist = fs.ErrNotExist
 // ErrExist is what a create-only [Store.Put] returns (wrapped) when the
 // name is already taken. It is fs.ErrExist, so os errors match it too.
 var ErrExist = fs.ErrExist
+
+// ErrChanged is what a conditional [Store.Put] returns (wrapped) when the
+// object was replaced since its [Object.Version] was read: another
+// publisher got there first. The Publisher then reads the new manifest
+// and merges again.
+var ErrChanged = errors.New("changed since it was read")
 
 // ErrChecksum is wrapped by errors reporting bytes that do not match their
 // expected SHA-256 or size: a staged file that changed after planning, a
@@ -283,13 +303,13 @@ func (e *StatusError) RetryAfterHint() time.Duration { return e.RetryAfter }
 // without an answer, an unexpected EOF), or an HTTP status 5xx or 429 reported through an error
 // with an HTTPStatusCode() int method (such as [*StatusError] and the AWS
 // SDK's response errors). Any other 4xx, [ErrExist], [ErrNotExist],
-// [ErrChecksum], TLS certificate errors and context cancellation are
-// final.
+// [ErrChanged], [ErrChecksum], TLS certificate errors and context cancellation are
+// final, and so are local I/O errors (a full disk, a permission).
 func IsRetryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	if errors.Is(err, ErrChecksum) || errors.Is(err, ErrExist) || errors.Is(err, ErrNotExist) {
+	if errors.Is(err, ErrChecksum) || errors.Is(err, ErrExist) || errors.Is(err, ErrNotExist) || errors.Is(err, ErrChanged) {
 		return false
 	}
 	var sc interface{ HTTPStatusCode() int }

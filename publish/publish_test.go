@@ -533,15 +533,28 @@ func TestRootFiles(t *testing.T) {
 	for i, n := range o.names {
 		pos[n] = i
 	}
-	for _, sig := range []string{"keys.json.sig", "signatures.json", "manifest.json.sig"} {
+	for _, sig := range []string{"keys.json.sig", "signatures.json"} {
 		for _, later := range []string{"keys.json", "install.sh"} {
 			if pos[sig] > pos[later] {
 				t.Errorf("%s uploaded after %s: %v", sig, later, o.names)
 			}
 		}
 	}
-	if o.names[len(o.names)-1] != "manifest.json" {
-		t.Errorf("last upload %s", o.names[len(o.names)-1])
+	// The commit point: manifest.json after every other file, except the
+	// legacy manifest.json.sig, which follows it; the signature of the new
+	// manifest's bytes (sigs/) precedes it.
+	mdata, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cas := manifest.SignaturePath("manifest.json", publishtest.SHA256(mdata))
+	for n, i := range pos {
+		if n != "manifest.json" && n != "manifest.json.sig" && i > pos["manifest.json"] {
+			t.Errorf("%s uploaded after manifest.json: %v", n, o.names)
+		}
+	}
+	if _, ok := pos[cas]; !ok || pos["manifest.json.sig"] < pos["manifest.json"] {
+		t.Errorf("want %s before manifest.json and manifest.json.sig after it: %v", cas, o.names)
 	}
 	// Key rotation and a new installer: root files are replaced.
 	write("keys.json", `{"serial":2}`)

@@ -67,6 +67,7 @@ type options struct {
 	noManifest  bool
 	replaceAll  bool
 	hashStaged  bool
+	merge       MergeFunc
 }
 
 // WithConcurrency sets how many files of one stage are uploaded at once
@@ -248,6 +249,9 @@ type Result struct {
 	// BytesUploaded is the size of the uploaded and replaced files; 0 on
 	// a re-run of a complete publish.
 	BytesUploaded int64
+	// Root says what the commit of manifest.json did; nil with
+	// [WithoutManifestUnsafe].
+	Root *RootResult
 }
 
 // Names returns the asset names in upload order, one per file (what
@@ -302,6 +306,7 @@ func (p *Publisher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 	}
 	st := &runState{totalBytes: plan.UploadBytes(), totalFiles: len(plan.Steps)}
 	res := &Result{}
+	rootCommit := plan.hasManifest && !p.opts.noManifest
 	var stage []int
 	flush := func() error {
 		if len(stage) == 0 {
@@ -320,6 +325,9 @@ func (p *Publisher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 				return nil, err
 			}
 		}
+		if rootCommit && isRootManifestFile(s.Name) {
+			continue // committed below, derived from the manifest
+		}
 		switch s.Action {
 		case ActionSkip:
 			st.files.Add(1)
@@ -330,6 +338,34 @@ func (p *Publisher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 	}
 	if err := flush(); err != nil {
 		return nil, err
+	}
+	if rootCommit {
+		merge := p.opts.merge
+		if merge == nil {
+			merge = stagedMerge(plan.Dir)
+		}
+		root, err := p.commitRoot(ctx, merge)
+		if err != nil {
+			return nil, err
+		}
+		res.Root = root
+		for i := range plan.Steps {
+			s := &plan.Steps[i]
+			if !isRootManifestFile(s.Name) {
+				continue
+			}
+			st.files.Add(1)
+			if !root.Changed {
+				s.Action = ActionSkip
+				p.report(st, Progress{Event: EventSkip, Name: s.Name, Stage: s.Stage, FileSize: s.Local.Size})
+				continue
+			}
+			if s.Action == ActionSkip {
+				s.Action = ActionReplace
+			}
+			st.bytes.Add(s.Local.Size)
+			p.report(st, Progress{Event: EventDone, Name: s.Name, Stage: s.Stage, FileBytes: s.Local.Size, FileSize: s.Local.Size, Attempt: root.Attempts})
+		}
 	}
 	if c, ok := p.store.(Committer); ok {
 		if err := p.retry(ctx, "", func(ctx context.Context) error { return c.Commit(ctx) }); err != nil {

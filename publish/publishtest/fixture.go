@@ -34,6 +34,9 @@ type Release struct {
 	// manifest.json lists them all. The files of the earlier releases
 	// are not staged.
 	Base *manifest.Manifest
+	// SerialBump is added to the manifest's serial: a re-signed manifest
+	// (a refresh) that a publish accepts over the one published before.
+	SerialBump int64
 }
 
 // StageRelease writes a staged release directory in the layout of the
@@ -115,6 +118,7 @@ func StageRelease(tb testing.TB, dir string, r Release) []string {
 		tb.Fatal(err)
 	}
 	m.Touch(r.Updated, 90*24*time.Hour)
+	m.Serial += r.SerialBump
 	data, err := m.Marshal()
 	if err != nil {
 		tb.Fatal(err)

@@ -60,6 +60,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/publish"
 )
 
@@ -261,7 +262,14 @@ func (r *recorder) Put(ctx context.Context, name string, body io.Reader, info pu
 	}
 	if name == publish.ManifestName {
 		if _, ok := r.Store.(publish.Committer); !ok {
-			r.checkAllStored(publish.ManifestName)
+			// The legacy root signature files follow the manifest; the
+			// signatures of these manifest bytes must be in place.
+			r.checkAllStored(publish.ManifestName, publish.ManifestSigName, publish.RootSignaturesName)
+			if slices.Contains(r.names, publish.ManifestSigName) {
+				if _, err := r.Store.Stat(ctx, manifest.SignaturePath(publish.ManifestName, info.SHA256)); err != nil {
+					r.t.Errorf("commit point reached before the signature of the new manifest: %v", err)
+				}
+			}
 		}
 	}
 	if r.onPut != nil {
@@ -279,9 +287,9 @@ func (r *recorder) Put(ctx context.Context, name string, body io.Reader, info pu
 
 // checkAllStored fails the test unless every staged name except skip is
 // stored: called when the commit point is about to be passed.
-func (r *recorder) checkAllStored(skip string) {
+func (r *recorder) checkAllStored(skip ...string) {
 	for _, n := range r.names {
-		if n == skip {
+		if slices.Contains(skip, n) {
 			continue
 		}
 		if _, err := r.Store.Stat(context.Background(), n); err != nil {
@@ -293,7 +301,7 @@ func (r *recorder) checkAllStored(skip string) {
 type committingRecorder struct{ *recorder }
 
 func (c committingRecorder) Commit(ctx context.Context) error {
-	c.checkAllStored("")
+	c.checkAllStored()
 	c.mu.Lock()
 	c.commits++
 	c.mu.Unlock()
@@ -331,16 +339,35 @@ func testPublishOrder(t *testing.T, s publish.Store) {
 	if err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
-	if len(rec.puts) != len(names) {
-		t.Errorf("Put %d files %v, want %d", len(rec.puts), rec.puts, len(names))
+	// Every staged file, plus the signatures of the manifest's bytes
+	// under their content-addressed names (sigs/).
+	mdata, err := os.ReadFile(filepath.Join(dir, publish.ManifestName))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i := 1; i < len(rec.stages); i++ {
-		if rec.stages[i] < rec.stages[i-1] {
-			t.Errorf("upload order went back from %s (%s) to %s (%s): %v", rec.puts[i-1], rec.stages[i-1], rec.puts[i], rec.stages[i], rec.puts)
+	msum := sum(mdata)
+	wantPuts := append(slices.Clone(names), manifest.SignaturePath(publish.ManifestName, msum), manifest.SignatureSetPath(publish.ManifestName, msum))
+	slices.Sort(wantPuts)
+	gotPuts := slices.Sorted(slices.Values(rec.puts))
+	if !slices.Equal(gotPuts, wantPuts) {
+		t.Errorf("Put %v, want %v", gotPuts, wantPuts)
+	}
+	// Stages never go back, except for the legacy manifest.json.sig,
+	// which is brought in line after the commit point.
+	var order []publish.Stage
+	var orderNames []string
+	for i, n := range rec.puts {
+		if n != publish.ManifestSigName {
+			order, orderNames = append(order, rec.stages[i]), append(orderNames, n)
 		}
 	}
-	if len(rec.puts) > 0 && rec.puts[len(rec.puts)-1] != publish.ManifestName {
-		t.Errorf("last upload = %s, want %s", rec.puts[len(rec.puts)-1], publish.ManifestName)
+	for i := 1; i < len(order); i++ {
+		if order[i] < order[i-1] {
+			t.Errorf("upload order went back from %s (%s) to %s (%s): %v", orderNames[i-1], order[i-1], orderNames[i], order[i], rec.puts)
+		}
+	}
+	if len(orderNames) > 0 && orderNames[len(orderNames)-1] != publish.ManifestName {
+		t.Errorf("last upload = %s, want %s (then only the legacy %s): %v", orderNames[len(orderNames)-1], publish.ManifestName, publish.ManifestSigName, rec.puts)
 	}
 	wantStage := map[string]publish.Stage{
 		"1.0.0/hello-1.0.0-linux-amd64.tar.gz": publish.StageArtifact,
@@ -505,16 +532,29 @@ func testReplaceManifest(t *testing.T, s publish.Store) {
 	if _, err := newPublisher(t, s).Publish(ctx, dir); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
-	// Re-signed manifest (new expiry), same artifacts.
+	// A re-signed manifest with the same serial would roll clients'
+	// serial back: refused, nothing replaced.
+	same := t.TempDir()
+	StageRelease(t, same, Release{Updated: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)})
+	if _, err := newPublisher(t, s).Publish(ctx, same); !errors.Is(err, manifest.ErrHistoryLoss) {
+		t.Fatalf("Publish of a re-signed manifest with the same serial: %v, want an error wrapping manifest.ErrHistoryLoss", err)
+	}
+	// Re-signed manifest (new expiry, serial+1), same artifacts.
 	dir2 := t.TempDir()
-	names := StageRelease(t, dir2, Release{Updated: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)})
+	names := StageRelease(t, dir2, Release{Updated: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), SerialBump: 1})
 	rec := newRecorder(t, s, names)
 	res, err := newPublisher(t, rec.wrap()).Publish(ctx, dir2)
 	if err != nil {
 		t.Fatalf("Publish of a re-signed manifest: %v", err)
 	}
+	m2, err := os.ReadFile(filepath.Join(dir2, publish.ManifestName))
+	if err != nil {
+		t.Fatal(err)
+	}
 	slices.Sort(rec.puts)
-	want := []string{"manifest.json", "manifest.json.sig", "signatures.json"}
+	want := []string{"manifest.json", "manifest.json.sig", "signatures.json",
+		manifest.SignaturePath(publish.ManifestName, sum(m2)), manifest.SignatureSetPath(publish.ManifestName, sum(m2))}
+	slices.Sort(want)
 	if !slices.Equal(rec.puts, want) {
 		t.Errorf("re-signed manifest: uploaded %v, want %v", rec.puts, want)
 	}
@@ -529,8 +569,12 @@ var errKilled = errors.New("publishtest: killed")
 func testKillAndResume(t *testing.T, newStore func(*testing.T) publish.Store) {
 	dir := t.TempDir()
 	names := StageRelease(t, dir, Release{})
+	// Every staged file plus the two content-addressed signatures of the
+	// manifest (sigs/); manifest.json is the last but one, the legacy
+	// manifest.json.sig the last.
+	total := len(names) + 2
 	for _, mode := range []string{"before", "after"} {
-		for n := range len(names) {
+		for n := range total {
 			t.Run(fmt.Sprintf("%s-put-%d", mode, n), func(t *testing.T) {
 				ctx := context.Background()
 				s := newStore(t)
@@ -557,7 +601,7 @@ func testKillAndResume(t *testing.T, newStore func(*testing.T) publish.Store) {
 				} else if !manifestStored {
 					checkMissing(t, s, publish.ManifestName)
 				}
-				if manifestStored && (mode != "after" || n != len(names)-1) {
+				if manifestStored && n < total-2 {
 					t.Errorf("manifest.json stored before the failure at put %d: %v", n, rec.puts)
 				}
 
@@ -566,8 +610,11 @@ func testKillAndResume(t *testing.T, newStore func(*testing.T) publish.Store) {
 				if err != nil {
 					t.Fatalf("re-run after a failure at put %d: %v", n, err)
 				}
-				if res.Uploaded != len(names)-stored || rec2.calls != len(names)-stored {
-					t.Errorf("re-run uploaded %d files (%d Put calls), want %d", res.Uploaded, rec2.calls, len(names)-stored)
+				if rec2.calls != total-stored {
+					t.Errorf("re-run made %d Put calls, want %d (%d of %d stored)", rec2.calls, total-stored, stored, total)
+				}
+				if res.Uploaded+res.Skipped+res.Replaced != len(names) {
+					t.Errorf("re-run result: %d uploaded, %d skipped, %d replaced; want %d in all", res.Uploaded, res.Skipped, res.Replaced, len(names))
 				}
 				checkRelease(t, s, dir, names)
 			})

@@ -1,0 +1,449 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/relkit/relkit/manifest"
+)
+
+// The root files that carry the manifest's signatures. The Publisher writes
+// them itself, derived from the manifest it commits (see [RootFiles]).
+const (
+	// ManifestSigName is the manifest's detached signature at the root:
+	// the legacy location, kept for older clients and for "cosign
+	// verify-blob --signature manifest.json.sig manifest.json". It is
+	// written after manifest.json, so it can lag one publish behind;
+	// clients read sigs/ first (see [manifest.SignaturePath]).
+	ManifestSigName = ManifestName + ".sig"
+	// RootSignaturesName is the signature set at the root (legacy
+	// location of the manifest's entries; keys.json's entries live there
+	// too).
+	RootSignaturesName = "signatures.json"
+)
+
+// MaxMergeAttempts bounds how often a publish reads the destination's
+// manifest, merges and tries to replace it when other publishers keep
+// replacing it first. It then fails with a [*RaceError].
+const MaxMergeAttempts = 8
+
+// maxRootFile bounds the root files the Publisher reads back.
+const maxRootFile = manifest.MaxManifestSize
+
+// RootFiles is what a publish commits at the root: the manifest and its
+// signatures. The signatures are first written under content-addressed
+// names ([manifest.SignaturePath], [manifest.SignatureSetPath]), then
+// manifest.json is replaced conditionally (the commit point), then the
+// legacy manifest.json.sig and signatures.json are brought up to date.
+// So a reader that got any manifest.json finds the signatures of exactly
+// those bytes, and a stop anywhere leaves the old root or the new one,
+// both verifiable.
+type RootFiles struct {
+	// Manifest is the manifest.json to publish.
+	Manifest []byte
+	// Signature is the detached signature of Manifest by the first signer
+	// (base64, the .sig format); nil when Signatures carries them all.
+	Signature []byte
+	// Signatures is the root signatures.json to publish with Manifest:
+	// its entries for "manifest.json" sign Manifest, and its other
+	// entries (keys.json's) are published with it. It is stored as
+	// sigs/manifest.json.<sha256>.signatures.json and copied to the root
+	// signatures.json after the commit. Nil when Signature is enough.
+	Signatures []byte
+	// Removed names the releases the new manifest drops on purpose (a
+	// retention policy); any other missing release is history loss (see
+	// [manifest.CheckSuccessor]).
+	Removed []string
+}
+
+// MergeFunc computes the root files to commit from the manifest.json the
+// destination holds now (nil when it has none, for a first release). The
+// Publisher calls it again with the newer manifest each time another
+// publisher replaced manifest.json first, up to [MaxMergeAttempts] times,
+// so it must merge afresh from current every time. It returns nil
+// RootFiles when nothing needs to change (the release is already
+// published). The merge is expected to verify current's signatures before
+// trusting it; the Publisher itself checks only that the result does not
+// lose history.
+type MergeFunc func(ctx context.Context, current []byte) (*RootFiles, error)
+
+// WithMerge makes [Publisher.Publish] build the manifest it commits from
+// the destination's current manifest.json with fn, instead of publishing
+// the staged manifest.json as it is. release.Publish uses it to merge the
+// staged release into whatever the destination lists when the commit
+// happens, re-signing the result, so that a stale base or a racing
+// publisher never loses a release. Default: the staged manifest.json is
+// published as it is, only if it is a successor of the published one
+// (see [manifest.CheckSuccessor]), and a lost race is a [*RaceError].
+func WithMerge(fn MergeFunc) Option {
+	return func(o *options) error {
+		o.merge = fn
+		return nil
+	}
+}
+
+// RaceError reports a publish that lost the race to replace manifest.json
+// to other publishers: every time it merged, somebody else committed
+// first. Nothing of the losing publish is visible to clients. Run it
+// again; with [WithMerge] the next run merges into the newer manifest.
+type RaceError struct {
+	// Attempts is how many times the publish tried.
+	Attempts int
+	// Serial is the serial of the manifest published by the other
+	// publisher, and Versions the releases it lists that the losing
+	// publish did not have when it merged (newest first).
+	Serial   int64
+	Versions []string
+	// Err is the last problem (an error wrapping ErrChanged, or the
+	// *manifest.HistoryError of a staged manifest that the newer one
+	// makes stale).
+	Err error
+}
+
+// Error implements error.
+func (e *RaceError) Error() string {
+	s := fmt.Sprintf("publish: another publisher replaced %s first (serial %d", ManifestName, e.Serial)
+	if len(e.Versions) > 0 {
+		s += ", with " + strings.Join(e.Versions, ", ")
+	}
+	s += fmt.Sprintf(") after %d attempt(s); nothing of this publish is visible: re-run it to merge into the new manifest", e.Attempts)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the last problem.
+func (e *RaceError) Unwrap() error { return e.Err }
+
+// RootResult says what the root commit of a publish did.
+type RootResult struct {
+	// Changed is true when manifest.json was replaced (or created).
+	Changed bool
+	// Serial is the serial of the manifest now published.
+	Serial int64
+	// Attempts is how many merges it took (more than 1 after lost races).
+	Attempts int
+	// Previous is the serial that was replaced; 0 for a first release.
+	Previous int64
+}
+
+// rootState is the destination's manifest.json as read for a merge.
+type rootState struct {
+	data []byte
+	obj  *Object // nil when there is none
+	m    *manifest.Manifest
+}
+
+// readRoot reads manifest.json: Stat first (the revision a conditional
+// replace names), then the bytes. When the bytes do not hash to what Stat
+// reported, the manifest changed in between and it reads again.
+func (p *Publisher) readRoot(ctx context.Context) (*rootState, error) {
+	for try := 0; try < 4; try++ {
+		obj, err := p.remoteStat(ctx, ManifestName)
+		if err != nil {
+			return nil, err
+		}
+		if obj == nil {
+			return &rootState{}, nil
+		}
+		data, err := p.readAll(ctx, ManifestName, maxRootFile)
+		if errors.Is(err, ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256Hex(data)
+		if obj.SHA256 != "" && obj.SHA256 != sum {
+			continue // replaced between Stat and Open
+		}
+		obj.SHA256 = sum
+		m, err := manifest.Parse(data)
+		if err != nil {
+			return nil, &RootError{Reason: "the published manifest.json does not parse", Err: err}
+		}
+		return &rootState{data: data, obj: obj, m: m}, nil
+	}
+	return nil, fmt.Errorf("publish: %s keeps changing while it is read: %w", ManifestName, ErrChanged)
+}
+
+// RootError reports a destination root that a publish cannot merge into:
+// its manifest.json does not parse, does not verify, or belongs to
+// another project. Nothing was replaced.
+type RootError struct {
+	// Reason says what is wrong and what to do.
+	Reason string
+	// Err is the cause.
+	Err error
+}
+
+// Error implements error.
+func (e *RootError) Error() string {
+	if e.Err != nil {
+		return "publish: " + e.Reason + ": " + e.Err.Error()
+	}
+	return "publish: " + e.Reason
+}
+
+// Unwrap returns the cause.
+func (e *RootError) Unwrap() error { return e.Err }
+
+// remoteStat is Stat with retries; nil when there is no object.
+func (p *Publisher) remoteStat(ctx context.Context, name string) (*Object, error) {
+	var obj Object
+	err := p.retry(ctx, name, func(ctx context.Context) error {
+		var err error
+		obj, err = p.store.Stat(ctx, name)
+		return err
+	})
+	if errors.Is(err, ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("publish: stat %s: %w", name, err)
+	}
+	obj.Name = name
+	return &obj, nil
+}
+
+// readAll reads a whole object (at most limit bytes), with retries.
+func (p *Publisher) readAll(ctx context.Context, name string, limit int64) ([]byte, error) {
+	var data []byte
+	err := p.retry(ctx, name, func(ctx context.Context) error {
+		rc, err := p.store.Open(ctx, name)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		data, err = io.ReadAll(io.LimitReader(rc, limit+1))
+		if err != nil {
+			return err
+		}
+		if int64(len(data)) > limit {
+			return fmt.Errorf("%s: larger than %d bytes: %w", name, limit, manifest.ErrTooLarge)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("publish: read %s: %w", name, err)
+	}
+	return data, nil
+}
+
+// putBytes puts data under name with retries (create-only unless replace;
+// conditional when ifMatch is set).
+func (p *Publisher) putBytes(ctx context.Context, name string, data []byte, st Stage, replace bool, ifMatch string) error {
+	sum := sha256Hex(data)
+	return p.retry(ctx, name, func(ctx context.Context) error {
+		body := NewBody(name, bytes.NewReader(data), int64(len(data)), sum)
+		return p.store.Put(ctx, name, body, PutInfo{
+			Size: int64(len(data)), SHA256: sum, ContentType: contentType(name),
+			Stage: st, Replace: replace, IfMatch: ifMatch,
+		})
+	})
+}
+
+// putIfDifferent replaces name with data unless it already holds exactly
+// these bytes.
+func (p *Publisher) putIfDifferent(ctx context.Context, name string, data []byte, st Stage) error {
+	obj, err := p.remote(ctx, name)
+	if err != nil {
+		return err
+	}
+	if obj != nil && obj.Size == int64(len(data)) && obj.SHA256 == sha256Hex(data) {
+		return nil
+	}
+	if err := p.putBytes(ctx, name, data, st, true, ""); err != nil {
+		return fmt.Errorf("publish: upload %s: %w", name, err)
+	}
+	return nil
+}
+
+// UpdateRoot commits a change to the destination's root without a staged
+// release: fn computes the new root files from the current manifest.json
+// (see [MergeFunc]), and the commit follows the same rules as a publish
+// (content-addressed signatures first, a conditional replace of
+// manifest.json, bounded retries after lost races, no history loss except
+// RootFiles.Removed). Refreshing the expiry, yanking, deprecating and
+// pruning are such changes (see package release). The store's
+// [Committer] step runs afterwards.
+func (p *Publisher) UpdateRoot(ctx context.Context, fn MergeFunc) (*RootResult, error) {
+	if fn == nil {
+		return nil, errors.New("publish: UpdateRoot: nil MergeFunc")
+	}
+	res, err := p.commitRoot(ctx, fn)
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := p.store.(Committer); ok {
+		if err := p.retry(ctx, "", func(ctx context.Context) error { return c.Commit(ctx) }); err != nil {
+			return nil, fmt.Errorf("publish: commit: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// commitRoot runs the root commit protocol with merge.
+func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc) (*RootResult, error) {
+	var lastErr error
+	var lost *rootState
+	var mine *manifest.Manifest
+	for attempt := 1; attempt <= MaxMergeAttempts; attempt++ {
+		cur, err := p.readRoot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		files, err := merge(ctx, cur.data)
+		if err != nil {
+			if lost != nil {
+				return nil, &RaceError{Attempts: attempt, Serial: cur.serial(), Versions: newVersions(mine, cur.m), Err: err}
+			}
+			return nil, err
+		}
+		res := &RootResult{Attempts: attempt, Previous: cur.serial(), Serial: cur.serial()}
+		if files == nil || (cur.data != nil && bytes.Equal(files.Manifest, cur.data)) {
+			// Already published (a re-run, or our own earlier attempt
+			// whose answer was lost).
+			if err := p.repairLegacy(ctx); err != nil {
+				return nil, err
+			}
+			return res, nil
+		}
+		next, err := manifest.Parse(files.Manifest)
+		if err != nil {
+			return nil, &RootError{Reason: "the manifest to publish does not parse", Err: err}
+		}
+		if err := manifest.CheckSuccessor(cur.m, next, files.Removed...); err != nil {
+			if lost != nil {
+				return nil, &RaceError{Attempts: attempt, Serial: cur.serial(), Versions: newVersions(next, cur.m), Err: err}
+			}
+			return nil, err
+		}
+		sum := sha256Hex(files.Manifest)
+		if len(files.Signature) > 0 {
+			if err := p.putIfDifferent(ctx, manifest.SignaturePath(ManifestName, sum), files.Signature, StageIndex); err != nil {
+				return nil, err
+			}
+		}
+		if len(files.Signatures) > 0 {
+			name := manifest.SignatureSetPath(ManifestName, sum)
+			if err := p.putIfDifferent(ctx, name, files.Signatures, StageIndex); err != nil {
+				return nil, err
+			}
+		}
+		// The commit point.
+		var ifMatch string
+		replace := cur.obj != nil
+		if replace {
+			ifMatch = cur.obj.Version
+			if ifMatch == "" {
+				ifMatch = cur.obj.SHA256
+			}
+		}
+		err = p.putBytes(ctx, ManifestName, files.Manifest, StageManifest, replace, ifMatch)
+		if errors.Is(err, ErrChanged) || errors.Is(err, ErrExist) {
+			lastErr, lost, mine = err, cur, next
+			continue // somebody else committed: merge into theirs
+		}
+		if err != nil {
+			return nil, fmt.Errorf("publish: upload %s: %w", ManifestName, err)
+		}
+		res.Changed, res.Serial = true, next.Serial
+		if err := p.repairLegacy(ctx); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	re := &RaceError{Attempts: MaxMergeAttempts, Err: lastErr}
+	if cur, err := p.readRoot(ctx); err == nil {
+		re.Serial, re.Versions = cur.serial(), newVersions(mine, cur.m)
+	}
+	return nil, re
+}
+
+func (r *rootState) serial() int64 {
+	if r == nil || r.m == nil {
+		return 0
+	}
+	return r.m.Serial
+}
+
+// newVersions lists the releases theirs has that mine lacks.
+func newVersions(mine, theirs *manifest.Manifest) []string {
+	if theirs == nil {
+		return nil
+	}
+	var out []string
+	for _, r := range theirs.Releases {
+		if mine == nil {
+			out = append(out, r.Version)
+			continue
+		}
+		if _, ok := mine.Release(r.Version); !ok {
+			out = append(out, r.Version)
+		}
+	}
+	return out
+}
+
+// repairLegacy brings the legacy root signature files (manifest.json.sig,
+// the manifest's entries in signatures.json) in line with the
+// manifest.json published now, from its content-addressed signatures. A
+// manifest published without sigs/ (by an older relkit) is left alone.
+// It re-reads manifest.json afterwards and repeats (bounded) when another
+// publisher committed in between, so the legacy files end up matching
+// the newest manifest.
+func (p *Publisher) repairLegacy(ctx context.Context) error {
+	for try := 0; try < 4; try++ {
+		cur, err := p.readRoot(ctx)
+		if err != nil || cur.obj == nil {
+			return err
+		}
+		sum := cur.obj.SHA256
+		if sig, err := p.readOptional(ctx, manifest.SignaturePath(ManifestName, sum)); err != nil {
+			return err
+		} else if sig != nil {
+			if err := p.putIfDifferent(ctx, ManifestSigName, sig, StageIndex); err != nil {
+				return err
+			}
+		}
+		set, err := p.readOptional(ctx, manifest.SignatureSetPath(ManifestName, sum))
+		if err != nil {
+			return err
+		}
+		if set != nil {
+			if err := p.putIfDifferent(ctx, RootSignaturesName, set, StageIndex); err != nil {
+				return err
+			}
+		}
+		again, err := p.remoteStat(ctx, ManifestName)
+		if err != nil {
+			return err
+		}
+		if again != nil && (again.SHA256 == "" || again.SHA256 == sum) {
+			return nil
+		}
+	}
+	return nil // the newest publisher repairs after its own commit
+}
+
+// readOptional reads a small root file; nil when there is none.
+func (p *Publisher) readOptional(ctx context.Context, name string) ([]byte, error) {
+	data, err := p.readAll(ctx, name, maxRootFile)
+	if errors.Is(err, ErrNotExist) {
+		return nil, nil
+	}
+	return data, err
+}
+
+func sha256Hex(data []byte) string {
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:])
+}
