@@ -442,7 +442,7 @@ func (p *Publisher) Plan(ctx context.Context, dir string) (*Plan, error) {
 	if err := plan.Err(); err != nil {
 		return plan, err
 	}
-	if m != nil && !p.opts.noManifest && p.opts.merge == nil {
+	if m != nil && !p.opts.noManifest && p.opts.merge == nil && !p.opts.replaceAll {
 		// Published as staged: refuse now, in the plan (and a dry run),
 		// a staged manifest that would lose published history.
 		cur, err := p.readRoot(ctx)

@@ -119,8 +119,9 @@ func WithoutManifestUnsafe() Option {
 // bytes differ from the staged ones instead of refusing them with a
 // [*ConflictError]. It breaks the promise that a published version never
 // changes (clients that cached a checksum will refuse the new bytes), so
-// use it only to repair a release nobody has installed yet. Default:
-// refuse.
+// use it only to repair a release nobody has installed yet. It also turns
+// off the refusal of a staged manifest that loses published history
+// ([manifest.CheckSuccessor]). Default: refuse.
 func WithReplaceExistingUnsafe() Option {
 	return func(o *options) error {
 		o.replaceAll = true

@@ -320,7 +320,7 @@ func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc) (*RootResul
 		if err != nil {
 			return nil, &RootError{Reason: "the manifest to publish does not parse", Err: err}
 		}
-		if err := manifest.CheckSuccessor(cur.m, next, files.Removed...); err != nil {
+		if err := p.checkSuccessor(cur.m, next, files.Removed); err != nil {
 			if lost != nil {
 				return nil, &RaceError{Attempts: attempt, Serial: cur.serial(), Versions: newVersions(next, cur.m), Err: err}
 			}
@@ -366,6 +366,15 @@ func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc) (*RootResul
 		re.Serial, re.Versions = cur.serial(), newVersions(mine, cur.m)
 	}
 	return nil, re
+}
+
+// checkSuccessor is manifest.CheckSuccessor, which
+// WithReplaceExistingUnsafe turns off.
+func (p *Publisher) checkSuccessor(cur, next *manifest.Manifest, removed []string) error {
+	if p.opts.replaceAll {
+		return nil
+	}
+	return manifest.CheckSuccessor(cur, next, removed...)
 }
 
 func (r *rootState) serial() int64 {

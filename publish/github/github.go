@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -488,7 +489,7 @@ func (s *Store) Stat(ctx context.Context, name string) (publish.Object, error) {
 	if a == nil || !a.complete() {
 		return publish.Object{}, fmt.Errorf("github: asset %s of release %s: %w", flat, s.opts.Tag, publish.ErrNotExist)
 	}
-	obj := publish.Object{Name: name, Size: int64(a.GetSize())}
+	obj := publish.Object{Name: name, Size: int64(a.GetSize()), Version: strconv.FormatInt(a.GetID(), 10)}
 	if d, ok := strings.CutPrefix(a.digest(), "sha256:"); ok && len(d) == 64 {
 		obj.SHA256 = strings.ToLower(d)
 	}
@@ -562,9 +563,21 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.
 	if err != nil {
 		return err
 	}
+	if info.Replace && info.IfMatch != "" {
+		// A conditional replace looks at a fresh listing. GitHub has no
+		// conditional upload, so this narrows the race with another
+		// publisher to the time between this listing and the delete;
+		// see the package documentation.
+		s.mu.Lock()
+		s.stale = true
+		s.mu.Unlock()
+	}
 	old, err := s.lookup(ctx, flat)
 	if err != nil {
 		return err
+	}
+	if info.Replace && info.IfMatch != "" && (old == nil || !old.complete() || strconv.FormatInt(old.GetID(), 10) != info.IfMatch) {
+		return fmt.Errorf("github: asset %s of release %s is no longer asset %s: %w", flat, s.opts.Tag, info.IfMatch, publish.ErrChanged)
 	}
 	if old != nil && !old.complete() {
 		// The remains of an interrupted upload block the name: remove.

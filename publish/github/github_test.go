@@ -3,6 +3,8 @@ package github_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/publish"
 	"github.com/relkit/relkit/publish/github"
 	"github.com/relkit/relkit/publish/github/githubtest"
@@ -98,8 +101,10 @@ func TestPublishDraftThenCommit(t *testing.T) {
 	if r.Draft || r.Tag != "v1.0.0" || r.Name != "hello 1.0.0" || r.Body != "notes" {
 		t.Errorf("release = %+v", r)
 	}
-	if len(r.Assets) != len(names) {
-		t.Errorf("%d assets, want %d", len(r.Assets), len(names))
+	// The staged files and the two content-addressed signatures (sigs/)
+	// of the manifest.
+	if len(r.Assets) != len(names)+2 {
+		t.Errorf("%d assets, want %d", len(r.Assets), len(names)+2)
 	}
 	for _, n := range names {
 		want, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(n)))
@@ -107,8 +112,9 @@ func TestPublishDraftThenCommit(t *testing.T) {
 			t.Errorf("asset %s differs", n)
 		}
 	}
-	if r.Order[len(r.Order)-1] != publish.ManifestName {
-		t.Errorf("last asset uploaded: %s", r.Order[len(r.Order)-1])
+	// manifest.json last, but for the legacy manifest.json.sig.
+	if n := len(r.Order); n < 2 || r.Order[n-2] != publish.ManifestName || r.Order[n-1] != publish.ManifestSigName {
+		t.Errorf("upload order ends %v, want manifest.json then manifest.json.sig", r.Order)
 	}
 	if want := srv.URL + "/acme/hello/releases/tag/v1.0.0"; res.URL != want {
 		t.Errorf("Result.URL = %q, want %q", res.URL, want)
@@ -164,7 +170,7 @@ func TestResumeDraftWithNewStore(t *testing.T) {
 		t.Errorf("resume: %d skipped, %d uploaded", res.Skipped, res.Uploaded)
 	}
 	rels = srv.Releases("acme", "hello")
-	if len(rels) != 6 || rels[0].Draft || len(rels[0].Assets) != len(names) {
+	if len(rels) != 6 || rels[0].Draft || len(rels[0].Assets) != len(names)+2 {
 		t.Errorf("after resume: %d releases, first draft=%v with %d assets", len(rels), rels[0].Draft, len(rels[0].Assets))
 	}
 	reqs := strings.Join(srv.Requests(), "\n")
@@ -275,8 +281,9 @@ func TestServerErrorsRetried(t *testing.T) {
 	if _, err := newPub(t, newStore(t, srv, "v1.0.0"), publish.WithConcurrency(1)).Publish(context.Background(), dir); err != nil {
 		t.Fatalf("Publish with a 502 and a 429: %v", err)
 	}
-	if got := int(uploads.Load()); got != len(names)+2 {
-		t.Errorf("%d upload requests, want %d", got, len(names)+2)
+	// Every file once, the two sigs/ files, and two retried uploads.
+	if got := int(uploads.Load()); got != len(names)+4 {
+		t.Errorf("%d upload requests, want %d", got, len(names)+4)
 	}
 }
 
@@ -352,8 +359,12 @@ func TestPromoteFromGitHub(t *testing.T) {
 		return nil
 	})
 	slices.Sort(got)
-	if !slices.Equal(got, names) {
-		t.Errorf("promoted %v, want %v", got, names)
+	msum := sha256.Sum256(mustRead(t, filepath.Join(dir, publish.ManifestName)))
+	want := append(slices.Clone(names), manifest.SignaturePath(publish.ManifestName, hex.EncodeToString(msum[:])),
+		manifest.SignatureSetPath(publish.ManifestName, hex.EncodeToString(msum[:])))
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("promoted %v, want %v", got, want)
 	}
 }
 
@@ -393,7 +404,8 @@ func TestPlanListsAssetsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := len(srv.Requests())
-	// PerPage 2: the 11 assets take 6 pages; one listing, not one per file.
+	// PerPage 2: the 13 assets (11 staged, 2 in sigs/) take 7 pages; one
+	// listing, not one per file.
 	if _, err := newPub(t, newStore(t, srv, "v1.0.0"), publish.WithConcurrency(8)).Plan(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +416,7 @@ func TestPlanListsAssetsOnce(t *testing.T) {
 			lists++
 		}
 	}
-	if want := (len(names) + 1) / 2; lists != want {
+	if want := (len(names) + 2 + 1) / 2; lists != want {
 		t.Errorf("Plan listed assets with %d requests, want %d (one listing): %v", lists, want, reqs)
 	}
 }
@@ -484,4 +496,13 @@ func TestRootSignaturesAsset(t *testing.T) {
 	if err != nil || res.BytesUploaded != 0 {
 		t.Fatalf("re-run: %v, %d bytes uploaded", err, res.BytesUploaded)
 	}
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

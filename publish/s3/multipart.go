@@ -55,7 +55,9 @@ func (s *Store) putMultipart(ctx context.Context, name, key string, b body, info
 	if _, err := b.Seek(0, io.SeekStart); err != nil {
 		return "", fmt.Errorf("s3: put %s: rewind: %w", key, err)
 	}
-	create, err := s.client.CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{
+	cctx, ccancel := s.opctx(ctx, 0)
+	defer ccancel()
+	create, err := s.client.CreateMultipartUpload(cctx, &awss3.CreateMultipartUploadInput{
 		Bucket:            aws.String(s.bucket),
 		Key:               aws.String(key),
 		ContentType:       contentType(info, key),
@@ -108,7 +110,8 @@ func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, b
 				if ctx.Err() != nil {
 					continue
 				}
-				out, err := s.client.UploadPart(ctx, &awss3.UploadPartInput{
+				pctx, pcancel := s.opctx(ctx, p.n)
+				out, err := s.client.UploadPart(pctx, &awss3.UploadPartInput{
 					Bucket:         aws.String(s.bucket),
 					Key:            aws.String(key),
 					UploadId:       uploadID,
@@ -117,6 +120,7 @@ func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, b
 					ContentLength:  aws.Int64(p.n),
 					ChecksumSHA256: aws.String(b64(p.sha)),
 				}, unsignedPayload)
+				pcancel()
 				if err != nil {
 					fail(s.wrapErr("UploadPart", key, fmt.Errorf("part %d: %w", p.num, err)))
 					continue
@@ -169,7 +173,9 @@ func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, b
 	}
 
 	sort.Slice(completed, func(i, j int) bool { return *completed[i].PartNumber < *completed[j].PartNumber })
-	out, err := s.client.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{
+	dctx, dcancel := s.opctx(ctx, 0)
+	defer dcancel()
+	out, err := s.client.CompleteMultipartUpload(dctx, &awss3.CompleteMultipartUploadInput{
 		Bucket:          aws.String(s.bucket),
 		Key:             aws.String(key),
 		UploadId:        uploadID,

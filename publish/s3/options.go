@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -73,6 +74,8 @@ type options struct {
 	ccImmutable string
 	publicURL   string
 	noCond      bool
+	timeout     time.Duration
+	minRate     int64
 }
 
 func defaultOptions() options {
@@ -82,6 +85,32 @@ func defaultOptions() options {
 		partConc:    DefaultPartConcurrency,
 		ccMutable:   DefaultMutableCacheControl,
 		ccImmutable: DefaultImmutableCacheControl,
+		timeout:     DefaultTimeout,
+		minRate:     DefaultMinThroughput,
+	}
+}
+
+// Defaults of [WithTimeout].
+const (
+	// DefaultTimeout bounds every request before its body is counted.
+	DefaultTimeout = 2 * time.Minute
+	// DefaultMinThroughput is the slowest transfer, in bytes per second,
+	// that a request's deadline allows for its body: 64 KiB/s.
+	DefaultMinThroughput = 64 << 10
+)
+
+// WithTimeout sets the deadline of every request: d (default
+// [DefaultTimeout]) plus the time the request's body (an upload, a part,
+// a download) takes at minBytesPerSecond (default [DefaultMinThroughput];
+// 0 adds nothing). A request past its deadline fails with a retryable
+// timeout, so a stalled connection never hangs a publish.
+func WithTimeout(d time.Duration, minBytesPerSecond int64) Option {
+	return func(o *options) error {
+		if d <= 0 || minBytesPerSecond < 0 {
+			return fmt.Errorf("invalid timeout %v or throughput %d", d, minBytesPerSecond)
+		}
+		o.timeout, o.minRate = d, minBytesPerSecond
+		return nil
 	}
 }
 

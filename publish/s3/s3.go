@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -31,16 +32,6 @@ type Store struct {
 	bucket string
 	opts   options
 	base   string // URL of the prefix, for URL
-
-	mu   sync.Mutex
-	seen map[string]seenObject // key -> what the last Stat or Put saw
-}
-
-// seenObject is what the store last saw under a key: the ETag replacing
-// puts send as If-Match, or that nothing was there (If-None-Match: *).
-type seenObject struct {
-	exists bool
-	etag   string
 }
 
 var bucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.\-_]{1,254}$`)
@@ -103,7 +94,7 @@ func New(ctx context.Context, bucket string, opts ...Option) (*Store, error) {
 		// uses it; so do the URLs.
 		o.endpoint = strings.TrimRight(*cfg.BaseEndpoint, "/")
 	}
-	s := &Store{client: client, bucket: bucket, opts: o, seen: map[string]seenObject{}}
+	s := &Store{client: client, bucket: bucket, opts: o}
 	s.base = s.baseURL(cfg.Region)
 	return s, nil
 }
@@ -174,50 +165,34 @@ func (s *Store) URL(name string) string {
 	return s.base + "/" + escapePath(name)
 }
 
-func (s *Store) remember(key string, obj seenObject) {
-	s.mu.Lock()
-	s.seen[key] = obj
-	s.mu.Unlock()
-}
-
-func (s *Store) lastSeen(key string) (seenObject, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	obj, ok := s.seen[key]
-	return obj, ok
-}
-
 // Stat implements [publish.Store] with a HEAD request. Object.SHA256 is
 // the object's full-object SHA-256 checksum when S3 has one (objects
 // uploaded in one piece with x-amz-checksum-sha256), else the
 // [MetadataSHA256] metadata the store writes with every object, else ""
 // (the Publisher then hashes the object through Open).
 //
-// Stat also remembers the object's ETag: a later Put with
-// PutInfo.Replace sends it as If-Match, so that an index file replaced by
-// somebody else in between is not silently overwritten.
+// Object.Version is the object's ETag: a Put with PutInfo.IfMatch sends it
+// as If-Match.
 func (s *Store) Stat(ctx context.Context, name string) (publish.Object, error) {
 	key, err := s.key(name)
 	if err != nil {
 		return publish.Object{}, err
 	}
+	ctx, cancel := s.opctx(ctx, 0)
+	defer cancel()
 	out, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{
 		Bucket:       aws.String(s.bucket),
 		Key:          aws.String(key),
 		ChecksumMode: types.ChecksumModeEnabled,
 	})
 	if err != nil {
-		err = s.wrapErr("HeadObject", key, err)
-		if errors.Is(err, publish.ErrNotExist) {
-			s.remember(key, seenObject{})
-		}
-		return publish.Object{}, err
+		return publish.Object{}, s.wrapErr("HeadObject", key, err)
 	}
-	s.remember(key, seenObject{exists: true, etag: aws.ToString(out.ETag)})
 	return publish.Object{
-		Name:   name,
-		Size:   aws.ToInt64(out.ContentLength),
-		SHA256: headSHA256(out),
+		Name:    name,
+		Size:    aws.ToInt64(out.ContentLength),
+		SHA256:  headSHA256(out),
+		Version: aws.ToString(out.ETag),
 	}, nil
 }
 
@@ -252,14 +227,47 @@ func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.client.GetObject(ctx, &awss3.GetObjectInput{
-		Bucket: aws.String(s.bucket),
-		Key:    aws.String(key),
+	// The deadline covers the whole read: a response that stalls is
+	// cut off instead of hanging the publish.
+	hctx, hcancel := s.opctx(ctx, 0)
+	head, err := s.client.HeadObject(hctx, &awss3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	hcancel()
+	if err != nil {
+		return nil, s.wrapErr("HeadObject", key, err)
+	}
+	gctx, gcancel := s.opctx(ctx, aws.ToInt64(head.ContentLength))
+	out, err := s.client.GetObject(gctx, &awss3.GetObjectInput{
+		Bucket:  aws.String(s.bucket),
+		Key:     aws.String(key),
+		IfMatch: head.ETag,
 	})
 	if err != nil {
+		gcancel()
 		return nil, s.wrapErr("GetObject", key, err)
 	}
-	return out.Body, nil
+	return &cancelBody{ReadCloser: out.Body, cancel: gcancel}, nil
+}
+
+// cancelBody releases a request's deadline when its body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelBody) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+// opctx bounds one request: the store's timeout, plus the time the body
+// of size bytes takes at the minimum throughput (see [WithTimeout]).
+func (s *Store) opctx(ctx context.Context, size int64) (context.Context, context.CancelFunc) {
+	d := s.opts.timeout
+	if size > 0 && s.opts.minRate > 0 {
+		d += time.Duration(float64(size) / float64(s.opts.minRate) * float64(time.Second))
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 // body is what Put needs from its reader: a *publish.Body.
@@ -301,21 +309,22 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.
 	if info.Size < 0 || info.Size > MaxObjectSize {
 		return fmt.Errorf("s3: put %s: size %d outside [0, %d]", name, info.Size, int64(MaxObjectSize))
 	}
-	cond, err := s.condition(ctx, key, info.Replace)
+	cond, err := s.condition(ctx, key, info)
 	if err != nil {
 		return err
 	}
-	var etag string
 	if info.Size >= s.opts.threshold {
-		etag, err = s.putMultipart(ctx, name, key, b, info, cond)
+		_, err = s.putMultipart(ctx, name, key, b, info, cond)
 	} else {
-		etag, err = s.putSingle(ctx, name, key, b, info, cond)
+		_, err = s.putSingle(ctx, name, key, b, info, cond)
 	}
-	if err != nil {
-		return err
+	var se *Error
+	if err != nil && cond.ifMatch != nil && errors.As(err, &se) && se.kind == publish.ErrExist {
+		// 412 to If-Match (or 409 ConditionalRequestConflict): the
+		// object is no longer the revision that was read.
+		se.kind = publish.ErrChanged
 	}
-	s.remember(key, seenObject{exists: true, etag: etag})
-	return nil
+	return err
 }
 
 // condition is the precondition of a put.
@@ -323,33 +332,40 @@ type condition struct {
 	ifNoneMatch, ifMatch *string
 }
 
-func (s *Store) condition(ctx context.Context, key string, replace bool) (condition, error) {
+func (s *Store) condition(ctx context.Context, key string, info publish.PutInfo) (condition, error) {
 	if s.opts.noCond {
-		if replace {
+		if info.Replace && info.IfMatch == "" {
 			return condition{}, nil
 		}
 		// Racy fallback: check first.
-		_, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
-		if err == nil {
+		hctx, cancel := s.opctx(ctx, 0)
+		defer cancel()
+		head, err := s.client.HeadObject(hctx, &awss3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+		if err != nil {
+			if err = s.wrapErr("HeadObject", key, err); !errors.Is(err, publish.ErrNotExist) {
+				return condition{}, err
+			}
+			if info.Replace {
+				return condition{}, &Error{Op: "HeadObject", Bucket: s.bucket, Key: key, StatusCode: 412,
+					Code: "PreconditionFailed", Err: errors.New("object removed (checked without conditional writes)"), kind: publish.ErrChanged}
+			}
+			return condition{}, nil
+		}
+		if !info.Replace {
 			return condition{}, &Error{Op: "HeadObject", Bucket: s.bucket, Key: key, StatusCode: 412,
 				Code: "PreconditionFailed", Err: errors.New("object exists (checked without conditional writes)"), kind: publish.ErrExist}
 		}
-		if err = s.wrapErr("HeadObject", key, err); !errors.Is(err, publish.ErrNotExist) {
-			return condition{}, err
+		if aws.ToString(head.ETag) != info.IfMatch {
+			return condition{}, &Error{Op: "HeadObject", Bucket: s.bucket, Key: key, StatusCode: 412,
+				Code: "PreconditionFailed", Err: errors.New("object replaced (checked without conditional writes)"), kind: publish.ErrChanged}
 		}
 		return condition{}, nil
 	}
-	if !replace {
-		return condition{ifNoneMatch: aws.String("*")}, nil
-	}
-	seen, ok := s.lastSeen(key)
 	switch {
-	case !ok:
-		return condition{}, nil
-	case !seen.exists:
+	case !info.Replace:
 		return condition{ifNoneMatch: aws.String("*")}, nil
-	case seen.etag != "":
-		return condition{ifMatch: aws.String(seen.etag)}, nil
+	case info.IfMatch != "":
+		return condition{ifMatch: aws.String(info.IfMatch)}, nil
 	}
 	return condition{}, nil
 }
@@ -431,6 +447,8 @@ func (s *Store) putSingle(ctx context.Context, name, key string, b body, info pu
 		return "", fmt.Errorf("s3: put %s: rewind: %w", key, err)
 	}
 	rec := &errRecorder{body: b}
+	ctx, cancel := s.opctx(ctx, info.Size)
+	defer cancel()
 	out, err := s.client.PutObject(ctx, &awss3.PutObjectInput{
 		Bucket:            aws.String(s.bucket),
 		Key:               aws.String(key),

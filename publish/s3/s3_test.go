@@ -314,9 +314,10 @@ func TestCreateOnlyRefusal(t *testing.T) {
 	}
 }
 
-// TestReplaceDetectsConcurrentPublisher: a replacing put sends If-Match
-// with the ETag its Stat saw; when another publisher replaced the
-// manifest in between, the put is refused instead of overwriting it.
+// TestReplaceDetectsConcurrentPublisher: a conditional put sends If-Match
+// with the ETag (Object.Version) its Stat saw; when another publisher
+// replaced the manifest in between, the put is refused with ErrChanged
+// instead of overwriting it.
 func TestReplaceDetectsConcurrentPublisher(t *testing.T) {
 	srv := s3test.Start(t)
 	a := newStore(t, srv)
@@ -327,18 +328,27 @@ func TestReplaceDetectsConcurrentPublisher(t *testing.T) {
 	if err := a.Put(ctx, m, body(m, v1, sum(v1)), putInfo(v1, publish.StageManifest, true)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Stat(ctx, m); err != nil { // a plans
+	sa, err := a.Stat(ctx, m) // a reads
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Stat(ctx, m); err != nil { // b plans
+	sb, err := b.Stat(ctx, m) // b reads
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Put(ctx, m, body(m, v2, sum(v2)), putInfo(v2, publish.StageManifest, true)); err != nil {
+	if sa.Version == "" || sa.Version != sb.Version {
+		t.Fatalf("Stat versions %q and %q, want the same ETag", sa.Version, sb.Version)
+	}
+	ib := putInfo(v2, publish.StageManifest, true)
+	ib.IfMatch = sb.Version
+	if err := b.Put(ctx, m, body(m, v2, sum(v2)), ib); err != nil {
 		t.Fatalf("b replaces: %v", err)
 	}
-	err := a.Put(ctx, m, body(m, v3, sum(v3)), putInfo(v3, publish.StageManifest, true))
-	if !errors.Is(err, publish.ErrExist) {
-		t.Fatalf("a replaces a manifest b changed since a's Stat: %v, want ErrExist", err)
+	ia := putInfo(v3, publish.StageManifest, true)
+	ia.IfMatch = sa.Version
+	err = a.Put(ctx, m, body(m, v3, sum(v3)), ia)
+	if !errors.Is(err, publish.ErrChanged) {
+		t.Fatalf("a replaces a manifest b changed since a's Stat: %v, want ErrChanged", err)
 	}
 	if obj, _ := a.Stat(ctx, m); obj.SHA256 != sum(v2) {
 		t.Errorf("manifest after refused replace = %s, want b's %s", obj.SHA256, sum(v2))
@@ -348,7 +358,8 @@ func TestReplaceDetectsConcurrentPublisher(t *testing.T) {
 		t.Errorf("replace after a fresh Stat: %v", err)
 	}
 
-	// Stat saw nothing, then somebody created it: refused too.
+	// Stat saw nothing, then somebody created it: a create-only put (what
+	// the Publisher sends when nothing was there) is refused too.
 	n := "keys.json"
 	if _, err := a.Stat(ctx, n); !errors.Is(err, publish.ErrNotExist) {
 		t.Fatal(err)
@@ -356,7 +367,7 @@ func TestReplaceDetectsConcurrentPublisher(t *testing.T) {
 	if err := b.Put(ctx, n, body(n, v1, sum(v1)), putInfo(v1, publish.StageIndex, true)); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Put(ctx, n, body(n, v2, sum(v2)), putInfo(v2, publish.StageIndex, true)); !errors.Is(err, publish.ErrExist) {
+	if err := a.Put(ctx, n, body(n, v2, sum(v2)), putInfo(v2, publish.StageIndex, false)); !errors.Is(err, publish.ErrExist) {
 		t.Errorf("replace of a file created since Stat saw none: %v, want ErrExist", err)
 	}
 }
@@ -680,13 +691,17 @@ func TestPublishRelease(t *testing.T) {
 	// Every object upload carried the ACL, the SHA-256 checksum and a
 	// condition (versitygw accepts object ACLs but does not enforce
 	// them, so the headers are checked on the wire).
+	// Only the signature files the Publisher derives from the committed
+	// manifest (sigs/, manifest.json.sig) are replaced unconditionally.
 	puts := rec.requests("PUT")
-	if len(puts) != len(names) {
-		t.Errorf("%d PUT requests, want %d", len(puts), len(names))
+	if len(puts) != len(names)+2 {
+		t.Errorf("%d PUT requests, want %d (the staged files and 2 in sigs/)", len(puts), len(names)+2)
 	}
 	for _, h := range puts {
+		key := h.Get("X-Test-Key")
+		derived := strings.Contains(key, "/sigs/") || strings.HasSuffix(key, "/manifest.json.sig")
 		if h.Get("X-Amz-Acl") != "public-read" || h.Get("X-Amz-Checksum-Sha256") == "" ||
-			(h.Get("If-None-Match") != "*" && h.Get("If-Match") == "") {
+			(!derived && h.Get("If-None-Match") != "*" && h.Get("If-Match") == "") {
 			t.Errorf("PUT headers: acl=%q checksum=%q if-none-match=%q if-match=%q",
 				h.Get("X-Amz-Acl"), h.Get("X-Amz-Checksum-Sha256"), h.Get("If-None-Match"), h.Get("If-Match"))
 		}
@@ -723,7 +738,9 @@ func newRecordingProxy(t *testing.T, target string) *recordingProxy {
 	proxy := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rp.mu.Lock()
-		rp.log = append(rp.log, recorded{r.Method, r.Header.Clone()})
+		h := r.Header.Clone()
+		h.Set("X-Test-Key", r.URL.Path)
+		rp.log = append(rp.log, recorded{r.Method, h})
 		rp.mu.Unlock()
 		proxy.ServeHTTP(w, r)
 	}))
@@ -754,31 +771,35 @@ func TestMultipartReplace(t *testing.T) {
 	ctx := context.Background()
 	name := "keys.json" // a mutable root file, large enough for parts
 	size := s3store.MinPartSize + 100
-	put := func(s *s3store.Store) error {
+	putIf := func(s *s3store.Store, ifMatch string) error {
 		f, sha := bigFile(t, size)
 		return s.Put(ctx, name, publish.NewBody(name, f, int64(size), sha),
-			publish.PutInfo{Size: int64(size), SHA256: sha, ContentType: "application/json", Stage: publish.StageIndex, Replace: true})
+			publish.PutInfo{Size: int64(size), SHA256: sha, ContentType: "application/json", Stage: publish.StageIndex, Replace: true, IfMatch: ifMatch})
 	}
+	put := func(s *s3store.Store) error { return putIf(s, "") }
 	if err := put(a); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Stat(ctx, name); err != nil {
+	first, err := a.Stat(ctx, name)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := put(a); err != nil {
+	if err := putIf(a, first.Version); err != nil {
 		t.Fatalf("multipart replace after Stat: %v", err)
 	}
-	if _, err := a.Stat(ctx, name); err != nil {
+	seenA, err := a.Stat(ctx, name)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Stat(ctx, name); err != nil {
+	seenB, err := b.Stat(ctx, name)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := put(b); err != nil {
+	if err := putIf(b, seenB.Version); err != nil {
 		t.Fatal(err)
 	}
-	if err := put(a); !errors.Is(err, publish.ErrExist) {
-		t.Errorf("multipart replace of an object changed since Stat = %v, want ErrExist", err)
+	if err := putIf(a, seenA.Version); !errors.Is(err, publish.ErrChanged) {
+		t.Errorf("multipart replace of an object changed since Stat = %v, want ErrChanged", err)
 	}
 	checkNoUploads(t, srv)
 }
