@@ -79,6 +79,7 @@ type Plan struct {
 	Steps []Step
 
 	hasManifest bool
+	merge       MergeFunc // nil: the staged manifest as it is
 }
 
 // Conflicts returns the refused steps as conflicts.
@@ -353,6 +354,10 @@ func hashFile(ctx context.Context, name string) (string, int64, error) {
 // staged file whose bytes disagree with the manifest is reported by Plan
 // (and DryRun) rather than by the upload.
 func (p *Publisher) Plan(ctx context.Context, dir string) (*Plan, error) {
+	return p.plan(ctx, dir, nil)
+}
+
+func (p *Publisher) plan(ctx context.Context, dir string, merge MergeFunc) (*Plan, error) {
 	steps, err := scan(dir)
 	if err != nil {
 		return nil, err
@@ -438,11 +443,11 @@ func (p *Publisher) Plan(ctx context.Context, dir string) (*Plan, error) {
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
-	plan := &Plan{Dir: dir, Steps: steps, hasManifest: m != nil}
+	plan := &Plan{Dir: dir, Steps: steps, hasManifest: m != nil, merge: merge}
 	if err := plan.Err(); err != nil {
 		return plan, err
 	}
-	if m != nil && !p.opts.noManifest && p.opts.merge == nil && !p.opts.replaceAll {
+	if m != nil && !p.opts.noManifest && merge == nil && !p.opts.replaceAll {
 		// Published as staged: refuse now, in the plan (and a dry run),
 		// a staged manifest that would lose published history.
 		cur, err := p.readRoot(ctx)
@@ -476,10 +481,10 @@ func isRootManifestFile(name string) bool {
 	return name == ManifestName || name == ManifestSigName
 }
 
-// stagedMerge is the MergeFunc of a publish without [WithMerge]: the staged
+// stagedMerge is the MergeFunc of [Publisher.Publish]: the staged
 // manifest.json and its staged signatures, as they are.
 func stagedMerge(dir string) MergeFunc {
-	return func(ctx context.Context, current []byte) (*RootFiles, error) {
+	return func(ctx context.Context, current []byte, _ Opener) (*RootFiles, error) {
 		read := func(name string) ([]byte, error) {
 			data, err := os.ReadFile(filepath.Join(dir, name))
 			if errors.Is(err, fs.ErrNotExist) {

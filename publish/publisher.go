@@ -67,7 +67,6 @@ type options struct {
 	noManifest  bool
 	replaceAll  bool
 	hashStaged  bool
-	merge       MergeFunc
 }
 
 // WithConcurrency sets how many files of one stage are uploaded at once
@@ -341,7 +340,7 @@ func (p *Publisher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 		return nil, err
 	}
 	if rootCommit {
-		merge := p.opts.merge
+		merge := plan.merge
 		if merge == nil {
 			merge = stagedMerge(plan.Dir)
 		}

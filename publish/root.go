@@ -63,35 +63,46 @@ type RootFiles struct {
 }
 
 // MergeFunc computes the root files to commit from the manifest.json the
-// destination holds now (nil when it has none, for a first release). The
-// Publisher calls it again with the newer manifest each time another
-// publisher replaced manifest.json first, up to [MaxMergeAttempts] times,
-// so it must merge afresh from current every time. It returns nil
-// RootFiles when nothing needs to change (the release is already
-// published). The merge is expected to verify current's signatures before
-// trusting it; the Publisher itself checks only that the result does not
-// lose history.
-type MergeFunc func(ctx context.Context, current []byte) (*RootFiles, error)
+// destination holds now (current; nil when it has none, for a first
+// release). dest reads the destination's other files, such as the
+// signatures of current (see verify.FetchSignatures; a [Store] and a
+// verify.Location have the same Open). The Publisher calls it again with
+// the newer manifest each time another publisher replaced manifest.json
+// first, up to [MaxMergeAttempts] times, so it must merge afresh from
+// current every time. It returns nil RootFiles when nothing needs to
+// change (the release is already published). The merge is expected to
+// verify current's signatures before trusting it; the Publisher itself
+// checks only that the result does not lose history.
+type MergeFunc func(ctx context.Context, current []byte, dest Opener) (*RootFiles, error)
 
-// WithMerge makes [Publisher.Publish] build the manifest it commits from
-// the destination's current manifest.json with fn, instead of publishing
+// Opener reads published files: what a [MergeFunc] gets to read the
+// destination with.
+type Opener interface {
+	Open(ctx context.Context, name string) (io.ReadCloser, error)
+}
+
+// PublishMerge publishes the staged release directory dir as
+// [Publisher.Publish] does, except that the manifest it commits is built
+// by merge from the destination's current manifest.json instead of being
 // the staged manifest.json as it is. release.Publish uses it to merge the
 // staged release into whatever the destination lists when the commit
 // happens, re-signing the result, so that a stale base or a racing
-// publisher never loses a release. Default: the staged manifest.json is
-// published as it is, only if it is a successor of the published one
-// (see [manifest.CheckSuccessor]), and a lost race is a [*RaceError].
-func WithMerge(fn MergeFunc) Option {
-	return func(o *options) error {
-		o.merge = fn
-		return nil
+// publisher never loses a release.
+func (p *Publisher) PublishMerge(ctx context.Context, dir string, merge MergeFunc) (*Result, error) {
+	if merge == nil {
+		return nil, errors.New("publish: PublishMerge: nil MergeFunc")
 	}
+	plan, err := p.plan(ctx, dir, merge)
+	if err != nil {
+		return nil, err
+	}
+	return p.Apply(ctx, plan)
 }
 
 // RaceError reports a publish that lost the race to replace manifest.json
 // to other publishers: every time it merged, somebody else committed
 // first. Nothing of the losing publish is visible to clients. Run it
-// again; with [WithMerge] the next run merges into the newer manifest.
+// again; with [Publisher.PublishMerge] the next run merges into the newer manifest.
 type RaceError struct {
 	// Attempts is how many times the publish tried.
 	Attempts int
@@ -300,7 +311,7 @@ func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc) (*RootResul
 		if err != nil {
 			return nil, err
 		}
-		files, err := merge(ctx, cur.data)
+		files, err := merge(ctx, cur.data, p.store)
 		if err != nil {
 			if lost != nil {
 				return nil, &RaceError{Attempts: attempt, Serial: cur.serial(), Versions: newVersions(mine, cur.m), Err: err}

@@ -32,17 +32,8 @@ func CurrentManifest(ctx context.Context, loc verify.Location, keys [][]byte) (*
 	if err != nil {
 		return nil, fmt.Errorf("current manifest: %w", err)
 	}
-	var sigs verify.Signatures
-	if sig, err := readLocation(ctx, loc, ManifestFile+".sig", verify.MaxSignatureSize); err == nil {
-		sigs.Detached = sig
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("current manifest: %w", err)
-	}
-	if set, err := readLocation(ctx, loc, SignaturesFile, verify.MaxSignaturesSize); err == nil {
-		if sigs.Set, err = verify.ParseSignatureSet(set); err != nil {
-			return nil, fmt.Errorf("current manifest: %w", err)
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	sigs, err := verify.FetchSignatures(ctx, loc, ManifestFile, data)
+	if err != nil {
 		return nil, fmt.Errorf("current manifest: %w", err)
 	}
 	ring, err := verify.NewKeyRing(keys...)

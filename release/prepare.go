@@ -250,6 +250,19 @@ type PublishConfig struct {
 	// Flat says Remote serves files under their base names (GitHub
 	// release assets); see [RemoteVerify].
 	Flat bool
+	// Signers, when set, sign the manifest committed at publish time: the
+	// destination's current manifest (verified with Keys) with the staged
+	// release merged into it, so that a stale base or a racing publisher
+	// never loses a release (see [PublishStage]). Without Signers the
+	// staged manifest is published as it is, and a destination that moved
+	// on since Prepare is refused (a *manifest.HistoryError or a
+	// *publish.RaceError): prepare again.
+	Signers []sign.Signer
+	// ManifestTTL is the merged manifest's lifetime; 0 means
+	// [DefaultManifestTTL].
+	ManifestTTL time.Duration
+	// Now is the clock for the merged manifest; nil is time.Now.
+	Now func() time.Time
 	// SummaryDir receives release-summary.md/.json; empty means the
 	// parent of Root.
 	SummaryDir string
@@ -296,7 +309,7 @@ func Publish(ctx context.Context, c PublishConfig) (*State, error) {
 	if c.Image != nil {
 		stages = append(stages, &ImagePush{Image: c.Image})
 	}
-	stages = append(stages, &PublishStage{Publisher: c.Publisher})
+	stages = append(stages, &PublishStage{Publisher: c.Publisher, Signers: c.Signers, Keys: c.Keys, TTL: c.ManifestTTL, Now: c.Now})
 	if c.Remote != nil {
 		stages = append(stages, &RemoteVerify{Location: c.Remote, Keys: c.Keys, Flat: c.Flat})
 	}

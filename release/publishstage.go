@@ -14,6 +14,7 @@ import (
 	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/publish"
 	"github.com/relkit/relkit/publish/oci"
+	"github.com/relkit/relkit/sign"
 )
 
 // Publisher publishes a staged directory. *publish.Publisher implements
@@ -26,8 +27,24 @@ type Publisher interface {
 // the Publisher, which uploads artifacts first and manifest.json last (the
 // commit point), skips what is already there and refuses different bytes
 // under a published name. The URLs end up in State.Published.
+//
+// With Signers (and Keys), the manifest committed is not the staged one:
+// at the commit point the Publisher reads the destination's current
+// manifest.json, which is verified with Keys, and the staged release is
+// merged into it and signed again with Signers (see
+// [publish.Publisher.PublishMerge]). So a release prepared against a stale
+// base, or racing another publisher, never drops a published release. The
+// Publisher must then be a *publish.Publisher. Without Signers the staged
+// manifest is published as it is, and refused if it would lose history.
 type PublishStage struct {
 	Publisher Publisher
+	// Signers sign the merged manifest; Keys verify the published one.
+	Signers []sign.Signer
+	Keys    [][]byte
+	// TTL is the merged manifest's lifetime; 0 means DefaultManifestTTL.
+	TTL time.Duration
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
 }
 
 // Name returns "publish".
@@ -41,9 +58,31 @@ func (p *PublishStage) Run(ctx context.Context, st *State) error {
 	if p.Publisher == nil {
 		return &ConfigError{Field: "Publish.Publisher", Reason: "required"}
 	}
-	res, err := p.Publisher.Publish(ctx, st.Root)
-	if err != nil {
+	var res *publish.Result
+	var err error
+	if len(p.Signers) > 0 {
+		pm, ok := p.Publisher.(interface {
+			PublishMerge(context.Context, string, publish.MergeFunc) (*publish.Result, error)
+		})
+		if !ok {
+			return &ConfigError{Field: "Publish.Publisher", Reason: fmt.Sprintf("%T cannot merge at the commit point (use a *publish.Publisher, or no Signers)", p.Publisher)}
+		}
+		if len(p.Keys) == 0 {
+			return &ConfigError{Field: "Keys", Reason: "required to verify the published manifest before merging"}
+		}
+		mg, err := newMerger(st, st.Root, p.Keys, p.Signers, p.TTL, p.Now)
+		if err != nil {
+			return err
+		}
+		res, err = pm.PublishMerge(ctx, st.Root, mg.merge)
+		if err != nil {
+			return err
+		}
+	} else if res, err = p.Publisher.Publish(ctx, st.Root); err != nil {
 		return err
+	}
+	if res.Root != nil {
+		st.Serial = res.Root.Serial
 	}
 	if st.Published == nil {
 		st.Published = map[string]string{}
@@ -87,6 +126,10 @@ type ReleaseSummary struct {
 	Reports   []SummaryReport   `json:"reports,omitempty"`
 	Published map[string]string `json:"published,omitempty"`
 	Images    []SummaryImage    `json:"images,omitempty"`
+	// Serial and Expires describe the published manifest (zero when
+	// nothing was published or it was not read back).
+	Serial  int64     `json:"serial,omitempty"`
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // SummaryImage is a container image pushed by [ImagePush].
@@ -148,6 +191,7 @@ func (st *State) Summary() *ReleaseSummary {
 	sum := &ReleaseSummary{
 		Project: st.Project, Version: st.Version.String(), Tag: st.Tag, Commit: st.Commit,
 		Date: st.Date, Snapshot: st.Snapshot, Verified: slices.Clone(st.Verified), Published: st.Published,
+		Serial: st.Serial, Expires: st.Expires,
 	}
 	if sum.Verified == nil {
 		sum.Verified = []string{}
@@ -173,6 +217,13 @@ func (s *ReleaseSummary) Markdown() string {
 	}
 	if s.Tag != "" || s.Commit != "" {
 		fmt.Fprintf(&b, "Tag `%s`, commit `%s`, source date %s.\n\n", s.Tag, s.Commit, s.Date.UTC().Format(time.RFC3339))
+	}
+	if s.Serial != 0 || !s.Expires.IsZero() {
+		fmt.Fprintf(&b, "Published manifest: serial %d", s.Serial)
+		if !s.Expires.IsZero() {
+			fmt.Fprintf(&b, ", expires %s (refresh it before then)", s.Expires.UTC().Format(time.RFC3339))
+		}
+		b.WriteString(".\n\n")
 	}
 	b.WriteString("## Artifacts\n\n| file | kind | platform | size | sha256 |\n|---|---|---|---:|---|\n")
 	for _, a := range s.Artifacts {

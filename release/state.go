@@ -57,6 +57,12 @@ type State struct {
 	// Reports are the verification reports of the verify stages, in
 	// order.
 	Reports []Verification
+	// Serial is the serial of the manifest the publish committed (0
+	// before the publish stage).
+	Serial int64
+	// Expires is when the published manifest expires (zero before the
+	// publish stage or when it was not read back).
+	Expires time.Time
 	// Published maps each published file's path (relative to Root) to
 	// its public URL, as the publish stage reported it.
 	Published map[string]string

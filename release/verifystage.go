@@ -63,6 +63,12 @@ func verifyAt(ctx context.Context, st *State, where string, loc verify.Location,
 	rep, err := v.VerifyRelease(ctx, loc, verify.ReleaseOptions{Version: st.Version.String(), Dir: dir, RequireManifest: hasManifest(ctx, loc)})
 	if rep != nil {
 		st.Reports = append(st.Reports, Verification{Where: where, Report: rep})
+		if where == "remote" && !rep.Expires.IsZero() {
+			st.Expires = rep.Expires
+		}
+		for _, w := range rep.Warnings {
+			st.logger().Warn(where+": "+w, "expires", rep.Expires)
+		}
 		for _, c := range rep.Checks {
 			if c.Status == verify.Pass {
 				st.Verified = append(st.Verified, where+": "+c.Name)

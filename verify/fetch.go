@@ -17,9 +17,12 @@ func readSigs(ctx context.Context, loc Location, dir, name string) (Signatures, 
 	return rv.sigs(ctx, name, dir)
 }
 
-// FetchManifest reads manifest.json from the root of loc with its
-// signatures (manifest.json.sig and/or signatures.json entries for
-// "manifest.json") and verifies it with VerifyManifest. It returns the
+// FetchManifest reads manifest.json from the root of loc with the
+// signatures of exactly those bytes (sigs/manifest.json.<sha256>.signatures.json
+// or .sig, which a publisher writes before it replaces manifest.json; for
+// a root published without sigs/, manifest.json.sig and/or the
+// signatures.json entries for "manifest.json") and verifies it with
+// VerifyManifest. It returns the
 // manifest only when it is signed by the threshold of trusted keys, not
 // expired, and not older than one already accepted.
 func (v *Verifier) FetchManifest(ctx context.Context, loc Location) (*manifest.Manifest, error) {
@@ -28,7 +31,7 @@ func (v *Verifier) FetchManifest(ctx context.Context, loc Location) (*manifest.M
 	if err != nil {
 		return nil, fmt.Errorf("verify: %s: %w", ManifestFile, err)
 	}
-	sigs, err := readSigs(ctx, loc, "", ManifestFile)
+	sigs, err := rv.rootSigs(ctx, ManifestFile, data)
 	if err != nil {
 		return nil, fmt.Errorf("verify: signatures of %s: %w", ManifestFile, err)
 	}
@@ -75,4 +78,14 @@ func FetchArtifact(ctx context.Context, loc Location, a manifest.Artifact, w io.
 	}
 	defer rc.Close()
 	return Copy(ctx, w, rc, ExpectArtifact(a))
+}
+
+// FetchSignatures reads the signatures of the root file name (manifest.json,
+// keys.json) whose bytes are data from loc, as FetchManifest does: the
+// content-addressed set or detached signature under sigs/, else the
+// legacy name.sig and signatures.json. It verifies nothing; pass the result
+// to VerifySignatures or VerifyManifest.
+func FetchSignatures(ctx context.Context, loc Location, name string, data []byte) (Signatures, error) {
+	rv := &releaseRun{loc: loc}
+	return rv.rootSigs(ctx, name, data)
 }

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/relkit/relkit/manifest"
 )
@@ -50,7 +51,16 @@ type ReleaseOptions struct {
 	// Parallelism is how many files are hashed at once (default
 	// runtime.GOMAXPROCS(0)).
 	Parallelism int
+	// ExpiryWarning is how close to its expiry the signed manifest makes
+	// the report warn (Report.Warnings): default DefaultExpiryWarning;
+	// negative turns the warning off. An expired manifest fails.
+	ExpiryWarning time.Duration
 }
+
+// DefaultExpiryWarning is the default of ReleaseOptions.ExpiryWarning: a
+// manifest that expires within 14 days is reported, so that it is
+// refreshed before clients refuse it.
+const DefaultExpiryWarning = 14 * 24 * time.Hour
 
 // CheckStatus is the outcome of one Check.
 type CheckStatus string
@@ -90,6 +100,11 @@ type Report struct {
 	OK bool `json:"ok"`
 	// Checks are the individual results.
 	Checks []Check `json:"checks"`
+	// Expires is the signed manifest's expiry (zero without one).
+	Expires time.Time `json:"expires,omitzero"`
+	// Warnings are problems that fail no check yet, such as a manifest
+	// about to expire.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Err returns nil when the report is OK, else the failed checks' errors
@@ -128,6 +143,12 @@ func (r *Report) Markdown() string {
 	b.WriteString("| Check | Result | Detail |\n|---|---|---|\n")
 	for _, c := range r.Checks {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", mdEscape(c.Name), c.Status, mdEscape(c.Detail))
+	}
+	if !r.Expires.IsZero() {
+		fmt.Fprintf(&b, "\nThe manifest expires at %s.\n", r.Expires.UTC().Format(time.RFC3339))
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(&b, "\n**Warning:** %s\n", mdEscape(w))
 	}
 	return b.String()
 }
@@ -269,7 +290,7 @@ func (rv *releaseRun) manifest(ctx context.Context) bool {
 		}
 		return true
 	}
-	sigs, err := rv.sigs(ctx, ManifestFile, "")
+	sigs, err := rv.rootSigs(ctx, ManifestFile, data)
 	if err != nil {
 		rep.add("signature "+ManifestFile, err, "")
 		return false
@@ -279,7 +300,15 @@ func (rv *releaseRun) manifest(ctx context.Context) bool {
 	if err != nil {
 		return false
 	}
-	rv.man, rep.Project = m, m.Project
+	rv.man, rep.Project, rep.Expires = m, m.Project, m.Expires
+	warn := rv.opts.ExpiryWarning
+	if warn == 0 {
+		warn = DefaultExpiryWarning
+	}
+	if left := m.Expires.Sub(rv.v.now()); warn > 0 && left < warn {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s expires in %s (at %s): refresh it (re-sign with a new expiry) before clients refuse it",
+			ManifestFile, left.Round(time.Hour), m.Expires.UTC().Format(time.RFC3339)))
+	}
 	if rep.Version == "" {
 		rep.Version = m.Aliases[manifest.AliasLatest]
 		if rep.Version == "" && len(m.Releases) > 0 {
@@ -323,6 +352,35 @@ func (rv *releaseRun) sigs(ctx context.Context, name, dir string) (Signatures, e
 		}
 	}
 	return s, nil
+}
+
+// rootSigs reads the signatures of the root file name whose bytes are
+// data: the content-addressed signature set (sigs/<name>.<sha256>.signatures.json)
+// that a publisher writes before it replaces the file, else the
+// content-addressed detached signature, else (a root published by an
+// older relkit) the legacy <name>.sig and signatures.json, which can lag
+// one publish behind. The normal case costs one request.
+func (rv *releaseRun) rootSigs(ctx context.Context, name string, data []byte) (Signatures, error) {
+	h := sha256.Sum256(data)
+	sum := hex.EncodeToString(h[:])
+	var s Signatures
+	set, err := rv.optional(ctx, manifest.SignatureSetPath(name, sum), MaxSignaturesSize)
+	if err != nil {
+		return s, err
+	}
+	if set != nil {
+		s.Set, err = ParseSignatureSet(set)
+		return s, err
+	}
+	det, err := rv.optional(ctx, manifest.SignaturePath(name, sum), MaxSignatureSize)
+	if err != nil {
+		return s, err
+	}
+	if det != nil {
+		s.Detached = det
+		return s, nil
+	}
+	return rv.sigs(ctx, name, "")
 }
 
 func (rv *releaseRun) checksums(ctx context.Context) bool {
