@@ -246,7 +246,9 @@ func (s *SBOM) document(ctx context.Context, st *State) (*spdxDocument, error) {
 		}
 		info, err := buildinfo.ReadFile(b.Path)
 		if err != nil {
-			bp.Comment += "; no Go build information: " + err.Error()
+			// The error names the local path, which would make the SBOM
+			// differ between two runs: keep only the binary's name.
+			bp.Comment += "; no Go build information in " + b.Name + ": " + strings.ReplaceAll(err.Error(), b.Path, b.Name)
 			addPkg(bp)
 			st.logger().Warn("sbom: not a Go binary", "binary", b.Path, "err", err)
 			continue
