@@ -337,7 +337,7 @@ func TestReaderDuringPublishes(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		v, _ := verify.NewVerifier(ring, verify.WithProject("hello")) // keeps the serial: a rollback fails
-		for i := 0; i < 100000; i++ {                                  // bounded
+		for i := 0; i < 100000; i++ {                                 // bounded
 			select {
 			case <-done:
 				return
