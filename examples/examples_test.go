@@ -149,6 +149,25 @@ func TestReleaseToDirectoryThenVerifyAndRotate(t *testing.T) {
 		t.Fatalf("published manifest: latest=%s, %d releases", m.Aliases["latest"], len(m.Releases))
 	}
 
+	// Running the channel: a nightly, a refresh, a yank, a prune, each a
+	// signed change of the published manifest that keeps the rest.
+	run(t, src, env, true, "release", "--project", "hello", "--version", "1.2.0-nightly.1", "--channel", "nightly", "--key", key, "--targets", host(), "--to", "dir:"+pub, "--dist", filepath.Join(src, "dist"))
+	run(t, src, env, true, "release", "--project", "hello", "--version", "1.2.0-nightly.2", "--channel", "nightly", "--key", key, "--targets", host(), "--to", "dir:"+pub, "--dist", filepath.Join(src, "dist"))
+	if out := run(t, src, env, true, "release", "refresh", "--project", "hello", "--key", key, "--to", "dir:"+pub); !strings.Contains(out, "refresh: manifest serial 5") {
+		t.Errorf("refresh printed:\n%s", out)
+	}
+	run(t, src, env, false, "release", "yank", "--project", "hello", "--key", key, "--to", "dir:"+pub, "1.0.0") // no reason
+	run(t, src, env, true, "release", "yank", "--project", "hello", "--key", key, "--to", "dir:"+pub, "--reason", "corrupts the config", "1.0.0")
+	if out := run(t, src, env, true, "release", "prune", "--project", "hello", "--key", key, "--to", "dir:"+pub, "--channel", "nightly", "--keep", "1"); !strings.Contains(out, "removed [1.2.0-nightly.1]") {
+		t.Errorf("prune printed:\n%s", out)
+	}
+	if m, err = manifest.LoadFile(filepath.Join(pub, "manifest.json")); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := m.Release("1.0.0"); m.Serial != 7 || len(m.Releases) != 3 || r.Status != manifest.StatusYanked || m.Channels["nightly"] != "1.2.0-nightly.2" {
+		t.Fatalf("after refresh, yank and prune: serial %d, %d releases, channels %v", m.Serial, len(m.Releases), m.Channels)
+	}
+
 	// The verify example accepts the release from the directory and over HTTP.
 	pubKey := filepath.Join(kdir, "cosign.pub")
 	out := run(t, "", nil, true, "verify", "--key", pubKey, pub)
@@ -161,7 +180,8 @@ func TestReleaseToDirectoryThenVerifyAndRotate(t *testing.T) {
 		t.Errorf("verify --json report:\n%s", out)
 	}
 	// A tampered artifact makes it fail, with the report saying what failed.
-	name := m.Releases[0].Artifacts[0].Path
+	latest, _ := m.Release(m.Aliases["latest"])
+	name := latest.Artifacts[0].Path
 	if err := os.WriteFile(filepath.Join(pub, name), []byte("tampered"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -7,9 +7,20 @@
 // Destinations: dir:PATH, s3://BUCKET/PREFIX (with --s3-endpoint for an
 // S3-compatible store; credentials from the standard AWS chain), and
 // github:OWNER/REPO (token from GITHUB_TOKEN or GH_TOKEN; --github-api for
-// GitHub Enterprise). --current names where clients read the published
-// manifest (a URL or directory; default: the destination directory), so the
-// new release extends it and a published version is never reused.
+// GitHub Enterprise). The destination is the source of truth: the publish
+// merges the new release into the manifest it holds when it commits
+// (re-signed; two racing runs both land), and a directory or S3
+// destination is also read before the build so that a published version
+// is never reused. --current overrides where that manifest is read from (a
+// URL or directory; needed for GitHub).
+//
+// Operations on a published channel, signed like a release:
+//
+//	release refresh   --project hello --key cosign.key --to DEST   # weekly cron: new expiry
+//	release yank      --project hello --key cosign.key --to DEST --reason "..." 1.2.0
+//	release deprecate --project hello --key cosign.key --to DEST --reason "..." 1.2.0
+//	release prune     --project hello --key cosign.key --to DEST --channel nightly --keep 30
+//
 // --image REPO also pushes a signed multi-platform container image of the
 // linux binaries (on --image-base, default scratch), recorded in the release.
 package main
@@ -39,6 +50,14 @@ func main() {
 }
 
 func run(ctx context.Context) error {
+	op := ""
+	if len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-") {
+		op = os.Args[1]
+		os.Args = append(os.Args[:1], os.Args[2:]...)
+	}
+	reason := flag.String("reason", "", "why (yank, deprecate)")
+	channel := flag.String("channel", "", "release channel (default stable, edge for a pre-release); for prune, the channel pruned")
+	keep := flag.Int("keep", 0, "prune: how many releases of --channel to keep")
 	project := flag.String("project", "", "project name (required)")
 	version := flag.String("version", "", "version to release (default: the tag at HEAD)")
 	pkg := flag.String("package", ".", "main package to build")
@@ -68,18 +87,31 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if *current == "" && strings.HasPrefix(*to, "dir:") {
-		*current = strings.TrimPrefix(*to, "dir:")
+	if op != "" {
+		return amend(ctx, op, *project, *to, *s3Endpoint, *githubAPI, *reason, *channel, *keep, signer, pub)
 	}
 	var remote verify.Location
-	var published *manifest.Manifest
 	if *current != "" {
 		if remote, err = location(*current); err != nil {
 			return err
 		}
-		// The new manifest extends the published one: read it, signature checked.
+	} else if !strings.HasPrefix(*to, "github:") {
+		// A directory or an S3 prefix reads like a client location.
+		store, err := destination(ctx, *to, "", *s3Endpoint, *githubAPI)
+		if err != nil {
+			return err
+		}
+		remote = store.(verify.Location)
+	}
+	var published *manifest.Manifest
+	if remote != nil {
+		// Read before the build, signature checked, so that a published
+		// version is refused early; the publish merges again at commit.
 		if published, err = release.CurrentManifest(ctx, remote, [][]byte{pub}); err != nil {
 			return fmt.Errorf("reading the published manifest: %w", err)
+		}
+		if published == nil {
+			log.Printf("no published manifest at %s: a first release", *to)
 		}
 	}
 	var img *release.ImageConfig // the same for Prepare (record digests) and Publish (push)
@@ -97,6 +129,7 @@ func run(ctx context.Context) error {
 		Repository: "git+file://" + wd,
 		Signers:    []sign.Signer{signer},
 		Published:  published,
+		Channel:    *channel,
 		Image:      img,
 	})
 	if err != nil {
@@ -118,10 +151,49 @@ func run(ctx context.Context) error {
 		_, err := p.DryRun(ctx, root, os.Stdout)
 		return err
 	}
-	if _, err := release.Publish(ctx, release.PublishConfig{Root: root, Publisher: p, Keys: [][]byte{pub}, Remote: remote, Image: img}); err != nil {
+	pst, err := release.Publish(ctx, release.PublishConfig{Root: root, Publisher: p, Keys: [][]byte{pub}, Signers: []sign.Signer{signer}, Remote: remote, Image: img})
+	if err != nil {
 		return err
 	}
-	fmt.Printf("released %s %s to %s; summary in %s\n", *project, st.Version, *to, filepath.Join(*dist, "release-summary.md"))
+	fmt.Printf("released %s %s to %s (manifest serial %d); summary in %s\n", *project, st.Version, *to, pst.Serial, filepath.Join(*dist, "release-summary.md"))
+	return nil
+}
+
+// amend runs refresh, yank, deprecate or prune on the published manifest.
+func amend(ctx context.Context, op, project, to, s3Endpoint, githubAPI, reason, channel string, keep int, signer sign.Signer, pub []byte) error {
+	store, err := destination(ctx, to, "", s3Endpoint, githubAPI)
+	if err != nil {
+		return err
+	}
+	p, err := publish.New(store)
+	if err != nil {
+		return err
+	}
+	c := release.AmendConfig{Project: project, Publisher: p, Keys: [][]byte{pub}, Signers: []sign.Signer{signer}}
+	version := flag.Arg(0)
+	var res *release.AmendResult
+	switch {
+	case op == "refresh":
+		res, err = release.Refresh(ctx, c)
+	case (op == "yank" || op == "deprecate") && version == "":
+		return fmt.Errorf("%s: name the version", op)
+	case op == "yank":
+		res, err = release.Yank(ctx, c, version, reason)
+	case op == "deprecate":
+		res, err = release.Deprecate(ctx, c, version, reason)
+	case op == "prune":
+		pol := manifest.RetentionPolicy{Keep: max(keep, 1), Versions: flag.Args()}
+		if channel != "" {
+			pol.Channels, pol.Keep = []string{channel}, keep
+		}
+		res, err = release.Prune(ctx, c, pol)
+	default:
+		return fmt.Errorf("unknown operation %q (want refresh, yank, deprecate or prune)", op)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: manifest serial %d, expires %s, removed %v\n", op, res.Root.Serial, res.Expires.Format("2006-01-02T15:04:05Z07:00"), res.Removed)
 	return nil
 }
 

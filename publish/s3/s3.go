@@ -237,9 +237,8 @@ func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	}
 	gctx, gcancel := s.opctx(ctx, aws.ToInt64(head.ContentLength))
 	out, err := s.client.GetObject(gctx, &awss3.GetObjectInput{
-		Bucket:  aws.String(s.bucket),
-		Key:     aws.String(key),
-		IfMatch: head.ETag,
+		Bucket: aws.String(s.bucket),
+		Key:    aws.String(key),
 	})
 	if err != nil {
 		gcancel()
