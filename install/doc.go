@@ -133,7 +133,14 @@
 // An install killed at any instant leaves each binary either old or new,
 // complete and runnable; the next Install or Rollback finds the journal
 // and restores the old set unless the receipt shows the new one
-// committed, then removes leftover temporary files. A lock file stops two installs racing (a *[LockedError]; wait
+// committed, then removes leftover temporary files. Recovery always makes
+// progress: an I/O error at any file operation (tested by injecting one at
+// each in turn) leaves the old or the new set with a receipt that names
+// it, and the next run completes or undoes the swap. A journal that cannot
+// be replayed (empty, corrupt, or its backup set gone) is discarded with
+// a warning when the binaries are the ones the receipt describes;
+// otherwise Install and Rollback fail with a *[JournalError] and touch
+// nothing, and [Installer.DiscardJournal] is the way out. A lock file stops two installs racing (a *[LockedError]; wait
 // with Config.LockWait); on Unix it is an flock, released by the kernel
 // when its holder dies.
 //

@@ -107,9 +107,13 @@ func (e *UnsafePathError) Error() string {
 func (e *UnsafePathError) Unwrap() error { return ErrUnsafePath }
 
 // JournalError reports a journal of an interrupted install that cannot be
-// replayed (it does not parse, or names backups that are missing). The
-// binaries are left as they are. The way out: check that the binaries
-// run, then move the journal (Path) aside; the next Install reinstalls.
+// replayed (it does not parse, names a backup set that is missing, or
+// names files outside the installer's directories) while the binaries
+// are not the ones the receipt describes, so that the installer cannot
+// tell which version each one is. The binaries are left as they are. The
+// way out: check that the binaries run, then call
+// [Installer.DiscardJournal] (or move the journal at Path aside); the
+// next Install installs afresh.
 type JournalError struct {
 	// Path is the journal file.
 	Path string
@@ -125,7 +129,7 @@ func (e *JournalError) Error() string {
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}
-	return s + "; check that the installed binaries run, then move the journal aside and install again"
+	return s + "; check that the installed binaries run, then call Installer.DiscardJournal (or move the journal aside) and install again"
 }
 
 // Unwrap returns [ErrBadJournal] and the underlying error.

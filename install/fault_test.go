@@ -183,14 +183,19 @@ func TestSymlinkedTargetRefusedBeforeDownload(t *testing.T) {
 	}
 }
 
-// TestBadJournalIsTyped: a journal that does not parse is a
+// TestBadJournalIsTyped: a journal that does not parse, while the binary
+// is not the one the receipt describes (so the installer cannot tell
+// what was swapped; see TestUnreadableJournal for the case it can), is a
 // *JournalError naming the file and the way out, for Install and
 // Rollback alike.
 func TestBadJournalIsTyped(t *testing.T) {
 	ctx := guarded(t)
 	f := newFixture(t, "hello")
 	f.release("1.0.0")
-	dir, bin, receipt := installed10(t, f, f.root)
+	dir, _, receipt := installed10(t, f, f.root)
+	os.Remove(filepath.Join(dir, "hello"))
+	os.WriteFile(filepath.Join(dir, "hello"), script("hello", "0.9.0"), 0o755)
+	bin := readFile(t, filepath.Join(dir, "hello"))
 	jp := filepath.Join(StateDir(dir, "hello"), "journal.json")
 	os.WriteFile(jp, []byte("{\"schema\": \"relkit.journal/v1\", \"vers"), 0o644)
 	in := f.installer(f.config(f.root, dir))

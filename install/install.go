@@ -784,8 +784,12 @@ func (in *Installer) Install(ctx context.Context, q manifest.Query) (*Result, er
 	if p.sel.Artifact.OS == "" {
 		receipt.Platform = ""
 	}
-	if err := in.commit(ctx, files, cand, rec, receipt); err != nil {
+	warning, err := in.commit(ctx, files, cand, rec, receipt)
+	if err != nil {
 		return nil, err
+	}
+	if warning != "" {
+		res.Warnings = append(res.Warnings, warning)
 	}
 	res.Changed = true
 	in.log.Info("installed", "project", in.cfg.Project, "version", cand, "previous", inst, "dir", in.cfg.Dir)
@@ -794,10 +798,13 @@ func (in *Installer) Install(ctx context.Context, q manifest.Query) (*Result, er
 
 // commit swaps files in as one set, health-checks them, and writes the
 // receipt, restoring the previous set on any failure. rec is the current
-// receipt (kept with the backups for Rollback).
-func (in *Installer) commit(ctx context.Context, files []newFile, version string, rec *Receipt, receipt *Receipt) error {
+// receipt (kept with the backups for Rollback). Once the receipt is
+// written the install has committed: a failure of the bookkeeping after
+// it (recording the backup set, removing the journal) is returned as a
+// warning, and the next run completes it from the journal.
+func (in *Installer) commit(ctx context.Context, files []newFile, version string, rec *Receipt, receipt *Receipt) (warning string, err error) {
 	if err := in.sw.prepare(files); err != nil {
-		return err
+		return "", err
 	}
 	names := make([]string, len(files))
 	for i, nf := range files {
@@ -805,7 +812,7 @@ func (in *Installer) commit(ctx context.Context, files []newFile, version string
 	}
 	backup, err := in.sw.backup(names, rec)
 	if err != nil {
-		return err
+		return "", err
 	}
 	artifact := ""
 	if receipt != nil {
@@ -813,24 +820,24 @@ func (in *Installer) commit(ctx context.Context, files []newFile, version string
 	}
 	j, err := in.sw.swapIn(files, version, artifact, backup)
 	if err != nil {
-		return err
+		return "", err
 	}
 	in.log.Debug("swapped in", "version", version, "files", len(files))
 	if version != "" {
 		if err := runHealth(ctx, in.health, in.cfg.HealthTimeout, filepath.Join(in.cfg.Dir, in.primary()), version); err != nil {
 			he := err.(*HealthCheckError)
 			if rerr := in.sw.restore(j); rerr != nil {
-				return errors.Join(he, fmt.Errorf("restoring the previous binaries failed: %w", rerr))
+				return "", errors.Join(he, fmt.Errorf("restoring the previous binaries failed: %w", rerr))
 			}
 			he.RolledBack = true
 			in.log.Error("health check failed; previous binaries restored", "err", he)
-			return he
+			return "", he
 		}
 		in.log.Debug("health check passed", "version", version)
 	}
 	if receipt == nil {
 		if err := removeDurably(ReceiptPath(in.cfg.Dir, in.primary())); err != nil {
-			return err
+			return "", err
 		}
 	} else {
 		receipt.Installed = in.now().UTC().Truncate(time.Second)
@@ -842,20 +849,24 @@ func (in *Installer) commit(ctx context.Context, files []newFile, version string
 			fi, err := os.Stat(filepath.Join(in.cfg.Dir, nf.Name))
 			if err != nil {
 				if rerr := in.sw.restore(j); rerr != nil {
-					return errors.Join(err, rerr)
+					return "", errors.Join(err, rerr)
 				}
-				return err
+				return "", err
 			}
 			receipt.Binaries = append(receipt.Binaries, ReceiptBinary{Name: nf.Name, Size: fi.Size(), ModTime: fi.ModTime().UTC()})
 		}
 		if err := writeJSON(ReceiptPath(in.cfg.Dir, in.primary()), receipt); err != nil {
 			if rerr := in.sw.restore(j); rerr != nil {
-				return errors.Join(err, rerr)
+				return "", errors.Join(err, rerr)
 			}
-			return fmt.Errorf("write receipt: %w", err)
+			return "", fmt.Errorf("write receipt: %w", err)
 		}
 	}
-	return in.sw.finish(j)
+	if err := in.sw.finish(j); err != nil {
+		in.log.Warn("installed, but recording the backup set failed; the next run completes it", "err", err)
+		return "installed, but recording the backup set failed (the next run completes it): " + err.Error(), nil
+	}
+	return "", nil
 }
 
 // Rollback restores the binaries the last install replaced (and their
@@ -904,8 +915,12 @@ func (in *Installer) Rollback(ctx context.Context) (*Result, error) {
 		r := *info.Receipt
 		receipt = &r
 	}
-	if err := in.commit(ctx, files, info.Version, rec, receipt); err != nil {
+	warning, err := in.commit(ctx, files, info.Version, rec, receipt)
+	if err != nil {
 		return nil, err
+	}
+	if warning != "" {
+		warnings = append(warnings, warning)
 	}
 	res := &Result{Project: in.cfg.Project, Version: info.Version, Previous: inst, Changed: true, Warnings: warnings}
 	for _, nf := range files {

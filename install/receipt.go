@@ -1,7 +1,6 @@
 package install
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,13 +105,46 @@ func readJSON(path string, v any) error {
 	return nil
 }
 
-// writeJSON writes v to path atomically and durably.
+// writeJSON writes v to path atomically and durably: a temporary file
+// in the same directory, synced, renamed over path, and the directory
+// synced. (atomicfile.WriteFile, with each step through the
+// fault-injection hook.) On error before the rename, path is untouched.
 func writeJSON(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
 	data = append(data, '\n')
-	_, err = atomicfile.WriteFile(path, bytes.NewReader(data), 0o644)
-	return err
+	dir := filepath.Dir(path)
+	if err := fault("create", path); err != nil {
+		return localErr("create", path, err)
+	}
+	f, err := os.CreateTemp(dir, atomicfile.TempPattern)
+	if err != nil {
+		return localErr("create", path, err)
+	}
+	tmp := f.Name()
+	fail := func(op string, err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return localErr(op, path, err)
+	}
+	if _, err := (faultWriter{f}).Write(data); err != nil {
+		return fail("write", err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fail("chmod", err)
+	}
+	if err := syncFile(f); err != nil {
+		return fail("sync", err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return localErr("close", path, err)
+	}
+	if err := rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return localErr("rename", path, err)
+	}
+	return localErr("sync", dir, syncDir(dir))
 }

@@ -1,6 +1,7 @@
 package install
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/relkit/relkit/internal/atomicfile"
 )
 
 // The installer keeps its files for primary binary p in a hidden
@@ -269,7 +268,7 @@ func (s *swapper) backup(names []string, prev *Receipt) (*backupInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	bdir, err := os.MkdirTemp(sd, "backup-")
+	bdir, err := mkdirTemp(sd, "backup-")
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +277,7 @@ func (s *swapper) backup(names []string, prev *Receipt) (*backupInfo, error) {
 		info.Version = prev.Version
 	}
 	fail := func(err error) (*backupInfo, error) {
-		os.RemoveAll(bdir)
+		removeAll(bdir)
 		return nil, err
 	}
 	for _, name := range names {
@@ -299,10 +298,10 @@ func (s *swapper) backup(names []string, prev *Receipt) (*backupInfo, error) {
 		}
 		info.Binaries = append(info.Binaries, e)
 	}
-	if err := atomicfile.SyncDir(bdir); err != nil {
+	if err := syncDir(bdir); err != nil {
 		return fail(err)
 	}
-	if err := atomicfile.SyncDir(sd); err != nil {
+	if err := syncDir(sd); err != nil {
 		return fail(err)
 	}
 	return info, nil
@@ -315,8 +314,8 @@ func (s *swapper) snapshot(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, dst); err != nil {
-		os.Remove(tmp)
+	if err := rename(tmp, dst); err != nil {
+		remove(tmp)
 		return err
 	}
 	return nil
@@ -330,12 +329,12 @@ func (s *swapper) linkTemp(src, name string) (string, error) {
 	}
 	tmp := f.Name()
 	f.Close()
-	os.Remove(tmp)
-	if err := os.Link(src, tmp); err == nil {
+	remove(tmp)
+	if err := link(src, tmp); err == nil {
 		return tmp, nil
 	}
 	if err := copyFile(src, tmp); err != nil {
-		os.Remove(tmp)
+		remove(tmp)
 		return "", err
 	}
 	return tmp, nil
@@ -381,13 +380,19 @@ func (s *swapper) swapIn(files []newFile, version, artifact string, backup *back
 		j.Binaries = append(j.Binaries, setEntry{Name: nf.Name, Existed: existed[nf.Name]})
 	}
 	if err := writeJSON(journalPath(s.dir, s.primary), j); err != nil {
-		os.RemoveAll(filepath.Join(StateDir(s.dir, s.primary), backup.Dir))
+		// The journal may be in place even so (the rename worked, the
+		// directory sync did not): remove it before its backup set, or
+		// keep both, so that no journal ever names a missing backup.
+		if rerr := removeDurably(journalPath(s.dir, s.primary)); rerr != nil {
+			return nil, fmt.Errorf("write journal: %w (kept with its backup set for the next run: %v)", err, rerr)
+		}
+		removeAll(filepath.Join(StateDir(s.dir, s.primary), backup.Dir))
 		return nil, fmt.Errorf("write journal: %w", err)
 	}
 	for _, nf := range files {
 		var err error
 		if nf.Temp == "" {
-			if err = os.Remove(s.target(nf.Name)); errors.Is(err, fs.ErrNotExist) {
+			if err = remove(s.target(nf.Name)); errors.Is(err, fs.ErrNotExist) {
 				err = nil
 			}
 		} else {
@@ -401,7 +406,7 @@ func (s *swapper) swapIn(files []newFile, version, artifact string, backup *back
 			return nil, err
 		}
 	}
-	if err := atomicfile.SyncDir(s.dir); err != nil {
+	if err := syncDir(s.dir); err != nil {
 		if rerr := s.restore(&j); rerr != nil {
 			return nil, errors.Join(err, rerr)
 		}
@@ -413,11 +418,27 @@ func (s *swapper) swapIn(files []newFile, version, artifact string, backup *back
 // restore puts the backups of a journal's set back (and removes files
 // that did not exist before), then removes the journal.
 func (s *swapper) restore(j *journal) error {
+	// First the receipt: if it already names this swap (its write got as
+	// far as the rename), put the previous one back, so that it never
+	// names a version the binaries are not. If that fails, nothing else
+	// is undone and the journal stays: the next run sees the swap as
+	// committed, which the binaries then are.
+	if r, err := ReadReceipt(s.dir, s.primary); err == nil && committed(r, j) {
+		var err error
+		if j.Backup.Receipt != nil {
+			err = writeJSON(ReceiptPath(s.dir, s.primary), j.Backup.Receipt)
+		} else {
+			err = removeDurably(ReceiptPath(s.dir, s.primary))
+		}
+		if err != nil {
+			return fmt.Errorf("restore the previous receipt: %w", err)
+		}
+	}
 	var errs []error
 	for _, e := range j.Binaries {
 		target := s.target(e.Name)
 		if !e.Existed {
-			if err := os.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, err)
 			}
 			continue
@@ -428,14 +449,14 @@ func (s *swapper) restore(j *journal) error {
 			continue
 		}
 		if err := replaceFile(tmp, target, s.dir); err != nil {
-			os.Remove(tmp)
+			remove(tmp)
 			errs = append(errs, fmt.Errorf("restore %s: %w", target, err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err // keep the journal: the next run tries again
 	}
-	if err := atomicfile.SyncDir(s.dir); err != nil {
+	if err := syncDir(s.dir); err != nil {
 		return err
 	}
 	if err := removeDurably(journalPath(s.dir, s.primary)); err != nil {
@@ -443,7 +464,7 @@ func (s *swapper) restore(j *journal) error {
 	}
 	// This swap's backup set is not needed any more; the previous one
 	// (backup.json) still is.
-	return os.RemoveAll(filepath.Join(StateDir(s.dir, s.primary), j.Backup.Dir))
+	return removeAll(filepath.Join(StateDir(s.dir, s.primary), j.Backup.Dir))
 }
 
 // finish completes a swap once the receipt is written: its backup set
@@ -466,7 +487,7 @@ func (s *swapper) removeStaleBackups(keep string) {
 	des, _ := os.ReadDir(sd)
 	for _, de := range des {
 		if de.IsDir() && strings.HasPrefix(de.Name(), "backup-") && de.Name() != keep {
-			if err := os.RemoveAll(filepath.Join(sd, de.Name())); err == nil {
+			if err := removeAll(filepath.Join(sd, de.Name())); err == nil {
 				s.log.Debug("removed old backup set", "dir", de.Name())
 			}
 		}
@@ -474,21 +495,38 @@ func (s *swapper) removeStaleBackups(keep string) {
 }
 
 // recoverSwap completes or undoes a swap a previous run left half done.
-// It reports what it did ("" when there was nothing to do).
+// It reports what it did ("" when there was nothing to do). It always
+// makes progress or says why it cannot: a journal that cannot be
+// replayed (unreadable, or its backup set is gone) is discarded when the
+// binaries are still the ones the receipt describes (the swap never
+// began, or it committed), and is otherwise a *JournalError whose way
+// out is [Installer.DiscardJournal]. A journal that names files outside
+// the installer's directories is always a *JournalError.
 func (s *swapper) recoverSwap() (string, error) {
+	jp := journalPath(s.dir, s.primary)
 	var j journal
-	err := readJSON(journalPath(s.dir, s.primary), &j)
+	err := readJSON(jp, &j)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
+	var ue *UnsafePathError
+	if errors.As(err, &ue) {
+		return "", &JournalError{Path: jp, Reason: "it is not a regular file", Err: err}
+	}
 	if err != nil {
-		return "", &JournalError{Path: journalPath(s.dir, s.primary), Reason: "unreadable", Err: err}
+		return s.unreplayable(&JournalError{Path: jp, Reason: "unreadable", Err: err})
 	}
 	if j.Schema != journalSchema {
-		return "", &JournalError{Path: journalPath(s.dir, s.primary), Reason: fmt.Sprintf("unknown schema %q", j.Schema)}
+		return s.unreplayable(&JournalError{Path: jp, Reason: fmt.Sprintf("unknown schema %q", j.Schema)})
 	}
-	if err := s.checkSet("journal.json", &j.Backup, j.Binaries); err != nil {
-		return "", &JournalError{Path: journalPath(s.dir, s.primary), Reason: "it names files outside the installer's directories", Err: err}
+	if err := s.checkSet("journal.json", &j.Backup, j.Binaries); errors.Is(err, fs.ErrNotExist) {
+		if r, rerr := ReadReceipt(s.dir, s.primary); rerr == nil && committed(r, &j) {
+			// Committed: the backup set is only needed for Rollback.
+			return "interrupted install of " + j.Version + " had committed (its backup set is missing); journal removed", removeDurably(jp)
+		}
+		return s.unreplayable(&JournalError{Path: jp, Reason: "its backup set " + j.Backup.Dir + " is missing", Err: err})
+	} else if err != nil {
+		return "", &JournalError{Path: jp, Reason: "it names files outside the installer's directories", Err: err}
 	}
 	if r, err := ReadReceipt(s.dir, s.primary); err == nil && committed(r, &j) {
 		return "interrupted install of " + j.Version + " had committed; journal removed", s.finish(&j)
@@ -497,6 +535,117 @@ func (s *swapper) recoverSwap() (string, error) {
 		return "", fmt.Errorf("undo interrupted install of %s: %w", j.Version, err)
 	}
 	return "interrupted install of " + j.Version + " undone; previous files restored", nil
+}
+
+// unreplayable handles a journal that cannot be replayed: when the
+// binaries are the ones the receipt describes (or, with no receipt, the
+// primary binary does not exist), nothing was half swapped and the
+// journal is moved aside; otherwise je is returned.
+func (s *swapper) unreplayable(je *JournalError) (string, error) {
+	if !s.matchesReceipt() {
+		return "", je
+	}
+	moved, err := s.discardJournal()
+	if err != nil {
+		return "", errors.Join(je, err)
+	}
+	return fmt.Sprintf("discarded the interrupted install's journal (%s: %s), kept as %s: the binaries are the ones the receipt describes", je.Reason, errString(je.Err), filepath.Base(moved)), nil
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "no detail"
+	}
+	return err.Error()
+}
+
+// matchesReceipt reports whether every binary the receipt lists is the
+// file it describes (size and modification time), or, with no receipt,
+// whether the primary binary is absent.
+func (s *swapper) matchesReceipt() bool {
+	r, err := ReadReceipt(s.dir, s.primary)
+	if errors.Is(err, ErrNotInstalled) {
+		_, err := os.Lstat(s.target(s.primary))
+		return errors.Is(err, fs.ErrNotExist)
+	}
+	if err != nil || len(r.Binaries) == 0 {
+		return false
+	}
+	for _, b := range r.Binaries {
+		if !plainName(b.Name) {
+			return false
+		}
+		fi, err := os.Lstat(s.target(b.Name))
+		if err != nil || !fi.Mode().IsRegular() || fi.Size() != b.Size || !fi.ModTime().Equal(b.ModTime) {
+			return false
+		}
+	}
+	return true
+}
+
+// discardJournal moves the journal aside as journal-discarded-<n>.json
+// in the state directory and returns the new path.
+func (s *swapper) discardJournal() (string, error) {
+	sd := StateDir(s.dir, s.primary)
+	f, err := os.CreateTemp(sd, "journal-discarded-*.json")
+	if err != nil {
+		return "", localErr("create", sd, err)
+	}
+	moved := f.Name()
+	f.Close()
+	if err := rename(journalPath(s.dir, s.primary), moved); err != nil {
+		os.Remove(moved)
+		return "", localErr("rename", journalPath(s.dir, s.primary), err)
+	}
+	return moved, localErr("sync", sd, syncDir(sd))
+}
+
+// DiscardJournal is the way out of a *[JournalError]: it moves the
+// journal of an interrupted install aside (as journal-discarded-*.json in
+// the [StateDir], for inspection) without replaying it, and returns its
+// new path. Check first that the installed binaries run: they are left as
+// they are. When the primary binary is no longer the file the receipt
+// describes, the receipt is moved aside too (receipt-discarded-*.json),
+// so that it never names a version the binary is not; the next Install
+// then installs afresh. With no journal it fails with an error wrapping
+// fs.ErrNotExist.
+func (in *Installer) DiscardJournal(ctx context.Context) (string, error) {
+	if _, err := in.sw.stateDir(); err != nil {
+		return "", err
+	}
+	unlock, err := acquireLock(ctx, lockPath(in.cfg.Dir, in.primary()), in.cfg.LockWait, in.now)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	jp := journalPath(in.cfg.Dir, in.primary())
+	if err := checkRegular(jp); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("no interrupted install journal %s to discard: %w", jp, err)
+		}
+		return "", err
+	}
+	if !in.sw.matchesReceipt() {
+		rp := ReceiptPath(in.cfg.Dir, in.primary())
+		if err := checkRegular(rp); err == nil {
+			f, err := os.CreateTemp(filepath.Dir(rp), "receipt-discarded-*.json")
+			if err != nil {
+				return "", localErr("create", rp, err)
+			}
+			aside := f.Name()
+			f.Close()
+			if err := rename(rp, aside); err != nil {
+				os.Remove(aside)
+				return "", localErr("rename", rp, err)
+			}
+		}
+	}
+	moved, err := in.sw.discardJournal()
+	if err != nil {
+		return "", err
+	}
+	in.log.Warn("discarded the interrupted install's journal", "journal", moved)
+	return moved, nil
 }
 
 // committed reports whether receipt r records the swap of journal j: the
@@ -519,7 +668,7 @@ func (s *swapper) cleanup(names []string) {
 		for _, de := range des {
 			if strings.HasPrefix(de.Name(), tempPrefix) {
 				p := filepath.Join(d, de.Name())
-				if os.Remove(p) == nil {
+				if remove(p) == nil {
 					s.log.Debug("removed leftover file", "path", p)
 				}
 			}
@@ -549,7 +698,7 @@ func (s *swapper) cleanup(names []string) {
 			continue
 		}
 		p := filepath.Join(s.dir, n)
-		if err := os.Remove(p); err == nil {
+		if err := remove(p); err == nil {
 			s.log.Debug("removed leftover file", "path", p)
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			// A ".old" executable still running on Windows: next time.
@@ -560,8 +709,8 @@ func (s *swapper) cleanup(names []string) {
 
 // removeDurably removes path (if present) and syncs its directory.
 func removeDurably(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	return atomicfile.SyncDir(filepath.Dir(path))
+	return syncDir(filepath.Dir(path))
 }

@@ -17,7 +17,7 @@ const tempOld = "old"
 // replaceFile renames tmp over target: atomic on POSIX, so a reader (or a
 // crash) sees the old file or the new one, never a mix.
 func replaceFile(tmp, target, dir string) error {
-	return os.Rename(tmp, target)
+	return rename(tmp, target)
 }
 
 // copyMeta gives tmp the permission bits and owner of target, or mode
@@ -25,7 +25,7 @@ func replaceFile(tmp, target, dir string) error {
 func copyMeta(tmp, target string, mode fs.FileMode, log *slog.Logger) error {
 	fi, err := os.Stat(target)
 	if errors.Is(err, fs.ErrNotExist) {
-		return os.Chmod(tmp, mode)
+		return chmod(tmp, mode)
 	}
 	if err != nil {
 		return err
@@ -45,5 +45,5 @@ func copyMeta(tmp, target string, mode fs.FileMode, log *slog.Logger) error {
 		}
 	}
 	// chmod after chown: chown clears the setuid bits.
-	return os.Chmod(tmp, keep)
+	return chmod(tmp, keep)
 }
