@@ -177,7 +177,9 @@
 // state directory, found before anything is downloaded) and
 // [ErrBadJournal] (a *[JournalError], saying how to get out).
 // A body that should be JSON and is not (an HTML page served as
-// manifest.json) is a *verify.FormatError saying so. Download failures are a *[DownloadError] wrapping the
-// last *[HTTPError], *[StallError] or network error. After any of them
-// the installed binaries are as they were.
+// manifest.json) is a *verify.FormatError saying so. Download failures
+// are a *[DownloadError] wrapping the last *[HTTPError] (verify's one HTTP
+// error type: a status or a refused redirect), *[StallError],
+// *[SlowError], *[FileError], a deadline or a network error. After any
+// of them the installed binaries are as they were.
 package install
