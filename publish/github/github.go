@@ -727,3 +727,8 @@ func (s *Store) Release() *gh.RepositoryRelease {
 	defer s.mu.Unlock()
 	return s.rel
 }
+
+// Flat reports true: a Store is one GitHub release, which holds the files
+// of one version under their base names. The publishtest conformance
+// cases that put several versions into one store skip it.
+func (s *Store) Flat() bool { return true }

@@ -83,6 +83,9 @@ func Run(t *testing.T, newStore func(t *testing.T) publish.Store) {
 	t.Run("RetryTransient", func(t *testing.T) { testRetry(t, newStore(t)) })
 	t.Run("NoRetryOn4xx", func(t *testing.T) { testNoRetry(t, newStore(t)) })
 	t.Run("PromoteFrom", func(t *testing.T) { testPromoteFrom(t, newStore(t)) })
+	t.Run("StaleBase", func(t *testing.T) { testStaleBase(t, newStore(t)) })
+	t.Run("ConcurrentPublishers", func(t *testing.T) { testConcurrentPublishers(t, newStore) })
+	t.Run("KillThenMerge", func(t *testing.T) { testKillThenMerge(t, newStore) })
 }
 
 // testPromoteFrom publishes to the store, then promotes from it into a

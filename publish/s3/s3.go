@@ -478,3 +478,9 @@ func (s *Store) putSingle(ctx context.Context, name, key string, b body, info pu
 	}
 	return aws.ToString(out.ETag), nil
 }
+
+// ConditionalWrites reports whether the store replaces manifest.json
+// atomically on a condition (If-Match, If-None-Match): false only with
+// [WithoutConditionalWritesUnsafe], where two racing publishers can lose a
+// release.
+func (s *Store) ConditionalWrites() bool { return !s.opts.noCond }
