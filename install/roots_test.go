@@ -406,11 +406,9 @@ func TestRootRevokedInKeysJSON(t *testing.T) {
 	f.key = attacker
 	f.release("6.6.6")
 	_, err := f.installer(cfg).Install(ctx, manifest.Query{})
-	// A detached signature names no key, and a revoked key's public half
-	// is forgotten: the refusal is "no trusted key verifies it".
 	var te *verify.ThresholdError
-	if !errors.Is(err, ErrVerification) || !errors.As(err, &te) || te.File != verify.KeysFile {
-		t.Fatalf("keys.json by the root a previous keys.json revoked: %v, want a keys.json *verify.ThresholdError", err)
+	if !errors.Is(err, ErrVerification) || !errors.As(err, &te) || te.File != verify.KeysFile || !errors.Is(err, verify.ErrRevoked) {
+		t.Fatalf("keys.json by the root a previous keys.json revoked: %v, want a keys.json *verify.ThresholdError with ErrRevoked", err)
 	}
 	if readFile(t, dir+"/hello") != string(v1["hello"]) {
 		t.Fatal("the attacker's release was installed")

@@ -21,6 +21,10 @@ import (
 type KeyRing struct {
 	keys    map[string]ringKey
 	revoked map[string]string // key ID -> reason
+	// revokedPub keeps the public half of keys revoked while trusted, only
+	// to say "revoked" rather than "untrusted" for a detached signature
+	// (which names no key) by one of them. It never verifies anything.
+	revokedPub map[string]crypto.PublicKey
 }
 
 type ringKey struct {
@@ -86,6 +90,12 @@ func (r *KeyRing) Revoke(id, reason string) {
 		reason = "revoked"
 	}
 	r.revoked[id] = reason
+	if k, ok := r.keys[id]; ok {
+		if r.revokedPub == nil {
+			r.revokedPub = make(map[string]crypto.PublicKey)
+		}
+		r.revokedPub[id] = k.pub
+	}
 	delete(r.keys, id)
 }
 

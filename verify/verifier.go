@@ -243,6 +243,13 @@ func (v *Verifier) detached(data, sig []byte, usable func(string) (ringKey, erro
 			}
 		}
 	}
+	for id, pub := range v.keys.revokedPub {
+		for _, alg := range Algorithms(pub) {
+			if verifyMessage(pub, alg, data, sig) == nil {
+				return id, fmt.Errorf("%w: %s", ErrRevoked, v.keys.revoked[id])
+			}
+		}
+	}
 	return "", fmt.Errorf("%w: no trusted key verifies it", ErrBadSignature)
 }
 
