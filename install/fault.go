@@ -25,54 +25,55 @@ func fault(op, path string) error {
 }
 
 // The installer's file operations on its own directories, each through
-// the fault-injection hook first.
+// the fault-injection hook first; their errors are *FileError.
 
 func rename(from, to string) error {
 	if err := fault("rename", to); err != nil {
-		return err
+		return localErr("rename", to, err)
 	}
-	return os.Rename(from, to)
+	return localErr("rename", to, os.Rename(from, to))
 }
 
 func remove(p string) error {
 	if err := fault("remove", p); err != nil {
-		return err
+		return localErr("remove", p, err)
 	}
-	return os.Remove(p)
+	return localErr("remove", p, os.Remove(p))
 }
 
 func removeAll(p string) error {
 	if err := fault("remove", p); err != nil {
-		return err
+		return localErr("remove", p, err)
 	}
-	return os.RemoveAll(p)
+	return localErr("remove", p, os.RemoveAll(p))
 }
 
 func link(from, to string) error {
 	if err := fault("link", to); err != nil {
-		return err
+		return localErr("link", to, err)
 	}
-	return os.Link(from, to)
+	return localErr("link", to, os.Link(from, to))
 }
 
 func chmod(p string, mode os.FileMode) error {
 	if err := fault("chmod", p); err != nil {
-		return err
+		return localErr("chmod", p, err)
 	}
-	return os.Chmod(p, mode)
+	return localErr("chmod", p, os.Chmod(p, mode))
 }
 
 func mkdirTemp(dir, pattern string) (string, error) {
 	if err := fault("mkdir", dir); err != nil {
-		return "", err
+		return "", localErr("mkdir", dir, err)
 	}
-	return os.MkdirTemp(dir, pattern)
+	d, err := os.MkdirTemp(dir, pattern)
+	return d, localErr("mkdir", dir, err)
 }
 
 // syncDir makes the renames in dir durable (atomicfile.SyncDir).
 func syncDir(dir string) error {
 	if err := fault("syncdir", dir); err != nil {
-		return err
+		return localErr("sync", dir, err)
 	}
-	return atomicfile.SyncDir(dir)
+	return localErr("sync", dir, atomicfile.SyncDir(dir))
 }

@@ -329,7 +329,9 @@ func (s *swapper) linkTemp(src, name string) (string, error) {
 	}
 	tmp := f.Name()
 	f.Close()
-	remove(tmp)
+	if err := remove(tmp); err != nil {
+		return "", err
+	}
 	if err := link(src, tmp); err == nil {
 		return tmp, nil
 	}
@@ -344,26 +346,26 @@ func (s *swapper) linkTemp(src, name string) (string, error) {
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
-		return err
+		return localErr("open", src, err)
 	}
 	defer in.Close()
 	fi, err := in.Stat()
 	if err != nil {
-		return err
+		return localErr("stat", src, err)
 	}
 	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
 	if err != nil {
-		return err
+		return localErr("create", dst, err)
 	}
-	if _, err := copyBuffer(out, in); err != nil {
+	if _, err := copyBuffer(faultWriter{out}, in); err != nil {
 		out.Close()
-		return err
+		return localErr("copy", dst, err)
 	}
-	if err := out.Sync(); err != nil {
+	if err := syncFile(out); err != nil {
 		out.Close()
-		return err
+		return localErr("sync", dst, err)
 	}
-	return out.Close()
+	return localErr("close", dst, out.Close())
 }
 
 // swapIn renames the new files into place under a journal (a file with

@@ -102,6 +102,9 @@ func TestFaultAtEveryFileOperation(t *testing.T) {
 		at, _ := what.Load().(string)
 		if err != nil {
 			failed++
+			if !errors.Is(err, ErrLocalIO) || !errors.Is(err, syscall.EIO) {
+				t.Errorf("EIO at %s (op %d): not reported as a local I/O error: %v", at, i, err)
+			}
 		}
 		consistent(t, dir, "after EIO at "+at, "1.0.0", "1.1.0")
 		if _, err := f.installer(f.config(f.root, dir)).Install(ctx, manifest.Query{Version: "1.1.0"}); err != nil {
@@ -168,6 +171,9 @@ func TestFaultAtEveryRollbackOperation(t *testing.T) {
 		consistent(t, dir, "after EIO at "+at, "1.0.0", "1.1.0")
 		if err != nil {
 			failed++
+			if !errors.Is(err, ErrLocalIO) || !errors.Is(err, syscall.EIO) {
+				t.Errorf("EIO at %s (op %d): not reported as a local I/O error: %v", at, i, err)
+			}
 			if _, err := f.installer(f.config(f.root, dir)).Rollback(ctx); err != nil {
 				t.Fatalf("EIO at %s (op %d): the next rollback does not make progress: %v", at, i, err)
 			}
