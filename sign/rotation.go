@@ -27,7 +27,9 @@ var ErrBadBundle = errors.New("invalid key bundle")
 
 // NewKeyBundle returns an empty keys.json bundle (see [verify.KeyBundle])
 // with the given serial, issued now and expiring after ttl. Add signing keys
-// with [AddBundleKey] and sign it with [SignKeyBundle].
+// with [AddBundleKey] and sign it with [SignKeyBundle]. It names no
+// project, and clients set to a project (every installer) refuse such a
+// bundle: use [NewProjectKeyBundle].
 func NewKeyBundle(serial int64, now time.Time, ttl time.Duration) *verify.KeyBundle {
 	return &verify.KeyBundle{
 		Schema:  verify.KeysSchema,
