@@ -518,3 +518,25 @@ func listDir(t *testing.T, dir string) string {
 	}
 	return strings.Join(names, ",")
 }
+
+// TestCheckRefusesASymlinkedStateDirectory: Check records the manifest
+// serials it sees in the state directory, so a symbolic link there must
+// stop it too, before anything is written through the link.
+func TestCheckRefusesASymlinkedStateDirectory(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, "hello")
+	f.release("1.0.0")
+	dir := t.TempDir()
+	outside := t.TempDir()
+	if err := os.Symlink(outside, StateDir(dir, "hello")); err != nil {
+		t.Skip(err)
+	}
+	_, err := f.installer(f.config(f.root, dir)).Check(ctx, manifest.Query{})
+	var ue *UnsafePathError
+	if !errors.As(err, &ue) || ue.Path != StateDir(dir, "hello") {
+		t.Fatalf("want an *UnsafePathError for the state directory, got %v", err)
+	}
+	if got := listDir(t, outside); got != "" {
+		t.Fatalf("Check wrote through the link: %s", got)
+	}
+}

@@ -608,6 +608,13 @@ func (in *Installer) installed() (string, string, *Receipt, []string) {
 // manifest.Query; Platform defaults to the installer's). It fetches and
 // verifies the signed manifest, and downloads no artifact.
 func (in *Installer) Check(ctx context.Context, q manifest.Query) (*Update, error) {
+	// Check records serials in the state directory: never through a link.
+	if err := checkRealDir(StateDir(in.cfg.Dir, in.primary())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err := in.sw.checkStateFiles(); err != nil {
+		return nil, err
+	}
 	p, err := in.resolve(ctx, q)
 	if err != nil {
 		return nil, err
