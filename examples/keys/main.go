@@ -171,8 +171,11 @@ func rotate(ctx context.Context, args []string) error {
 			return err
 		}
 		b = sign.NextKeyBundle(prev, now, *ttl)
-		if *project != "" {
-			b.Project = *project
+		switch {
+		case b.Project == "":
+			b.Project = *project // binding an old, unbound bundle
+		case *project != "" && *project != b.Project:
+			return fmt.Errorf("keys.json is for project %q, not %q", b.Project, *project)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -268,6 +271,9 @@ func root(ctx context.Context, args []string) error {
 		r = sign.NewRoot(*project, 0, now, *ttl)
 	} else {
 		r = sign.NextRoot(prev, now, *ttl)
+		if *project != "" && *project != r.Project {
+			return fmt.Errorf("the root chain is for project %q, not %q", r.Project, *project)
+		}
 	}
 	for _, f := range add {
 		data, err := os.ReadFile(f)
