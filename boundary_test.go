@@ -12,7 +12,10 @@ import (
 // self-updater imports (manifest, verify, install) use only the standard
 // library, golang.org/x and each other, so they never pull in cosign,
 // sigstore, the AWS SDK or go-github; and install never imports sign or
-// publish. The light example binaries keep the same promise.
+// publish. The light example binaries keep the same promise. The opt-in
+// decoder packages (install/xz, install/zstd) add one library each, and
+// install never imports them: a self-updater links a decompressor only by
+// importing its package.
 func TestDependencyBoundary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
@@ -23,6 +26,18 @@ func TestDependencyBoundary(t *testing.T) {
 		"./install":  {"github.com/relkit/relkit/manifest", "github.com/relkit/relkit/verify", "github.com/relkit/relkit/install", "github.com/relkit/relkit/internal/"},
 		"./examples/selfupdate": {"github.com/relkit/relkit/manifest", "github.com/relkit/relkit/verify",
 			"github.com/relkit/relkit/install", "github.com/relkit/relkit/internal/", "github.com/relkit/relkit/examples/selfupdate"},
+		// The opt-in decoders: install's boundary plus exactly their one
+		// decompression library each.
+		"./install/xz": {"github.com/relkit/relkit/manifest", "github.com/relkit/relkit/verify", "github.com/relkit/relkit/install",
+			"github.com/relkit/relkit/internal/", "github.com/ulikunitz/xz"},
+		"./install/zstd": {"github.com/relkit/relkit/manifest", "github.com/relkit/relkit/verify", "github.com/relkit/relkit/install",
+			"github.com/relkit/relkit/internal/", "github.com/klauspost/compress"},
+	}
+	// Packages inside an allowed prefix that a self-updater still must
+	// not link unless it imports them itself.
+	forbidden := map[string][]string{
+		"./install":             {"github.com/relkit/relkit/install/xz", "github.com/relkit/relkit/install/zstd"},
+		"./examples/selfupdate": {"github.com/relkit/relkit/install/xz", "github.com/relkit/relkit/install/zstd"},
 	}
 	checked := 0
 	for pkg, ok := range allowed {
@@ -36,6 +51,10 @@ func TestDependencyBoundary(t *testing.T) {
 			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
 		}
 		for _, dep := range strings.Fields(string(out)) {
+			if hasAnyPrefix(dep, forbidden[pkg]) {
+				t.Errorf("%s imports %s: the opt-in decoders are for programs that import them", pkg, dep)
+				continue
+			}
 			if strings.HasPrefix(dep, "golang.org/x/") || hasAnyPrefix(dep, ok) {
 				continue
 			}

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bufio"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -78,6 +77,7 @@ const (
 	formatBinary archiveFormat = iota // a bare executable
 	formatTarGz
 	formatZip
+	formatTarDecoded // a tar compressed in a registered Decoder's format
 )
 
 // String describes the archiveFormat in words, as error messages show it.
@@ -87,6 +87,8 @@ func (f archiveFormat) String() string {
 		return "tar.gz"
 	case formatZip:
 		return "zip"
+	case formatTarDecoded:
+		return "tar (registered decoder)"
 	}
 	return "binary"
 }
@@ -99,6 +101,9 @@ func detectFormat(name string, f io.ReaderAt) archiveFormat {
 		return formatTarGz
 	case strings.HasSuffix(lower, ".zip"):
 		return formatZip
+	}
+	if lookupDecoder(name, f) != nil {
+		return formatTarDecoded
 	}
 	var magic [4]byte
 	if f == nil {
@@ -131,6 +136,7 @@ type extractor struct {
 	want    []string // base names to extract
 	dir     string   // target directory
 	lim     Limits
+	decoder *Decoder // the tar decompressor; nil is gzip
 }
 
 func (x *extractor) errf(entry string, sentinel error, format string, a ...any) error {
@@ -201,6 +207,11 @@ func (x *extractor) extract(ctx context.Context, f *os.File, size int64, format 
 		out, err = x.extractTarGz(ctx, f)
 	case formatZip:
 		out, err = x.extractZip(ctx, f, size)
+	case formatTarDecoded:
+		if x.decoder == nil {
+			x.decoder = lookupDecoder(x.archive, f)
+		}
+		out, err = x.extractTarGz(ctx, f)
 	default:
 		return nil, fmt.Errorf("extract %s: not an archive", x.archive)
 	}
@@ -280,7 +291,8 @@ func (x *extractor) extractTarGz(ctx context.Context, f *os.File) ([]newFile, er
 	return x.extractTarGzStream(ctx, f)
 }
 
-// extractTarGzStream unpacks a tar.gz read from r (a file, or a download
+// extractTarGzStream unpacks a tar.gz (or a registered Decoder's compressed
+// tar, x.decoder) read from r (a file, or a download
 // in flight).
 func (x *extractor) extractTarGzStream(ctx context.Context, r io.Reader) ([]newFile, error) {
 	// Count (and check ctx) below a large buffer: the decompressor reads
@@ -288,9 +300,9 @@ func (x *extractor) extractTarGzStream(ctx context.Context, r io.Reader) ([]newF
 	// io.ByteReader. The count includes the buffer's read-ahead, which
 	// only makes the ratio check a little more lenient.
 	in := &countingReader{ctx: ctx, r: r}
-	zr, err := gzip.NewReader(bufio.NewReaderSize(in, 256<<10))
+	zr, err := x.decompressor(bufio.NewReaderSize(in, 256<<10))
 	if err != nil {
-		return nil, x.errf("", ErrUnsafeArchive, "not a gzip stream: %v", err)
+		return nil, err
 	}
 	defer zr.Close()
 	guard := &bombGuard{x: x, r: zr, in: in}

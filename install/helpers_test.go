@@ -203,9 +203,28 @@ type entry struct {
 
 func tarGz(t tb, es []entry) []byte {
 	t.Helper()
+	return gzBytes(t, tarRaw(t, es))
+}
+
+// gzBytes gzips raw.
+func gzBytes(t tb, raw []byte) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
+	if _, err := zw.Write(raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// tarRaw is an uncompressed tar of es.
+func tarRaw(t tb, es []entry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
 	for _, e := range es {
 		typ := e.typ
 		if typ == 0 {
@@ -228,9 +247,6 @@ func tarGz(t tb, es []entry) []byte {
 		}
 	}
 	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

@@ -28,7 +28,16 @@ func gzipBomb(t testing.TB, name string, n int64) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	tw := tar.NewWriter(zw)
+	zw.Write(tarBomb(t, name, n))
+	zw.Close()
+	return buf.Bytes()
+}
+
+// tarBomb is an uncompressed tar whose one entry is n zero bytes.
+func tarBomb(t testing.TB, name string, n int64) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
 	if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o755, Size: n}); err != nil {
 		t.Fatal(err)
 	}
@@ -37,15 +46,37 @@ func gzipBomb(t testing.TB, name string, n int64) []byte {
 		tw.Write(zero[:min(left, int64(len(zero)))])
 	}
 	tw.Close()
-	zw.Close()
 	return buf.Bytes()
+}
+
+// tarCodec is a compression of tar archives the installer reads: the
+// hostile table runs over each one.
+type tarCodec struct {
+	// ext is the archive name ending (".tar.gz").
+	ext string
+	// compress compresses an uncompressed tar.
+	compress func(t testing.TB, raw []byte) []byte
+	// bomb is a compressed tar of one n-byte entry of zeros; nil
+	// compresses tarBomb.
+	bomb func(t testing.TB, name string, n int64) []byte
+}
+
+// gzipCodec is the built-in tar.gz.
+var gzipCodec = tarCodec{
+	ext:      ".tar.gz",
+	compress: func(t testing.TB, raw []byte) []byte { return gzBytes(t, raw) },
+	bomb:     gzipBomb,
 }
 
 // TestHostileArchivesAndServers installs a good release, then tries each
 // hostile case against it: every one must fail with the expected typed
 // error and leave the installed binary, the receipt and the directory's
 // neighbours untouched, with no temporary file left behind.
-func TestHostileArchivesAndServers(t *testing.T) {
+func TestHostileArchivesAndServers(t *testing.T) { testHostile(t, gzipCodec) }
+
+// testHostile runs the hostile table with the archives in codec's format
+// (the server cases serve the fixture's tar.gz whatever the codec).
+func testHostile(t *testing.T, codec tarCodec) {
 	ctx := context.Background()
 	f := newFixture(t, "hello")
 	f.release("1.0.0")
@@ -69,9 +100,15 @@ func TestHostileArchivesAndServers(t *testing.T) {
 		want  []error               // errors.Is targets
 		as    any                   // errors.As target (pointer to a typed error pointer)
 	}
+	tarName := func(v string) string { return fmt.Sprintf("hello-%s-%s-%s%s", v, f.plat.OS, f.plat.Arch, codec.ext) }
+	packed := func(raw []byte) []byte { return codec.compress(t, raw) }
+	bomb := codec.bomb
+	if bomb == nil {
+		bomb = func(t testing.TB, name string, n int64) []byte { return codec.compress(t, tarBomb(t, name, n)) }
+	}
 	archive := func(es ...entry) func(string) Config {
 		return func(v string) Config {
-			f.publish(v, f.artifactName(v), tarGz(t, es))
+			f.publish(v, tarName(v), packed(tarRaw(t, es)))
 			return base
 		}
 	}
@@ -112,32 +149,32 @@ func TestHostileArchivesAndServers(t *testing.T) {
 		{name: "duplicate binary", setup: archive(entry{name: "hello", body: good}, entry{name: "./hello", body: []byte("#!/bin/sh\necho pwned\n")}), want: []error{ErrUnsafeArchive}, as: &ae},
 		{name: "binary in a subdirectory", setup: archive(entry{name: "hello-1/hello", body: good}), want: []error{ErrMissingEntry}, as: &ae},
 		{name: "binary is a directory", setup: archive(entry{name: "hello/", typ: tar.TypeDir}), want: []error{ErrUnsafeArchive}, as: &ae},
-		{name: "gzip bomb (ratio)", setup: func(v string) Config {
-			f.publish(v, f.artifactName(v), gzipBomb(t, "hello", 8<<20))
+		{name: "compression bomb (ratio)", setup: func(v string) Config {
+			f.publish(v, tarName(v), bomb(t, "hello", 8<<20))
 			return base
 		}, want: []error{ErrTooLarge}, as: &ae},
 		{name: "size bomb (total cap)", setup: func(v string) Config {
 			body := []byte(randomHex(2 << 20))
-			f.publish(v, f.artifactName(v), tarGz(t, []entry{{name: "hello", body: good}, {name: "big", body: body}}))
+			f.publish(v, tarName(v), packed(tarRaw(t, []entry{{name: "hello", body: good}, {name: "big", body: body}})))
 			c := base
 			c.Limits.MaxTotalSize = 1 << 20
 			return c
 		}, want: []error{ErrTooLarge}, as: &ae},
 		{name: "sparse binary (200 MiB of holes in a tiny archive)", setup: func(v string) Config {
-			f.publish(v, f.artifactName(v), sparseTarGz(t, []sparseEntry{{name: "hello", data: good, realSize: 200 << 20}}, nil))
+			f.publish(v, tarName(v), packed(sparseTar([]sparseEntry{{name: "hello", data: good, realSize: 200 << 20}}, nil)))
 			return base
 		}, want: []error{ErrUnsafeArchive}, as: &ae},
 		{name: "skipped sparse entries past the total cap", setup: func(v string) Config {
-			f.publish(v, f.artifactName(v), sparseTarGz(t, []sparseEntry{
+			f.publish(v, tarName(v), packed(sparseTar([]sparseEntry{
 				{name: "pad1", data: []byte("x"), realSize: 60 << 20},
 				{name: "pad2", data: []byte("x"), realSize: 60 << 20},
-			}, []entry{{name: "hello", body: good}}))
+			}, []entry{{name: "hello", body: good}})))
 			c := base
 			c.Limits.MaxTotalSize = 64 << 20
 			return c
 		}, want: []error{ErrUnsafeArchive}, as: &ae},
 		{name: "entry over the per-file cap", setup: func(v string) Config {
-			f.publish(v, f.artifactName(v), tarGz(t, []entry{{name: "hello", body: []byte(randomHex(1 << 20))}}))
+			f.publish(v, tarName(v), packed(tarRaw(t, []entry{{name: "hello", body: []byte(randomHex(1 << 20))}})))
 			c := base
 			c.Limits.MaxEntrySize = 1000
 			return c
@@ -155,7 +192,7 @@ func TestHostileArchivesAndServers(t *testing.T) {
 			return base
 		}, want: []error{ErrUnsafeArchive}, as: &ae},
 		{name: "not a gzip stream", setup: func(v string) Config {
-			f.publish(v, f.artifactName(v), []byte("this is not gzip at all"))
+			f.publish(v, tarName(v), []byte("this is not gzip at all"))
 			return base
 		}, want: []error{ErrUnsafeArchive}, as: &ae},
 
@@ -374,6 +411,15 @@ func TestHostileArchivesAndServers(t *testing.T) {
 	f.release("2.0.0")
 	if _, err := f.installer(base).Install(ctx, manifest.Query{Version: "2.0.0"}); err != nil {
 		t.Fatalf("a good install after the hostile cases: %v", err)
+	}
+	// And a good archive in the codec's format installs.
+	body := script("hello", "2.1.0")
+	f.publish("2.1.0", tarName("2.1.0"), packed(tarRaw(t, []entry{{name: "README", body: []byte("x")}, {name: "hello", body: body}})))
+	if _, err := f.installer(base).Install(ctx, manifest.Query{Version: "2.1.0"}); err != nil {
+		t.Fatalf("a good %s install: %v", codec.ext, err)
+	}
+	if got := readFile(t, bin); got != string(body) {
+		t.Fatalf("installed %q from the %s archive", got, codec.ext)
 	}
 }
 

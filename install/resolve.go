@@ -254,7 +254,8 @@ func (in *Installer) resolveFile(ctx context.Context, src fetcher, file string, 
 }
 
 // archiveExts are the archive name endings relkit unpacks.
-var archiveExts = []string{".tar.gz", ".tgz", ".zip"}
+// The compressed tars beyond .tar.gz need a registered [Decoder].
+var archiveExts = []string{".tar.gz", ".tgz", ".zip", ".tar.xz", ".txz", ".tar.zst", ".tzst"}
 
 func isArchiveName(name string) bool {
 	l := strings.ToLower(name)
@@ -299,6 +300,11 @@ func parseArtifactName(file string) (name, version string, p manifest.Platform, 
 // the signed manifest, and unpacks the binaries into temporary files. It
 // returns them and the artifact's SHA-256.
 func (in *Installer) fetchAndExtract(ctx context.Context, p *plan) ([]newFile, string, error) {
+	if p.sel.Artifact.Kind == manifest.KindArchive {
+		if err := checkDecodable(p.sel.Artifact.Name); err != nil {
+			return nil, "", err
+		}
+	}
 	tmp, err := createTemp(in.cfg.Dir, in.primary(), tempDownload)
 	if err != nil {
 		return nil, "", err
@@ -313,9 +319,9 @@ func (in *Installer) fetchAndExtract(ctx context.Context, p *plan) ([]newFile, s
 	a := p.sel.Artifact
 	subject := p.src.name(a.Path)
 	in.log.Info("downloading", "url", subject, "size", a.Size)
-	x := &extractor{archive: a.Name, root: in.cfg.ArchiveDir, want: in.cfg.Binaries, dir: in.cfg.Dir, lim: in.lim}
+	x := &extractor{archive: a.Name, root: in.cfg.ArchiveDir, want: in.cfg.Binaries, dir: in.cfg.Dir, lim: in.lim, decoder: lookupDecoder(a.Name, nil)}
 	var stream *streamExtraction
-	if a.Kind == manifest.KindArchive && detectFormat(a.Name, nil) == formatTarGz {
+	if a.Kind == manifest.KindArchive && (detectFormat(a.Name, nil) == formatTarGz || x.decoder != nil) {
 		stream = startStreamExtraction(ctx, x)
 	}
 	var tee streamTee
@@ -369,7 +375,7 @@ func (in *Installer) fetchAndExtract(ctx context.Context, p *plan) ([]newFile, s
 	}
 	format := detectFormat(a.Name, tmp)
 	if a.Kind != manifest.KindBinary && format == formatBinary {
-		return nil, "", &ArchiveError{Archive: a.Name, Reason: "not a format relkit unpacks (tar.gz, tgz or zip)", Err: ErrUnsafeArchive}
+		return nil, "", &ArchiveError{Archive: a.Name, Reason: "not a format relkit unpacks (tar.gz, tgz, zip, or a registered Decoder's)", Err: ErrUnsafeArchive}
 	}
 	if a.Kind == manifest.KindBinary {
 		if len(in.cfg.Binaries) != 1 {

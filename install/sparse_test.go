@@ -1,8 +1,6 @@
 package install
 
 import (
-	"bytes"
-	"compress/gzip"
 	"fmt"
 	"strconv"
 	"testing"
@@ -61,6 +59,11 @@ type sparseEntry struct {
 // sparseTarGz is a tar.gz of sparse entries, then regular ones.
 func sparseTarGz(t testing.TB, sparse []sparseEntry, regular []entry) []byte {
 	t.Helper()
+	return gzBytes(t, sparseTar(sparse, regular))
+}
+
+// sparseTar is an uncompressed tar of sparse entries, then regular ones.
+func sparseTar(sparse []sparseEntry, regular []entry) []byte {
 	var raw []byte
 	for _, s := range sparse {
 		pax := paxRecord("GNU.sparse.major", "1") + paxRecord("GNU.sparse.minor", "0") +
@@ -77,9 +80,5 @@ func sparseTarGz(t testing.TB, sparse []sparseEntry, regular []entry) []byte {
 		raw = append(raw, pad512(append([]byte(nil), e.body...))...)
 	}
 	raw = append(raw, make([]byte, 1024)...)
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(raw)
-	zw.Close()
-	return buf.Bytes()
+	return raw
 }

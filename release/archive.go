@@ -15,6 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+
 	"github.com/relkit/relkit/manifest"
 )
 
@@ -32,25 +35,80 @@ type File struct {
 }
 
 // Package is the package stage ("package"): for each platform in
-// State.Binaries it writes one archive into the version directory,
-// <project>-<version>-<os>-<arch>.tar.gz (.zip for windows), with the
-// binaries under their bare names at the root plus the Extra files, and
-// records it in State.Artifacts. The archive is hashed while it is
-// written.
+// State.Binaries it writes one archive per format into the version
+// directory, <project>-<version>-<os>-<arch>.tar.gz by default (.zip for
+// windows), with the binaries under their bare names at the root plus the
+// Extra files, and records them in State.Artifacts. Each archive is hashed
+// while it is written.
 //
 // Archives are reproducible: entries sorted by name, every mtime set to
 // State.Date, uid/gid 0 with no user or group names, modes 0755 for
-// binaries and 0644 (or File.Mode) for the rest, and a gzip header
-// without name or time. Two runs on the same inputs make identical bytes.
+// binaries and 0644 (or File.Mode) for the rest, a gzip header without
+// name or time, and single-threaded xz and zstd encoders (whose output
+// depends only on the input and the level). Two runs on the same inputs
+// make identical bytes.
+//
+// Clients read .tar.xz and .tar.zst only when they import install/xz or
+// install/zstd; the manifest lists the formats in name order, so a client
+// selecting by platform alone takes the .tar.gz when there is one.
 type Package struct {
+	// Formats are the archive formats written for every platform but
+	// windows, which always gets a zip: [FormatTarGz] (the default when
+	// empty), [FormatTarXz], [FormatTarZst] or [FormatZip]. An unknown
+	// format is a *ConfigError before anything is built.
+	Formats []string
 	// Extra files go into every archive.
 	Extra []File
 	// Parallel limits how many archives are written at once; 0 means
 	// [DefaultParallel].
 	Parallel int
-	// Level is the compression level (gzip/deflate); 0 means
-	// flate.DefaultCompression.
+	// Level is the gzip/deflate compression level; 0 means
+	// flate.DefaultCompression. For zstd it is a zstd level (1-22,
+	// mapped with zstd.EncoderLevelFromZstd); xz ignores it.
 	Level int
+}
+
+// Archive formats [Package] writes.
+const (
+	FormatTarGz  = "tar.gz"
+	FormatTarXz  = "tar.xz"
+	FormatTarZst = "tar.zst"
+	FormatZip    = "zip"
+)
+
+// ArchiveFormats lists the formats [Package.Formats] accepts.
+var ArchiveFormats = []string{FormatTarGz, FormatTarXz, FormatTarZst, FormatZip}
+
+// ArchiveNameFormat returns the archive name for a platform in a format:
+// <project>-<version>-<os>-<arch>.<format>.
+func ArchiveNameFormat(project string, v manifest.Version, p manifest.Platform, format string) string {
+	return fmt.Sprintf("%s-%s-%s-%s.%s", project, v, p.OS, p.Arch, format)
+}
+
+// formats returns the formats for platform pl, checked.
+func (p *Package) formats(pl manifest.Platform) []string {
+	if pl.OS == "windows" {
+		return []string{FormatZip}
+	}
+	if len(p.Formats) == 0 {
+		return []string{FormatTarGz}
+	}
+	return p.Formats
+}
+
+// check validates the configuration.
+func (p *Package) check() error {
+	seen := map[string]bool{}
+	for _, f := range p.Formats {
+		if !slices.Contains(ArchiveFormats, f) {
+			return &ConfigError{Field: "Package.Formats", Reason: fmt.Sprintf("unknown archive format %q (want one of %s)", f, strings.Join(ArchiveFormats, ", "))}
+		}
+		if seen[f] {
+			return &ConfigError{Field: "Package.Formats", Reason: fmt.Sprintf("%q listed twice", f)}
+		}
+		seen[f] = true
+	}
+	return nil
 }
 
 // Name returns "package".
@@ -71,6 +129,9 @@ type entry struct {
 
 // Run writes one archive per platform.
 func (p *Package) Run(ctx context.Context, st *State) error {
+	if err := p.check(); err != nil {
+		return err
+	}
 	if err := st.needVersion(); err != nil {
 		return err
 	}
@@ -96,9 +157,19 @@ func (p *Package) Run(ctx context.Context, st *State) error {
 		byPlat[b.Platform] = append(byPlat[b.Platform], entry{name: b.Name, src: b.Path, mode: 0o755})
 	}
 	slices.SortFunc(plats, func(a, b manifest.Platform) int { return strings.Compare(a.String(), b.String()) })
-	arts := make([]manifest.Artifact, len(plats))
-	errs := runLimited(ctx, p.Parallel, len(plats), func(ctx context.Context, i int) error {
-		pl := plats[i]
+	type job struct {
+		pl     manifest.Platform
+		format string
+	}
+	var jobs []job
+	for _, pl := range plats {
+		for _, f := range p.formats(pl) {
+			jobs = append(jobs, job{pl, f})
+		}
+	}
+	arts := make([]manifest.Artifact, len(jobs))
+	errs := runLimited(ctx, p.Parallel, len(jobs), func(ctx context.Context, i int) error {
+		pl, format := jobs[i].pl, jobs[i].format
 		entries := append(slices.Clone(byPlat[pl]), extra...)
 		slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
 		for j := 1; j < len(entries); j++ {
@@ -106,12 +177,12 @@ func (p *Package) Run(ctx context.Context, st *State) error {
 				return &ConfigError{Field: "Package", Reason: fmt.Sprintf("two files named %q in the %s archive", entries[j].name, pl)}
 			}
 		}
-		name := ArchiveName(st.Project, st.Version, pl)
+		name := ArchiveNameFormat(st.Project, st.Version, pl, format)
 		a, err := st.stageFile(name, manifest.KindArchive, pl, func(w io.Writer) error {
-			if pl.OS == "windows" {
+			if format == FormatZip {
 				return writeZip(ctx, w, entries, st.Date, p.Level)
 			}
-			return writeTarGz(ctx, w, entries, st.Date, p.Level)
+			return writeTarCompressed(ctx, w, entries, st.Date, format, p.Level)
 		})
 		if err != nil {
 			return fmt.Errorf("archive %s: %w", name, err)
@@ -170,13 +241,38 @@ func level(l int) int {
 	return l
 }
 
-// writeTarGz writes a reproducible tar.gz of entries (already sorted).
-func writeTarGz(ctx context.Context, w io.Writer, entries []entry, mtime time.Time, lvl int) error {
-	gz, err := gzip.NewWriterLevel(w, level(lvl))
+// writeTarCompressed writes a reproducible compressed tar of entries
+// (already sorted) in format (tar.gz, tar.xz, tar.zst).
+func writeTarCompressed(ctx context.Context, w io.Writer, entries []entry, mtime time.Time, format string, lvl int) error {
+	var zw io.WriteCloser
+	var err error
+	switch format {
+	case FormatTarGz:
+		// The zero gzip.Header: no name, no mtime, OS "unknown".
+		zw, err = gzip.NewWriterLevel(w, level(lvl))
+	case FormatTarXz:
+		// One block, CRC64, the library's default 8 MiB dictionary:
+		// what any xz reads, and well under install/xz's cap.
+		zw, err = xz.WriterConfig{}.NewWriter(w)
+	case FormatTarZst:
+		zl := zstd.SpeedDefault
+		if lvl > 0 {
+			zl = zstd.EncoderLevelFromZstd(lvl)
+		}
+		// One goroutine, so the output depends only on the input.
+		zw, err = zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zl), zstd.WithEncoderCRC(true))
+	default:
+		return &ConfigError{Field: "Package.Formats", Reason: fmt.Sprintf("unknown archive format %q", format)}
+	}
 	if err != nil {
 		return err
 	}
-	// The zero gzip.Header: no name, no mtime, OS "unknown".
+	return writeTar(ctx, zw, entries, mtime)
+}
+
+// writeTar writes a reproducible tar of entries (already sorted) into zw
+// and closes it.
+func writeTar(ctx context.Context, gz io.WriteCloser, entries []entry, mtime time.Time) error {
 	tw := tar.NewWriter(gz)
 	mtime = mtime.UTC().Truncate(time.Second)
 	dirs := map[string]bool{}

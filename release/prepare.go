@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -164,6 +165,12 @@ func (c Config) Pipeline() (*Pipeline, *State, error) {
 		return nil, nil, &ConfigError{Field: "Build", Reason: "set Build or Prebuilt"}
 	}
 	pkg := c.Package
+	if err := pkg.check(); err != nil {
+		return nil, nil, err
+	}
+	if c.Image != nil && len(pkg.Formats) > 0 && !slices.Contains(pkg.Formats, FormatTarGz) {
+		return nil, nil, &ConfigError{Field: "Package.Formats", Reason: "the image is built from the linux .tar.gz archives: add " + FormatTarGz}
+	}
 	stages = append(stages, &pkg)
 	if c.Source {
 		stages = append(stages, &Source{Dir: repo, Env: g.Env})

@@ -176,7 +176,7 @@ func (s *SBOM) document(ctx context.Context, st *State) (*spdxDocument, error) {
 	// The release's archives, when already staged: the document describes
 	// them, and each contains its platform's binaries.
 	var rels []spdxRelationship
-	archiveIDs := map[manifest.Platform]string{}
+	archiveIDs := map[manifest.Platform][]string{} // a platform may have several formats
 	for _, a := range st.Artifacts {
 		if a.Kind != manifest.KindArchive {
 			continue
@@ -186,7 +186,8 @@ func (s *SBOM) document(ctx context.Context, st *State) (*spdxDocument, error) {
 		if a.OS == "" {
 			purpose = "SOURCE"
 		} else {
-			archiveIDs[manifest.Platform{OS: a.OS, Arch: a.Arch}] = id
+			pl := manifest.Platform{OS: a.OS, Arch: a.Arch}
+			archiveIDs[pl] = append(archiveIDs[pl], id)
 		}
 		addPkg(spdxPackage{
 			SPDXID: id, Name: a.Name, VersionInfo: st.Version.String(), PackageFileName: a.Name,
@@ -239,8 +240,10 @@ func (s *SBOM) document(ctx context.Context, st *State) (*spdxDocument, error) {
 			PrimaryPackagePurpose: "APPLICATION",
 			Comment:               "executable for " + b.Platform.String(),
 		}
-		if archID, ok := archiveIDs[b.Platform]; ok {
-			rels = append(rels, spdxRelationship{archID, "CONTAINS", binID})
+		if archIDs, ok := archiveIDs[b.Platform]; ok {
+			for _, archID := range archIDs {
+				rels = append(rels, spdxRelationship{archID, "CONTAINS", binID})
+			}
 		} else {
 			rels = append(rels, spdxRelationship{"SPDXRef-DOCUMENT", "DESCRIBES", binID})
 		}

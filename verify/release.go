@@ -531,7 +531,7 @@ func (rv *releaseRun) covered() []string {
 	}
 	for _, e := range rv.sums.Entries() {
 		n := e.Name
-		if strings.HasSuffix(n, ".tar.gz") || strings.HasSuffix(n, ".tgz") || strings.HasSuffix(n, ".zip") || strings.HasSuffix(n, ".tar.xz") {
+		if strings.HasSuffix(n, ".tar.gz") || strings.HasSuffix(n, ".tgz") || strings.HasSuffix(n, ".zip") || strings.HasSuffix(n, ".tar.xz") || strings.HasSuffix(n, ".tar.zst") {
 			out = append(out, n)
 		}
 	}
