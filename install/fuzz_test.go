@@ -21,6 +21,7 @@ func FuzzExtract(f *testing.F) {
 	f.Add(tarGz(f, []entry{{name: "../evil", body: []byte("x")}, good[0]}), false)
 	f.Add(tarGz(f, []entry{{name: "lib", typ: tar.TypeSymlink, link: "../x"}, good[0]}), false)
 	f.Add(zipArchive(f, []entry{{name: "/abs", body: []byte("x")}, good[0]}), true)
+	f.Add(sparseTarGz(f, []sparseEntry{{name: "hello", data: good[0].body, realSize: 8 << 20}}, nil), false)
 	f.Fuzz(func(t *testing.T, data []byte, isZip bool) {
 		work := t.TempDir()
 		dir := filepath.Join(work, "bin")
