@@ -20,7 +20,7 @@ const tempOld = "old"
 // and renames tmp into its place; if that fails the old file is put back.
 func replaceFile(tmp, target, dir string) error {
 	if _, err := os.Lstat(target); errors.Is(err, fs.ErrNotExist) {
-		return os.Rename(tmp, target)
+		return rename(tmp, target)
 	}
 	f, err := createTemp(dir, filepath.Base(target), tempOld)
 	if err != nil {
@@ -28,19 +28,19 @@ func replaceFile(tmp, target, dir string) error {
 	}
 	aside := f.Name()
 	f.Close()
-	os.Remove(aside)
-	if err := os.Rename(target, aside); err != nil {
+	remove(aside)
+	if err := rename(target, aside); err != nil {
 		return err
 	}
 	hide(aside)
-	if err := os.Rename(tmp, target); err != nil {
-		if rerr := os.Rename(aside, target); rerr != nil {
+	if err := rename(tmp, target); err != nil {
+		if rerr := rename(aside, target); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		return err
 	}
 	// Best effort: succeeds when target was not running.
-	os.Remove(aside)
+	remove(aside)
 	return nil
 }
 
@@ -62,10 +62,10 @@ func hide(path string) {
 func copyMeta(tmp, target string, mode fs.FileMode, _ *slog.Logger) error {
 	fi, err := os.Stat(target)
 	if errors.Is(err, fs.ErrNotExist) {
-		return os.Chmod(tmp, mode)
+		return chmod(tmp, mode)
 	}
 	if err != nil {
 		return err
 	}
-	return os.Chmod(tmp, fi.Mode().Perm())
+	return chmod(tmp, fi.Mode().Perm())
 }
