@@ -3,12 +3,14 @@ package release
 import (
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,10 +63,21 @@ func (e *BuildError) Unwrap() error { return e.Err }
 // for every target and appends the binaries to State.Binaries (built in
 // State.Work/<os>_<arch>/).
 //
-// Every build uses -trimpath and -buildvcs=false, an empty build ID and
-// CGO_ENABLED=0 unless CGO is set, so that the same commit and toolchain
-// make the same bytes; version, commit and date are injected with -X into
-// the variables Vars names. Up to Parallel builds run at once.
+// Every build uses -trimpath, an empty build ID and CGO_ENABLED=0 unless
+// CGO is set, so that the same commit and toolchain make the same bytes;
+// version, commit and date are injected with -X into the variables Vars
+// names. Up to Parallel builds run at once.
+//
+// Binaries state their own version: when Dir is in the release's git
+// repository checked out at the release commit (HEAD is State.Commit), the
+// build runs with -buildvcs=true, so the Go toolchain stamps the module
+// version from the tag ("v1.2.3", not "(devel)") and vcs.revision,
+// vcs.time and vcs.modified into the build information (`go version -m
+// BIN`, debug/buildinfo, the SBOM). These derive from the commit, so the
+// bytes stay reproducible. Otherwise (another checkout, no git, NoVCS) it
+// runs with -buildvcs=false as before. A stamped version other than the
+// release's (an uncommitted change gives "+dirty", a monorepo tag Go does
+// not map to the module gives a pseudo-version) is logged as a warning.
 type Build struct {
 	// Dir is the directory go build runs in (the module); "" is the
 	// current directory.
@@ -88,6 +101,8 @@ type Build struct {
 	Env []string
 	// Go is the go command; "" finds "go" on PATH.
 	Go string
+	// NoVCS turns the VCS stamping off: -buildvcs=false always.
+	NoVCS bool
 }
 
 // Name returns "build".
@@ -133,16 +148,48 @@ func (b *Build) Run(ctx context.Context, st *State) error {
 		}
 	}
 	ldflags := b.ldflags(st)
+	vcs := b.stampVCS(ctx, st)
 	errs := runLimited(ctx, b.Parallel, len(jobs), func(ctx context.Context, i int) error {
-		return b.build(ctx, st, jobs[i], ldflags)
+		return b.build(ctx, st, jobs[i], ldflags, vcs)
 	})
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	for _, j := range jobs {
 		st.Binaries = append(st.Binaries, Binary{Name: filepath.Base(j.out), Path: j.out, Platform: j.p})
+		if vcs {
+			b.checkStamp(st, j.out)
+		}
 	}
 	return nil
+}
+
+// stampVCS reports whether the builds stamp VCS information: Dir's git
+// HEAD is the release commit.
+func (b *Build) stampVCS(ctx context.Context, st *State) bool {
+	if b.NoVCS || st.Commit == "" {
+		return false
+	}
+	head, err := (git{dir: b.Dir, env: b.Env}).head(ctx)
+	if err != nil || head != st.Commit {
+		st.logger().Debug("build: no VCS stamping (the build directory is not the release commit's checkout)", "dir", b.Dir, "head", head)
+		return false
+	}
+	return true
+}
+
+// checkStamp warns when a stamped binary states another version than the
+// release's.
+func (b *Build) checkStamp(st *State, bin string) {
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		st.logger().Warn("build: no build information", "binary", bin, "err", err)
+		return
+	}
+	if want := "v" + st.Version.String(); info.Main.Version != want {
+		st.logger().Warn("build: the binary's build information states another version than the release's",
+			"binary", filepath.Base(bin), "module", info.Main.Path, "stamped", info.Main.Version, "release", want)
+	}
 }
 
 func (b *Build) ldflags(st *State) string {
@@ -172,7 +219,7 @@ func quoteFlag(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"`
 }
 
-func (b *Build) build(ctx context.Context, st *State, j buildJob, ldflags string) error {
+func (b *Build) build(ctx context.Context, st *State, j buildJob, ldflags string, vcs bool) error {
 	if err := os.MkdirAll(filepath.Dir(j.out), 0o755); err != nil {
 		return err
 	}
@@ -180,7 +227,7 @@ func (b *Build) build(ctx context.Context, st *State, j buildJob, ldflags string
 	if goCmd == "" {
 		goCmd = "go"
 	}
-	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags=" + ldflags, "-o", j.out}
+	args := []string{"build", "-trimpath", "-buildvcs=" + strconv.FormatBool(vcs), "-ldflags=" + ldflags, "-o", j.out}
 	args = append(args, b.Flags...)
 	args = append(args, j.main.Package)
 	cmd := exec.CommandContext(ctx, goCmd, args...)

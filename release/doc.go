@@ -152,8 +152,10 @@
 //
 // Two runs on the same commit make byte-identical archives, source
 // archive, SBOM, provenance, notes and SHA256SUMS (a test checks it):
-// builds use -trimpath, -buildvcs=false and an empty build ID with cgo off;
-// archive entries are sorted, owned by 0:0 without names, with fixed modes
+// builds use -trimpath and an empty build ID with cgo off, and stamp VCS
+// information (the module version from the tag, vcs.revision, vcs.time)
+// only from the release commit's own checkout, else -buildvcs=false (see
+// [Build]); archive entries are sorted, owned by 0:0 without names, with fixed modes
 // and every mtime set to the source date (SOURCE_DATE_EPOCH, else the
 // commit time); gzip headers carry no name or time; the SBOM's creation
 // time and namespace and the provenance derive from the commit. Only
