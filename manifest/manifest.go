@@ -116,12 +116,16 @@ const (
 	KindProvenance Kind = "provenance"
 	KindNotes      Kind = "notes"
 	KindImage      Kind = "image"
-	KindOther      Kind = "other"
+	// KindPackage is a Linux package (.deb, .rpm, .apk) for the
+	// platform's package manager; installers never select it. Clients
+	// built before this kind existed refuse a manifest that lists one.
+	KindPackage Kind = "package"
+	KindOther   Kind = "other"
 )
 
 var validKinds = map[Kind]bool{
 	KindArchive: true, KindBinary: true, KindChecksums: true, KindSignature: true,
-	KindSBOM: true, KindProvenance: true, KindNotes: true, KindImage: true, KindOther: true,
+	KindSBOM: true, KindProvenance: true, KindNotes: true, KindImage: true, KindPackage: true, KindOther: true,
 }
 
 // Artifact is one file of a release.

@@ -269,7 +269,7 @@ func classify(name string, kinds map[string]manifest.Kind) Stage {
 		return StageIndex
 	}
 	switch kinds[name] {
-	case manifest.KindArchive, manifest.KindBinary, manifest.KindImage:
+	case manifest.KindArchive, manifest.KindBinary, manifest.KindImage, manifest.KindPackage:
 		return StageArtifact
 	case manifest.KindChecksums:
 		return StageChecksums

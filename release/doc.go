@@ -49,7 +49,8 @@
 //	guard          Guard            version syntax, tag, annotated/signed tag, clean tree, version not reused
 //	notes          Notes            release-notes.md from a CHANGELOG section, a template or fragments
 //	build          Build            go build for every target (or prebuilt: Prebuilt)
-//	package        Package          <project>-<version>-<os>-<arch>.tar.gz (.zip for windows)
+//	package        Package          <project>-<version>-<os>-<arch>.tar.gz (.zip for windows; Formats: .tar.xz, .tar.zst)
+//	linux-packages LinuxPackages    .deb, .rpm, .apk of the linux binaries through nfpm (kind package)
 //	source         Source           <project>-<version>-source.tar.gz from git archive
 //	image          ImageBuild       container image of the linux binaries, its manifests staged (see Images)
 //	sbom           SBOM             sbom.spdx.json (SPDX 2.3) from the binaries' build info

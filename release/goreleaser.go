@@ -140,7 +140,7 @@ func (g *GoReleaserImport) kind(t string) (manifest.Kind, bool) {
 	case "SBOM":
 		return manifest.KindSBOM, true
 	case "Linux Package":
-		return manifest.KindOther, true
+		return manifest.KindPackage, true
 	case "Binary", "Uploadable Binary":
 		return manifest.KindBinary, g.Binaries
 	}

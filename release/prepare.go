@@ -45,6 +45,10 @@ type Config struct {
 	Prebuilt []Binary
 	// Package holds the archive settings (extra files).
 	Package Package
+	// LinuxPackages, when set, builds .deb, .rpm and/or .apk packages of
+	// the linux binaries (stage "linux-packages", [LinuxPackages]); their
+	// metadata is checked before anything is built.
+	LinuxPackages *LinuxPackages
 	// Source adds a `git archive` source tarball.
 	Source bool
 	// Image, when set, builds a container image of the linux binaries and
@@ -92,10 +96,11 @@ type Config struct {
 }
 
 // PrepareStages is the order of the stages [Prepare] runs. "prebuilt"
-// replaces "build" when Config.Prebuilt is used; "notes", "source",
-// "image", "installer" and "installer-key" run only when configured.
+// replaces "build" when Config.Prebuilt is used; "notes",
+// "linux-packages", "source", "image", "installer" and "installer-key"
+// run only when configured.
 var PrepareStages = []string{
-	"guard", "notes", "build", "package", "source", "image", "sbom", "provenance", "checksums",
+	"guard", "notes", "build", "package", "linux-packages", "source", "image", "sbom", "provenance", "checksums",
 	"sign", "installer", "installer-key", "manifest", "sign-manifest", "verify-staged", "summary",
 }
 
@@ -172,6 +177,13 @@ func (c Config) Pipeline() (*Pipeline, *State, error) {
 		return nil, nil, &ConfigError{Field: "Package.Formats", Reason: "the image is built from the linux .tar.gz archives: add " + FormatTarGz}
 	}
 	stages = append(stages, &pkg)
+	if c.LinuxPackages != nil {
+		lp := *c.LinuxPackages
+		if err := lp.check(); err != nil {
+			return nil, nil, err
+		}
+		stages = append(stages, &lp)
+	}
 	if c.Source {
 		stages = append(stages, &Source{Dir: repo, Env: g.Env})
 	}

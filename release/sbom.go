@@ -197,6 +197,26 @@ func (s *SBOM) document(ctx context.Context, st *State) (*spdxDocument, error) {
 		fmt.Fprintf(nsHash, "%s\x00", a.SHA256)
 		rels = append(rels, spdxRelationship{"SPDXRef-DOCUMENT", "DESCRIBES", id})
 	}
+	// The release's Linux packages (stage [LinuxPackages]): the document
+	// describes them, and each contains its platform's binaries.
+	for _, a := range st.Artifacts {
+		if a.Kind != manifest.KindPackage {
+			continue
+		}
+		id := spdxID("Package", a.Name)
+		addPkg(spdxPackage{
+			SPDXID: id, Name: a.Name, VersionInfo: st.Version.String(), PackageFileName: a.Name,
+			DownloadLocation: noAssertion, Checksums: []spdxChecksum{{"SHA256", a.SHA256}},
+			PrimaryPackagePurpose: "INSTALL",
+			Comment:               "Linux package for " + a.OS + "/" + a.Arch,
+		})
+		fmt.Fprintf(nsHash, "%s\x00", a.SHA256)
+		rels = append(rels, spdxRelationship{"SPDXRef-DOCUMENT", "DESCRIBES", id})
+		if a.OS != "" {
+			pl := manifest.Platform{OS: a.OS, Arch: a.Arch}
+			archiveIDs[pl] = append(archiveIDs[pl], id)
+		}
+	}
 	// The release's container images (stage [ImageBuild]): the document
 	// describes each index, which contains its per-platform images. Their
 	// checksum is the image digest.

@@ -1,0 +1,2 @@
+#!/bin/sh
+rm -rf /var/lib/relkit-test-hello
