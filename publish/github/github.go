@@ -123,6 +123,8 @@ type Store struct {
 	assets map[string]*asset // by asset name; nil until listed
 	claims map[string]string // asset name -> object name
 	stale  bool
+	// flatten maps object names to asset names (default AssetName).
+	flatten func(string) string
 	// noRelease records that the tag has no release yet (until Put
 	// creates the draft).
 	noRelease bool
@@ -204,7 +206,7 @@ func (s *Store) assetName(name string) (string, error) {
 	if err := publish.CheckName(name); err != nil {
 		return "", fmt.Errorf("github: %w", err)
 	}
-	flat := AssetName(name)
+	flat := s.flat(name)
 	if err := CheckAssetName(flat); err != nil {
 		return "", err
 	}
@@ -215,6 +217,13 @@ func (s *Store) assetName(name string) (string, error) {
 	}
 	s.claims[flat] = name
 	return flat, nil
+}
+
+func (s *Store) flat(name string) string {
+	if s.flatten != nil {
+		return s.flatten(name)
+	}
+	return AssetName(name)
 }
 
 // RootSignaturesAsset is the asset name of the release root's
@@ -524,8 +533,13 @@ func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if a == nil || !a.complete() {
 		return nil, fmt.Errorf("github: asset %s of release %s: %w", flat, s.opts.Tag, publish.ErrNotExist)
 	}
+	return s.fetchAsset(ctx, name, a)
+}
+
+// fetchAsset reads an asset (following GitHub's redirect without the token).
+func (s *Store) fetchAsset(ctx context.Context, name string, a *asset) (io.ReadCloser, error) {
 	var rc io.ReadCloser
-	err = s.call(ctx, "download", name, func(ctx context.Context) (*gh.Response, error) {
+	err := s.call(ctx, "download", name, func(ctx context.Context) (*gh.Response, error) {
 		r, _, err := s.client.Repositories.DownloadReleaseAsset(ctx, s.opts.Owner, s.opts.Repo, a.GetID(), s.download)
 		rc = r
 		return nil, err
@@ -714,7 +728,7 @@ func (s *Store) URL(name string) string {
 	if s.assets == nil {
 		return ""
 	}
-	if a := s.assets[AssetName(name)]; a != nil {
+	if a := s.assets[s.flat(name)]; a != nil {
 		return a.GetBrowserDownloadURL()
 	}
 	return ""
