@@ -7,12 +7,13 @@
 // Destinations: dir:PATH, s3://BUCKET/PREFIX (with --s3-endpoint for an
 // S3-compatible store; credentials from the standard AWS chain), and
 // github:OWNER/REPO (token from GITHUB_TOKEN or GH_TOKEN; --github-api for
-// GitHub Enterprise). The destination is the source of truth: the publish
-// merges the new release into the manifest it holds when it commits
-// (re-signed; two racing runs both land), and a directory or S3
-// destination is also read before the build so that a published version
-// is never reused. --current overrides where that manifest is read from (a
-// URL or directory; needed for GitHub).
+// GitHub Enterprise; the root goes to the index release relkit-index, each
+// version to the release of its tag). The destination is the source of
+// truth: the publish merges the new release into the manifest it holds
+// when it commits (re-signed; two racing runs both land), and it is also
+// read before the build so that a published version is never reused.
+// --current overrides where that manifest is read from (a URL or
+// directory).
 //
 // Operations on a published channel, signed like a release:
 //
@@ -95,8 +96,9 @@ func run(ctx context.Context) error {
 		if remote, err = location(*current); err != nil {
 			return err
 		}
-	} else if !strings.HasPrefix(*to, "github:") {
-		// A directory or an S3 prefix reads like a client location.
+	} else {
+		// Every destination reads like a client location (a directory, an
+		// S3 prefix, a GitHub repository's index and version releases).
 		store, err := destination(ctx, *to, "", *s3Endpoint, *githubAPI)
 		if err != nil {
 			return err
@@ -142,6 +144,9 @@ func run(ctx context.Context) error {
 	p, err := publish.New(store)
 	if err != nil {
 		return err
+	}
+	if *current == "" {
+		remote = store.(verify.Location) // verify what the destination now holds
 	}
 	root := filepath.Join(*dist, "release")
 	if *dryRun {
@@ -213,7 +218,9 @@ func destination(ctx context.Context, to, tag, s3Endpoint, githubAPI string) (pu
 		if !ok {
 			return nil, fmt.Errorf("want github:OWNER/REPO, got %s", to)
 		}
-		return github.New(github.Options{Owner: owner, Repo: repo, Tag: tag, BaseURL: githubAPI})
+		// The forge layout: the root in the index release, each version
+		// in the release of its tag (see publish/github.Repo).
+		return github.NewRepo(github.Options{Owner: owner, Repo: repo, Tag: tag, BaseURL: githubAPI}, github.RepoOptions{})
 	}
 	return nil, fmt.Errorf("unknown destination %q (want dir:PATH, s3://BUCKET/PREFIX or github:OWNER/REPO)", to)
 }

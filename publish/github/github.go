@@ -746,3 +746,8 @@ func (s *Store) Release() *gh.RepositoryRelease {
 // of one version under their base names. The publishtest conformance
 // cases that put several versions into one store skip it.
 func (s *Store) Flat() bool { return true }
+
+// String returns "github:OWNER/REPO@TAG".
+func (s *Store) String() string {
+	return "github:" + s.opts.Owner + "/" + s.opts.Repo + "@" + s.opts.Tag
+}

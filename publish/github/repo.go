@@ -425,3 +425,6 @@ func (r *Repo) URL(name string) string {
 
 // Index returns the Store of the index release.
 func (r *Repo) Index() *Store { return r.index }
+
+// String returns "github:OWNER/REPO".
+func (r *Repo) String() string { return "github:" + r.opts.Owner + "/" + r.opts.Repo }
