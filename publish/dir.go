@@ -214,6 +214,23 @@ func (d *DirStore) replaceIfMatch(ctx context.Context, p, name string, r io.Read
 	return atomicfile.SyncDir(dir)
 }
 
+// Delete implements [Deleter]: it removes the file, and its directory when
+// that is left empty.
+func (d *DirStore) Delete(ctx context.Context, name string) error {
+	p, err := d.path(name)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	dir := filepath.Dir(p)
+	if dir != d.root && os.Remove(dir) == nil { // fails while not empty
+		dir = filepath.Dir(dir)
+	}
+	return atomicfile.SyncDir(dir)
+}
+
 // RemoveStale removes the temporary files that publishes killed while
 // writing left behind (".relkit-tmp-*") when they are older than
 // olderThan, so that a live publish's files are left alone. It returns

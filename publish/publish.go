@@ -81,6 +81,15 @@ type Committer interface {
 	Commit(ctx context.Context) error
 }
 
+// Deleter is implemented by stores that can remove an object: a directory,
+// S3, a GitHub repository. It is used only to remove the files of
+// releases that a retention policy dropped from the manifest (see
+// release.Prune), never by a publish. Delete of a missing object returns
+// nil.
+type Deleter interface {
+	Delete(ctx context.Context, name string) error
+}
+
 // Locator is implemented by stores that know the public URL of an
 // object. URL("") is the URL of the release itself (the release page, the
 // root of the bucket prefix, the directory). The URLs go in [Result].

@@ -467,3 +467,26 @@ func sha256Hex(data []byte) string {
 	h := sha256.Sum256(data)
 	return hex.EncodeToString(h[:])
 }
+
+// Delete removes objects from the destination, which must implement
+// [Deleter]: the files of releases a retention policy removed from the
+// manifest (release.Prune). It is never part of a publish. Each delete is
+// retried like an upload; a missing object is not an error.
+func (p *Publisher) Delete(ctx context.Context, names ...string) error {
+	d, ok := p.store.(Deleter)
+	if !ok {
+		return fmt.Errorf("publish: %T cannot delete objects", p.store)
+	}
+	for _, name := range names {
+		if err := CheckName(name); err != nil {
+			return fmt.Errorf("publish: delete: %w", err)
+		}
+		if isRootManifestFile(name) || !strings.Contains(name, "/") {
+			return fmt.Errorf("publish: delete %s: root files are never deleted", name)
+		}
+		if err := p.retry(ctx, name, func(ctx context.Context) error { return d.Delete(ctx, name) }); err != nil {
+			return fmt.Errorf("publish: delete %s: %w", name, err)
+		}
+	}
+	return nil
+}

@@ -233,8 +233,25 @@ func TestChannelLifetime(t *testing.T) {
 			keysDir = bundle(3, []sign.Signer{k2}, []sign.Signer{k1})
 			release("1.2.0", "")
 			keysDir = ""
-			if _, err := Prune(ctx, amend(), manifest.RetentionPolicy{Channels: []string{"nightly"}, Keep: 2}); err != nil {
+			pc := amend()
+			pc.DeleteFiles = true
+			pr, err := Prune(ctx, pc, manifest.RetentionPolicy{Channels: []string{"nightly"}, Keep: 2})
+			if err != nil {
 				t.Fatal(err)
+			}
+			if !slices.Equal(pr.Removed, []string{"1.2.0-nightly.2", "1.2.0-nightly.1"}) || len(pr.Deleted) == 0 {
+				t.Fatalf("prune removed %v, deleted %v", pr.Removed, pr.Deleted)
+			}
+			for _, name := range pr.Deleted {
+				if rc, err := loc.Open(ctx, name); err == nil {
+					rc.Close()
+					t.Errorf("pruned file %s is still in the store", name)
+				}
+			}
+			if rc, err := loc.Open(ctx, "1.2.0-nightly.3/SHA256SUMS"); err != nil {
+				t.Errorf("a kept nightly lost its files: %v", err)
+			} else {
+				rc.Close()
 			}
 			maybeUpdate()
 

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/relkit/relkit/manifest"
@@ -188,6 +190,12 @@ type AmendConfig struct {
 	Now func() time.Time
 	// Logger receives progress; nil discards it.
 	Logger *slog.Logger
+	// DeleteFiles makes [Prune] also delete the pruned releases' files
+	// from the store (which must implement publish.Deleter), after the
+	// manifest without them is committed. A client that read the previous
+	// manifest moments before may then fail its download; run the prune
+	// where that does not matter (nightlies), or delete later.
+	DeleteFiles bool
 }
 
 // AmendResult says what an amendment did.
@@ -198,6 +206,9 @@ type AmendResult struct {
 	Expires time.Time
 	// Removed lists the releases a [Prune] removed, newest first.
 	Removed []string
+	// Deleted lists the files deleted from the store
+	// (AmendConfig.DeleteFiles).
+	Deleted []string
 }
 
 // ErrNoManifest is returned (wrapped) by an amendment of a destination
@@ -239,6 +250,7 @@ func Amend(ctx context.Context, c AmendConfig, change func(m *manifest.Manifest)
 		log = slog.New(slog.DiscardHandler)
 	}
 	res := &AmendResult{}
+	var gone []string // the files of the removed releases
 	root, err := c.Publisher.UpdateRoot(ctx, func(ctx context.Context, current []byte, dest publish.Opener) (*publish.RootFiles, error) {
 		if current == nil {
 			return nil, fmt.Errorf("amend %s: %w", c.Project, ErrNoManifest)
@@ -248,9 +260,18 @@ func Amend(ctx context.Context, c AmendConfig, change func(m *manifest.Manifest)
 			return nil, err
 		}
 		serial := m.Serial
+		before := slices.Clone(m.Releases)
 		removed, err := change(m)
 		if err != nil {
 			return nil, err
+		}
+		gone = gone[:0]
+		for _, r := range before {
+			if slices.Contains(removed, r.Version) {
+				for _, a := range r.Artifacts {
+					gone = append(gone, a.Path)
+				}
+			}
 		}
 		m.Serial = serial + 1 // one step, however many changes
 		m.Touch(now(), ttl)
@@ -278,6 +299,13 @@ func Amend(ctx context.Context, c AmendConfig, change func(m *manifest.Manifest)
 		return nil, err
 	}
 	res.Root = root
+	if c.DeleteFiles && len(gone) > 0 {
+		if err := c.Publisher.Delete(ctx, gone...); err != nil {
+			return res, fmt.Errorf("the manifest no longer lists %v, but deleting their files failed (delete them with the store's tools: %s): %w", res.Removed, strings.Join(gone, " "), err)
+		}
+		res.Deleted = gone
+		log.Info("deleted pruned files", "files", len(gone))
+	}
 	return res, nil
 }
 

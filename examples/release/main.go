@@ -20,7 +20,7 @@
 //	release refresh   --project hello --key cosign.key --to DEST   # weekly cron: new expiry
 //	release yank      --project hello --key cosign.key --to DEST --reason "..." 1.2.0
 //	release deprecate --project hello --key cosign.key --to DEST --reason "..." 1.2.0
-//	release prune     --project hello --key cosign.key --to DEST --channel nightly --keep 30
+//	release prune     --project hello --key cosign.key --to DEST --channel nightly --keep 30 [--delete]
 //
 // --image REPO also pushes a signed multi-platform container image of the
 // linux binaries (on --image-base, default scratch), recorded in the release.
@@ -59,6 +59,7 @@ func run(ctx context.Context) error {
 	reason := flag.String("reason", "", "why (yank, deprecate)")
 	channel := flag.String("channel", "", "release channel (default stable, edge for a pre-release); for prune, the channel pruned")
 	keep := flag.Int("keep", 0, "prune: how many releases of --channel to keep")
+	del := flag.Bool("delete", false, "prune: also delete the pruned releases' files from the destination")
 	project := flag.String("project", "", "project name (required)")
 	version := flag.String("version", "", "version to release (default: the tag at HEAD)")
 	pkg := flag.String("package", ".", "main package to build")
@@ -89,7 +90,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	if op != "" {
-		return amend(ctx, op, *project, *to, *s3Endpoint, *githubAPI, *reason, *channel, *keep, signer, pub)
+		return amend(ctx, op, *project, *to, *s3Endpoint, *githubAPI, *reason, *channel, *keep, *del, signer, pub)
 	}
 	var remote verify.Location
 	if *current != "" {
@@ -165,7 +166,7 @@ func run(ctx context.Context) error {
 }
 
 // amend runs refresh, yank, deprecate or prune on the published manifest.
-func amend(ctx context.Context, op, project, to, s3Endpoint, githubAPI, reason, channel string, keep int, signer sign.Signer, pub []byte) error {
+func amend(ctx context.Context, op, project, to, s3Endpoint, githubAPI, reason, channel string, keep int, del bool, signer sign.Signer, pub []byte) error {
 	store, err := destination(ctx, to, "", s3Endpoint, githubAPI)
 	if err != nil {
 		return err
@@ -174,7 +175,7 @@ func amend(ctx context.Context, op, project, to, s3Endpoint, githubAPI, reason, 
 	if err != nil {
 		return err
 	}
-	c := release.AmendConfig{Project: project, Publisher: p, Keys: [][]byte{pub}, Signers: []sign.Signer{signer}}
+	c := release.AmendConfig{Project: project, Publisher: p, Keys: [][]byte{pub}, Signers: []sign.Signer{signer}, DeleteFiles: del}
 	version := flag.Arg(0)
 	var res *release.AmendResult
 	switch {

@@ -428,3 +428,24 @@ func (r *Repo) Index() *Store { return r.index }
 
 // String returns "github:OWNER/REPO".
 func (r *Repo) String() string { return "github:" + r.opts.Owner + "/" + r.opts.Repo }
+
+// Delete implements [publish.Deleter]: it deletes the asset (a version's
+// release stays, possibly empty).
+func (r *Repo) Delete(ctx context.Context, name string) error {
+	s, err := r.store(name)
+	if err != nil {
+		return err
+	}
+	flat, err := s.assetName(name)
+	if err != nil {
+		return err
+	}
+	a, err := s.lookup(ctx, flat)
+	if err != nil || a == nil {
+		if errors.Is(err, publish.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	return s.deleteAsset(ctx, name, a)
+}

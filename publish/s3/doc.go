@@ -110,8 +110,10 @@
 // single and multipart uploads. s3:ListBucket is what makes S3 answer 404
 // rather than 403 for a key that does not exist yet: without it every
 // Stat of a new file fails with AccessDenied. [WithPublicRead] also needs
-// s3:PutObjectAcl. Nothing is ever deleted, so s3:DeleteObject is not
-// needed (and should not be granted to a release pipeline).
+// s3:PutObjectAcl. A publish deletes nothing, so s3:DeleteObject is not
+// needed (and should not be granted to a release pipeline); only the
+// retention job that removes pruned releases' files (release.Prune with
+// AmendConfig.DeleteFiles, through [Store.Delete]) needs it.
 //
 // # Errors and retries
 //

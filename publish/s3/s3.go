@@ -484,3 +484,20 @@ func (s *Store) putSingle(ctx context.Context, name, key string, b body, info pu
 // [WithoutConditionalWritesUnsafe], where two racing publishers can lose a
 // release.
 func (s *Store) ConditionalWrites() bool { return !s.opts.noCond }
+
+// Delete implements [publish.Deleter] with a DeleteObject request.
+func (s *Store) Delete(ctx context.Context, name string) error {
+	key, err := s.key(name)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.opctx(ctx, 0)
+	defer cancel()
+	_, err = s.client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil {
+		if err = s.wrapErr("DeleteObject", key, err); errors.Is(err, publish.ErrNotExist) {
+			return nil
+		}
+	}
+	return err
+}
