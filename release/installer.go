@@ -78,7 +78,12 @@ func (e *KeyDriftError) Unwrap() error { return ErrKeyDrift }
 //   - it refuses to replace a newer installed version (read from the
 //     receipt that it and package install write,
 //     <dir>/.<primary>.relkit/receipt.json) unless given
-//     --allow-downgrade or <PROJECT>_ALLOW_DOWNGRADE=1.
+//     --allow-downgrade or <PROJECT>_ALLOW_DOWNGRADE=1;
+//   - it respects package install's state directory: it refuses to run
+//     while an interrupted install is pending there (journal.json), and
+//     refuses a manifest whose serial is lower than the one package
+//     install recorded (state.json). It does not record serials itself,
+//     nor take package install's lock.
 //
 // It detects the platform (uname; <PROJECT>_OS and <PROJECT>_ARCH override
 // it) and installs the binaries into <PROJECT>_INSTALL_DIR (default
@@ -427,7 +432,8 @@ var installerTemplate = template.Must(template.New("install.sh").Delims("[%", "%
 # manifest is [%.Project%]'s and has not expired, that the release is listed and
 # not yanked, the signature of the release's SHA256SUMS, the archive's
 # SHA-256 (as both give it), and that it does not downgrade the installed
-# version unless asked to.
+# version unless asked to, nor run over an interrupted install, nor take a
+# manifest older than one verified here before.
 #
 # Environment: [%.Env%]_VERSION, [%.Env%]_INSTALL_DIR (default $HOME/.local/bin),
 # [%.Env%]_BASE_URL, [%.Env%]_OS, [%.Env%]_ARCH, [%.Env%]_ALLOW_DOWNGRADE=1.
@@ -566,10 +572,21 @@ verify_sig() {
 		die "bad signature on ${1##*/}: not signed by the [%.Project%] release key"
 }
 
-# json_top FILE KEY: prints the string value of the top-level KEY of a
-# JSON file indented as relkit writes it; fails unless there is one.
+# json_top FILE KEY: prints the value (a string without its quotes, or a
+# number) of the top-level KEY of a JSON file indented as relkit writes it;
+# fails unless there is one.
 json_top() {
-	awk -v k="$2" 'index($0, "  \"" k "\": \"") == 1 { v = substr($0, length(k) + 8); sub(/",?$/, "", v); print v; n++ } END { exit n != 1 }' "$1"
+	awk -v k="$2" 'index($0, "  \"" k "\": ") == 1 { v = substr($0, length(k) + 7); sub(/,$/, "", v); if (v ~ /^".*"$/) v = substr(v, 2, length(v) - 2); print v; n++ } END { exit n != 1 }' "$1"
+}
+
+# seen_serial: prints the manifest serial package install has recorded for
+# [%.Project%] in the state directory (0 when none).
+seen_serial() {
+	if [ ! -f "$state_dir/state.json" ] || [ -L "$state_dir/state.json" ]; then
+		echo 0
+		return 0
+	fi
+	awk 'index($0, "    \"manifest.json:[%.Project%]\": ") == 1 { v = substr($0, length("manifest.json:[%.Project%]") + 9); sub(/,$/, "", v); print v; n++ } END { if (!n) print 0 }' "$state_dir/state.json"
 }
 
 # manifest_alias NAME: prints the version the rolling alias NAME points at.
@@ -781,6 +798,29 @@ RELKIT_PUBLIC_KEY
 		die "manifest.json expired at $expires (now $now_iso): refusing a stale manifest"
 	fi
 
+	# The state directory package install keeps: no symlinks, no install
+	# of its left half done, no manifest older than one it has verified.
+	for d in "$state_dir" "$receipt" "$state_dir/state.json"; do
+		if [ -L "$d" ]; then
+			die "$d is a symbolic link: refusing to write through it"
+		fi
+	done
+	if [ -e "$state_dir" ] && [ ! -d "$state_dir" ]; then
+		die "$state_dir is not a directory"
+	fi
+	if [ -e "$state_dir/journal.json" ]; then
+		die "an interrupted install is pending in $state_dir (journal.json): run [%.Primary%]'s own update once to finish or undo it, then run install.sh again"
+	fi
+	serial=$(json_top "$tmp/manifest.json" serial) || die "manifest.json has no serial"
+	seen=$(seen_serial)
+	case "$serial$seen" in
+	'' | *[!0-9]*) die "cannot read the manifest serials ($serial, $seen)" ;;
+	*) ;;
+	esac
+	if [ "$serial" -lt "$seen" ]; then
+		die "manifest.json has serial $serial, older than serial $seen verified here before: refusing a manifest rolled back"
+	fi
+
 	# The release.
 	if [ "$version" = latest ] || ! manifest_release "$version" "" >/dev/null; then
 		asked="$version"
@@ -801,14 +841,6 @@ RELKIT_PUBLIC_KEY
 	fi
 
 	# What is installed: no downgrade unless asked for, no symlinks.
-	for d in "$state_dir" "$receipt"; do
-		if [ -L "$d" ]; then
-			die "$d is a symbolic link: refusing to write through it"
-		fi
-	done
-	if [ -e "$state_dir" ] && [ ! -d "$state_dir" ]; then
-		die "$state_dir is not a directory"
-	fi
 	read_receipt
 	if [ -n "$installed" ] && [ -z "$allow_downgrade" ]; then
 		order=$(vercmp "$installed" "$version")

@@ -595,6 +595,61 @@ func TestInstallerScriptReceiptInterop(t *testing.T) {
 	}
 }
 
+// TestInstallerScriptStateOfPackageInstall: install.sh respects what
+// package install keeps in the state directory: it refuses to run over an
+// interrupted install (whose journal the next Go run would undo, putting
+// the old binaries back over the script's), and refuses a manifest older
+// (by serial) than one package install has verified here.
+func TestInstallerScriptStateOfPackageInstall(t *testing.T) {
+	signer, pub := newSigner(t)
+	ring, err := verify.NewKeyRing(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forShells(t, []shTransport{viaFile}, func(t *testing.T, sh shell, tr shTransport) {
+		r := newShRoot(t, signer, "1.1.0")
+		old := map[string][]byte{}
+		for _, name := range []string{ManifestFile, ManifestFile + ".sig", "sigs/manifest.json." + r.manifestSum() + ".sig"} {
+			old[name] = r.read(name)
+		}
+		r.add("1.2.0")
+		script := r.script(tr, nil)
+
+		dir := t.TempDir()
+		in, err := install.New(install.Config{Project: "hello", Source: r.dir, Dir: dir, Keys: ring,
+			Platform: manifest.Platform{OS: "linux", Arch: "amd64"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := in.Install(t.Context(), manifest.Query{}); err != nil {
+			t.Fatal(err)
+		}
+		journal := filepath.Join(install.StateDir(dir, "hello"), "journal.json")
+		if err := os.WriteFile(journal, []byte("{}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		refusedSh(t, sh, script, dir, nil, "interrupted install", "--allow-downgrade", "1.1.0")
+		if err := os.Remove(journal); err != nil {
+			t.Fatal(err)
+		}
+
+		// The 1.1.0 manifest (serial 1), genuine and unexpired, served
+		// again after package install has seen serial 2.
+		replay := newShRoot(t, signer)
+		for name, data := range old {
+			replay.write(name, data)
+		}
+		for _, name := range []string{"1.1.0/SHA256SUMS", "1.1.0/SHA256SUMS.sig", "1.1.0/hello-1.1.0-linux-amd64.tar.gz"} {
+			replay.write(name, r.read(name))
+		}
+		refusedSh(t, sh, replay.script(tr, nil), dir, nil, "rolled back", "--allow-downgrade")
+		// A machine that has not seen serial 2 takes it.
+		fresh := t.TempDir()
+		mustSh(t, sh, replay.script(tr, nil), fresh, nil)
+		checkVersion(t, filepath.Join(fresh, "hello"), "1.1.0")
+	})
+}
+
 func TestInstallerScriptTempFiles(t *testing.T) {
 	signer, _ := newSigner(t)
 	forShells(t, []shTransport{viaFile}, func(t *testing.T, sh shell, tr shTransport) {
