@@ -175,21 +175,21 @@ func Parse(data []byte) (*Manifest, error) {
 	if len(data) > MaxManifestSize {
 		return nil, fmt.Errorf("manifest: %w: %d bytes, limit %d", ErrTooLarge, len(data), MaxManifestSize)
 	}
-	var probe struct {
-		Schema *string `json:"schema"`
-	}
-	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
-	}
-	if probe.Schema == nil {
-		return nil, fmt.Errorf("manifest: %w", &SchemaError{Schema: ""})
-	}
-	if !schemaSupported(*probe.Schema) {
-		return nil, fmt.Errorf("manifest: %w", &SchemaError{Schema: *probe.Schema})
-	}
+	// One decoding pass; the schema is checked on the result. Only when
+	// decoding fails is the schema probed on its own, so that a newer
+	// major version is reported as such rather than as a type error.
 	m := new(Manifest)
 	if err := json.Unmarshal(data, m); err != nil {
+		var probe struct {
+			Schema *string `json:"schema"`
+		}
+		if perr := json.Unmarshal(data, &probe); perr == nil && probe.Schema != nil && !schemaSupported(*probe.Schema) {
+			return nil, fmt.Errorf("manifest: %w", &SchemaError{Schema: *probe.Schema})
+		}
 		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	if !schemaSupported(m.Schema) {
+		return nil, fmt.Errorf("manifest: %w", &SchemaError{Schema: m.Schema})
 	}
 	if m.Releases == nil {
 		m.Releases = []Release{}
@@ -344,8 +344,6 @@ func (p *problems) add(field, format string, args ...any) {
 
 var (
 	channelRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
-	hexRE     = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	commitRE  = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
 )
 
 // ValidChannel reports whether name is a valid channel name.
@@ -367,88 +365,104 @@ func (m *Manifest) Validate() error {
 	if !m.Expires.IsZero() && !m.Updated.IsZero() && !m.Expires.After(m.Updated) {
 		p.add("expires", "%s is not after updated %s", m.Expires.UTC().Format(time.RFC3339), m.Updated.UTC().Format(time.RFC3339))
 	}
-	versions := map[string]int{}
-	paths := map[string]string{}
+	versions := make(map[string]int, len(m.Releases)) // precedence key -> index
+	paths := make(map[string]string, 10*len(m.Releases))
 	var prev Version
 	for i, r := range m.Releases {
-		f := fmt.Sprintf("releases[%d]", i)
+		// Field names are formatted only for a problem: Validate runs
+		// on every client's update check, over the whole history.
+		f := func() string { return "releases[" + strconv.Itoa(i) + "]" }
 		v, err := ParseVersion(r.Version)
 		switch {
 		case err != nil:
-			p.add(f+".version", "%v", err)
+			p.add(f()+".version", "%v", err)
 		case v.String() != r.Version:
-			p.add(f+".version", "%q must be written without a leading 'v'", r.Version)
+			p.add(f()+".version", "%q must be written without a leading 'v'", r.Version)
 		default:
 			key := precedenceKey(v)
 			if j, dup := versions[key]; dup {
-				p.add(f+".version", "%q duplicates releases[%d]", r.Version, j)
+				p.add(f()+".version", "%q duplicates releases[%d]", r.Version, j)
 			}
 			versions[key] = i
 			if !prev.IsZero() && Compare(prev, v) <= 0 {
-				p.add(f+".version", "releases are not sorted newest first (%s after %s)", r.Version, prev)
+				p.add(f()+".version", "releases are not sorted newest first (%s after %s)", r.Version, prev)
 			}
 			prev = v
 			if v.IsPrerelease() && isStableChannel(r.Channel) {
-				p.add(f+".channel", "pre-release %s cannot be on channel %q", r.Version, r.Channel)
+				p.add(f()+".channel", "pre-release %s cannot be on channel %q", r.Version, r.Channel)
 			}
 		}
 		if r.Tag != "" {
 			if _, err := ParseTag(r.Tag); err != nil {
-				p.add(f+".tag", "%v", err)
+				p.add(f()+".tag", "%v", err)
 			}
 		}
-		if r.Commit != "" && !commitRE.MatchString(r.Commit) {
-			p.add(f+".commit", "%q is not a lowercase hex commit id", r.Commit)
+		if r.Commit != "" && !isCommit(r.Commit) {
+			p.add(f()+".commit", "%q is not a lowercase hex commit id", r.Commit)
 		}
 		if r.Date.IsZero() {
-			p.add(f+".date", "missing")
+			p.add(f()+".date", "missing")
 		}
 		if !ValidChannel(r.Channel) {
-			p.add(f+".channel", "invalid channel name %q", r.Channel)
+			p.add(f()+".channel", "invalid channel name %q", r.Channel)
 		}
 		switch r.Status {
 		case StatusActive:
 		case StatusDeprecated, StatusYanked:
 			if strings.TrimSpace(r.Reason) == "" {
-				p.add(f+".reason", "a %s release needs a reason", r.Status)
+				p.add(f()+".reason", "a %s release needs a reason", r.Status)
 			}
 		default:
-			p.add(f+".status", "%q is not active, deprecated or yanked", r.Status)
+			p.add(f()+".status", "%q is not active, deprecated or yanked", r.Status)
 		}
 		if r.Notes != "" {
 			if why := badRelPath(r.Notes); why != "" {
-				p.add(f+".notes", "%s", why)
+				p.add(f()+".notes", "%s", why)
 			}
 		}
-		names := map[string]bool{}
 		for j, a := range r.Artifacts {
-			af := fmt.Sprintf("%s.artifacts[%d]", f, j)
+			af := func() string { return f() + ".artifacts[" + strconv.Itoa(j) + "]" }
 			validateArtifact(&p, af, a)
-			if names[a.Name] {
-				p.add(af+".name", "duplicate name %q in release %s", a.Name, r.Version)
+			for k := range j { // a release has a handful of artifacts
+				if r.Artifacts[k].Name == a.Name {
+					p.add(af()+".name", "duplicate name %q in release %s", a.Name, r.Version)
+					break
+				}
 			}
-			names[a.Name] = true
 			if a.Path != "" {
 				if other, dup := paths[a.Path]; dup {
-					p.add(af+".path", "%q is also used by %s", a.Path, other)
+					p.add(af()+".path", "%q is also used by release %s", a.Path, other)
 				}
-				paths[a.Path] = af
+				paths[a.Path] = r.Version
 			}
 		}
+	}
+	pointer := func(field, version string) *Release {
+		v, err := ParseVersion(version)
+		i, ok := versions[precedenceKey(v)]
+		if err != nil || !ok {
+			p.add(field, "points at %q, which is not a release", version)
+			return nil
+		}
+		r := &m.Releases[i]
+		if r.Status == StatusYanked {
+			p.add(field, "points at yanked release %s", version)
+		}
+		return r
 	}
 	for _, name := range sortedKeys(m.Channels) {
 		f := "channels." + name
 		if !ValidChannel(name) {
 			p.add(f, "invalid channel name")
 		}
-		checkPointer(&p, m, f, m.Channels[name])
+		pointer(f, m.Channels[name])
 	}
 	for _, name := range sortedKeys(m.Aliases) {
 		f := "aliases." + name
 		if !validAlias(name) {
 			p.add(f, "invalid alias name (want latest, X or X.Y)")
 		}
-		if r := checkPointer(&p, m, f, m.Aliases[name]); r != nil {
+		if r := pointer(f, m.Aliases[name]); r != nil {
 			if v, err := ParseVersion(r.Version); err == nil && v.IsPrerelease() {
 				p.add(f, "points at pre-release %s", r.Version)
 			}
@@ -458,18 +472,6 @@ func (m *Manifest) Validate() error {
 		return &ValidationError{Problems: p}
 	}
 	return nil
-}
-
-func checkPointer(p *problems, m *Manifest, field, version string) *Release {
-	r, ok := m.Release(version)
-	if !ok {
-		p.add(field, "points at %q, which is not a release", version)
-		return nil
-	}
-	if r.Status == StatusYanked {
-		p.add(field, "points at yanked release %s", version)
-	}
-	return r
 }
 
 func validAlias(name string) bool {
@@ -488,7 +490,13 @@ func validAlias(name string) bool {
 	return true
 }
 
-func validateArtifact(p *problems, f string, a Artifact) {
+func validateArtifact(p *problems, field func() string, a Artifact) {
+	var f string
+	if !artifactOK(a) {
+		f = field()
+	} else {
+		return
+	}
 	switch {
 	case a.Name == "":
 		p.add(f+".name", "empty")
@@ -510,7 +518,7 @@ func validateArtifact(p *problems, f string, a Artifact) {
 	if a.Size < 0 {
 		p.add(f+".size", "negative (%d)", a.Size)
 	}
-	if !hexRE.MatchString(a.SHA256) {
+	if !isLowerHex(a.SHA256, 64) {
 		p.add(f+".sha256", "%q is not 64 lowercase hex digits", a.SHA256)
 	}
 	if a.OS != "" {
@@ -527,6 +535,48 @@ func validateArtifact(p *problems, f string, a Artifact) {
 		p.add(f, "os and arch must both be set or both be empty")
 	}
 }
+
+// artifactOK is the fast path of validateArtifact: true when no check
+// can fail.
+func artifactOK(a Artifact) bool {
+	if a.Name == "" || a.Name == "." || a.Name == ".." || strings.ContainsAny(a.Name, "/\\\x00\n\r") {
+		return false
+	}
+	if a.Kind != KindImage && (a.Path == "" || badRelPath(a.Path) != "" || path.Base(a.Path) != a.Name) {
+		return false
+	}
+	if !validKinds[a.Kind] || a.Size < 0 || !isLowerHex(a.SHA256, 64) {
+		return false
+	}
+	if a.OS != "" {
+		if o, err := NormalizeOS(a.OS); err != nil || o != a.OS {
+			return false
+		}
+	}
+	if a.Arch != "" {
+		if ar, err := NormalizeArch(a.Arch); err != nil || ar != a.Arch {
+			return false
+		}
+	}
+	return !((a.Kind == KindArchive || a.Kind == KindBinary) && (a.OS == "") != (a.Arch == ""))
+}
+
+// isLowerHex reports whether s is n lowercase hex digits.
+func isLowerHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// isCommit reports whether s is a lowercase hex commit ID of 7 to 64
+// digits.
+func isCommit(s string) bool { return len(s) >= 7 && len(s) <= 64 && isLowerHex(s, len(s)) }
 
 // badRelPath explains why p is not a clean relative slash path, or
 // returns "".
