@@ -22,6 +22,7 @@ import (
 	"github.com/relkit/relkit/install"
 	"github.com/relkit/relkit/internal/testenv"
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/publish"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
 )
@@ -271,8 +272,8 @@ func (r *shRoot) addressSig() {
 	r.t.Helper()
 	h := r.manifestSum()
 	for from, to := range map[string]string{
-		ManifestFile + ".sig": "sigs/manifest.json." + h + ".sig",
-		SignaturesFile:        "sigs/manifest.json." + h + ".signatures.json",
+		ManifestFile + ".sig": manifest.SignaturePath(ManifestFile, h),
+		SignaturesFile:        manifest.SignatureSetPath(ManifestFile, h),
 	} {
 		if _, err := os.Stat(filepath.Join(r.dir, to)); err == nil {
 			continue
@@ -906,6 +907,41 @@ func TestInstallerShellcheck(t *testing.T) {
 				t.Errorf("shellcheck: %v\n%s", err, out)
 			}
 		})
+	}
+}
+
+// TestInstallerScriptReadsPublishedSigs: install.sh finds the
+// content-addressed signature where package publish puts it: with the
+// root's manifest.json.sig gone, it still installs.
+func TestInstallerScriptReadsPublishedSigs(t *testing.T) {
+	signer, _ := newSigner(t)
+	r := newShRoot(t, signer, "1.2.0")
+	if err := os.RemoveAll(filepath.Join(r.dir, manifest.SigsDir)); err != nil {
+		t.Fatal(err)
+	}
+	pubDir := t.TempDir()
+	store, err := publish.NewDirStore(pubDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := publish.New(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Publish(t.Context(), r.dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(pubDir, ManifestFile+".sig")); err != nil {
+		t.Fatal(err)
+	}
+	pub := &shRoot{t: t, dir: pubDir, signer: signer}
+	if _, err := os.Stat(filepath.Join(pubDir, filepath.FromSlash(manifest.SignaturePath(ManifestFile, pub.manifestSum())))); err != nil {
+		t.Fatalf("the publisher wrote no content-addressed signature: %v", err)
+	}
+	for _, sh := range shells(t) {
+		dir := t.TempDir()
+		mustSh(t, sh, pub.script(viaFile, nil), dir, nil)
+		checkVersion(t, filepath.Join(dir, "hello"), "1.2.0")
 	}
 }
 
