@@ -117,6 +117,12 @@
 // above Limits.MaxRatio: a size bomb). Nothing is written outside
 // temporary files until every check has passed.
 //
+// The installer reads tar.gz and zip. Programs whose releases ship
+// .tar.xz or .tar.zst import install/xz or install/zstd, which register a
+// [Decoder] (see [RegisterDecoder]); every check above applies to them
+// unchanged. Without the import such an archive is refused before it is
+// downloaded, with an *[ArchiveError] naming the package to import.
+//
 // # The swap
 //
 // The new files are fsynced and given the mode and owner of the files
@@ -147,7 +153,12 @@
 // Before downloading anything, Install checks that the target directory
 // is writable and fails with a *[NotWritableError] naming it and
 // suggesting a fix. Config.Confirm, when set, is asked (with what Check
-// would answer) before the download too.
+// would answer) before the download too. Install and Rollback refuse to
+// replace a binary that a package manager owns (dpkg, rpm, a Homebrew
+// Cellar or Caskroom, Scoop) or that `go install` put in GOBIN or
+// GOPATH/bin, with a *[ManagedError] naming the command to run instead
+// ("sudo apt upgrade hello", "brew upgrade hello"), unless
+// Config.AllowManaged is set.
 //
 // # Files next to the binaries
 //

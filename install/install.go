@@ -107,6 +107,12 @@ type Config struct {
 	// CurrentVersion is the installed version as the running program
 	// knows it (from its build info). Default: read from the receipt.
 	CurrentVersion string
+	// AllowManaged lets Install and Rollback replace a binary that a
+	// package manager owns (dpkg, rpm, a Homebrew Cellar, Scoop) or that
+	// `go install` put in GOBIN or GOPATH/bin. Default false: a
+	// *ManagedError naming the command to run instead ("sudo apt upgrade
+	// hello", "brew upgrade hello").
+	AllowManaged bool
 
 	// HTTPClient makes every request. Default: a client with proxies from
 	// the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY) and a 30 s
@@ -736,6 +742,9 @@ func (in *Installer) begin(ctx context.Context) (func(), []string, error) {
 // health-checks them and commits with a receipt. Any failure leaves the
 // installed binaries as they were.
 func (in *Installer) Install(ctx context.Context, q manifest.Query) (*Result, error) {
+	if err := in.checkManaged(ctx); err != nil {
+		return nil, err
+	}
 	unlock, warnings, err := in.begin(ctx)
 	if err != nil {
 		return nil, err
@@ -881,6 +890,9 @@ func (in *Installer) commit(ctx context.Context, files []newFile, version string
 // replaced binaries become the new backup, so a second Rollback undoes
 // the first. With no backup it fails with [ErrNoBackup].
 func (in *Installer) Rollback(ctx context.Context) (*Result, error) {
+	if err := in.checkManaged(ctx); err != nil {
+		return nil, err
+	}
 	unlock, warnings, err := in.begin(ctx)
 	if err != nil {
 		return nil, err

@@ -36,7 +36,10 @@ var PackageFormats = []string{PackageDeb, PackageRPM, PackageAPK}
 // artifact of kind manifest.KindPackage. Like the archives they are then
 // listed in SHA256SUMS (and so signed), manifest.json, the SBOM (each
 // package CONTAINS its binaries) and the provenance. Installers never
-// select them: users install them with their package manager.
+// select them: users install them with their package manager, and
+// package install refuses to replace a binary a package manager owns (a
+// *install.ManagedError naming "sudo apt upgrade <name>"; see
+// install.Config.AllowManaged).
 //
 // Packages are reproducible: every mtime is State.Date, files are owned by
 // root, the rpm build host is "relkit", and nfpm's compressors write no

@@ -9,9 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/relkit/relkit/install"
 	"github.com/relkit/relkit/internal/testenv"
 	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/sign"
+	"github.com/relkit/relkit/verify"
 )
 
 // testPackages is the package metadata the Linux package tests use: a
@@ -101,7 +103,8 @@ func TestLinuxPackagesReproducible(t *testing.T) {
 // TestLinuxPackagesInterop releases the test program as deb, rpm and apk
 // and checks them with the real tools: dpkg-deb --info/--contents, then
 // dpkg -i on this machine (the binary runs, dpkg -S owns it, the
-// postinstall script ran, dpkg -r removes it), rpm -qip/-qlp, and, since
+// postinstall script ran, package install refuses to replace it and names
+// apt, dpkg -r removes it), rpm -qip/-qlp, and, since
 // Debian ships no apk-tools, GNU tar on the .apk (an apk is gzip'd tar
 // segments: .PKGINFO, then the files). The packages are listed in
 // SHA256SUMS, the manifest, the SBOM and the provenance, and the staged
@@ -110,7 +113,7 @@ func TestLinuxPackagesInterop(t *testing.T) {
 	dpkgDeb := testenv.Tool(t, "dpkg-deb")
 	rpmBin := testenv.Tool(t, "rpm")
 	tarBin := testenv.Tool(t, "tar")
-	st := prepareWithPackages(t)
+	st, pub := prepareWithPackages(t)
 	pl := manifest.Platform{OS: "linux", Arch: "amd64"}
 	deb := filepath.Join(st.VersionDir(), "relkit-test-hello_1.2.0_amd64.deb")
 	rpmFile := filepath.Join(st.VersionDir(), "relkit-test-hello-1.2.0-1.x86_64.rpm")
@@ -207,14 +210,32 @@ func TestLinuxPackagesInterop(t *testing.T) {
 		if err != nil || fi.Mode().Perm() != 0o640 {
 			t.Errorf("conffile: %v %v", fi, err)
 		}
+		// The self-updater refuses to replace the dpkg-owned binary,
+		// naming apt, before contacting the (unreachable) source.
+		keys, err := verify.NewKeyRing(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := install.New(install.Config{Project: "hello", Source: "http://127.0.0.1:9/", Dir: filepath.Dir(bin), Binaries: []string{"hello"}, Keys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = in.Install(t.Context(), manifest.Query{})
+		var me *install.ManagedError
+		if !errors.As(err, &me) || me.Manager != "dpkg" || me.Command != "sudo apt upgrade relkit-test-hello" {
+			t.Errorf("install over the dpkg-owned binary: got %v, want a *ManagedError naming sudo apt upgrade relkit-test-hello", err)
+		}
+		if out := run(bin, "version"); !strings.Contains(out, "hello 1.2.0") {
+			t.Errorf("after the refused install the binary says %q", out)
+		}
 	})
 }
 
 // prepareWithPackages prepares release 1.2.0 of the test program for
 // linux/amd64 with testPackages.
-func prepareWithPackages(t *testing.T) *State {
+func prepareWithPackages(t *testing.T) (*State, []byte) {
 	t.Helper()
-	signer, _ := newSigner(t)
+	signer, pub := newSigner(t)
 	r := releaseRepo(t, "v1.2.0")
 	cfg := Config{
 		Project: "hello", Dist: t.TempDir(), Repo: r.dir, Version: "1.2.0",
@@ -228,7 +249,7 @@ func prepareWithPackages(t *testing.T) *State {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st
+	return st, pub
 }
 
 // installDebForTest installs deb with dpkg -i (root is required: the
