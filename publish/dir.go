@@ -34,6 +34,10 @@ type DirStore struct {
 	// returns BaseURL joined with the object name. When empty, URL
 	// returns a file:// URL.
 	BaseURL string
+	// Rehash makes Stat hash every file instead of trusting the digest
+	// sidecars under [SumsDir] (see there). Default false: a no-op re-run
+	// reads no published byte.
+	Rehash bool
 }
 
 // NewDirStore returns a DirStore publishing into root, creating it if
@@ -62,7 +66,9 @@ func (d *DirStore) path(name string) (string, error) {
 	return filepath.Join(d.root, filepath.FromSlash(name)), nil
 }
 
-// Stat implements [Store]; it hashes the file.
+// Stat implements [Store]. It reports the SHA-256 from the file's digest
+// sidecar while the file is unchanged since it was hashed (see
+// [SumsDir]), and hashes the file otherwise (and with Rehash).
 func (d *DirStore) Stat(ctx context.Context, name string) (Object, error) {
 	p, err := d.path(name)
 	if err != nil {
@@ -75,9 +81,15 @@ func (d *DirStore) Stat(ctx context.Context, name string) (Object, error) {
 	if !fi.Mode().IsRegular() {
 		return Object{}, fmt.Errorf("publish: %s is not a regular file", p)
 	}
+	if sum := d.cachedSum(name, fi); sum != "" {
+		return Object{Name: name, Size: fi.Size(), SHA256: sum, Version: sum}, nil
+	}
 	sum, n, err := hashFile(ctx, p)
 	if err != nil {
 		return Object{}, err
+	}
+	if n == fi.Size() {
+		d.remember(name, p, sum)
 	}
 	return Object{Name: name, Size: n, SHA256: sum, Version: sum}, nil
 }
@@ -112,11 +124,15 @@ func (d *DirStore) Put(ctx context.Context, name string, r io.Reader, info PutIn
 	}
 	check := &countingReader{r: ctxio.Reader(ctx, r)}
 	if info.Replace && info.IfMatch != "" {
-		return d.replaceIfMatch(ctx, p, name, sizeCheck{check, info.Size, name}, info.IfMatch)
+		return d.replaceIfMatch(ctx, p, name, sizeCheck{check, info.Size, name}, info.IfMatch, info.SHA256)
 	}
 	if info.Replace {
-		_, err := atomicfile.WriteFile(p, sizeCheck{check, info.Size, name}, 0o644)
-		return err
+		d.forget(name)
+		if _, err := atomicfile.WriteFile(p, sizeCheck{check, info.Size, name}, 0o644); err != nil {
+			return err
+		}
+		d.remember(name, p, info.SHA256)
+		return nil
 	}
 	f, err := os.CreateTemp(dir, atomicfile.TempPattern)
 	if err != nil {
@@ -159,7 +175,14 @@ func (d *DirStore) Put(ctx context.Context, name string, r io.Reader, info PutIn
 			return err
 		}
 	}
-	return atomicfile.SyncDir(dir)
+	// Unlink the temporary name first: dropping a link changes the
+	// file's change time, which the sidecar records.
+	os.Remove(tmp)
+	if err := atomicfile.SyncDir(dir); err != nil {
+		return err
+	}
+	d.remember(name, p, info.SHA256)
+	return nil
 }
 
 // LockFile is the file in the root of a [DirStore] that conditional
@@ -170,7 +193,7 @@ const LockFile = ".relkit-lock"
 // replaceIfMatch writes the new content to a synced temporary file, then,
 // holding the root's lock, replaces name only if its content still hashes
 // to ifMatch (the Version that Stat reported).
-func (d *DirStore) replaceIfMatch(ctx context.Context, p, name string, r io.Reader, ifMatch string) error {
+func (d *DirStore) replaceIfMatch(ctx context.Context, p, name string, r io.Reader, ifMatch, sum string) error {
 	dir := filepath.Dir(p)
 	f, err := os.CreateTemp(dir, atomicfile.TempPattern)
 	if err != nil {
@@ -198,15 +221,17 @@ func (d *DirStore) replaceIfMatch(ctx context.Context, p, name string, r io.Read
 		return fmt.Errorf("publish: lock %s: %w", d.root, err)
 	}
 	defer unlock()
-	sum, _, err := hashFile(ctx, p)
+	// The compare of compare-and-rename hashes the file itself: a
+	// sidecar could be stale for a moment here.
+	cur, _, err := hashFile(ctx, p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &os.PathError{Op: "publish", Path: p, Err: fmt.Errorf("%s was removed: %w", name, ErrChanged)}
 	}
 	if err != nil {
 		return err
 	}
-	if sum != ifMatch {
-		return &os.PathError{Op: "publish", Path: p, Err: fmt.Errorf("%s is now sha256 %s, not %s: %w", name, short(sum), short(ifMatch), ErrChanged)}
+	if cur != ifMatch {
+		return &os.PathError{Op: "publish", Path: p, Err: fmt.Errorf("%s is now sha256 %s, not %s: %w", name, short(cur), short(ifMatch), ErrChanged)}
 	}
 	if err := os.Rename(tmp, p); err != nil {
 		return err
@@ -221,6 +246,7 @@ func (d *DirStore) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	d.forget(name)
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}

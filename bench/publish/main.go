@@ -61,6 +61,7 @@ func publishDir(args []string) error {
 	dir := fs.String("dir", "", "staged release directory")
 	dest := fs.String("dest", "", "destination directory")
 	conc := fs.Int("concurrency", publish.DefaultConcurrency, "files uploaded at once")
+	rehash := fs.Bool("rehash", false, "hash every published file instead of trusting the digest sidecars")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,6 +69,7 @@ func publishDir(args []string) error {
 	if err != nil {
 		return err
 	}
+	store.Rehash = *rehash
 	p, err := publish.New(store, publish.WithConcurrency(*conc))
 	if err != nil {
 		return err
