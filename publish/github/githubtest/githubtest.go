@@ -37,7 +37,36 @@
 //   - DELETE /repos/{owner}/{repo}/releases/assets/{id}: 204.
 //   - GET /{owner}/{repo}/releases/download/{tag}/{name} (no /api/v3, no
 //     token): the public browser_download_url of a published release's
-//     asset, a 302 to the storage URL; 404 for drafts.
+//     asset, a 302 to the storage URL on the asset host; 404 for drafts,
+//     for a private repository (a token does not help: github.com wants
+//     browser cookies there) and for a missing asset.
+//   - GET /{owner}/{repo}/releases/latest/download/{name}: the same for the
+//     latest release (the newest published release that is not a
+//     pre-release), as github.com resolves it.
+//   - GET /{owner}/{repo} and /{owner}/{repo}/releases/tag/{tag}: the web
+//     pages, 200 (an empty body) for a public repository and a published
+//     tag, 404 otherwise, the way a client can tell a missing repository
+//     from a missing release without the API.
+//
+// # The asset host
+//
+// Downloads are served, as on github.com, by a second host:
+// [Server.AssetURL], another httptest server on 127.0.0.1 with its own
+// port. Every 302 (web download paths, and the API's
+// application/octet-stream answer) points there, with an unguessable
+// path that needs no token. It answers Range and If-Range requests
+// (ETag per asset) and records every request it gets
+// ([Server.AssetRequests]), with the Authorization header it carried, so
+// a test can check that no token ever reaches it. The web and asset
+// paths are not rate limited: the API's limit never affects them.
+//
+// # Test setup
+//
+// [Server.CreateRelease], [Server.PutAsset], [Server.DeleteAsset] and
+// [Server.SetPrivate] change the state directly, without requests;
+// [Server.PublishLayout] writes a relkit release root directory in the
+// forge layout of docs/wire-format.md (an index release tagged
+// relkit-index, one release per version), for client tests.
 //
 // Every API answer carries X-RateLimit-Limit, -Remaining, -Used, -Reset
 // and -Resource headers. [Server.SetRateLimit] sets the budget; when it is
@@ -49,6 +78,7 @@
 package githubtest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -84,13 +114,21 @@ type Server struct {
 	// OmitDigest leaves the "digest" field out of assets, as older
 	// GitHub Enterprise servers do.
 	OmitDigest bool
-	// Fail, when set, is called for every request before it is handled;
-	// a status other than 0 answers the request with that status (and
-	// Retry-After: retryAfter seconds when > 0) instead. Use it to inject
-	// 5xx and 429 answers.
+	// Fail, when set, is called for every API request before it is
+	// handled; a status other than 0 answers the request with that status
+	// (and Retry-After: retryAfter seconds when > 0) instead. Use it to
+	// inject 5xx and 429 answers.
 	Fail func(r *http.Request) (status int, retryAfter int)
+	// FailDownload, when set, is called for every request to a web path
+	// (the download URLs and pages) and to the asset host; a status other
+	// than 0 answers it with that status instead.
+	FailDownload func(r *http.Request) int
+	// AssetURL is the asset host's base URL ("http://127.0.0.1:port"),
+	// where every download redirect points.
+	AssetURL string
 
-	srv *httptest.Server
+	srv    *httptest.Server
+	assets *httptest.Server
 
 	mu        sync.Mutex
 	nextID    int64
@@ -102,11 +140,24 @@ type Server struct {
 	secondary int
 	retryAft  int
 	requests  []string
+	assetReqs []AssetRequest
 	blobs     map[string]*asset // download token -> asset
+}
+
+// AssetRequest is one request the asset host received.
+type AssetRequest struct {
+	// Method and Path are the request's.
+	Method, Path string
+	// Authorization is the request's Authorization header: it must
+	// always be empty (a token never follows a redirect to another host).
+	Authorization string
+	// Range is the request's Range header.
+	Range string
 }
 
 type repo struct {
 	releases []*release // creation order
+	private  bool
 }
 
 type release struct {
@@ -157,15 +208,93 @@ func Start() (*Server, error) {
 	s := &Server{Token: Token, repos: map[string]*repo{}, limit: 5000, remaining: 5000,
 		window: time.Hour, blobs: map[string]*asset{}, nextID: 1000}
 	s.reset = time.Now().Add(s.window)
+	al, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
 	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve)}}
 	s.srv.Start()
 	s.URL = s.srv.URL
+	s.assets = &httptest.Server{Listener: al, Config: &http.Server{Handler: http.HandlerFunc(s.serveAsset)}}
+	s.assets.Start()
+	s.AssetURL = s.assets.URL
 	return s, nil
 }
 
-// Close stops the server (a server from NewServer also stops when the
-// test ends).
-func (s *Server) Close() { s.srv.Close() }
+// Close stops the server and its asset host (a server from NewServer
+// also stops when the test ends).
+func (s *Server) Close() {
+	s.srv.Close()
+	s.assets.Close()
+}
+
+// AssetRequests returns every request the asset host received so far.
+func (s *Server) AssetRequests() []AssetRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.assetReqs)
+}
+
+// SetPrivate makes owner/repo private (or public again): its web paths
+// answer 404, with or without a token, and only the API (with the token)
+// reaches its releases. The repository is created if it does not exist.
+func (s *Server) SetPrivate(owner, repoName string, private bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.repo(owner, repoName).private = private
+}
+
+func (s *Server) repo(owner, repoName string) *repo {
+	key := owner + "/" + repoName
+	rp := s.repos[key]
+	if rp == nil {
+		rp = &repo{}
+		s.repos[key] = rp
+	}
+	return rp
+}
+
+// serveAsset is the asset host: it serves a blob by its unguessable path
+// to anyone, with Range support, and records the request.
+func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.assetReqs = append(s.assetReqs, AssetRequest{Method: r.Method, Path: r.URL.Path,
+		Authorization: r.Header.Get("Authorization"), Range: r.Header.Get("Range")})
+	fail := s.FailDownload
+	s.mu.Unlock()
+	if fail != nil {
+		if status := fail(r); status != 0 {
+			http.Error(w, http.StatusText(status), status)
+			return
+		}
+	}
+	tok, ok := strings.CutPrefix(r.URL.Path, "/_download/")
+	if !ok || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		http.Error(w, "Not Found", http.StatusNotFound)
+		return
+	}
+	s.serveBlob(w, r, tok)
+}
+
+// serveBlob writes the blob tok, answering Range and If-Range.
+func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, tok string) {
+	s.mu.Lock()
+	a := s.blobs[tok]
+	var data []byte
+	var mod time.Time
+	if a != nil {
+		data, mod = a.Data, a.CreatedAt
+	}
+	s.mu.Unlock()
+	if a == nil {
+		http.Error(w, "Not Found", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("ETag", `"`+tok+`"`)
+	http.ServeContent(w, r, "", mod, bytes.NewReader(data))
+}
 
 // SetRateLimit sets the primary rate limit: limit requests per window,
 // with remaining left in the current window, which resets after reset.
@@ -257,12 +386,7 @@ func (s *Server) CreateRelease(owner, repoName string, r Release) int64 {
 }
 
 func (s *Server) newRelease(owner, repoName, tag, target, name, body string, draft, pre bool) *release {
-	key := owner + "/" + repoName
-	rp := s.repos[key]
-	if rp == nil {
-		rp = &repo{}
-		s.repos[key] = rp
-	}
+	rp := s.repo(owner, repoName)
 	s.nextID++
 	rel := &release{ID: s.nextID, Tag: tag, Target: target, Name: name, Body: body, Draft: draft, Prerelease: pre,
 		CreatedAt: time.Now().UTC().Truncate(time.Second), owner: owner, repoName: repoName,
@@ -308,45 +432,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	fail := s.Fail
 	s.mu.Unlock()
 
-	// Pre-signed downloads need no token and are not rate limited.
+	// Pre-signed downloads need no token and are not rate limited. The
+	// redirects point to the asset host; the same paths on this host
+	// still answer, for clients that kept an old URL.
 	if tok, ok := strings.CutPrefix(r.URL.Path, "/_download/"); ok && r.Method == http.MethodGet {
-		s.mu.Lock()
-		a := s.blobs[tok]
-		var data []byte
-		if a != nil {
-			data = a.Data
-		}
-		s.mu.Unlock()
-		if a == nil {
-			http.Error(w, "not found", http.StatusNotFound)
-			return
-		}
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-		w.Write(data)
+		s.serveBlob(w, r, tok)
 		return
 	}
-
-	// Public download URLs of published releases, as browsers and curl
-	// use them: /{owner}/{repo}/releases/download/{tag}/{name}, a 302 to
-	// the storage URL. Drafts' assets are not public.
-	if parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/"); len(parts) == 6 &&
-		parts[2] == "releases" && parts[3] == "download" && r.Method == http.MethodGet {
-		s.mu.Lock()
-		var blob string
-		if rel := s.findByTag(parts[0], parts[1], parts[4]); rel != nil {
-			for _, a := range rel.assets {
-				if a.Name == parts[5] && a.State == "uploaded" {
-					blob = a.blob
-				}
-			}
-		}
-		s.mu.Unlock()
-		if blob == "" {
-			http.Error(w, "Not Found", http.StatusNotFound)
-			return
-		}
-		http.Redirect(w, r, s.URL+"/_download/"+blob, http.StatusFound)
+	if !strings.HasPrefix(r.URL.Path, "/api/") {
+		s.serveWeb(w, r)
 		return
 	}
 
@@ -369,9 +463,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		api = p
 	} else if p, ok := strings.CutPrefix(r.URL.Path, "/api/uploads/"); ok {
 		api, upload = p, true
-	} else {
-		apiError(w, http.StatusNotFound, "Not Found")
-		return
 	}
 
 	auth := r.Header.Get("Authorization")
@@ -539,6 +630,82 @@ func (s *Server) listReleases(w http.ResponseWriter, r *http.Request, owner, rep
 		items = []any{}
 	}
 	s.paginate(w, r, items)
+}
+
+// serveWeb answers the web paths: the public download URLs (a 302 to
+// the asset host), and the repository and release pages.
+func (s *Server) serveWeb(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	fail := s.FailDownload
+	s.mu.Unlock()
+	if fail != nil {
+		if status := fail(r); status != 0 {
+			http.Error(w, http.StatusText(status), status)
+			return
+		}
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		http.Error(w, "Not Found", http.StatusNotFound)
+		return
+	}
+	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(parts) < 2 {
+		http.Error(w, "Not Found", http.StatusNotFound)
+		return
+	}
+	rp := s.repos[parts[0]+"/"+parts[1]]
+	if rp == nil || rp.private {
+		http.Error(w, "Not Found", http.StatusNotFound)
+		return
+	}
+	var rel *release
+	var name string
+	switch {
+	case len(parts) == 2:
+		w.WriteHeader(http.StatusOK) // the repository page
+		return
+	case len(parts) == 5 && parts[2] == "releases" && parts[3] == "tag":
+		if s.findByTag(parts[0], parts[1], parts[4]) == nil {
+			http.Error(w, "Not Found", http.StatusNotFound)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		return
+	case len(parts) == 6 && parts[2] == "releases" && parts[3] == "download":
+		rel, name = s.findByTag(parts[0], parts[1], parts[4]), parts[5]
+	case len(parts) == 6 && parts[2] == "releases" && parts[3] == "latest" && parts[4] == "download":
+		rel, name = s.latest(rp), parts[5]
+	}
+	var blob string
+	if rel != nil {
+		for _, a := range rel.assets {
+			if a.Name == name && a.State == "uploaded" {
+				blob = a.blob
+			}
+		}
+	}
+	if blob == "" {
+		http.Error(w, "Not Found", http.StatusNotFound)
+		return
+	}
+	http.Redirect(w, r, s.AssetURL+"/_download/"+blob, http.StatusFound)
+}
+
+// latest is the release github.com calls latest: the most recently
+// published release that is neither a draft nor a pre-release.
+func (s *Server) latest(rp *repo) *release {
+	var best *release
+	for _, rel := range rp.releases {
+		if rel.Draft || rel.Prerelease {
+			continue
+		}
+		if best == nil || !rel.PublishedAt.Before(best.PublishedAt) {
+			best = rel
+		}
+	}
+	return best
 }
 
 func (s *Server) findByTag(owner, repoName, tag string) *release {
@@ -729,7 +896,7 @@ func (s *Server) assetByID(w http.ResponseWriter, r *http.Request, owner, repoNa
 	switch r.Method {
 	case http.MethodGet:
 		if strings.Contains(r.Header.Get("Accept"), "application/octet-stream") {
-			w.Header().Set("Location", s.URL+"/_download/"+a.blob)
+			w.Header().Set("Location", s.AssetURL+"/_download/"+a.blob)
 			w.WriteHeader(http.StatusFound)
 			return
 		}
