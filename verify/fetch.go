@@ -24,7 +24,8 @@ func readSigs(ctx context.Context, loc Location, dir, name string) (Signatures, 
 // signatures.json entries for "manifest.json") and verifies it with
 // VerifyManifest. It returns the
 // manifest only when it is signed by the threshold of trusted keys, not
-// expired, and not older than one already accepted.
+// expired, and not older than one already accepted. A loc that is a
+// ManifestUser (a Forge) is given the verified manifest.
 func (v *Verifier) FetchManifest(ctx context.Context, loc Location) (*manifest.Manifest, error) {
 	rv := &releaseRun{loc: loc}
 	data, err := rv.open(ctx, ManifestFile, manifest.MaxManifestSize)
@@ -35,7 +36,13 @@ func (v *Verifier) FetchManifest(ctx context.Context, loc Location) (*manifest.M
 	if err != nil {
 		return nil, fmt.Errorf("verify: signatures of %s: %w", ManifestFile, err)
 	}
-	return v.VerifyManifest(ctx, data, sigs)
+	m, err := v.VerifyManifest(ctx, data, sigs)
+	if err == nil {
+		if mu, ok := loc.(ManifestUser); ok {
+			mu.UseManifest(m)
+		}
+	}
+	return m, err
 }
 
 // FetchKeyBundle first follows the project's root chain at loc (see

@@ -280,7 +280,14 @@ func (h *HTTP) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if !cleanRelPath(name) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
-	target := h.URL(name)
+	body, _, err := h.get(ctx, h.URL(name), nil)
+	return body, err
+}
+
+// get GETs target with the extra headers hdr, bounded by h's limits. For
+// a 200 it returns the bounded body; for any other status an *HTTPError
+// and the response's headers (a forge's rate-limit headers).
+func (h *HTTP) get(ctx context.Context, target string, hdr http.Header) (io.ReadCloser, http.Header, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	total := time.AfterFunc(h.timeout, func() { cancel(&TimeoutError{URL: target, Timeout: h.timeout}) })
 	idle := time.AfterFunc(h.idle, func() { cancel(&TimeoutError{URL: target, Timeout: h.idle, Idle: true}) })
@@ -292,7 +299,10 @@ func (h *HTTP) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		stop()
-		return nil, err
+		return nil, nil, err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
@@ -300,26 +310,26 @@ func (h *HTTP) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 		stop()
 		var he *HTTPError
 		if errors.As(err, &he) {
-			return nil, he
+			return nil, nil, he
 		}
 		var te *TimeoutError
 		if errors.As(cause, &te) {
-			return nil, te
+			return nil, nil, te
 		}
-		return nil, fmt.Errorf("%w: GET %s: %w", ErrFetch, target, err)
+		return nil, nil, fmt.Errorf("%w: GET %s: %w", ErrFetch, target, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
 		stop()
-		return nil, &HTTPError{URL: target, StatusCode: resp.StatusCode, Status: resp.Status}
+		return nil, resp.Header, &HTTPError{URL: target, StatusCode: resp.StatusCode, Status: resp.Status}
 	}
 	if resp.ContentLength > h.max {
 		resp.Body.Close()
 		stop()
-		return nil, &LimitError{What: target, Limit: h.max}
+		return nil, nil, &LimitError{What: target, Limit: h.max}
 	}
 	idle.Reset(h.idle)
-	return &body{rc: resp.Body, ctx: ctx, stop: stop, idle: idle, d: h.idle, left: h.max, max: h.max, url: target}, nil
+	return &body{rc: resp.Body, ctx: ctx, stop: stop, idle: idle, d: h.idle, left: h.max, max: h.max, url: target}, resp.Header, nil
 }
 
 // body bounds a response body by bytes and time.

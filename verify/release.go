@@ -215,6 +215,8 @@ func describe(loc Location) string {
 		return string(l)
 	case *HTTP:
 		return l.base.String()
+	case *Forge:
+		return l.repo.String()
 	}
 	return fmt.Sprintf("%T", loc)
 }
@@ -273,14 +275,22 @@ func (rv *releaseRun) run(ctx context.Context) {
 // whether the run can go on.
 func (rv *releaseRun) manifest(ctx context.Context) bool {
 	rep := rv.rep
-	data, err := rv.optional(ctx, ManifestFile, manifest.MaxManifestSize)
+	data, err := rv.open(ctx, ManifestFile, manifest.MaxManifestSize)
+	var absent error // why manifest.json is missing
+	if errors.Is(err, ErrNotFound) {
+		data, absent, err = nil, err, nil
+	}
 	if err != nil {
 		rep.add("manifest "+ManifestFile, err, "")
 		return false
 	}
 	if data == nil {
 		if rv.opts.RequireManifest {
-			rep.add("manifest "+ManifestFile, &MissingEntryError{Name: ManifestFile, In: rep.Location}, "")
+			var why error = &MissingEntryError{Name: ManifestFile, In: rep.Location}
+			if fe := (*ForgeError)(nil); errors.As(absent, &fe) {
+				why = fe // names the repository and what to do
+			}
+			rep.add("manifest "+ManifestFile, why, "")
 			return false
 		}
 		rep.missing("manifest "+ManifestFile, "not published; checking SHA256SUMS only")
@@ -301,6 +311,9 @@ func (rv *releaseRun) manifest(ctx context.Context) bool {
 		return false
 	}
 	rv.man, rep.Project, rep.Expires = m, m.Project, m.Expires
+	if mu, ok := rv.loc.(ManifestUser); ok {
+		mu.UseManifest(m)
+	}
 	warn := rv.opts.ExpiryWarning
 	if warn == 0 {
 		warn = DefaultExpiryWarning
