@@ -1,6 +1,9 @@
 package install
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // HostileTable runs the hostile-archive table with archives named ext
 // (".tar.xz") made by compress (an uncompressed tar in, the archive out),
@@ -22,4 +25,12 @@ func WithoutDecoders(t *testing.T) {
 		decoders = saved
 		decodersMu.Unlock()
 	})
+}
+
+// setForgeRetryWait sets the wait before the one retry of a missing
+// manifest.json on a forge until the test ends.
+func setForgeRetryWait(t *testing.T, d time.Duration) {
+	saved := forgeRetryWait
+	forgeRetryWait = d
+	t.Cleanup(func() { forgeRetryWait = saved })
 }

@@ -27,11 +27,30 @@ type Config struct {
 	// signed manifest for another project is refused. Required.
 	Project string
 	// Source is where releases come from: the http:// or https:// URL of
-	// a release root (manifest.json at its top), a local release root
-	// directory (or its manifest.json), or a local archive or bare binary
-	// (with SHA256SUMS and its signature beside it), as an install
-	// script's --from accepts. Required.
+	// a release root (manifest.json at its top), a forge repository, a
+	// local release root directory (or its manifest.json), or a local
+	// archive or bare binary (with SHA256SUMS and its signature beside
+	// it), as an install script's --from accepts. Required.
+	//
+	// A forge repository is named explicitly, never guessed from a host
+	// name other than github.com (see [verify.ParseForgeRepo]):
+	// "github:OWNER/REPO" or "https://github.com/OWNER/REPO" for
+	// github.com, "github:HOST/OWNER/REPO" or
+	// "github:https://HOST/OWNER/REPO" for a GitHub Enterprise Server,
+	// "gitea:HOST/OWNER/REPO" (or forgejo:, or with https://) for Gitea
+	// and Forgejo. Releases are then read in the forge layout of
+	// docs/wire-format.md (the root in the release tagged relkit-index,
+	// each version in its own release) through the public download URLs,
+	// with the same resume, limits, receipts and trust checks as a
+	// release root URL; see [verify.Forge].
 	Source string
+	// ForgeToken reads a private forge repository (only with a forge
+	// Source). It is sent to that forge alone: on GitHub through the
+	// REST API (its asset endpoint), on Gitea and Forgejo with the
+	// download URLs; never to the host a download redirects to. Default
+	// "": the public download URLs, which need no token and spend no API
+	// rate limit.
+	ForgeToken string
 	// Dir is the directory the binaries are installed into, usually
 	// filepath.Dir of os.Executable. Required.
 	Dir string
@@ -216,6 +235,11 @@ func New(cfg Config) (*Installer, error) {
 	}
 	if cfg.Source == "" {
 		bad("Source is required (a release root URL or directory, or an archive path)")
+	}
+	if _, isForge, err := verify.ParseForgeRepo(cfg.Source); err != nil {
+		bad("Source: %v", err)
+	} else if !isForge && cfg.ForgeToken != "" {
+		bad("ForgeToken is only for a forge Source (github:OWNER/REPO, gitea:HOST/OWNER/REPO, ...), and Source %q is not one", cfg.Source)
 	}
 	if cfg.Dir == "" {
 		bad("Dir is required (the directory to install into)")

@@ -36,10 +36,17 @@ func (in *Installer) downloader(src fetcher) *downloader {
 	}
 }
 
-// source classifies Config.Source: a release root (over HTTP or on disk),
-// or a single local file (archive or binary).
+// source classifies Config.Source: a forge repository, a release root
+// (over HTTP or on disk), or a single local file (archive or binary).
 func (in *Installer) source() (fetcher, string, error) {
 	s := in.cfg.Source
+	if r, ok, err := verify.ParseForgeRepo(s); ok || err != nil {
+		if err != nil {
+			return nil, "", err
+		}
+		f, err := newForgeFetcher(r, in.cfg.ForgeToken, in.client, in.cfg.UserAgent)
+		return f, "", err
+	}
 	if strings.Contains(s, "://") {
 		u, err := url.Parse(s)
 		if err != nil {
@@ -90,6 +97,9 @@ func (in *Installer) resolve(ctx context.Context, q manifest.Query) (*plan, erro
 	m, err := v.FetchManifest(ctx, loc)
 	if err != nil {
 		return nil, verificationError(src.name(verify.ManifestFile), err)
+	}
+	if mu, ok := src.(verify.ManifestUser); ok {
+		mu.UseManifest(m) // a forge: the version's files are in the release the manifest names
 	}
 	sel, err := m.Select(q)
 	if err != nil {

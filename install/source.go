@@ -128,7 +128,14 @@ func (h *httpFetcher) get(ctx context.Context, rel string, offset int64, validat
 			req.Header.Set("If-Range", validator)
 		}
 	}
-	resp, err := h.client.Do(req)
+	return do(h.client, req, offset, redact(u), nil)
+}
+
+// do sends req (a GET from offset) and returns the body of a 200 or of a
+// 206 starting at offset. Any other status is an *HTTPError for name, or
+// what fail makes of the response when fail is set.
+func do(client *http.Client, req *http.Request, offset int64, name string, fail func(*http.Response) error) (io.ReadCloser, fetchInfo, error) {
+	resp, err := client.Do(req)
 	if err != nil {
 		if he := (*HTTPError)(nil); errors.As(err, &he) {
 			return nil, fetchInfo{}, he // a refused redirect
@@ -148,14 +155,17 @@ func (h *httpFetcher) get(ctx context.Context, rel string, offset int64, validat
 		start, total, ok := parseContentRange(resp.Header.Get("Content-Range"))
 		if !ok || start != offset {
 			resp.Body.Close()
-			return nil, fetchInfo{}, fmt.Errorf("GET %s: bad Content-Range %q for a request from byte %d", redact(u), resp.Header.Get("Content-Range"), offset)
+			return nil, fetchInfo{}, fmt.Errorf("GET %s: bad Content-Range %q for a request from byte %d", name, resp.Header.Get("Content-Range"), offset)
 		}
 		info.start, info.total = start, total
 	default:
 		// Including 416 (the file is shorter than the range asked for):
 		// the caller decides whether to start over.
 		resp.Body.Close()
-		return nil, fetchInfo{}, &HTTPError{URL: redact(u), StatusCode: resp.StatusCode, Status: resp.Status}
+		if fail != nil {
+			return nil, fetchInfo{}, fail(resp)
+		}
+		return nil, fetchInfo{}, &HTTPError{URL: name, StatusCode: resp.StatusCode, Status: resp.Status}
 	}
 	return resp.Body, info, nil
 }

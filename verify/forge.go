@@ -508,8 +508,12 @@ func (f *Forge) open(ctx context.Context, name string, fresh bool) (io.ReadClose
 // into the error Open would return: a *ForgeError for a rate limit or a
 // refused token, else an *HTTPError.
 func (f *Forge) ResponseError(resp *http.Response) error {
-	err := &HTTPError{URL: redactURL(resp.Request.URL), StatusCode: resp.StatusCode, Status: resp.Status}
-	return f.statusError(err, resp.Header, strings.HasPrefix(resp.Request.URL.String(), f.repo.API+"/"))
+	first := resp.Request // the request made, before any redirect
+	for i := 0; first.Response != nil && first.Response.Request != nil && i <= MaxRedirects; i++ {
+		first = first.Response.Request
+	}
+	err := &HTTPError{URL: redactURL(first.URL), StatusCode: resp.StatusCode, Status: resp.Status}
+	return f.statusError(err, resp.Header, resp.Request.URL.Host == first.URL.Host && strings.HasPrefix(first.URL.String(), f.repo.API+"/"))
 }
 
 // statusError maps an API's rate-limit and token refusals to a
@@ -532,7 +536,7 @@ func (f *Forge) statusError(err error, hdr http.Header, api bool) error {
 		if !fe.Reset.IsZero() {
 			when = "after " + fe.Reset.Format(time.RFC3339)
 		}
-		fe.Hint = fmt.Sprintf("the API budget of this token is spent (%s %s); try again %s, or, for a public repository, drop the token: the public download URLs need no API", he.Status, hdr.Get("X-RateLimit-Limit"), when)
+		fe.Hint = fmt.Sprintf("the API budget of this token is spent (%s, X-RateLimit-Limit %s); try again %s, or, for a public repository, drop the token: the public download URLs need no API", he.Status, hdr.Get("X-RateLimit-Limit"), when)
 		return fe
 	case he.StatusCode == http.StatusUnauthorized:
 		return &ForgeError{URL: he.URL, Repo: f.repo.String(), Err: ErrBadToken,

@@ -123,6 +123,12 @@ type Server struct {
 	// (the download URLs and pages) and to the asset host; a status other
 	// than 0 answers it with that status instead.
 	FailDownload func(r *http.Request) int
+	// CutDownload, when set, is called for every request to the asset
+	// host with the size of the asset asked for; 0 < n < size makes it
+	// promise the whole asset, send its first n bytes and drop the
+	// connection, as a broken link does (a client then resumes with a
+	// Range request).
+	CutDownload func(r *http.Request, size int) (n int)
 	// AssetURL is the asset host's base URL ("http://127.0.0.1:port"),
 	// where every download redirect points.
 	AssetURL string
@@ -261,7 +267,7 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.assetReqs = append(s.assetReqs, AssetRequest{Method: r.Method, Path: r.URL.Path,
 		Authorization: r.Header.Get("Authorization"), Range: r.Header.Get("Range")})
-	fail := s.FailDownload
+	fail, cut := s.FailDownload, s.CutDownload
 	s.mu.Unlock()
 	if fail != nil {
 		if status := fail(r); status != 0 {
@@ -270,6 +276,25 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	tok, ok := strings.CutPrefix(r.URL.Path, "/_download/")
+	if ok && cut != nil {
+		s.mu.Lock()
+		a := s.blobs[tok]
+		s.mu.Unlock()
+		if a != nil {
+			if n := cut(r, len(a.Data)); n > 0 && n < len(a.Data) {
+				w.Header().Set("Content-Length", strconv.Itoa(len(a.Data)))
+				w.Header().Set("Accept-Ranges", "bytes")
+				w.Header().Set("ETag", `"`+tok+`"`)
+				w.WriteHeader(http.StatusOK)
+				w.Write(a.Data[:n])
+				w.(http.Flusher).Flush()
+				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+					conn.Close()
+				}
+				return
+			}
+		}
+	}
 	if !ok || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 		http.Error(w, "Not Found", http.StatusNotFound)
 		return
