@@ -92,8 +92,9 @@ func (e *KeyDriftError) Unwrap() error { return ErrKeyDrift }
 // target that is a symbolic link, or a symlinked state directory, is
 // refused. Then it writes the receipt, in package install's format.
 //
-// The whole script is one function called on its last line, so that a
-// download cut short runs nothing. Plain http is refused at render time
+// The whole script is functions, and its last line calls main with the
+// user's arguments and then a marker argument, so that a download cut
+// short anywhere (even inside that line) runs nothing. Plain http is refused at render time
 // and in the script, unless AllowLoopbackHTTP is set and the host is a
 // loopback address; curl follows redirects only to https. The script
 // passes shellcheck at every severity and is tested under dash, bash and
@@ -438,8 +439,8 @@ var installerTemplate = template.Must(template.New("install.sh").Delims("[%", "%
 # Environment: [%.Env%]_VERSION, [%.Env%]_INSTALL_DIR (default $HOME/.local/bin),
 # [%.Env%]_BASE_URL, [%.Env%]_OS, [%.Env%]_ARCH, [%.Env%]_ALLOW_DOWNGRADE=1.
 #
-# The script is functions only, and its last line calls main: a download
-# cut short runs nothing.
+# The script is functions only, and its last line calls main with a last
+# argument that says it is complete: a download cut short runs nothing.
 
 say() {
 	printf '%s\n' "install.sh: $*" >&2
@@ -693,8 +694,17 @@ main() {
 	binaries="[%.Binaries%]"
 	allow_downgrade="${[%.Env%]_ALLOW_DOWNGRADE:-}"
 	version="${[%.Env%]_VERSION:-}"
+	complete=""
 	while [ "$#" -gt 0 ]; do
 		case "$1" in
+		--relkit-script-complete)
+			# The last word of the script's last line, after the user's
+			# arguments: without it the script was cut short.
+			if [ "$#" -ne 1 ]; then
+				die "unexpected $1"
+			fi
+			complete=1
+			;;
 		--allow-downgrade) allow_downgrade=1 ;;
 		-h | --help)
 			usage
@@ -706,6 +716,9 @@ main() {
 		esac
 		shift
 	done
+	if [ -z "$complete" ]; then
+		die "this script is incomplete (cut short while downloading?): nothing was done"
+	fi
 	version="${version:-latest}"
 	version="${version#v}"
 	case "$version" in
@@ -902,5 +915,5 @@ RELKIT_PUBLIC_KEY
 	say "installed [%.Project%] $version ($os/$arch) into $install_dir"
 }
 
-main "$@"
+main "$@" --relkit-script-complete
 `))

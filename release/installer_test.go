@@ -733,7 +733,7 @@ func TestInstallerScriptTruncated(t *testing.T) {
 				dir := filepath.Join(t.TempDir(), "bin")
 				ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 				defer cancel()
-				cmd := exec.CommandContext(ctx, sh.argv[0], append(sh.argv[1:], "-s")...)
+				cmd := exec.CommandContext(ctx, sh.argv[0], append(sh.argv[1:], "-s", "--", "--allow-downgrade", "1.0.0")...)
 				cmd.Stdin = strings.NewReader(prefix)
 				cmd.Dir = home
 				cmd.Env = []string{"PATH=" + stubs, "HOME=" + home, "TMPDIR=" + tmp, "HELLO_INSTALL_DIR=" + dir, "HELLO_OS=linux", "HELLO_ARCH=amd64"}
@@ -759,6 +759,14 @@ func TestInstallerScriptTruncated(t *testing.T) {
 				prefix := strings.Join(lines[:i], "")
 				if did, out := run(prefix); did != "" {
 					t.Fatalf("cut after line %d (%q), the script ran: %s\n%s", i, strings.TrimSpace(lines[max(i-1, 0)]), did, out)
+				}
+			}
+			// Cut inside the line that calls main, at any byte: not even
+			// main without its arguments runs.
+			last := strings.LastIndex(strings.TrimSuffix(string(script), "\n"), "\n") + 1
+			for n := last; n < len(script)-1; n++ {
+				if did, out := run(string(script[:n])); did != "" {
+					t.Fatalf("cut to %q, the script ran: %s\n%s", script[last:n], did, out)
 				}
 			}
 		})
