@@ -1,6 +1,7 @@
 package install
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -117,8 +118,16 @@ func (h *httpFetcher) get(ctx context.Context, rel string, offset int64, validat
 		return nil, fetchInfo{}, err
 	}
 	// Ask for the bytes as stored: a server that gzips a .tar.gz on the
-	// fly must not make the transport decompress it.
-	req.Header.Set("Accept-Encoding", "identity")
+	// fly must not make the transport decompress it. The JSON metadata
+	// (manifest.json above all, which grows with the history) may come
+	// compressed: it is read whole, from the start, and decompressed here
+	// under the caller's size limit, which counts decompressed bytes.
+	compressed := offset == 0 && strings.HasSuffix(rel, ".json")
+	if compressed {
+		req.Header.Set("Accept-Encoding", "gzip")
+	} else {
+		req.Header.Set("Accept-Encoding", "identity")
+	}
 	if h.agent != "" {
 		req.Header.Set("User-Agent", h.agent)
 	}
@@ -167,7 +176,29 @@ func do(client *http.Client, req *http.Request, offset int64, name string, fail 
 		}
 		return nil, fetchInfo{}, &HTTPError{URL: name, StatusCode: resp.StatusCode, Status: resp.Status}
 	}
+	// Elsewhere a Content-Encoding is ignored: some servers label a stored
+	// .tar.gz "gzip", and its bytes as stored are what the checksum covers.
+	if compressed && resp.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			resp.Body.Close()
+			return nil, fetchInfo{}, fmt.Errorf("GET %s: gzip: %w", redact(u), err)
+		}
+		info.total = -1 // the length on the wire is not the length of the file
+		return gzipBody{zr, resp.Body}, info, nil
+	}
 	return resp.Body, info, nil
+}
+
+// gzipBody is a decompressed response body.
+type gzipBody struct {
+	*gzip.Reader
+	body io.Closer
+}
+
+func (g gzipBody) Close() error {
+	g.Reader.Close()
+	return g.body.Close()
 }
 
 // parseContentRange parses "bytes START-END/TOTAL" (TOTAL may be "*").
