@@ -178,11 +178,13 @@ func do(client *http.Client, req *http.Request, offset int64, name string, fail 
 	}
 	// Elsewhere a Content-Encoding is ignored: some servers label a stored
 	// .tar.gz "gzip", and its bytes as stored are what the checksum covers.
-	if compressed && resp.Header.Get("Content-Encoding") == "gzip" {
+	// A request that asked for gzip (JSON metadata, read whole under a
+	// limit on the decompressed bytes) is decompressed here.
+	if req.Header.Get("Accept-Encoding") == "gzip" && resp.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(resp.Body)
 		if err != nil {
 			resp.Body.Close()
-			return nil, fetchInfo{}, fmt.Errorf("GET %s: gzip: %w", redact(u), err)
+			return nil, fetchInfo{}, fmt.Errorf("GET %s: gzip: %w", name, err)
 		}
 		info.total = -1 // the length on the wire is not the length of the file
 		return gzipBody{zr, resp.Body}, info, nil
