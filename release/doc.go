@@ -54,7 +54,7 @@
 //	source         Source           <project>-<version>-source.tar.gz from git archive
 //	image          ImageBuild       container image of the linux binaries, its manifests staged (see Images)
 //	sbom           SBOM             sbom.spdx.json (SPDX 2.3) from the binaries' build info
-//	provenance     Provenance       provenance.intoto.json (in-toto Statement v1, SLSA provenance v1)
+//	provenance     Provenance       provenance.intoto.json (in-toto Statement v1, SLSA provenance v1), and with signers provenance.intoto.jsonl (the same, DSSE-signed)
 //	checksums      Checksums        SHA256SUMS over everything above
 //	sign           Sign             SHA256SUMS.sig and signatures.json (package sign)
 //	installer      Installer        install.sh at the root, with the public key embedded

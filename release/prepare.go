@@ -195,7 +195,7 @@ func (c Config) Pipeline() (*Pipeline, *State, error) {
 		sb = &SBOM{}
 	}
 	stages = append(stages, sb,
-		&Provenance{Repository: c.Repository, BuilderID: c.BuilderID},
+		&Provenance{Repository: c.Repository, BuilderID: c.BuilderID, Signers: c.Signers},
 		Checksums{},
 		&Sign{Signers: c.Signers},
 	)

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/sign"
 )
 
 // ProvenanceFile is the name of the provenance statement in a release
@@ -36,8 +37,17 @@ const (
 // those stages and before [Checksums], so that SHA256SUMS lists the
 // provenance file and every subject.
 //
+// With Signers it also writes <version>/provenance.intoto.jsonl
+// ([ProvenanceDSSEFile]): the same statement in a DSSE envelope signed by
+// each signer, the form and name OpenSSF Scorecard's signed-releases
+// check recognises and slsa-verifier style tools read. Both files are
+// listed in SHA256SUMS (so the release signature covers them) and
+// verify.VerifyRelease checks each it finds, the envelope's signatures
+// with the trusted keys.
+//
 // The statement is deterministic (no wall-clock times): the same commit
-// gives the same bytes.
+// gives the same bytes, and so does the envelope with a deterministic
+// signer (an in-process ECDSA, Ed25519 or RSA PKCS#1 v1.5 key).
 type Provenance struct {
 	// Repository is the source repository URI
 	// ("git+https://github.com/example/hello"); required.
@@ -47,6 +57,8 @@ type Provenance struct {
 	BuilderID string
 	// BuildType overrides [DefaultBuildType].
 	BuildType string
+	// Signers, when set, sign the DSSE envelope ([ProvenanceDSSEFile]).
+	Signers []sign.Signer
 }
 
 // Name returns "provenance".
@@ -121,7 +133,12 @@ func (p *Provenance) Run(ctx context.Context, st *State) error {
 		return err
 	}
 	st.AddArtifact(a)
-	st.logger().Info("provenance", "subjects", len(stmt.Subject))
+	if len(p.Signers) > 0 {
+		if err := p.stageEnvelope(ctx, st, stmt); err != nil {
+			return err
+		}
+	}
+	st.logger().Info("provenance", "subjects", len(stmt.Subject), "signed envelope", len(p.Signers) > 0)
 	return nil
 }
 

@@ -185,7 +185,10 @@ func (r *Report) missing(name, detail string) {
 //     checksum naming a release file agrees, and it names at least one;
 //   - the provenance (in-toto Statement v1, or a DSSE envelope holding
 //     one), when present: every subject is a release file with that digest,
-//     and every archive or binary of the release is a subject.
+//     and every archive or binary of the release is a subject. Both
+//     ProvenanceFile and the signed ProvenanceDSSEFile (DSSE envelopes,
+//     one per line, whose signatures must meet the verifier's threshold
+//     of trusted keys) are checked when present.
 //
 // A missing SBOM or provenance is reported as Missing, not failed. The
 // error is nil only when the report is OK; otherwise it is Report.Err (the
@@ -606,27 +609,71 @@ func (rv *releaseRun) sbom(ctx context.Context) {
 
 func (rv *releaseRun) provenance(ctx context.Context) {
 	rep := rv.rep
-	name := rv.opts.Provenance
-	if name == "" {
-		name = ProvenanceFile
+	names := []string{rv.opts.Provenance}
+	if rv.opts.Provenance == "" {
+		// The unsigned statement (relkit's first name for it) and the
+		// signed DSSE envelopes; a release may publish either or both.
+		names = []string{ProvenanceFile, ProvenanceDSSEFile}
 	}
-	data, err := rv.optional(ctx, path.Join(rv.dir, name), MaxProvenanceSize)
-	if err != nil {
-		rep.add("provenance "+name, err, "")
-		return
+	found := false
+	for _, name := range names {
+		data, err := rv.optional(ctx, path.Join(rv.dir, name), MaxProvenanceSize)
+		if err != nil {
+			rep.add("provenance "+name, err, "")
+			found = true
+			continue
+		}
+		if data == nil {
+			continue
+		}
+		found = true
+		rv.checkProvenance(name, data)
 	}
-	if data == nil {
-		rep.missing("provenance "+name, "not published")
-		return
+	if !found {
+		rep.missing("provenance "+names[0], "not published")
 	}
-	subjects, err := parseProvenance(name, data)
-	if err != nil {
-		rep.add("provenance "+name, err, "")
-		return
+}
+
+// checkProvenance checks one provenance file: its statements' subjects
+// against the release, and the signatures of a .jsonl's DSSE envelopes.
+func (rv *releaseRun) checkProvenance(name string, data []byte) {
+	rep := rv.rep
+	var subjects []namedDigest
+	if strings.HasSuffix(name, ".jsonl") {
+		envs, err := parseEnvelopes(name, data)
+		if err != nil {
+			rep.add("provenance "+name, err, "")
+			return
+		}
+		for i, env := range envs {
+			payload, ids, err := rv.v.verifyEnvelope(name, env)
+			what := fmt.Sprintf("provenance signature %s#%d", name, i+1)
+			if err != nil {
+				rep.add(what, err, "")
+				return
+			}
+			rep.add(what, nil, fmt.Sprintf("DSSE envelope signed by %d trusted key(s)", len(ids)))
+			s, err := parseProvenance(name, payload)
+			if err != nil {
+				rep.add("provenance "+name, err, "")
+				return
+			}
+			subjects = append(subjects, s...)
+		}
+	} else {
+		s, err := parseProvenance(name, data)
+		if err != nil {
+			rep.add("provenance "+name, err, "")
+			return
+		}
+		subjects = s
 	}
 	rep.add("provenance "+name, nil, fmt.Sprintf("in-toto Statement v1, %d subjects", len(subjects)))
 	seen := map[string]bool{}
 	for _, s := range subjects {
+		if seen[s.name] {
+			continue
+		}
 		seen[s.name] = true
 		want, ok := rv.releaseDigest(s.name)
 		var err error
