@@ -1,0 +1,71 @@
+// Package gitea publishes releases to a Gitea or Forgejo repository's
+// releases, through the protocol of package publish, on the official SDK
+// (code.gitea.io/sdk/gitea).
+//
+// Most callers want [New] and then publish.New with the returned [Store]:
+//
+//	store, err := gitea.New(gitea.Options{BaseURL: "https://codeberg.org", Owner: "acme", Repo: "hello"})
+//	p, err := publish.New(store)
+//	res, err := p.Publish(ctx, "dist/release")
+//	// res.Assets: the public download URLs, <base>/acme/hello/releases/download/<tag>/<name>.
+//
+// # The forge layout
+//
+// One Store holds a whole release root, mapped onto releases as
+// docs/wire-format.md ("Forges") describes, the same on every forge:
+//
+//   - The index release (tag [DefaultIndexTag], see Options.IndexTag),
+//     published and flagged as a pre-release, holds the root:
+//     manifest.json, the content-addressed signatures
+//     (manifest.json.<sha256>.sig and .signatures.json, the names under
+//     sigs/), manifest.json.sig, root.signatures.json (the root's
+//     signatures.json), keys.json and keys.json.sig, install.sh, and
+//     root.<n>.json for root/<n>.json. See [Route].
+//   - Each version has its own release (tag Options.TagFor(version),
+//     default "v"+version) holding "V/NAME" as the asset NAME. It is
+//     created as a draft, which Gitea shows to no one without write
+//     access, filled, and published before manifest.json is put into the
+//     index release; so the commit point is, as everywhere, the
+//     replacement of manifest.json.
+//
+// Clients read only the public download URLs
+// (<base>/<owner>/<repo>/releases/download/<tag>/<asset>), never the API.
+//
+// # Conditional replace and racing publishers
+//
+// Object.Version is the asset's ID. Gitea has no atomic replace and
+// accepts several assets with one name, so a conditional replace
+// (publish.PutInfo.IfMatch) deletes the asset by the ID it read (a 404
+// there means another publisher replaced it first: an error wrapping
+// publish.ErrChanged) and then uploads create-only: when, after the
+// upload, an older asset of the same name exists, another publisher won,
+// the Store deletes its own upload and reports ErrChanged (ErrExist for a
+// plain create-only Put). Of several assets with one name the one with the
+// lowest ID counts, as it is the one Gitea's download path serves.
+//
+// Between that delete and that upload manifest.json is absent for a moment.
+// A Stat of manifest.json then, when the index release shows that a
+// manifest was committed before (it holds content-addressed signatures and
+// the legacy manifest.json.sig, which a publish writes only after a
+// commit), waits up to Options.ReplaceWait for the new one and otherwise
+// fails with a retryable [*ReplacingError], never with ErrNotExist, so that
+// a racing publisher never mistakes the root for empty and starts a new
+// history. An index release without manifest.json.sig (a first publish
+// that stopped before its commit) has no manifest: ErrNotExist.
+//
+// # Requests
+//
+// The token comes from Options.Token, else GITEA_TOKEN; it is sent only to
+// the configured server. Every request has a deadline
+// (Options.RequestTimeout, and for uploads and downloads that plus the
+// time to move the bytes at Options.MinRate). Answers other than 2xx are
+// an [*APIError] that names the request and says what to do; 5xx and 429
+// are retryable (publish.IsRetryable), honouring Retry-After, and are
+// retried by the Publisher, never by the Store.
+//
+// Stat reports no SHA-256 for an asset it did not upload or read itself
+// (Gitea stores none), so the Publisher downloads such an asset to hash it
+// when planning a re-run.
+//
+// Tests use package giteatest, an in-memory Gitea server.
+package gitea
