@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -298,5 +299,194 @@ func TestDuplicateNames(t *testing.T) {
 	r, _ := srv.ReleaseByTag("example", repo, "v3.0.0")
 	if got, _ := r.Asset("b.bin"); string(got) != "theirs" || len(r.Assets) != 1 {
 		t.Errorf("after the race: %v, b.bin = %q; want only theirs", r.Names(), got)
+	}
+}
+
+// TestStatMidReplace: manifest.json absent from an index release that
+// shows a committed manifest is retryable, never ErrNotExist; absent from
+// one that never had a commit (a first publish stopped before it) is
+// ErrNotExist.
+func TestStatMidReplace(t *testing.T) {
+	srv := giteatest.NewServer(t)
+	ctx := context.Background()
+	sig := "manifest.json." + strings.Repeat("ab", 32) + ".sig"
+
+	s, repo := newStore(t, srv, func(o *gitea.Options) { o.ReplaceWait = -1 })
+	srv.AddRelease("example", repo, giteatest.Release{Tag: gitea.DefaultIndexTag, Title: "index", Prerelease: true,
+		Assets: []giteatest.Asset{{Name: sig, Data: []byte("s")}}})
+	if _, err := s.Stat(ctx, "manifest.json"); !errors.Is(err, publish.ErrNotExist) {
+		t.Fatalf("Stat with only the signatures of an uncommitted manifest: %v, want ErrNotExist", err)
+	}
+
+	s, repo = newStore(t, srv, func(o *gitea.Options) { o.ReplaceWait = -1 })
+	srv.AddRelease("example", repo, giteatest.Release{Tag: gitea.DefaultIndexTag, Title: "index", Prerelease: true,
+		Assets: []giteatest.Asset{{Name: sig, Data: []byte("s")}, {Name: "manifest.json.sig", Data: []byte("s")}}})
+	_, err := s.Stat(ctx, "manifest.json")
+	var re *gitea.ReplacingError
+	if !errors.As(err, &re) || errors.Is(err, publish.ErrNotExist) || !publish.IsRetryable(err) {
+		t.Fatalf("Stat mid-replace: %v, want a retryable *ReplacingError", err)
+	}
+	if !strings.Contains(err.Error(), "upload the last published manifest.json") {
+		t.Errorf("the error does not say what to do: %v", err)
+	}
+
+	// The other publisher's upload lands while the Store waits: Stat
+	// returns it. The upload is triggered by the Store's second look,
+	// not by a clock.
+	s, repo = newStore(t, srv, func(o *gitea.Options) { o.ReplaceWait = time.Minute })
+	id := srv.AddRelease("example", repo, giteatest.Release{Tag: gitea.DefaultIndexTag, Title: "index", Prerelease: true,
+		Assets: []giteatest.Asset{{Name: sig, Data: []byte("s")}, {Name: "manifest.json.sig", Data: []byte("s")}}})
+	var looks atomic.Int32
+	srv.Fail = func(r *http.Request) (int, int) {
+		if strings.HasSuffix(r.URL.Path, "/releases/tags/"+gitea.DefaultIndexTag) && looks.Add(1) == 2 {
+			srv.AddAsset(id, "manifest.json", []byte(`{"new":true}`))
+		}
+		return 0, 0
+	}
+	defer func() { srv.Fail = nil }()
+	obj, err := s.Stat(ctx, "manifest.json")
+	if err != nil || obj.Size != int64(len(`{"new":true}`)) {
+		t.Fatalf("Stat while another publisher finishes its replace: %+v, %v", obj, err)
+	}
+}
+
+// TestErrors: answers other than 2xx are typed, say what to do, and are
+// retryable exactly when 5xx or 429.
+func TestErrors(t *testing.T) {
+	srv := giteatest.NewServer(t)
+	ctx := context.Background()
+	data := []byte("x")
+	check := func(name string, err error, code int, retry bool, says string) {
+		t.Helper()
+		var ae *gitea.APIError
+		if !errors.As(err, &ae) || ae.StatusCode != code {
+			t.Fatalf("%s: %v, want an *APIError with status %d", name, err, code)
+		}
+		if publish.IsRetryable(err) != retry {
+			t.Errorf("%s: IsRetryable = %v, want %v", name, !retry, retry)
+		}
+		if !strings.Contains(err.Error(), says) {
+			t.Errorf("%s: %q does not say %q", name, err, says)
+		}
+	}
+	s, _ := newStore(t, srv, func(o *gitea.Options) { o.Token = "wrong" })
+	_, err := s.Stat(ctx, "manifest.json")
+	check("bad token", err, 401, false, "GITEA_TOKEN")
+
+	s, _ = newStore(t, srv, func(o *gitea.Options) { o.Token = srv.ReadToken })
+	err = put(ctx, s, "1.0.0/a", data, publish.PutInfo{})
+	check("read-only token", err, 403, false, "write access")
+
+	s, _ = newStore(t, srv, func(o *gitea.Options) { o.Repo = "missing" })
+	err = put(ctx, s, "1.0.0/a", data, publish.PutInfo{})
+	check("missing repository", err, 404, false, "check the server URL")
+
+	s, _ = newStore(t, srv)
+	srv.Fail = func(r *http.Request) (int, int) {
+		if r.Method == http.MethodPost {
+			return 503, 0
+		}
+		return 0, 0
+	}
+	err = put(ctx, s, "1.0.0/a", data, publish.PutInfo{})
+	check("503", err, 503, true, "retries")
+	srv.Fail = func(r *http.Request) (int, int) { return 429, 7 }
+	_, err = s.Stat(ctx, "manifest.json")
+	check("429", err, 429, true, "Retry-After")
+	var ae *gitea.APIError
+	if errors.As(err, &ae) && ae.RetryAfter != 7*time.Second {
+		t.Errorf("RetryAfter = %s, want 7s", ae.RetryAfter)
+	}
+	srv.Fail = nil
+
+	// A 5xx on an upload is retried by the Publisher and the publish lands.
+	s, repo := newStore(t, srv)
+	var fails atomic.Int32
+	srv.Fail = func(r *http.Request) (int, int) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/assets") && fails.Add(1) <= 2 {
+			return 502, 0
+		}
+		return 0, 0
+	}
+	defer func() { srv.Fail = nil }()
+	dir := t.TempDir()
+	publishtest.StageRelease(t, dir, publishtest.Release{})
+	p, _ := publish.New(s, publish.WithRetry(publishtest.FastRetry))
+	if _, err := p.Publish(ctx, dir); err != nil {
+		t.Fatalf("publish through two 502s: %v", err)
+	}
+	if _, ok := srv.ReleaseByTag("example", repo, "v1.0.0"); !ok {
+		t.Fatal("no release")
+	}
+}
+
+// TestRequestDeadline: a server that never answers costs one request
+// deadline, reported as a retryable *TimeoutError.
+func TestRequestDeadline(t *testing.T) {
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-hang:
+		}
+	}))
+	defer srv.Close()
+	defer close(hang)
+	s, err := gitea.New(gitea.Options{BaseURL: srv.URL, Owner: "o", Repo: "r", Token: "t", RequestTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Stat(context.Background(), "manifest.json")
+	var te *gitea.TimeoutError
+	if !errors.As(err, &te) || !publish.IsRetryable(err) {
+		t.Fatalf("Stat against a server that never answers: %v, want a retryable *TimeoutError", err)
+	}
+}
+
+func TestNew(t *testing.T) {
+	t.Setenv("GITEA_TOKEN", "")
+	if _, err := gitea.New(gitea.Options{BaseURL: "https://gitea.example.com", Owner: "o", Repo: "r"}); !errors.Is(err, gitea.ErrNoToken) {
+		t.Errorf("no token: %v, want ErrNoToken", err)
+	}
+	for _, base := range []string{"", "gitea.example.com", "ftp://x", "https://x/?a=b"} {
+		if _, err := gitea.New(gitea.Options{BaseURL: base, Owner: "o", Repo: "r", Token: "t"}); err == nil {
+			t.Errorf("BaseURL %q accepted", base)
+		}
+	}
+	t.Setenv("GITEA_TOKEN", "from-env")
+	if _, err := gitea.New(gitea.Options{BaseURL: "https://gitea.example.com/sub", Owner: "o", Repo: "r"}); err != nil {
+		t.Errorf("token from GITEA_TOKEN: %v", err)
+	}
+}
+
+func TestRoute(t *testing.T) {
+	s, err := gitea.New(gitea.Options{BaseURL: "https://git.example.com/sub", Owner: "o", Repo: "r", Token: "t",
+		TagFor: func(v string) string { return "hello-v" + v }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := strings.Repeat("0f", 32)
+	for _, c := range []struct{ name, tag, asset string }{
+		{"manifest.json", "relkit-index", "manifest.json"},
+		{"signatures.json", "relkit-index", "root.signatures.json"},
+		{"keys.json.sig", "relkit-index", "keys.json.sig"},
+		{"install.sh", "relkit-index", "install.sh"},
+		{manifest.SignaturePath("manifest.json", sum), "relkit-index", "manifest.json." + sum + ".sig"},
+		{manifest.SignatureSetPath("manifest.json", sum), "relkit-index", "manifest.json." + sum + ".signatures.json"},
+		{"root/3.json", "relkit-index", "root.3.json"},
+		{"1.2.0/signatures.json", "hello-v1.2.0", "signatures.json"},
+		{"1.2.0/hello-1.2.0-linux-amd64.tar.gz", "hello-v1.2.0", "hello-1.2.0-linux-amd64.tar.gz"},
+	} {
+		tag, asset, _, err := s.Route(c.name)
+		if err != nil || tag != c.tag || asset != c.asset {
+			t.Errorf("Route(%q) = %q, %q, %v; want %q, %q", c.name, tag, asset, err, c.tag, c.asset)
+		}
+	}
+	var ne *gitea.NameError
+	if _, _, _, err := s.Route("1.2.0/sub/x"); !errors.As(err, &ne) {
+		t.Errorf("Route of a nested name: %v, want *NameError", err)
+	}
+	if got := s.URL("1.2.0/SHA256SUMS"); got != "https://git.example.com/sub/o/r/releases/download/hello-v1.2.0/SHA256SUMS" {
+		t.Errorf("URL = %s", got)
 	}
 }
