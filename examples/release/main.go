@@ -1,5 +1,5 @@
 // Command release cuts a release of a Go main package and publishes it to a
-// directory, an S3 bucket or a GitHub release.
+// directory, an S3 bucket, a GitHub release or a Gitea/Forgejo repository.
 //
 //	COSIGN_PASSWORD=... release --project hello --version 1.2.0 --key cosign.key \
 //	    --targets linux/amd64,darwin/arm64 --to dir:/srv/releases/hello [--dry-run]
@@ -8,12 +8,14 @@
 // S3-compatible store; credentials from the standard AWS chain), and
 // github:OWNER/REPO (token from GITHUB_TOKEN or GH_TOKEN; --github-api for
 // GitHub Enterprise; the root goes to the index release relkit-index, each
-// version to the release of its tag). The destination is the source of
-// truth: the publish merges the new release into the manifest it holds
-// when it commits (re-signed; two racing runs both land), and it is also
-// read before the build so that a published version is never reused.
-// --current overrides where that manifest is read from (a URL or
-// directory).
+// version to the release of its tag), and gitea:HOST/OWNER/REPO (a Gitea or
+// Forgejo server, in the same layout; token from GITEA_TOKEN; --gitea-url
+// for the server's root URL when it is not https://HOST). The destination
+// is the source of truth: the publish merges the new release into the
+// manifest it holds when it commits (re-signed; two racing runs both
+// land), and it is also read before the build so that a published version
+// is never reused. --current overrides where that manifest is read from (a
+// URL or directory).
 //
 // Operations on a published channel, signed like a release:
 //
@@ -37,12 +39,17 @@ import (
 
 	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/publish"
+	"github.com/relkit/relkit/publish/gitea"
 	"github.com/relkit/relkit/publish/github"
 	"github.com/relkit/relkit/publish/s3"
 	"github.com/relkit/relkit/release"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
 )
+
+// giteaURL is the Gitea server's root URL for gitea:HOST/OWNER/REPO
+// (default https://HOST).
+var giteaURL = flag.String("gitea-url", "", "Gitea/Forgejo root URL for gitea:HOST/OWNER/REPO (default https://HOST)")
 
 func main() {
 	if err := run(context.Background()); err != nil {
@@ -66,7 +73,7 @@ func run(ctx context.Context) error {
 	targets := flag.String("targets", "linux/amd64,linux/arm64,darwin/arm64,windows/amd64", "comma-separated os/arch list")
 	key := flag.String("key", "cosign.key", "signing key (cosign or PEM; password from COSIGN_PASSWORD)")
 	dist := flag.String("dist", "dist", "output directory")
-	to := flag.String("to", "", "destination: dir:PATH, s3://BUCKET/PREFIX or github:OWNER/REPO (required)")
+	to := flag.String("to", "", "destination: dir:PATH, s3://BUCKET/PREFIX, github:OWNER/REPO or gitea:HOST/OWNER/REPO (required)")
 	current := flag.String("current", "", "where clients read the published release (URL or directory)")
 	s3Endpoint := flag.String("s3-endpoint", "", "S3-compatible endpoint URL (path-style)")
 	githubAPI := flag.String("github-api", "", "GitHub Enterprise API URL")
@@ -214,6 +221,8 @@ func destination(ctx context.Context, to, tag, s3Endpoint, githubAPI string) (pu
 			opts = append(opts, s3.WithEndpoint(s3Endpoint), s3.WithPathStyle())
 		}
 		return s3.New(ctx, bucket, opts...)
+	case strings.HasPrefix(to, "gitea:"):
+		return giteaDestination(to)
 	case strings.HasPrefix(to, "github:"):
 		owner, repo, ok := strings.Cut(strings.TrimPrefix(to, "github:"), "/")
 		if !ok {
@@ -223,7 +232,23 @@ func destination(ctx context.Context, to, tag, s3Endpoint, githubAPI string) (pu
 		// in the release of its tag (see publish/github.Repo).
 		return github.NewRepo(github.Options{Owner: owner, Repo: repo, Tag: tag, BaseURL: githubAPI}, github.RepoOptions{})
 	}
-	return nil, fmt.Errorf("unknown destination %q (want dir:PATH, s3://BUCKET/PREFIX or github:OWNER/REPO)", to)
+	return nil, fmt.Errorf("unknown destination %q (want dir:PATH, s3://BUCKET/PREFIX, github:OWNER/REPO or gitea:HOST/OWNER/REPO)", to)
+}
+
+// giteaDestination is gitea:HOST/OWNER/REPO: the whole release root in the
+// repository's releases, so it is read like a directory (the Store's Open
+// reads with the token, drafts included).
+func giteaDestination(to string) (publish.Store, error) {
+	host, rest, _ := strings.Cut(strings.TrimPrefix(to, "gitea:"), "/")
+	owner, repo, _ := strings.Cut(rest, "/")
+	if host == "" || owner == "" || repo == "" || strings.Contains(repo, "/") {
+		return nil, fmt.Errorf("want gitea:HOST/OWNER/REPO, got %s", to)
+	}
+	base := *giteaURL
+	if base == "" {
+		base = "https://" + host
+	}
+	return gitea.New(gitea.Options{BaseURL: base, Owner: owner, Repo: repo})
 }
 
 func location(s string) (verify.Location, error) {

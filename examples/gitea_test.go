@@ -1,0 +1,165 @@
+package examples_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/publish/gitea/giteatest"
+)
+
+// TestReleaseToGitea releases 1.0.0 and then 1.1.0 with
+// "examples/release --to gitea:HOST/OWNER/REPO" against the giteatest
+// server, checks the index release and both version releases, and then
+// verifies the whole published root, mirrored into a directory from the
+// public download paths, with the verify example.
+func TestReleaseToGitea(t *testing.T) {
+	srv := giteatest.NewServer(t)
+	srv.CreateRepo("example", "hello", false)
+	kdir, env := keys(t)
+	src := project(t)
+	env = append(env, "GITEA_TOKEN="+srv.Token)
+	key := filepath.Join(kdir, "cosign.key")
+	to := "gitea:" + strings.TrimPrefix(srv.URL, "http://") + "/example/hello"
+	release := func(ok bool, v string) string {
+		return run(t, src, env, ok, "release", "--project", "hello", "--version", v, "--key", key, "--targets", host(),
+			"--to", to, "--gitea-url", srv.URL, "--dist", filepath.Join(src, "dist"))
+	}
+	release(true, "1.0.0")
+	release(true, "1.1.0")
+	if out := release(false, "1.1.0"); !strings.Contains(out, "1.1.0") { // a published version is never reused
+		t.Errorf("a second 1.1.0 was refused without naming it:\n%s", out)
+	} else {
+		t.Logf("a second 1.1.0: %s", lastLine(out))
+	}
+
+	rels := map[string]giteatest.Release{}
+	for _, r := range srv.Releases("example", "hello") {
+		rels[r.Tag] = r
+	}
+	if len(rels) != 3 {
+		t.Fatalf("releases: %v, want relkit-index, v1.0.0, v1.1.0", slices.Collect(func(yield func(string) bool) {
+			for k := range rels {
+				yield(k)
+			}
+		}))
+	}
+	idx := rels["relkit-index"]
+	if idx.Draft || !idx.Prerelease {
+		t.Errorf("index release: draft=%v prerelease=%v, want published and a pre-release", idx.Draft, idx.Prerelease)
+	}
+	data, ok := idx.Asset("manifest.json")
+	if !ok {
+		t.Fatalf("index release lacks manifest.json: %v", idx.Names())
+	}
+	m, err := manifest.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Serial != 2 || len(m.Releases) != 2 || m.Aliases["latest"] != "1.1.0" {
+		t.Errorf("published manifest: serial %d, %d releases, latest %s; want 2, 2, 1.1.0", m.Serial, len(m.Releases), m.Aliases["latest"])
+	}
+	sum := sha(data)
+	for _, want := range []string{"manifest.json." + sum + ".sig", "manifest.json." + sum + ".signatures.json", "manifest.json.sig", "root.signatures.json"} {
+		if _, ok := idx.Asset(want); !ok {
+			t.Errorf("index release lacks %s: %v", want, idx.Names())
+		}
+	}
+	arch := runtime.GOOS + "-" + runtime.GOARCH
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		r, ok := rels["v"+v]
+		if !ok || r.Draft || r.Prerelease {
+			t.Fatalf("release v%s: found %v, draft %v, prerelease %v; want published", v, ok, r.Draft, r.Prerelease)
+		}
+		rel, _ := m.Release(v)
+		if rel == nil || len(rel.Artifacts) == 0 {
+			t.Fatalf("manifest lacks %s", v)
+		}
+		for _, a := range rel.Artifacts {
+			b, ok := r.Asset(filepath.Base(a.Path))
+			if !ok || sha(b) != a.SHA256 {
+				t.Errorf("v%s: asset %s missing or not the manifest's bytes (%v)", v, a.Path, r.Names())
+			}
+		}
+		for _, want := range []string{"SHA256SUMS", "SHA256SUMS.sig", "hello-" + v + "-" + arch + ".tar.gz"} {
+			if _, ok := r.Asset(want); !ok {
+				t.Errorf("v%s lacks %s: %v", v, want, r.Names())
+			}
+		}
+		if _, ok := r.Asset("manifest.json"); ok {
+			t.Errorf("v%s holds a manifest.json", v)
+		}
+	}
+
+	// Mirror the published root from the public download paths (no token)
+	// into a directory and verify it the way a client checks a release.
+	mirror := t.TempDir()
+	fetch := func(tag, asset, name string) {
+		b := httpGet(t, srv.URL+"/example/hello/releases/download/"+tag+"/"+asset)
+		p := filepath.Join(mirror, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range idx.Names() {
+		name := n
+		switch {
+		case n == "root.signatures.json":
+			name = "signatures.json"
+		case strings.HasPrefix(n, "manifest.json.") && n != "manifest.json.sig":
+			name = "sigs/" + n
+		case strings.HasPrefix(n, "root.") && strings.HasSuffix(n, ".json"):
+			name = "root/" + strings.TrimPrefix(n, "root.")
+		}
+		fetch("relkit-index", n, name)
+	}
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		for _, n := range rels["v"+v].Names() {
+			fetch("v"+v, n, v+"/"+n)
+		}
+	}
+	pub := filepath.Join(kdir, "cosign.pub")
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		out := run(t, "", nil, true, "verify", "--key", pub, "--version", v, mirror)
+		if !strings.Contains(out, v) {
+			t.Errorf("verify %s of the mirrored Gitea release:\n%s", v, out)
+		}
+		t.Logf("verify %s: %s", v, strings.SplitN(out, "\n", 2)[0])
+	}
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// httpGet downloads url without credentials, as a client does.
+func httpGet(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s, %v", url, resp.Status, err)
+	}
+	return b
+}
+
+func lastLine(s string) string {
+	l := strings.Split(strings.TrimSpace(s), "\n")
+	return l[len(l)-1]
+}
