@@ -86,3 +86,42 @@ func hasGoFiles(dir string) bool {
 	}
 	return false
 }
+
+// TestForgeSDKBoundary: the Gitea SDK stays inside publish/gitea. A
+// self-updater (manifest, verify, install, examples/selfupdate) never links
+// code.gitea.io or go-github, whatever the other boundaries allow; and
+// publish/gitea links the SDK, its own dependencies and the publish side
+// of relkit only (no go-github, no AWS SDK, no cosign).
+func TestForgeSDKBoundary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	deps := func(pkg string) []string {
+		t.Helper()
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+		}
+		return strings.Fields(string(out))
+	}
+	for _, pkg := range []string{"./manifest", "./verify", "./install", "./examples/selfupdate"} {
+		for _, dep := range deps(pkg) {
+			if hasAnyPrefix(dep, []string{"code.gitea.io/", "github.com/google/go-github/", "github.com/relkit/relkit/publish/"}) {
+				t.Errorf("%s imports %s: a self-updater downloads over plain HTTPS and links no forge SDK", pkg, dep)
+			}
+		}
+	}
+	allowed := []string{"code.gitea.io/sdk/gitea", "github.com/42wim/httpsig", "github.com/go-fed/httpsig",
+		"github.com/davidmz/go-pageant", "github.com/hashicorp/go-version", "golang.org/x/",
+		"github.com/relkit/relkit/publish", "github.com/relkit/relkit/manifest", "github.com/relkit/relkit/internal/"}
+	found := false
+	for _, dep := range deps("./publish/gitea") {
+		found = found || dep == "code.gitea.io/sdk/gitea"
+		if !hasAnyPrefix(dep, allowed) || hasAnyPrefix(dep, []string{"github.com/relkit/relkit/publish/github", "github.com/relkit/relkit/publish/s3", "github.com/relkit/relkit/publish/oci"}) {
+			t.Errorf("publish/gitea imports %s, outside its boundary (the Gitea SDK and its dependencies, publish, manifest, internal)", dep)
+		}
+	}
+	if !found {
+		t.Error("publish/gitea does not link code.gitea.io/sdk/gitea: the boundary check is looking at the wrong package")
+	}
+}
