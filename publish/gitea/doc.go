@@ -41,7 +41,11 @@
 // upload, an older asset of the same name exists, another publisher won,
 // the Store deletes its own upload and reports ErrChanged (ErrExist for a
 // plain create-only Put). Of several assets with one name the one with the
-// lowest ID counts, as it is the one Gitea's download path serves.
+// lowest ID counts, as it is the one Gitea's download path serves. An
+// unconditional replace (the legacy manifest.json.sig and
+// root.signatures.json, brought in line after a commit) uploads first and
+// then deletes the older assets of the name, so the name is never missing
+// and the last writer wins.
 //
 // Between that delete and that upload manifest.json is absent for a moment.
 // A Stat of manifest.json then, when the index release shows that a

@@ -711,11 +711,16 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.
 	if len(old) > 0 && !info.Replace {
 		return fmt.Errorf("gitea: asset %s of release %s of %s: %w", asset, st.tag, s.repoName(), publish.ErrExist)
 	}
-	for _, a := range old {
-		if err := s.deleteAsset(ctx, st, rel.ID, name, a.ID); err != nil && !isStatus(err, http.StatusNotFound) {
-			return err
+	if ifMatch != 0 {
+		for _, a := range old {
+			if err := s.deleteAsset(ctx, st, rel.ID, name, a.ID); err != nil && !isStatus(err, http.StatusNotFound) {
+				return err
+			}
 		}
 	}
+	// An unconditional replace uploads first and removes the older
+	// assets after, so that the name is never missing: a Stat in
+	// between sees the old bytes, never nothing.
 	created, err := s.upload(ctx, st, rel.ID, name, asset, data)
 	if err != nil {
 		return err
