@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -199,6 +200,15 @@ func ParseForgeRepo(source string) (r ForgeRepo, ok bool, err error) {
 	return r, true, nil
 }
 
+// loopback reports whether host is a loopback name or address.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 func isGitHubCom(host string) bool {
 	h := strings.ToLower(host)
 	return h == "github.com" || h == "www.github.com"
@@ -299,6 +309,13 @@ func NewForge(source string, opts ForgeOptions) (*Forge, error) {
 func NewForgeRepo(r ForgeRepo, opts ForgeOptions) (*Forge, error) {
 	if r.Kind != ForgeGitHub && r.Kind != ForgeGitea || r.Web == "" || r.API == "" || !forgeName(r.Owner) || !forgeName(r.Repo) {
 		return nil, fmt.Errorf("verify: incomplete forge repository %+v", r)
+	}
+	if opts.Token != "" {
+		for _, base := range []string{r.Web, r.API} {
+			if u, err := url.Parse(base); err != nil || u.Scheme != "https" && !loopback(u.Hostname()) {
+				return nil, fmt.Errorf("verify: forge %s: a token is only sent over https (or to a loopback test server)", base)
+			}
+		}
 	}
 	h, err := NewHTTP(r.Web+"/", opts.HTTP...)
 	if err != nil {
@@ -420,7 +437,7 @@ func (f *Forge) NewRequest(ctx context.Context, name string) (*http.Request, err
 	target := f.download(tag, asset)
 	hdr := http.Header{}
 	if f.useAPI() {
-		id, err := f.assetID(ctx, tag, asset, false)
+		id, _, err := f.assetID(ctx, tag, asset, false)
 		if err != nil {
 			return nil, err
 		}
@@ -486,22 +503,21 @@ func (f *Forge) open(ctx context.Context, name string, fresh bool) (io.ReadClose
 	}
 	// The asset list may be older than the asset (replaced since): one
 	// fresh listing, then the download again.
-	for attempt := 0; attempt < 2; attempt++ {
-		id, err := f.assetID(ctx, tag, asset, fresh || attempt > 0)
+	for attempt := 0; ; attempt++ {
+		id, listed, err := f.assetID(ctx, tag, asset, fresh || attempt > 0)
 		if err != nil {
-			if missing(err) && attempt == 0 && !fresh {
+			if missing(err) && attempt == 0 && !listed {
 				continue
 			}
 			return nil, err
 		}
 		target := fmt.Sprintf("%s/repos/%s/%s/releases/assets/%d", f.repo.API, f.repo.Owner, f.repo.Repo, id)
 		rc, hdr, err := f.h.get(ctx, target, http.Header{"Accept": {"application/octet-stream"}, "Authorization": {f.auth()}})
-		if err = f.statusError(err, hdr, true); missing(err) && attempt == 0 {
+		if err = f.statusError(err, hdr, true); missing(err) && attempt == 0 && !listed {
 			continue
 		}
 		return rc, err
 	}
-	panic("unreachable")
 }
 
 // ResponseError turns a failed response to a request from NewRequest
@@ -614,24 +630,24 @@ func (f *Forge) probe(ctx context.Context, target string, withToken bool) int {
 
 // assetID returns the ID of the asset name of the release tagged tag,
 // listing the release through the API (once per tag, or again when
-// fresh).
-func (f *Forge) assetID(ctx context.Context, tag, name string, fresh bool) (int64, error) {
+// fresh); listed reports whether it listed the release just now.
+func (f *Forge) assetID(ctx context.Context, tag, name string, fresh bool) (id int64, listed bool, err error) {
 	f.mu.Lock()
 	rel := f.releases[tag]
 	f.mu.Unlock()
 	if rel == nil || fresh {
-		var err error
 		if rel, err = f.listRelease(ctx, tag); err != nil {
-			return 0, err
+			return 0, true, err
 		}
+		listed = true
 		f.mu.Lock()
 		f.releases[tag] = rel
 		f.mu.Unlock()
 	}
 	if id, ok := rel.assets[name]; ok {
-		return id, nil
+		return id, listed, nil
 	}
-	return 0, &HTTPError{URL: f.download(tag, name), StatusCode: http.StatusNotFound,
+	return 0, listed, &HTTPError{URL: f.download(tag, name), StatusCode: http.StatusNotFound,
 		Status: fmt.Sprintf("404 Not Found (the release tagged %s has no asset %s)", tag, name)}
 }
 

@@ -83,6 +83,9 @@ func TestParseForgeRepo(t *testing.T) {
 			t.Errorf("ParseForgeRepo(%q) = %+v, %v, %v", c.in, r, ok, err)
 		}
 	}
+	if _, err := NewForge("github:http://ghe.example.com/acme/hello", ForgeOptions{Token: "t"}); err == nil {
+		t.Error("a token over plain http to a remote host was accepted")
+	}
 	for _, bad := range []string{"github:", "github:acme", "gitea:acme/hello", "github:https://github.com/a/b/c", "github:acme/he llo", "github:https://tok@github.com/a/b"} {
 		if _, ok, err := ParseForgeRepo(bad); !ok || err == nil {
 			t.Errorf("ParseForgeRepo(%q): ok %v, err %v; want an error", bad, ok, err)
@@ -169,6 +172,8 @@ func TestForgeErrors(t *testing.T) {
 	gh, _ := forgeFixture(t, k)
 	gh.CreateRelease("acme", "plain", githubtest.Release{Tag: "v1.0.0", Assets: map[string][]byte{"hello.tar.gz": []byte("x")}})
 	gh.CreateRelease("acme", "emptyindex", githubtest.Release{Tag: DefaultIndexTag, Assets: map[string][]byte{"keys.json": []byte("{}")}})
+	gh.CreateRelease("acme", "privateplain", githubtest.Release{Tag: "v1.0.0", Assets: map[string][]byte{"hello.tar.gz": []byte("x")}})
+	gh.SetPrivate("acme", "privateplain", true)
 	v := verifier(t, ring(t, k))
 	fetch := func(source, token string) error {
 		loc, err := NewForge(source, ForgeOptions{Token: token, RetryWait: -1})
@@ -188,6 +193,7 @@ func TestForgeErrors(t *testing.T) {
 		{"a release without relkit's manifest", "github:" + gh.URL + "/acme/plain", "", ErrNoIndex, "no published release tagged relkit-index"},
 		{"an index release without manifest.json", "github:" + gh.URL + "/acme/emptyindex", "", ErrNoIndex, "has no manifest.json"},
 		{"a bad token", "github:" + gh.URL + "/acme/hello", "wrong", ErrBadToken, "token was refused"},
+		{"a private repository without relkit's manifest, with a token", "github:" + gh.URL + "/acme/privateplain", githubtest.Token, ErrNoIndex, "no published release tagged relkit-index"},
 	} {
 		err := fetch(c.source, c.token)
 		var fe *ForgeError

@@ -18,6 +18,8 @@
 //     included (the token has push access), paginated with per_page
 //     (default 30, max 100) and page, with a Link header (rel="next",
 //     "last", "first", "prev").
+//   - GET /repos/{owner}/{repo}: the repository (name, full_name, private)
+//     when it has any release (the fake knows no other repositories).
 //   - GET /repos/{owner}/{repo}/releases/tags/{tag}: published releases
 //     only; a draft is not found by its tag.
 //   - GET and PATCH /repos/{owner}/{repo}/releases/{id}; PATCH with
@@ -504,6 +506,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	parts := strings.Split(strings.Trim(api, "/"), "/")
+	// repos/{owner}/{repo}: the repository, for the token's owner.
+	if len(parts) == 3 && parts[0] == "repos" && r.Method == http.MethodGet && !upload {
+		s.mu.Lock()
+		rp := s.repos[parts[1]+"/"+parts[2]]
+		var private bool
+		if rp != nil {
+			private = rp.private
+		}
+		s.mu.Unlock()
+		if rp == nil {
+			apiError(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"name": parts[2], "full_name": parts[1] + "/" + parts[2],
+			"owner": map[string]any{"login": parts[1]}, "private": private,
+			"html_url": s.URL + "/" + parts[1] + "/" + parts[2]})
+		return
+	}
 	// repos/{owner}/{repo}/releases...
 	if len(parts) < 4 || parts[0] != "repos" || parts[3] != "releases" {
 		apiError(w, http.StatusNotFound, "Not Found")

@@ -119,6 +119,14 @@ func TestPrivateRepositoryAndRateLimit(t *testing.T) {
 		}
 	}
 
+	// The repository through the API, private or not.
+	if code, body := get(t, srv.URL+"/api/v3/repos/acme/secret", githubtest.Token); code != 200 || !strings.Contains(body, `"private":true`) {
+		t.Errorf("GET /repos/acme/secret: %d %s", code, body)
+	}
+	if code, _ := get(t, srv.URL+"/api/v3/repos/acme/nope", githubtest.Token); code != 404 {
+		t.Errorf("GET /repos/acme/nope: %d, want 404", code)
+	}
+
 	// A spent API budget: 403 with X-RateLimit-Remaining: 0 on the API,
 	// the public download path unaffected.
 	srv.SetRateLimit(60, 0, time.Hour)
