@@ -8,8 +8,13 @@
 //
 // The release location and the trusted public key are baked in at build
 // time (go build -ldflags "-X main.releaseURL=... -X main.publicKey=<base64 PEM>")
-// and can be overridden with --from and --key. It imports only install,
-// manifest and verify: no cosign, AWS SDK or go-github.
+// and can be overridden with --from and --key. The location is a release
+// root URL or directory, or a forge repository that relkit published to
+// (github:OWNER/REPO or https://github.com/OWNER/REPO, github:HOST/OWNER/REPO
+// for GitHub Enterprise, gitea:HOST/OWNER/REPO for Gitea and Forgejo),
+// read through its public download URLs; --token-env names an environment
+// variable holding a token for a private repository. It imports only
+// install, manifest and verify: no cosign, AWS SDK, go-github or Gitea SDK.
 package main
 
 import (
@@ -62,12 +67,19 @@ func run(ctx context.Context, args []string) error {
 	want := fs.String("version", "", "install this exact version")
 	channel := fs.String("channel", "", "follow this channel (default stable)")
 	downgrade := fs.Bool("allow-downgrade", false, "allow installing an older version")
-	from := fs.String("from", releaseURL, "release location (URL or directory)")
+	from := fs.String("from", releaseURL, "release location: URL, directory, or forge repository (github:OWNER/REPO, gitea:HOST/OWNER/REPO)")
+	tokenEnv := fs.String("token-env", "", "environment variable holding a token for a private forge repository (e.g. GITHUB_TOKEN)")
 	keyFile := fs.String("key", "", "trusted public key file (default: the built-in key)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	in, err := newInstaller(*from, *keyFile, *downgrade)
+	token := ""
+	if *tokenEnv != "" {
+		if token = os.Getenv(*tokenEnv); token == "" {
+			return fmt.Errorf("--token-env %s: the variable is empty or unset", *tokenEnv)
+		}
+	}
+	in, err := newInstaller(*from, *keyFile, token, *downgrade)
 	if err != nil {
 		return err
 	}
@@ -109,7 +121,7 @@ func run(ctx context.Context, args []string) error {
 	return nil
 }
 
-func newInstaller(from, keyFile string, downgrade bool) (*install.Installer, error) {
+func newInstaller(from, keyFile, token string, downgrade bool) (*install.Installer, error) {
 	if from == "" {
 		return nil, errors.New("no release location: build with -X main.releaseURL=... or pass --from")
 	}
@@ -131,6 +143,7 @@ func newInstaller(from, keyFile string, downgrade bool) (*install.Installer, err
 	return install.New(install.Config{
 		Project:        project,
 		Source:         from,
+		ForgeToken:     token,
 		Dir:            filepath.Dir(exe),
 		Binaries:       []string{filepath.Base(exe)},
 		Keys:           keys,

@@ -4,7 +4,14 @@
 // SBOM and the provenance agree. It prints the report (Markdown, or JSON
 // with --json) and exits non-zero when any check failed.
 //
-//	verify --key cosign.pub [--version 1.2.0] [--json] <directory or URL>
+//	verify --key cosign.pub [--version 1.2.0] [--json] <directory, URL or forge repository>
+//
+// A forge repository that relkit published to (github:OWNER/REPO or
+// https://github.com/OWNER/REPO, github:HOST/OWNER/REPO for GitHub
+// Enterprise, gitea:HOST/OWNER/REPO for Gitea and Forgejo) is read through
+// its public download URLs: the index release for the manifest, the
+// release of each version's tag for its files. --token-env names an
+// environment variable holding a token for a private repository.
 package main
 
 import (
@@ -38,11 +45,12 @@ func run(ctx context.Context, args []string) (int, error) {
 	version := fs.String("version", "", "release to verify (default: the manifest's latest)")
 	flat := fs.Bool("flat", false, "files sit at the location's top, not under <version>/ (GitHub release assets)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	tokenEnv := fs.String("token-env", "", "environment variable holding a token for a private forge repository (e.g. GITHUB_TOKEN)")
 	if err := fs.Parse(args); err != nil {
 		return 2, err
 	}
 	if fs.NArg() != 1 || len(keys) == 0 {
-		return 2, fmt.Errorf("usage: verify --key FILE [--version V] [--json] <directory or URL>")
+		return 2, fmt.Errorf("usage: verify --key FILE [--version V] [--json] <directory, URL or forge repository>")
 	}
 	var pems [][]byte
 	for _, k := range keys {
@@ -60,9 +68,18 @@ func run(ctx context.Context, args []string) (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	loc, err := location(fs.Arg(0))
+	token := ""
+	if *tokenEnv != "" {
+		if token = os.Getenv(*tokenEnv); token == "" {
+			return 2, fmt.Errorf("--token-env %s: the variable is empty or unset", *tokenEnv)
+		}
+	}
+	loc, err := location(fs.Arg(0), token)
 	if err != nil {
 		return 2, err
+	}
+	if _, forge := loc.(*verify.Forge); forge && *flat {
+		return 2, fmt.Errorf("--flat is for one release's assets; a forge repository has its own layout")
 	}
 	opts := verify.ReleaseOptions{Version: *version, RequireManifest: true}
 	if *flat {
@@ -87,7 +104,16 @@ func run(ctx context.Context, args []string) (int, error) {
 	return 0, nil
 }
 
-func location(arg string) (verify.Location, error) {
+func location(arg, token string) (verify.Location, error) {
+	if _, ok, err := verify.ParseForgeRepo(arg); ok || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return verify.NewForge(arg, verify.ForgeOptions{Token: token})
+	}
+	if token != "" {
+		return nil, fmt.Errorf("--token-env is only for a forge repository, and %s is not one", arg)
+	}
 	if strings.HasPrefix(arg, "http://") || strings.HasPrefix(arg, "https://") {
 		return verify.NewHTTP(arg)
 	}
