@@ -1,19 +1,23 @@
 package examples_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/relkit/relkit/install"
 	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/publish/gitea/giteatest"
+	"github.com/relkit/relkit/verify"
 )
 
 // TestReleaseToGitea releases 1.0.0 and then 1.1.0 with
@@ -162,4 +166,78 @@ func httpGet(t *testing.T, url string) []byte {
 func lastLine(s string) string {
 	l := strings.Split(strings.TrimSpace(s), "\n")
 	return l[len(l)-1]
+}
+
+// TestSelfUpdateFromGitea is the acceptance for Gitea: the
+// selfupdate example, released with "examples/release --to gitea:..." at
+// 1.0.0 and 1.1.0, is installed at 1.0.0 from the Gitea repository and
+// updates itself to 1.1.0 from it, reading only the public download paths
+// (no token).
+func TestSelfUpdateFromGitea(t *testing.T) {
+	srv := giteatest.NewServer(t)
+	srv.CreateRepo("example", "hello", false)
+	kdir, env := keys(t)
+	env = append(env, "GITEA_TOKEN="+srv.Token)
+	root, err := filepath.Abs("..") // the module: the selfupdate example is the program released
+	if err != nil {
+		t.Fatal(err)
+	}
+	dist := t.TempDir()
+	to := "gitea:" + strings.TrimPrefix(srv.URL, "http://") + "/example/hello"
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		run(t, root, env, true, "release", "--project", "hello", "--version", v, "--package", "./examples/selfupdate",
+			"--key", filepath.Join(kdir, "cosign.key"), "--targets", host(), "--to", to, "--gitea-url", srv.URL, "--dist", dist)
+	}
+	source := "gitea:" + srv.URL + "/example/hello"
+	pem, err := os.ReadFile(filepath.Join(kdir, "cosign.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := verify.NewKeyRing(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	published := len(srv.Requests())
+	bin := t.TempDir()
+	in, err := install.New(install.Config{Project: "hello", Source: source, Dir: bin, Keys: ring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := in.Install(context.Background(), manifest.Query{Version: "1.0.0"})
+	if err != nil {
+		t.Fatalf("install 1.0.0 from Gitea: %v", err)
+	}
+	hello := res.Paths[0]
+	say := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(hello, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("hello %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	if out := say("version"); !strings.Contains(out, "hello 1.0.0") {
+		t.Fatalf("installed program says %q, want hello 1.0.0", out)
+	}
+	from := []string{"--from", source, "--key", filepath.Join(kdir, "cosign.pub")}
+	if out := say(append([]string{"update", "--check"}, from...)...); !strings.Contains(out, "1.1.0") {
+		t.Errorf("update --check: %q, want 1.1.0 offered", out)
+	}
+	if out := say(append([]string{"update"}, from...)...); !strings.Contains(out, "updated hello from 1.0.0 to 1.1.0") {
+		t.Errorf("update: %q", out)
+	}
+	if out := say("version"); !strings.Contains(out, "hello 1.1.0") {
+		t.Errorf("after the update the program says %q, want hello 1.1.0", out)
+	}
+	// The clients (installer and program) read the public download paths
+	// only: no API request, so no token and no API rate limit.
+	client := srv.Requests()[published:]
+	for _, r := range client {
+		if !strings.HasPrefix(r, "GET /example/hello/releases/download/") {
+			t.Errorf("a client made the request %q, want only public downloads", r)
+		}
+	}
+	if len(client) == 0 {
+		t.Error("no client request recorded")
+	}
 }
