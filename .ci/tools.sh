@@ -22,7 +22,8 @@ want=("$@")
 # tar.xz and tar.zst archives are unpacked with tar -J and tar --zstd.
 # Linux packages are checked with dpkg-deb, dpkg -i and rpm -qip/-qlp.
 # install's Windows tests run under Wine (wine64: a 105 MB download).
-apt_pkgs=(openssl coreutils curl tar xz-utils zstd dpkg rpm rclone git gnupg docker-registry skopeo dash bash busybox shellcheck wine64)
+# Homebrew casks are checked with ruby -c.
+apt_pkgs=(openssl coreutils curl tar xz-utils zstd dpkg rpm ruby rclone git gnupg docker-registry skopeo dash bash busybox shellcheck wine64)
 
 have_go_tool() { # name module version
 	[ -x "$gobin/$1" ] && go version -m "$gobin/$1" 2>/dev/null | grep -q "mod	$2	$3"

@@ -51,6 +51,12 @@ type Config struct {
 	LinuxPackages *LinuxPackages
 	// Source adds a `git archive` source tarball.
 	Source bool
+	// Taps, when set, is checked before the build (stage "tap-check":
+	// the configuration, and that each tap or bucket repository can be
+	// cloned and pushed to), so that a release whose taps cannot be
+	// updated fails before anything is built. Prepare writes no tap: run
+	// [UpdateTaps] (or append a [TapStage]) after [Publish].
+	Taps *TapConfig
 	// Image, when set, builds a container image of the linux binaries and
 	// records its digests in the release (stage "image", [ImageBuild]);
 	// give the same ImageConfig to [PublishConfig.Image] to push it. Nil
@@ -96,11 +102,11 @@ type Config struct {
 }
 
 // PrepareStages is the order of the stages [Prepare] runs. "prebuilt"
-// replaces "build" when Config.Prebuilt is used; "notes",
+// replaces "build" when Config.Prebuilt is used; "notes", "tap-check",
 // "linux-packages", "source", "image", "installer" and "installer-key"
 // run only when configured.
 var PrepareStages = []string{
-	"guard", "notes", "build", "package", "linux-packages", "source", "image", "sbom", "provenance", "checksums",
+	"guard", "notes", "tap-check", "build", "package", "linux-packages", "source", "image", "sbom", "provenance", "checksums",
 	"sign", "installer", "installer-key", "manifest", "sign-manifest", "verify-staged", "summary",
 }
 
@@ -156,6 +162,16 @@ func (c Config) Pipeline() (*Pipeline, *State, error) {
 	stages := []Stage{&g}
 	if c.Notes != nil {
 		stages = append(stages, &Notes{From: c.Notes})
+	}
+	if c.Taps != nil {
+		tc := *c.Taps
+		if tc.Project == "" {
+			tc.Project = c.Project
+		}
+		if err := tc.check(); err != nil {
+			return nil, nil, err
+		}
+		stages = append(stages, &tapCheck{c: tc})
 	}
 	switch {
 	case c.Build != nil:
