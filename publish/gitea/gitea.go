@@ -209,6 +209,7 @@ type Store struct {
 	opts Options
 	base *url.URL
 	hc   *http.Client
+	dl   *http.Client // hc for downloads: the token stays on the server's host
 
 	mu     sync.Mutex
 	rels   map[string]*relState // by tag
@@ -271,7 +272,28 @@ func New(opts Options) (*Store, error) {
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	return &Store{opts: opts, base: u, hc: hc, rels: map[string]*relState{}, sums: map[int64]string{}, claims: map[string]string{}}, nil
+	s := &Store{opts: opts, base: u, hc: hc, rels: map[string]*relState{}, sums: map[int64]string{}, claims: map[string]string{}}
+	dl := *hc
+	dl.CheckRedirect = s.checkRedirect
+	s.dl = &dl
+	return s, nil
+}
+
+// checkRedirect follows a download's redirects (Gitea's SERVE_DIRECT sends
+// them to the object storage): at most 10, never from https to http, and
+// without the token once the request leaves the server's host (Go keeps
+// it for another port of the same host name).
+func (s *Store) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("gitea: download: more than 10 redirects")
+	}
+	if via[len(via)-1].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("gitea: download: refusing a redirect from https to %s", req.URL.Redacted())
+	}
+	if req.URL.Host != s.base.Host || req.URL.Scheme != s.base.Scheme {
+		req.Header.Del("Authorization")
+	}
+	return nil
 }
 
 // Route returns where the Store keeps the object name: the tag of its
@@ -591,10 +613,10 @@ func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 		cancel()
 		return nil, fmt.Errorf("gitea: download %s: %w", name, err)
 	}
-	if req.URL.Host == s.base.Host {
+	if req.URL.Host == s.base.Host && req.URL.Scheme == s.base.Scheme {
 		req.Header.Set("Authorization", "token "+s.opts.Token)
 	}
-	resp, err := s.hc.Do(req)
+	resp, err := s.dl.Do(req)
 	if err != nil {
 		cancel()
 		if ctx.Err() == nil && rctx.Err() != nil {
@@ -691,6 +713,13 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.
 	rel, err := s.lookup(ctx, st, true, st.index)
 	if err != nil {
 		return err
+	}
+	if st.index && (rel.IsDraft || !rel.IsPrerelease) {
+		// Clients cannot read a draft, and the index must never be
+		// "latest": publish it as a pre-release.
+		if rel, err = s.editRelease(ctx, st, rel, false, true); err != nil {
+			return err
+		}
 	}
 	old := named(rel, asset)
 	var ifMatch int64
@@ -842,21 +871,31 @@ func (s *Store) publishDrafts(ctx context.Context, manifestData []byte) error {
 		if rel == nil || !rel.IsDraft {
 			continue
 		}
-		draft := false
-		var out *sdk.Release
-		err = s.call(ctx, "publish release", st.tag, s.opts.RequestTimeout, func(c *sdk.Client) (*sdk.Response, error) {
-			r, resp, err := c.EditRelease(s.opts.Owner, s.opts.Repo, rel.ID, sdk.EditReleaseOption{IsDraft: &draft})
-			out = r
-			return resp, err
-		})
-		if err != nil {
+		if _, err := s.editRelease(ctx, st, rel, false, rel.IsPrerelease); err != nil {
 			return err
 		}
-		st.mu.Lock()
-		st.rel = out
-		st.mu.Unlock()
 	}
 	return nil
+}
+
+// editRelease sets a release's draft and pre-release flags.
+func (s *Store) editRelease(ctx context.Context, st *relState, rel *sdk.Release, draft, pre bool) (*sdk.Release, error) {
+	var out *sdk.Release
+	err := s.call(ctx, "publish release", st.tag, s.opts.RequestTimeout, func(c *sdk.Client) (*sdk.Response, error) {
+		r, resp, err := c.EditRelease(s.opts.Owner, s.opts.Repo, rel.ID, sdk.EditReleaseOption{IsDraft: &draft, IsPrerelease: &pre})
+		out = r
+		return resp, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil || out.ID != rel.ID {
+		return nil, fmt.Errorf("gitea: publish release %s of %s: no release in the answer", st.tag, s.repoName())
+	}
+	st.mu.Lock()
+	st.rel = out
+	st.mu.Unlock()
+	return out, nil
 }
 
 // URL implements [publish.Locator]: the public download URL of the object

@@ -490,3 +490,52 @@ func TestRoute(t *testing.T) {
 		t.Errorf("URL = %s", got)
 	}
 }
+
+// TestServeDirect: with Gitea's SERVE_DIRECT the download path redirects
+// to the object storage; the Store follows it and its token does not (the
+// storage is another port of the same host name, where Go would keep it).
+func TestServeDirect(t *testing.T) {
+	srv := giteatest.NewServer(t)
+	srv.ServeDirect = true
+	s, repo := newStore(t, srv)
+	ctx := context.Background()
+	dir := t.TempDir()
+	names := publishtest.StageRelease(t, dir, publishtest.Release{})
+	p, _ := publish.New(s, publish.WithRetry(publishtest.FastRetry))
+	if _, err := p.Publish(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	// A fresh Store knows no SHA-256 and reads every file to compare: a
+	// re-run through the redirects uploads nothing.
+	s2, _ := newStoreFor(t, srv, repo)
+	p2, _ := publish.New(s2, publish.WithRetry(publishtest.FastRetry))
+	res, err := p2.Publish(ctx, dir)
+	if err != nil || res.Skipped != len(names) {
+		t.Fatalf("re-run through SERVE_DIRECT redirects: %+v, %v", res, err)
+	}
+	reqs := srv.StorageRequests()
+	if len(reqs) == 0 {
+		t.Fatal("the storage got no request: the redirect was not followed")
+	}
+	for _, r := range reqs {
+		if r.Authorization != "" {
+			t.Errorf("the token reached the object storage: %s with %q", r.Path, r.Authorization)
+		}
+	}
+}
+
+// TestDraftIndexPublished: an index release someone left as a draft is
+// published (and flagged as a pre-release) when the Store writes to it, as
+// clients cannot see a draft.
+func TestDraftIndexPublished(t *testing.T) {
+	srv := giteatest.NewServer(t)
+	s, repo := newStore(t, srv)
+	srv.AddRelease("example", repo, giteatest.Release{Tag: gitea.DefaultIndexTag, Title: "index", Draft: true})
+	if err := put(context.Background(), s, "install.sh", []byte("#!/bin/sh\n"), publish.PutInfo{Stage: publish.StageIndex}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := srv.ReleaseByTag("example", repo, gitea.DefaultIndexTag)
+	if r.Draft || !r.Prerelease {
+		t.Errorf("index release after a Put: draft=%v prerelease=%v, want published and a pre-release", r.Draft, r.Prerelease)
+	}
+}

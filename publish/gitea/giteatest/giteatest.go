@@ -42,6 +42,8 @@
 //     download path (200 with the bytes, as Gitea's ServeAttachment does
 //     with local storage); a draft's attachments are 404 unless the token
 //     has write access; "latest" as the tag means the latest release.
+//   - With [Server.ServeDirect], both download paths answer 302 to a
+//     one-time URL on a second loopback server (object storage) instead.
 //   - GET /attachments/{uuid}: an attachment's browser_download_url, with
 //     the same draft rule (stricter than Gitea releases that served a
 //     draft's attachment to any reader who knew its UUID, a reported
@@ -105,17 +107,33 @@ type Server struct {
 	// MaxFileSize bounds an upload in bytes (Gitea's
 	// [repository.release] FILE_MAX_SIZE); 0 means no bound.
 	MaxFileSize int64
+	// ServeDirect makes the download paths answer with a 302 redirect to
+	// a second loopback server (the object storage) instead of the bytes,
+	// as Gitea does with [storage] SERVE_DIRECT = true on MinIO or S3: a
+	// pre-signed URL that needs no token. [Server.StorageURL] is that
+	// server; [Server.StorageRequests] what it was sent.
+	ServeDirect bool
 	// Fail, when set, is called for every request before it is handled;
 	// a status other than 0 answers the request with that status (and
 	// Retry-After: retryAfter seconds when > 0) instead.
 	Fail func(r *http.Request) (status int, retryAfter int)
 
-	srv *httptest.Server
+	srv     *httptest.Server
+	storage *httptest.Server
 
 	mu       sync.Mutex
 	nextID   int64
 	repos    map[string]*repo
 	requests []string
+	blobs    map[string][]byte // storage token -> bytes
+	storReqs []StorageRequest
+}
+
+// StorageRequest is a request the object storage (see ServeDirect) got.
+type StorageRequest struct {
+	// Path is the request path; Authorization its Authorization header
+	// ("" when none: a client must never send its Gitea token there).
+	Path, Authorization string
 }
 
 type repo struct {
@@ -166,16 +184,65 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Token: Token, ReadToken: ReadToken, Version: "1.25.0", repos: map[string]*repo{}}
+	s := &Server{Token: Token, ReadToken: ReadToken, Version: "1.25.0", repos: map[string]*repo{}, blobs: map[string][]byte{}}
 	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}}
 	s.srv.Start()
 	s.URL = s.srv.URL
+	sl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		s.srv.Close()
+		return nil, err
+	}
+	s.storage = &httptest.Server{Listener: sl, Config: &http.Server{Handler: http.HandlerFunc(s.serveStorage), ReadHeaderTimeout: 10 * time.Second}}
+	s.storage.Start()
 	return s, nil
+}
+
+// StorageURL is the base URL of the object storage that ServeDirect
+// redirects to.
+func (s *Server) StorageURL() string { return s.storage.URL }
+
+// StorageRequests returns the requests the object storage got.
+func (s *Server) StorageRequests() []StorageRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.storReqs)
+}
+
+func (s *Server) serveStorage(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.storReqs = append(s.storReqs, StorageRequest{Path: r.URL.Path, Authorization: r.Header.Get("Authorization")})
+	data, ok := s.blobs[strings.TrimPrefix(r.URL.Path, "/blob/")]
+	s.mu.Unlock()
+	if !ok || r.Method != http.MethodGet {
+		http.NotFound(w, r)
+		return
+	}
+	serveBytes(w, "blob", data)
+}
+
+// serveFile answers a download: the bytes, or with ServeDirect a redirect
+// to a one-time storage URL. Called with s.mu held.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name string, data []byte) {
+	if s.ServeDirect {
+		var tok [16]byte
+		rand.Read(tok[:])
+		key := hex.EncodeToString(tok[:])
+		s.blobs[key] = data
+		s.mu.Unlock()
+		http.Redirect(w, r, s.storage.URL+"/blob/"+key, http.StatusFound)
+		return
+	}
+	s.mu.Unlock()
+	serveBytes(w, name, data)
 }
 
 // Close stops the server (a server from NewServer also stops when the
 // test ends).
-func (s *Server) Close() { s.srv.Close() }
+func (s *Server) Close() {
+	s.srv.Close()
+	s.storage.Close()
+}
 
 // CreateRepo creates the repository owner/name (a no-op when it exists).
 // Requests for a repository that was never created are 404, as on Gitea.
@@ -843,17 +910,13 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, acc acces
 			}
 		}
 	}
-	var data []byte
-	if a != nil {
-		a.Downloads++
-		data = a.Data
-	}
-	s.mu.Unlock()
 	if a == nil {
+		s.mu.Unlock()
 		http.NotFound(w, r)
 		return
 	}
-	serveBytes(w, file, data)
+	a.Downloads++
+	s.serveFile(w, r, file, a.Data)
 }
 
 // serveAttachment serves /attachments/{uuid}.
@@ -869,17 +932,13 @@ func (s *Server) serveAttachment(w http.ResponseWriter, r *http.Request, acc acc
 			}
 		}
 	}
-	var data []byte
-	if a != nil {
-		a.Downloads++
-		data = a.Data
-	}
-	s.mu.Unlock()
 	if a == nil {
+		s.mu.Unlock()
 		http.NotFound(w, r)
 		return
 	}
-	serveBytes(w, a.Name, data)
+	a.Downloads++
+	s.serveFile(w, r, a.Name, a.Data)
 }
 
 func serveBytes(w http.ResponseWriter, name string, data []byte) {

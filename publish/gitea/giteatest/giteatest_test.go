@@ -259,3 +259,26 @@ func TestPrivateRepository(t *testing.T) {
 		t.Errorf("download with the read token: %d %q", c, b)
 	}
 }
+
+// TestServeDirect: the download paths redirect to the object storage,
+// which serves the bytes without a token.
+func TestServeDirect(t *testing.T) {
+	srv := giteatest.NewServer(t)
+	srv.ServeDirect = true
+	srv.AddRelease("o", "r", giteatest.Release{Tag: "v1", Title: "v1", Assets: []giteatest.Asset{{Name: "f", Data: []byte("data")}}})
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(srv.URL + "/o/r/releases/download/v1/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, srv.StorageURL()+"/") {
+		t.Fatalf("download with ServeDirect: %d to %q, want 302 to the storage", resp.StatusCode, loc)
+	}
+	if c, b := get(t, srv.URL+"/o/r/releases/download/v1/f", ""); c != 200 || string(b) != "data" {
+		t.Errorf("following the redirect: %d %q", c, b)
+	}
+	if rs := srv.StorageRequests(); len(rs) != 1 || rs[0].Authorization != "" {
+		t.Errorf("storage requests: %+v", rs)
+	}
+}
