@@ -26,7 +26,16 @@
 //     created as a draft, which Gitea shows to no one without write
 //     access, filled, and published before manifest.json is put into the
 //     index release; so the commit point is, as everywhere, the
-//     replacement of manifest.json.
+//     replacement of manifest.json. A pre-release version's release is
+//     flagged as a pre-release. A release that exists already for the tag
+//     (made by hand or by the forge's CI) is used as it is: its new files
+//     are visible as they are uploaded, though no client is pointed at
+//     them before manifest.json.
+//
+// The index release's assets are replaced on every publish, so it must not
+// be an immutable release (a setting of recent Gitea versions): keep the
+// index in a repository without it, or publish the root to a directory or
+// S3 mirror.
 //
 // Clients read only the public download URLs
 // (<base>/<owner>/<repo>/releases/download/<tag>/<asset>), never the API.

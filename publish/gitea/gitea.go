@@ -93,7 +93,7 @@ func (e *APIError) Advice() string {
 	case c == http.StatusUnauthorized:
 		return "the token is missing, wrong or expired: set GITEA_TOKEN (or Options.Token) to a token of a user with write access"
 	case c == http.StatusForbidden:
-		return "the token may not do this: it needs write access to the repository (token scope write:repository)"
+		return "the token may not do this: it needs write access to the repository (token scope write:repository); a release made immutable takes no new assets"
 	case c == http.StatusNotFound:
 		return "not found: check the server URL, the owner and repository names, and that the token's user can see the repository"
 	case c == http.StatusConflict:
@@ -101,7 +101,7 @@ func (e *APIError) Advice() string {
 	case c == http.StatusRequestEntityTooLarge:
 		return "the file is larger than the server allows ([repository.release] FILE_MAX_SIZE)"
 	case c == http.StatusUnprocessableEntity:
-		return "Gitea refused the request as invalid (a tag name git refuses, or a protected tag?)"
+		return "Gitea refused the request as invalid (a tag name git refuses, a protected tag, or an immutable release?)"
 	case c == http.StatusBadRequest:
 		return "Gitea refused the request (for an upload: the file type may be refused by [repository.release] ALLOWED_TYPES)"
 	case c == http.StatusTooManyRequests:
@@ -219,8 +219,9 @@ type Store struct {
 
 // relState is what the Store knows of one release.
 type relState struct {
-	tag   string
-	index bool
+	tag     string
+	version string // "" for the index release
+	index   bool
 
 	mu      sync.Mutex // serializes lookup and creation
 	rel     *sdk.Release
@@ -344,6 +345,9 @@ func (s *Store) route(name string) (*relState, string, error) {
 	st := s.rels[tag]
 	if st == nil {
 		st = &relState{tag: tag, index: index}
+		if !index {
+			st.version, _, _ = strings.Cut(name, "/")
+		}
 		s.rels[tag] = st
 	}
 	if !index {
@@ -417,7 +421,13 @@ func (s *Store) lookup(ctx context.Context, st *relState, create, fresh bool) (*
 		return nil, err
 	}
 	if rel == nil && create {
-		opt := sdk.CreateReleaseOption{TagName: st.tag, Target: s.opts.Target, Title: st.tag, IsDraft: !st.index, IsPrerelease: st.index}
+		// The index is a pre-release (never "latest"); a version's
+		// release is one when its version is.
+		pre := st.index
+		if v, err := manifest.ParseVersion(st.version); err == nil && !st.index {
+			pre = v.IsPrerelease()
+		}
+		opt := sdk.CreateReleaseOption{TagName: st.tag, Target: s.opts.Target, Title: st.tag, IsDraft: !st.index, IsPrerelease: pre}
 		if st.index {
 			opt.Title = "relkit index"
 			opt.Note = "The release root that relkit clients read: manifest.json and its signatures. Replaced on every publish; do not delete."

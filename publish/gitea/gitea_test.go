@@ -539,3 +539,21 @@ func TestDraftIndexPublished(t *testing.T) {
 		t.Errorf("index release after a Put: draft=%v prerelease=%v, want published and a pre-release", r.Draft, r.Prerelease)
 	}
 }
+
+// TestPrereleaseVersion: a pre-release version's release is flagged as a
+// pre-release once published; a stable one is not.
+func TestPrereleaseVersion(t *testing.T) {
+	srv := giteatest.NewServer(t)
+	s, repo := newStore(t, srv)
+	ctx := context.Background()
+	for _, v := range []string{"2.0.0-rc.1", "2.0.0"} {
+		if err := put(ctx, s, v+"/f", []byte(v), publish.PutInfo{Stage: publish.StageArtifact}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for v, want := range map[string]bool{"2.0.0-rc.1": true, "2.0.0": false} {
+		if r, ok := srv.ReleaseByTag("example", repo, "v"+v); !ok || r.Prerelease != want {
+			t.Errorf("v%s: found %v, prerelease %v, want %v", v, ok, r.Prerelease, want)
+		}
+	}
+}
