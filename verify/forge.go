@@ -564,9 +564,10 @@ func (f *Forge) statusError(err error, hdr http.Header, api bool) error {
 // Explain turns err, a not-found answer for name, into a *ForgeError
 // saying whether the repository is missing (or private without a
 // usable token) or has no relkit manifest, after looking at the
-// repository (one or two requests: its page and its index release's, or
-// with a token on GitHub the API's). Other errors, and a probe that fails
-// itself, return err unchanged.
+// repository (one or two requests: on GitHub without a token its web
+// page and its index release's, so no API budget is spent; with a token,
+// and on Gitea, the API's). Other errors, and a probe that fails itself,
+// return err unchanged.
 func (f *Forge) Explain(ctx context.Context, name string, err error) error {
 	if !missing(err) {
 		return err
@@ -577,7 +578,15 @@ func (f *Forge) Explain(ctx context.Context, name string, err error) error {
 		at = he.URL
 	}
 	repoStatus, indexStatus := 0, 0
-	if f.useAPI() {
+	if f.repo.Kind == ForgeGitea {
+		// Gitea's API answers anonymous readers of a public repository
+		// (and has no repository page a client could tell apart).
+		api := fmt.Sprintf("%s/repos/%s/%s/releases", f.repo.API, f.repo.Owner, f.repo.Repo)
+		repoStatus = f.probe(ctx, api+"?limit=1", f.token != "")
+		if repoStatus == http.StatusOK {
+			indexStatus = f.probe(ctx, api+"/tags/"+url.PathEscape(f.index), f.token != "")
+		}
+	} else if f.useAPI() {
 		repoStatus = f.probe(ctx, fmt.Sprintf("%s/repos/%s/%s", f.repo.API, f.repo.Owner, f.repo.Repo), true)
 		if repoStatus == http.StatusOK {
 			indexStatus = f.probe(ctx, fmt.Sprintf("%s/repos/%s/%s/releases/tags/%s", f.repo.API, f.repo.Owner, f.repo.Repo, url.PathEscape(f.index)), true)
@@ -589,7 +598,14 @@ func (f *Forge) Explain(ctx context.Context, name string, err error) error {
 		}
 	}
 	fe := &ForgeError{URL: at, Repo: f.repo.String()}
-	publish := fmt.Sprintf("publish the project there with relkit (publish/github, or examples/release --to %s:%s/%s), or point the source at the release root it was published to", f.repo.Kind, f.repo.Owner, f.repo.Repo)
+	to := "github:" + f.repo.Owner + "/" + f.repo.Repo
+	switch {
+	case f.repo.Kind == ForgeGitea:
+		to = "gitea:" + strings.TrimPrefix(strings.TrimPrefix(f.repo.Web, "https://"), "http://") + "/" + f.repo.Owner + "/" + f.repo.Repo
+	case f.repo.Web != "https://github.com":
+		to += " --github-api " + f.repo.API + "/"
+	}
+	publish := fmt.Sprintf("publish the project there with relkit (publish/%s, or examples/release --to %s), or point the source at the release root it was published to", f.repo.Kind, to)
 	switch {
 	case repoStatus == http.StatusNotFound && f.token == "":
 		fe.Err = ErrRepoNotFound
