@@ -56,12 +56,12 @@ func TestSelfUpdateFromGitHub(t *testing.T) {
 	}
 }
 
-// TestSelfUpdateFromGitea is the same for a private Gitea (or Forgejo)
+// TestSelfUpdateFromPrivateGitea is the same for a private Gitea (or Forgejo)
 // repository: examples/release --to gitea:HOST/OWNER/REPO, then the
 // self-update with a read-only token (--token-env) on Gitea's download
 // URLs; without the token the repository is not found, and the verify
 // example says it may be private.
-func TestSelfUpdateFromGitea(t *testing.T) {
+func TestSelfUpdateFromPrivateGitea(t *testing.T) {
 	srv := giteatest.NewServer(t)
 	srv.CreateRepo("example", "hello", true)
 	source := "gitea:" + srv.URL + "/example/hello"
