@@ -211,10 +211,11 @@ type Store struct {
 	hc   *http.Client
 	dl   *http.Client // hc for downloads: the token stays on the server's host
 
-	mu     sync.Mutex
-	rels   map[string]*relState // by tag
-	sums   map[int64]string     // asset ID -> SHA-256 of assets this Store uploaded or read
-	claims map[string]string    // tag + "\x00" + asset -> object name
+	mu       sync.Mutex
+	repoSeen bool                 // the repository exists (checkRepo)
+	rels     map[string]*relState // by tag
+	sums     map[int64]string     // asset ID -> SHA-256 of assets this Store uploaded or read
+	claims   map[string]string    // tag + "\x00" + asset -> object name
 }
 
 // relState is what the Store knows of one release.
@@ -464,12 +465,37 @@ func (s *Store) getByTag(ctx context.Context, tag string) (*sdk.Release, error) 
 		return resp, err
 	})
 	if isStatus(err, http.StatusNotFound) {
-		return nil, nil
+		// No release with the tag, or no repository at all (Gitea
+		// answers both with the same 404): tell them apart once.
+		return nil, s.checkRepo(ctx)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return rel, nil
+}
+
+// checkRepo makes sure the repository exists and the token sees it, once
+// per Store, so that a wrong name is reported as such rather than as an
+// empty release root.
+func (s *Store) checkRepo(ctx context.Context) error {
+	s.mu.Lock()
+	ok := s.repoSeen
+	s.mu.Unlock()
+	if ok {
+		return nil
+	}
+	err := s.call(ctx, "get repository", s.repoName(), s.opts.RequestTimeout, func(c *sdk.Client) (*sdk.Response, error) {
+		_, resp, err := c.GetRepo(s.opts.Owner, s.opts.Repo)
+		return resp, err
+	})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.repoSeen = true
+	s.mu.Unlock()
+	return nil
 }
 
 // getByID fetches a release with its current assets.

@@ -378,6 +378,11 @@ func TestErrors(t *testing.T) {
 	check("read-only token", err, 403, false, "write access")
 
 	s, _ = newStore(t, srv, func(o *gitea.Options) { o.Repo = "missing" })
+	_, err = s.Stat(ctx, "manifest.json") // not an empty root: no repository
+	check("missing repository", err, 404, false, "check the server URL")
+	if ae := new(gitea.APIError); errors.As(err, &ae) && ae.Op != "get repository" {
+		t.Errorf("missing repository reported by %q, want get repository", ae.Op)
+	}
 	err = put(ctx, s, "1.0.0/a", data, publish.PutInfo{})
 	check("missing repository", err, 404, false, "check the server URL")
 

@@ -15,6 +15,8 @@
 // # What it implements
 //
 //   - GET /api/v1/version: {"version": [Server.Version]}.
+//   - GET /api/v1/repos/{owner}/{repo}: the repository (404 when it does
+//     not exist, or is private and the request anonymous).
 //   - GET /api/v1/repos/{owner}/{repo}/releases: newest first, paginated
 //     with page (1-based) and limit (default 30, at most 50, Gitea's
 //     DEFAULT_PAGING_NUM and MAX_RESPONSE_ITEMS; the deprecated per_page
@@ -536,7 +538,7 @@ func (s *Server) canWrite(w http.ResponseWriter, acc access) bool {
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, acc access, parts []string) {
-	if len(parts) < 3 || parts[2] != "releases" {
+	if len(parts) < 2 || len(parts) > 2 && parts[2] != "releases" {
 		s.apiError(w, http.StatusNotFound, "not found")
 		return
 	}
@@ -544,6 +546,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, acc access, pa
 	defer s.mu.Unlock()
 	rp := s.lookupRepo(w, acc, parts[0], parts[1])
 	if rp == nil {
+		return
+	}
+	if len(parts) == 2 {
+		if r.Method != http.MethodGet {
+			s.apiError(w, http.StatusMethodNotAllowed, "method not allowed")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"id": 1, "name": rp.name, "full_name": rp.owner + "/" + rp.name,
+			"owner": map[string]any{"login": rp.owner, "username": rp.owner}, "private": rp.private,
+			"html_url": s.repoURL(rp), "default_branch": "main", "has_releases": true})
 		return
 	}
 	rest := parts[3:]
