@@ -41,6 +41,10 @@ type TapConfig struct {
 	// BaseURL + "/" + the artifact's path. Required, https:// (or
 	// http:// to loopback, for tests).
 	BaseURL string
+	// URL, when set, gives an archive's download URL instead of BaseURL
+	// + "/" + its path (a forge: "https://github.com/OWNER/REPO/releases/
+	// download/<tag>/<name>"); it must return https URLs.
+	URL func(rel manifest.Release, a manifest.Artifact) string
 	// Remote is where the published manifest is read; nil reads
 	// BaseURL over HTTP.
 	Remote verify.Location
@@ -141,9 +145,13 @@ func (c *TapConfig) check() error {
 	case c.Homepage == "":
 		return &ConfigError{Field: "Taps.Homepage", Reason: "required (Homebrew's homepage, Scoop's homepage)"}
 	}
-	u, err := url.Parse(c.BaseURL)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopbackHost(u.Hostname()))) {
-		return &ConfigError{Field: "Taps.BaseURL", Reason: fmt.Sprintf("%q is not an https:// URL (http:// only to loopback)", c.BaseURL)}
+	if c.URL == nil || c.BaseURL != "" {
+		if err := checkTapURL(c.BaseURL); err != nil {
+			return &ConfigError{Field: "Taps.BaseURL", Reason: err.Error()}
+		}
+	}
+	if c.URL == nil && c.Remote == nil && c.BaseURL == "" {
+		return &ConfigError{Field: "Taps.BaseURL", Reason: "required"}
 	}
 	for _, r := range []*TapRepo{c.Homebrew, c.Scoop} {
 		if r == nil {
@@ -163,6 +171,14 @@ func (c *TapConfig) check() error {
 		if b == "" || strings.ContainsAny(b, `/\"'`) {
 			return &ConfigError{Field: "Taps.Binaries", Reason: fmt.Sprintf("%q is not a plain file name", b)}
 		}
+	}
+	return nil
+}
+
+func checkTapURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopbackHost(u.Hostname()))) {
+		return fmt.Errorf("%q is not an https:// URL (http:// only to loopback)", s)
 	}
 	return nil
 }
@@ -337,6 +353,9 @@ func UpdateTaps(ctx context.Context, c TapConfig) (*TapResult, error) {
 // release's archives.
 func (c *TapConfig) published(ctx context.Context) (tapRelease, error) {
 	loc := c.Remote
+	if loc == nil && c.BaseURL == "" {
+		return tapRelease{}, &ConfigError{Field: "Taps.Remote", Reason: "set Remote or BaseURL: where the published manifest is read"}
+	}
 	if loc == nil {
 		h, err := verify.NewHTTP(c.BaseURL)
 		if err != nil {
@@ -380,7 +399,14 @@ func (c *TapConfig) published(ctx context.Context) (tapRelease, error) {
 		if p.OS != "windows" && !strings.HasSuffix(name, ".tar.gz") && !strings.HasSuffix(name, ".zip") {
 			continue
 		}
-		out.Archives[p.String()] = tapArchive{URL: base + "/" + sel.Artifact.Path, SHA256: sel.Artifact.SHA256}
+		u := base + "/" + sel.Artifact.Path
+		if c.URL != nil {
+			u = c.URL(sel.Release, sel.Artifact)
+			if err := checkTapURL(u); err != nil {
+				return tapRelease{}, &ConfigError{Field: "Taps.URL", Reason: err.Error()}
+			}
+		}
+		out.Archives[p.String()] = tapArchive{URL: u, SHA256: sel.Artifact.SHA256}
 	}
 	if out.Version == "" {
 		what := "the stable channel's release"

@@ -26,6 +26,14 @@
 //
 // --image REPO also pushes a signed multi-platform container image of the
 // linux binaries (on --image-base, default scratch), recorded in the release.
+//
+// Distribution: --formats tar.gz,tar.xz,tar.zst writes each archive format
+// (windows gets zip); --packages deb,rpm,apk builds Linux packages with
+// nfpm (--maintainer, --description and --license required; --homepage,
+// --depends); --homebrew-tap REPO and --scoop-bucket REPO (git
+// repositories; --base-url, the public URL of the release root, for the
+// download URLs) are checked before the build and updated with a cask and
+// an app manifest once the release is published.
 package main
 
 import (
@@ -80,6 +88,16 @@ func run(ctx context.Context) error {
 	dryRun := flag.Bool("dry-run", false, "stage, sign and print the publish plan; upload nothing")
 	image := flag.String("image", "", "also push a container image of the linux binaries to this repository (ghcr.io/OWNER/NAME)")
 	imageBase := flag.String("image-base", "", "base image for --image, pinned by digest (default: scratch)")
+	formats := flag.String("formats", release.FormatTarGz, "archive formats for every platform but windows (zip): tar.gz,tar.xz,tar.zst")
+	packages := flag.String("packages", "", "Linux packages to build: deb,rpm,apk")
+	maintainer := flag.String("maintainer", "", "package maintainer, \"Name <email>\" (with --packages)")
+	description := flag.String("description", "", "one-line description (packages, cask, Scoop manifest)")
+	license := flag.String("license", "", "SPDX license identifier (packages, Scoop manifest)")
+	homepage := flag.String("homepage", "", "project homepage (packages, cask, Scoop manifest)")
+	depends := flag.String("depends", "", "comma-separated package dependencies (with --packages)")
+	homebrewTap := flag.String("homebrew-tap", "", "git repository of a Homebrew tap to update with Casks/<project>.rb after the publish")
+	scoopBucket := flag.String("scoop-bucket", "", "git repository of a Scoop bucket to update with bucket/<project>.json after the publish")
+	baseURL := flag.String("base-url", "", "public https URL of the release root, for the tap's and bucket's download URLs")
 	flag.Parse()
 	if *project == "" || *to == "" {
 		return fmt.Errorf("--project and --to are required")
@@ -128,6 +146,29 @@ func run(ctx context.Context) error {
 	if *image != "" {
 		img = &release.ImageConfig{Repository: *image, Base: *imageBase, Signer: signer}
 	}
+	var pkgs *release.LinuxPackages
+	if *packages != "" {
+		pkgs = &release.LinuxPackages{Formats: list(*packages), Maintainer: *maintainer, Description: *description,
+			License: *license, Homepage: *homepage, Depends: list(*depends)}
+	}
+	var taps *release.TapConfig
+	if *homebrewTap != "" || *scoopBucket != "" {
+		taps = &release.TapConfig{Project: *project, BaseURL: *baseURL, Remote: remote, Keys: [][]byte{pub},
+			Description: *description, Homepage: *homepage, License: *license}
+		if *homebrewTap != "" {
+			taps.Homebrew = &release.TapRepo{URL: *homebrewTap}
+		}
+		if *scoopBucket != "" {
+			taps.Scoop = &release.TapRepo{URL: *scoopBucket}
+		}
+		if repo, ok := strings.CutPrefix(*to, "github:"); ok && *baseURL == "" {
+			// The forge layout: each version's files are its tag's
+			// release assets.
+			taps.URL = func(rel manifest.Release, a manifest.Artifact) string {
+				return "https://github.com/" + repo + "/releases/download/" + rel.Tag + "/" + a.Name
+			}
+		}
+	}
 	wd, _ := os.Getwd()
 	st, err := release.Prepare(ctx, release.Config{
 		Project: *project, Dist: *dist, Clean: true, Version: *version,
@@ -136,11 +177,14 @@ func run(ctx context.Context) error {
 			Targets: plats,
 			Vars:    release.LinkVars{Version: "main.version", Commit: "main.commit", Date: "main.date"},
 		},
-		Repository: "git+file://" + wd,
-		Signers:    []sign.Signer{signer},
-		Published:  published,
-		Channel:    *channel,
-		Image:      img,
+		Package:       release.Package{Formats: list(*formats)},
+		LinuxPackages: pkgs,
+		Taps:          taps,
+		Repository:    "git+file://" + wd,
+		Signers:       []sign.Signer{signer},
+		Published:     published,
+		Channel:       *channel,
+		Image:         img,
 	})
 	if err != nil {
 		return err
@@ -169,7 +213,30 @@ func run(ctx context.Context) error {
 		return err
 	}
 	fmt.Printf("released %s %s to %s (manifest serial %d); summary in %s\n", *project, st.Version, *to, pst.Serial, filepath.Join(*dist, "release-summary.md"))
+	if taps != nil {
+		// After the commit point, from the manifest the destination now
+		// serves: a failed publish never reaches a tap.
+		taps.Remote, taps.Version = remote, st.Version.String()
+		res, err := release.UpdateTaps(ctx, *taps)
+		if err != nil {
+			return err
+		}
+		for _, u := range res.Updates {
+			fmt.Printf("tap %s: %s (changed %v)\n", u.Repo, u.File, u.Changed)
+		}
+	}
 	return nil
+}
+
+// list splits a comma-separated flag value.
+func list(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // amend runs refresh, yank, deprecate or prune on the published manifest.
