@@ -60,6 +60,16 @@
 //
 //   - an http:// or https:// URL of a release root (manifest.json at its
 //     top, artifacts below as relkit publishes them);
+//   - a forge repository that relkit published to, named explicitly:
+//     "github:OWNER/REPO" or "https://github.com/OWNER/REPO" (github.com),
+//     "github:HOST/OWNER/REPO" (GitHub Enterprise Server),
+//     "gitea:HOST/OWNER/REPO" or "forgejo:HOST/OWNER/REPO" (add https://
+//     or http:// before HOST to choose the scheme). The root is read from
+//     the index release (tag relkit-index), each version's files from the
+//     release of its tag, through the public download URLs: the current
+//     manifest costs two requests, and no API request (so no API rate
+//     limit) is made. Config.ForgeToken reads a private repository; see
+//     [verify.Forge];
 //   - a local release root directory, or its manifest.json;
 //   - a local archive (.tar.gz, .tgz, .zip) or bare binary, as an install
 //     script's --from accepts, verified through the signed SHA256SUMS

@@ -18,6 +18,11 @@
 //	n, err := verify.FetchArtifact(ctx, loc, sel.Artifact, tmpFile) // size + SHA-256 while writing
 //
 // and renames tmpFile into place only when FetchArtifact returned nil.
+// loc is a [Dir], an [HTTP] release root ([NewHTTP]), or a [Forge]: a
+// GitHub, GitHub Enterprise or Gitea/Forgejo repository in relkit's forge
+// layout ([NewForge]("github:OWNER/REPO", ...)), read through its public
+// download URLs, with the tags of version releases taken from the
+// verified manifest.
 // A client that pins root keys rather than signing keys gets its Verifier
 // from a [Trust], the whole trust material as one value:
 //

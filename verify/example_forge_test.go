@@ -77,3 +77,29 @@ func ExampleNewForge() {
 	// from /acme/hello/releases/download/v1.2.0/hello-1.2.0-linux-amd64.tar.gz
 	// verified 18 bytes: true
 }
+
+// ParseForgeRepo tells a forge repository from a release root: only the
+// github:, gitea: and forgejo: prefixes, and the github.com host, make a
+// source a forge.
+func ExampleParseForgeRepo() {
+	for _, s := range []string{
+		"github:acme/hello",
+		"https://github.com/acme/hello",
+		"github:ghe.example.com/acme/hello",
+		"gitea:git.example.com/acme/hello",
+		"https://releases.example.com/acme/hello",
+	} {
+		r, ok, err := verify.ParseForgeRepo(s)
+		if !ok || err != nil {
+			fmt.Printf("%-40s a release root\n", s)
+			continue
+		}
+		fmt.Printf("%-40s %s %s (API %s)\n", s, r.Kind, r, r.API)
+	}
+	// Output:
+	// github:acme/hello                        github https://github.com/acme/hello (API https://api.github.com)
+	// https://github.com/acme/hello            github https://github.com/acme/hello (API https://api.github.com)
+	// github:ghe.example.com/acme/hello        github https://ghe.example.com/acme/hello (API https://ghe.example.com/api/v3)
+	// gitea:git.example.com/acme/hello         gitea https://git.example.com/acme/hello (API https://git.example.com/api/v1)
+	// https://releases.example.com/acme/hello  a release root
+}
