@@ -134,12 +134,37 @@ func TestReleaseToGitea(t *testing.T) {
 		}
 	}
 	pub := filepath.Join(kdir, "cosign.pub")
+
 	for _, v := range []string{"1.0.0", "1.1.0"} {
 		out := run(t, "", nil, true, "verify", "--key", pub, "--version", v, mirror)
 		if !strings.Contains(out, v) {
 			t.Errorf("verify %s of the mirrored Gitea release:\n%s", v, out)
 		}
 		t.Logf("verify %s: %s", v, strings.SplitN(out, "\n", 2)[0])
+	}
+
+	// Running the channel on Gitea: a yank and a refresh are signed root
+	// changes, committed by a conditional replace of manifest.json in the
+	// index release.
+	gitea := []string{"--key", key, "--to", to, "--gitea-url", srv.URL}
+	run(t, src, env, true, "release", append([]string{"yank", "--project", "hello", "--reason", "corrupts the config"}, append(gitea, "1.0.0")...)...)
+	if out := run(t, src, env, true, "release", append([]string{"refresh", "--project", "hello"}, gitea...)...); !strings.Contains(out, "refresh: manifest serial 4") {
+		t.Errorf("refresh printed:\n%s", out)
+	}
+	idx, _ = srv.ReleaseByTag("example", "hello", "relkit-index")
+	data, _ = idx.Asset("manifest.json")
+	if m, err = manifest.Parse(data); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := m.Release("1.0.0"); m.Serial != 4 || r == nil || r.Status != manifest.StatusYanked || len(m.Releases) != 2 {
+		t.Fatalf("after yank and refresh: serial %d, %d releases, 1.0.0 %+v", m.Serial, len(m.Releases), r)
+	}
+	if n := strings.Count(" "+strings.Join(idx.Names(), " ")+" ", " manifest.json "); n != 1 {
+		t.Errorf("index release holds %d manifest.json assets: %v", n, idx.Names())
+	}
+	sig, _ := idx.Asset("manifest.json.sig")
+	if cas, ok := idx.Asset("manifest.json." + sha(data) + ".sig"); !ok || string(cas) != string(sig) {
+		t.Errorf("the legacy manifest.json.sig is not the signature of the current manifest")
 	}
 }
 
