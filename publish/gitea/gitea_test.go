@@ -562,3 +562,63 @@ func TestPrereleaseVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestSeparateStoresRace: two publishers with their own Stores (as two CI
+// jobs have) merge 1.2.0 and 1.3.0 into the same Gitea repository at once,
+// 10 times: both land every time, serial 3, one manifest.json, both
+// version releases published.
+func TestSeparateStoresRace(t *testing.T) {
+	srv := giteatest.NewServer(t)
+	ctx := context.Background()
+	base, a, b := t.TempDir(), t.TempDir(), t.TempDir()
+	publishtest.StageRelease(t, base, publishtest.Release{Version: "1.0.0"})
+	publishtest.StageRelease(t, a, publishtest.Release{Version: "1.2.0"})
+	publishtest.StageRelease(t, b, publishtest.Release{Version: "1.3.0"})
+	for trial := range 10 {
+		s0, repo := newStore(t, srv)
+		p0, _ := publish.New(s0, publish.WithRetry(publishtest.FastRetry))
+		if _, err := p0.Publish(ctx, base); err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan error, 2)
+		start := make(chan struct{})
+		for _, job := range []struct{ dir, v string }{{a, "1.2.0"}, {b, "1.3.0"}} {
+			s, _ := newStoreFor(t, srv, repo)
+			p, _ := publish.New(s, publish.WithRetry(publishtest.FastRetry))
+			merge := publishtest.MergeRelease(t, job.dir, job.v)
+			go func() {
+				<-start
+				_, err := p.PublishMerge(ctx, job.dir, merge)
+				errs <- err
+			}()
+		}
+		close(start)
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Errorf("trial %d: %v", trial, err)
+			}
+		}
+		idx, _ := srv.ReleaseByTag("example", repo, gitea.DefaultIndexTag)
+		if n := strings.Count(" "+strings.Join(idx.Names(), " ")+" ", " manifest.json "); n != 1 {
+			t.Fatalf("trial %d: %d manifest.json assets: %v", trial, n, idx.Names())
+		}
+		data, _ := idx.Asset("manifest.json")
+		m, err := manifest.Parse(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var vs []string
+		for _, r := range m.Releases {
+			vs = append(vs, r.Version)
+		}
+		slices.Sort(vs)
+		if m.Serial != 3 || !slices.Equal(vs, []string{"1.0.0", "1.2.0", "1.3.0"}) {
+			t.Fatalf("trial %d: serial %d, %v; want 3 and all three", trial, m.Serial, vs)
+		}
+		for _, v := range vs {
+			if r, ok := srv.ReleaseByTag("example", repo, "v"+v); !ok || r.Draft {
+				t.Errorf("trial %d: v%s found %v, draft %v", trial, v, ok, r.Draft)
+			}
+		}
+	}
+}
