@@ -2,6 +2,9 @@ package install
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"os"
@@ -125,6 +128,19 @@ func TestForgeInstallUpdate(t *testing.T) {
 	}
 	if u, err := in.Check(ctx, manifest.Query{Channel: "edge"}); err != nil || u.Latest.Release.Version != "1.2.0-rc.1" {
 		t.Fatalf("edge: %+v %v", u, err)
+	}
+	if u, err := in.Check(ctx, manifest.Query{Constraint: "<1.1"}); err != nil || u.Latest.Release.Version != "1.0.0" {
+		t.Fatalf("constraint <1.1: %+v %v", u, err)
+	}
+	if u, err := in.Check(ctx, manifest.Query{Alias: "1.1"}); err != nil || u.Latest.Release.Version != "1.1.0" {
+		t.Fatalf("alias 1.1: %+v %v", u, err)
+	}
+	// The download cap holds as for a release root URL.
+	capped := cfg
+	capped.Limits.MaxDownload = 10
+	var le *LimitError
+	if _, err := f.installer(capped).Install(ctx, manifest.Query{}); !errors.As(err, &le) {
+		t.Fatalf("download over the cap: %v", err)
 	}
 	if res, err = in.Install(ctx, manifest.Query{}); err != nil {
 		t.Fatal(err)
@@ -360,5 +376,60 @@ func TestForgeConfig(t *testing.T) {
 		if _, err := New(cfg); !errors.As(err, &ce) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Source %q, ForgeToken %q: %v", c.source, c.token, err)
 		}
+	}
+}
+
+// TestForgeRootRotation: with only a root key pinned, the installer
+// follows the root chain and keys.json in the index release
+// (root/<n>.json is the asset root.<n>.json, the root signatures.json is
+// root.signatures.json), and refuses keys.json by the rotated-out root.
+func TestForgeRootRotation(t *testing.T) {
+	ctx := context.Background()
+	gen := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	r1, r2 := gen(), gen()
+	pinned := &verify.KeyRing{}
+	pinned.Add(&r1.PublicKey)
+	f := newFixture(t, "hello")
+	signing := f.key
+	f.release("1.0.0")
+	f.signRoot("hello", []*ecdsa.PrivateKey{r1}, []*ecdsa.PrivateKey{signing}) // keys.json signed in signatures.json
+	gh := githubtest.NewServer(t)
+	f.toForge(gh, "hello")
+	dir := t.TempDir()
+	cfg := f.config("github:"+gh.URL+"/example/hello", dir)
+	cfg.Keys, cfg.Roots = nil, pinned
+	if res, err := f.installer(cfg).Install(ctx, manifest.Query{}); err != nil || res.Version != "1.0.0" {
+		t.Fatalf("install with a pinned root: %+v %v", res, err)
+	}
+	if n := webRequests(gh, 0, "GET /example/hello/releases/download/relkit-index/root.signatures.json"); n == 0 {
+		t.Errorf("keys.json's root signatures were not read from root.signatures.json: %v", gh.Requests())
+	}
+
+	// The root rotates to R2 (R1 revoked); keys.json is signed by R2.
+	f.writeRoot(2, 1, []*ecdsa.PrivateKey{r2}, []*ecdsa.PrivateKey{r1}, []*ecdsa.PrivateKey{r1, r2})
+	f.release("1.1.0")
+	f.writeKeyBundle(r2, 2, []*ecdsa.PrivateKey{signing})
+	f.toForge(gh, "hello")
+	before := len(gh.Requests())
+	if res, err := f.installer(cfg).Install(ctx, manifest.Query{}); err != nil || res.Version != "1.1.0" {
+		t.Fatalf("after the root rotation: %+v %v", res, err)
+	}
+	if webRequests(gh, before, "GET /example/hello/releases/download/relkit-index/root.2.json") != 1 ||
+		webRequests(gh, before, "GET /example/hello/releases/download/relkit-index/root.3.json") != 1 {
+		t.Errorf("the root chain was not walked in the index release: %v", gh.Requests()[before:])
+	}
+
+	// keys.json signed by the rotated-out R1 again: refused (R2 is the
+	// root now, and the client remembers it).
+	f.writeKeyBundle(r1, 3, []*ecdsa.PrivateKey{signing})
+	f.toForge(gh, "hello")
+	if _, err := f.installer(cfg).Check(ctx, manifest.Query{}); !errors.Is(err, ErrVerification) || !errors.Is(err, verify.ErrBadSignature) {
+		t.Fatalf("keys.json by the rotated-out root: %v, want a refused signature", err)
 	}
 }

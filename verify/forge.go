@@ -502,22 +502,24 @@ func (f *Forge) open(ctx context.Context, name string, fresh bool) (io.ReadClose
 		return nil, err
 	}
 	// The asset list may be older than the asset (replaced since): one
-	// fresh listing, then the download again.
-	for attempt := 0; ; attempt++ {
-		id, listed, err := f.assetID(ctx, tag, asset, fresh || attempt > 0)
-		if err != nil {
-			if missing(err) && attempt == 0 && !listed {
-				continue
+	// fresh listing, then the download again; at most two attempts.
+	for attempt := 0; attempt < 2; attempt++ {
+		var id int64
+		var listed bool
+		if id, listed, err = f.assetID(ctx, tag, asset, fresh || attempt > 0); err == nil {
+			target := fmt.Sprintf("%s/repos/%s/%s/releases/assets/%d", f.repo.API, f.repo.Owner, f.repo.Repo, id)
+			var rc io.ReadCloser
+			var hdr http.Header
+			rc, hdr, err = f.h.get(ctx, target, http.Header{"Accept": {"application/octet-stream"}, "Authorization": {f.auth()}})
+			if err = f.statusError(err, hdr, true); err == nil {
+				return rc, nil
 			}
-			return nil, err
 		}
-		target := fmt.Sprintf("%s/repos/%s/%s/releases/assets/%d", f.repo.API, f.repo.Owner, f.repo.Repo, id)
-		rc, hdr, err := f.h.get(ctx, target, http.Header{"Accept": {"application/octet-stream"}, "Authorization": {f.auth()}})
-		if err = f.statusError(err, hdr, true); missing(err) && attempt == 0 && !listed {
-			continue
+		if !missing(err) || listed {
+			break // a fresh listing is not older than the asset
 		}
-		return rc, err
 	}
+	return nil, err
 }
 
 // ResponseError turns a failed response to a request from NewRequest

@@ -267,3 +267,31 @@ func TestForgeTokenStaysOnItsHost(t *testing.T) {
 		}
 	}
 }
+
+// TestForgeAPIAssetReplaced: through the API, the asset IDs of a release
+// are listed once; an asset replaced since (a new ID) is found by one
+// fresh listing.
+func TestForgeAPIAssetReplaced(t *testing.T) {
+	k := newKey(t, "p256")
+	gh, f := forgeFixture(t, k)
+	gh.SetPrivate("acme", "hello", true)
+	loc, err := NewForge("github:"+gh.URL+"/acme/hello", ForgeOptions{Token: githubtest.Token, RetryWait: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := verifier(t, ring(t, k))
+	if _, err := v.FetchManifest(bg, loc); err != nil {
+		t.Fatal(err)
+	}
+	gh.DeleteAsset("acme", "hello", DefaultIndexTag, ManifestFile)
+	gh.PutAsset("acme", "hello", DefaultIndexTag, ManifestFile, f.files[ManifestFile]) // the same bytes, a new asset ID
+	before := len(gh.Requests())
+	if _, err := v.FetchManifest(bg, loc); err != nil {
+		t.Fatalf("after the asset was replaced: %v", err)
+	}
+	reqs := gh.Requests()[before:]
+	// The stale ID (404), the listing, the new ID, the signatures.
+	if n := countPrefix(reqs, "GET /api/v3/repos/acme/hello/releases/tags/"); n != 1 || len(reqs) != 4 {
+		t.Errorf("after a replaced asset: %v", reqs)
+	}
+}
