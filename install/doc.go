@@ -168,7 +168,7 @@
 // Cellar or Caskroom, Scoop) or that `go install` put in GOBIN or
 // GOPATH/bin, with a *[ManagedError] naming the command to run instead
 // ("sudo apt upgrade hello", "brew upgrade hello"), unless
-// Config.AllowManaged is set.
+// Config.AllowManaged is set; Check reports the same in Update.Warnings.
 //
 // # Files next to the binaries
 //

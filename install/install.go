@@ -650,6 +650,10 @@ func (in *Installer) Check(ctx context.Context, q manifest.Query) (*Update, erro
 		return nil, err
 	}
 	inst, from, _, warnings := in.installed()
+	if err := in.checkManaged(ctx); err != nil {
+		// Install would refuse: say so, and how to update instead.
+		warnings = append(warnings, err.Error())
+	}
 	return in.update(p, inst, from, warnings), nil
 }
 

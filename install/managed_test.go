@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/relkit/relkit/manifest"
@@ -16,8 +18,8 @@ import (
 // Scoop app directory, dpkg's or rpm's database, or `go install` (a Go
 // binary in GOBIN without a relkit receipt) owns is not replaced: Install
 // fails with a *ManagedError naming the command to run instead, before
-// downloading anything, and leaves the binary as it was; AllowManaged
-// replaces it. (The dpkg case against the real dpkg is in package
+// downloading anything, and leaves the binary as it was; Check warns with
+// the same command; AllowManaged replaces it. (The dpkg case against the real dpkg is in package
 // release's TestLinuxPackagesInterop; here dpkg's database and rpm are
 // fixtures.)
 func TestInstallRefusesManagedBinaries(t *testing.T) {
@@ -113,6 +115,10 @@ func TestInstallRefusesManagedBinaries(t *testing.T) {
 			}
 			if len(srv.requests(".tar.gz")) != n {
 				t.Error("downloaded before refusing")
+			}
+			u, err := f.installer(f.config(srv.URL, dir)).Check(ctx, manifest.Query{})
+			if err != nil || !slices.ContainsFunc(u.Warnings, func(w string) bool { return strings.Contains(w, "`"+c.command+"`") }) {
+				t.Errorf("Check: %v, %+v; want a warning naming %q", err, u, c.command)
 			}
 			if _, err := f.installer(f.config(srv.URL, dir)).Rollback(ctx); !errors.As(err, &me) {
 				t.Errorf("Rollback: got %v, want a *ManagedError", err)
