@@ -134,7 +134,7 @@ type RetentionPolicy struct {
 	// Versions instead.
 	Channels []string
 	// Keep is how many of the newest releases of each channel to keep
-	// (at least 1).
+	// (at least 1 when Channels is set).
 	Keep int
 	// Versions are further releases to remove by name, whatever their
 	// channel (the only way to remove a stable release).
@@ -148,7 +148,7 @@ type RetentionPolicy struct {
 // the removed versions, newest first. Nothing is removed when it returns
 // an error.
 func (m *Manifest) Prune(p RetentionPolicy) ([]string, error) {
-	if p.Keep < 1 {
+	if len(p.Channels) > 0 && p.Keep < 1 {
 		return nil, fmt.Errorf("prune: Keep must be at least 1, not %d", p.Keep)
 	}
 	if len(p.Channels) == 0 && len(p.Versions) == 0 {

@@ -190,6 +190,25 @@ func (d *DirStore) Put(ctx context.Context, name string, r io.Reader, info PutIn
 // manifest.json at once never both succeed.
 const LockFile = ".relkit-lock"
 
+// MaxLockWait bounds how long a conditional replace in a [DirStore] waits
+// for the root's lock ([LockFile]), which another publisher holds only for
+// one compare-and-rename (the kernel drops the lock of a killed one).
+const MaxLockWait = 2 * time.Minute
+
+// LockError reports a [DirStore] root whose lock stayed held for
+// [MaxLockWait]: a publisher stuck in the middle of a compare-and-rename
+// (a hung NFS server?), or a lock file another tool holds.
+type LockError struct {
+	// Path is the lock file; Waited how long it was waited for.
+	Path   string
+	Waited time.Duration
+}
+
+// Error implements error.
+func (e *LockError) Error() string {
+	return fmt.Sprintf("publish: %s stayed locked for %v: another publisher is stuck replacing manifest.json (find the process holding it: fuser %s)", e.Path, e.Waited, e.Path)
+}
+
 // replaceIfMatch writes the new content to a synced temporary file, then,
 // holding the root's lock, replaces name only if its content still hashes
 // to ifMatch (the Version that Stat reported).

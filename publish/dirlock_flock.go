@@ -20,7 +20,7 @@ func lockRoot(ctx context.Context, name string) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	wait := time.Millisecond
+	wait, deadline := time.Millisecond, time.Now().Add(MaxLockWait)
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
@@ -32,6 +32,10 @@ func lockRoot(ctx context.Context, name string) (func(), error) {
 		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
 			f.Close()
 			return nil, err
+		}
+		if time.Now().After(deadline) {
+			f.Close()
+			return nil, &LockError{Path: name, Waited: MaxLockWait}
 		}
 		t := time.NewTimer(wait)
 		select {

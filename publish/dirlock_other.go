@@ -16,7 +16,7 @@ import (
 // conditional replace holds the lock for one rename only.
 func lockRoot(ctx context.Context, name string) (func(), error) {
 	const staleLock = 30 * time.Second
-	wait := time.Millisecond
+	wait, deadline := time.Millisecond, time.Now().Add(MaxLockWait)
 	for {
 		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 		if err == nil {
@@ -29,6 +29,9 @@ func lockRoot(ctx context.Context, name string) (func(), error) {
 		if fi, err := os.Stat(name); err == nil && time.Since(fi.ModTime()) > staleLock {
 			os.Remove(name)
 			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, &LockError{Path: name, Waited: MaxLockWait}
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -533,28 +533,31 @@ func TestRootFiles(t *testing.T) {
 	for i, n := range o.names {
 		pos[n] = i
 	}
-	for _, sig := range []string{"keys.json.sig", "signatures.json"} {
-		for _, later := range []string{"keys.json", "install.sh"} {
-			if pos[sig] > pos[later] {
-				t.Errorf("%s uploaded after %s: %v", sig, later, o.names)
-			}
+	// keys.json's signatures, detached and content-addressed, precede it.
+	kdata, err := os.ReadFile(filepath.Join(dir, "keys.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []string{"keys.json.sig", manifest.SignaturePath("keys.json", publishtest.SHA256(kdata)), manifest.SignatureSetPath("keys.json", publishtest.SHA256(kdata))} {
+		if p, ok := pos[sig]; !ok || p > pos["keys.json"] {
+			t.Errorf("%s not uploaded before keys.json: %v", sig, o.names)
 		}
 	}
 	// The commit point: manifest.json after every other file, except the
-	// legacy manifest.json.sig, which follows it; the signature of the new
-	// manifest's bytes (sigs/) precedes it.
+	// legacy manifest.json.sig and root signatures.json, which follow it;
+	// the signature of the new manifest's bytes (sigs/) precedes it.
 	mdata, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cas := manifest.SignaturePath("manifest.json", publishtest.SHA256(mdata))
 	for n, i := range pos {
-		if n != "manifest.json" && n != "manifest.json.sig" && i > pos["manifest.json"] {
+		if n != "manifest.json" && n != "manifest.json.sig" && n != "signatures.json" && i > pos["manifest.json"] {
 			t.Errorf("%s uploaded after manifest.json: %v", n, o.names)
 		}
 	}
-	if _, ok := pos[cas]; !ok || pos["manifest.json.sig"] < pos["manifest.json"] {
-		t.Errorf("want %s before manifest.json and manifest.json.sig after it: %v", cas, o.names)
+	if _, ok := pos[cas]; !ok || pos["manifest.json.sig"] < pos["manifest.json"] || pos["signatures.json"] < pos["manifest.json"] {
+		t.Errorf("want %s before manifest.json and the legacy signature files after it: %v", cas, o.names)
 	}
 	// Key rotation and a new installer: root files are replaced.
 	write("keys.json", `{"serial":2}`)

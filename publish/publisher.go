@@ -307,6 +307,7 @@ func (p *Publisher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 	st := &runState{totalBytes: plan.UploadBytes(), totalFiles: len(plan.Steps)}
 	res := &Result{}
 	rootCommit := plan.hasManifest && !p.opts.noManifest
+	preflown := false
 	var stage []int
 	flush := func() error {
 		if len(stage) == 0 {
@@ -325,8 +326,23 @@ func (p *Publisher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 				return nil, err
 			}
 		}
-		if rootCommit && isRootManifestFile(s.Name) {
+		if rootCommit && (isRootManifestFile(s.Name) || s.Name == RootSignaturesName) {
 			continue // committed below, derived from the manifest
+		}
+		if rootCommit && s.Stage == StageIndex && s.rank == 1 && !preflown {
+			// Before the first root file changes, make sure the root can
+			// be merged into: a destination that does not verify, or a
+			// merge that would lose history, replaces nothing.
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			if err := p.preflight(ctx, plan); err != nil {
+				return nil, err
+			}
+			preflown = true
+			if err := p.signRootFiles(ctx, plan); err != nil {
+				return nil, err
+			}
 		}
 		switch s.Action {
 		case ActionSkip:
@@ -340,18 +356,19 @@ func (p *Publisher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 		return nil, err
 	}
 	if rootCommit {
-		merge := plan.merge
-		if merge == nil {
-			merge = stagedMerge(plan.Dir)
+		if !preflown {
+			if err := p.preflight(ctx, plan); err != nil {
+				return nil, err
+			}
 		}
-		root, err := p.commitRoot(ctx, merge)
+		root, err := p.commitRoot(ctx, plan.mergeFunc())
 		if err != nil {
 			return nil, err
 		}
 		res.Root = root
 		for i := range plan.Steps {
 			s := &plan.Steps[i]
-			if !isRootManifestFile(s.Name) {
+			if !isRootManifestFile(s.Name) && s.Name != RootSignaturesName {
 				continue
 			}
 			st.files.Add(1)
@@ -427,7 +444,9 @@ func (p *Publisher) upload(ctx context.Context, st *runState, s *Step) error {
 		p.report(st, Progress{Event: EventStart, Name: s.Name, Stage: s.Stage, FileSize: s.Local.Size, Attempt: attempt})
 		err = p.store.Put(ctx, s.Name, body, PutInfo{
 			Size: s.Local.Size, SHA256: s.Local.SHA256, ContentType: s.ContentType,
-			Stage: s.Stage, Replace: s.Action == ActionReplace,
+			// A root file is replaced whatever is there (last writer
+			// wins): two first publishes must not collide on it.
+			Stage: s.Stage, Replace: s.Action == ActionReplace || IsMutable(s.Name),
 		})
 		if err != nil {
 			st.bytes.Add(-sent) // the next attempt reads them again

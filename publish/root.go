@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/relkit/relkit/manifest"
@@ -159,7 +162,7 @@ func (p *Publisher) readRoot(ctx context.Context) (*rootState, error) {
 	for try := 0; try < 4; try++ {
 		obj, err := p.remoteStat(ctx, ManifestName)
 		if err != nil {
-			return nil, err
+			return nil, rootReadError(err)
 		}
 		if obj == nil {
 			return &rootState{}, nil
@@ -169,7 +172,7 @@ func (p *Publisher) readRoot(ctx context.Context) (*rootState, error) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, rootReadError(err)
 		}
 		sum := sha256Hex(data)
 		if obj.SHA256 != "" && obj.SHA256 != sum {
@@ -183,6 +186,16 @@ func (p *Publisher) readRoot(ctx context.Context) (*rootState, error) {
 		return &rootState{data: data, obj: obj, m: m}, nil
 	}
 	return nil, fmt.Errorf("publish: %s keeps changing while it is read: %w", ManifestName, ErrChanged)
+}
+
+// rootReadError types a failure to read the published manifest that a
+// retry will not cure (too large, not a file, refused) as a *RootError;
+// a transient one stays as it is.
+func rootReadError(err error) error {
+	if IsRetryable(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &RootError{Reason: "the published manifest.json cannot be read (nothing was replaced)", Err: err}
 }
 
 // RootError reports a destination root that a publish cannot merge into:
@@ -301,6 +314,84 @@ func (p *Publisher) UpdateRoot(ctx context.Context, fn MergeFunc) (*RootResult, 
 	return res, nil
 }
 
+// mergeFunc is the plan's MergeFunc, or the staged manifest as it is.
+func (plan *Plan) mergeFunc() MergeFunc {
+	if plan.merge != nil {
+		return plan.merge
+	}
+	return stagedMerge(plan.Dir)
+}
+
+// preflight runs the merge once against the current root, writing
+// nothing, so that a destination it cannot merge into (a manifest that
+// does not verify, another project's, a merge that loses history) is
+// refused before any root file changes.
+func (p *Publisher) preflight(ctx context.Context, plan *Plan) error {
+	cur, err := p.readRoot(ctx)
+	if err != nil {
+		return err
+	}
+	files, err := plan.mergeFunc()(ctx, cur.data, retryOpener{p})
+	if err != nil || files == nil || (cur.data != nil && bytes.Equal(files.Manifest, cur.data)) {
+		return err
+	}
+	next, err := manifest.Parse(files.Manifest)
+	if err != nil {
+		return &RootError{Reason: "the manifest to publish does not parse", Err: err}
+	}
+	return p.checkSuccessor(cur.m, next, files.Removed)
+}
+
+// signRootFiles writes the content-addressed signatures of the staged
+// root files other than the manifest (keys.json) before those files are
+// replaced, as for the manifest: readers that fetch the new keys.json find
+// the signatures of exactly its bytes. The staged root signatures.json is
+// stored whole as their set (verifiers count only the entries for the
+// bytes they hold).
+func (p *Publisher) signRootFiles(ctx context.Context, plan *Plan) error {
+	for _, s := range plan.Steps {
+		if s.Stage != StageIndex || s.rank != 1 || (s.Action != ActionUpload && s.Action != ActionReplace) {
+			continue
+		}
+		if s.Name != KeysName {
+			continue
+		}
+		for from, to := range map[string]string{
+			s.Name + ".sig":    manifest.SignaturePath(s.Name, s.Local.SHA256),
+			RootSignaturesName: manifest.SignatureSetPath(s.Name, s.Local.SHA256),
+		} {
+			data, err := os.ReadFile(filepath.Join(plan.Dir, from))
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return &StagedFileError{Dir: plan.Dir, Name: from, Err: err}
+			}
+			if err := p.putIfDifferent(ctx, to, data, StageIndex); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// KeysName is the root-signed signing keys file (verify.KeysFile).
+const KeysName = "keys.json"
+
+// retryOpener reads the destination with the Publisher's retries, for a
+// MergeFunc.
+type retryOpener struct{ p *Publisher }
+
+func (r retryOpener) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	var rc io.ReadCloser
+	err := r.p.retry(ctx, name, func(ctx context.Context) error {
+		var err error
+		rc, err = r.p.store.Open(ctx, name)
+		return err
+	})
+	return rc, err
+}
+
 // commitRoot runs the root commit protocol with merge.
 func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc) (*RootResult, error) {
 	var lastErr error
@@ -311,7 +402,7 @@ func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc) (*RootResul
 		if err != nil {
 			return nil, err
 		}
-		files, err := merge(ctx, cur.data, p.store)
+		files, err := merge(ctx, cur.data, retryOpener{p})
 		if err != nil {
 			if lost != nil {
 				return nil, &RaceError{Attempts: attempt, Serial: cur.serial(), Versions: newVersions(mine, cur.m), Err: err}

@@ -444,9 +444,17 @@ func TestLifetimeOperations(t *testing.T) {
 	// keys, or of another project: typed, nothing replaced.
 	other, _ := newSigner(t)
 	bad := c
-	bad.Keys = [][]byte{mustPEM(t, other)}
+	bad.Keys, bad.Signers = [][]byte{mustPEM(t, other)}, []sign.Signer{other}
 	if _, err := Refresh(ctx, bad); !isRootError(err) {
-		t.Errorf("refresh with the wrong keys: %v, want *publish.RootError", err)
+		t.Errorf("refresh with keys the published manifest is not signed by: %v, want *publish.RootError", err)
+	}
+	// A signer that is not among the trusted keys would commit a
+	// manifest nobody accepts: refused before anything is read.
+	bad = c
+	bad.Signers = []sign.Signer{other}
+	var ce *ConfigError
+	if _, err := Refresh(ctx, bad); !errors.As(err, &ce) {
+		t.Errorf("refresh signed by an untrusted key: %v, want *ConfigError", err)
 	}
 	bad = c
 	bad.Project = "other"

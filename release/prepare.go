@@ -293,6 +293,11 @@ type PublishConfig struct {
 	// on since Prepare is refused (a *manifest.HistoryError or a
 	// *publish.RaceError): prepare again.
 	Signers []sign.Signer
+	// Threshold is how many of Keys must have signed the destination's
+	// manifest for the release to be merged into it: the clients'
+	// threshold, so that a manifest they refuse is never re-signed into
+	// one they accept. Default: the number of Signers.
+	Threshold int
 	// ManifestTTL is the merged manifest's lifetime; 0 means
 	// [DefaultManifestTTL].
 	ManifestTTL time.Duration
@@ -344,7 +349,7 @@ func Publish(ctx context.Context, c PublishConfig) (*State, error) {
 	if c.Image != nil {
 		stages = append(stages, &ImagePush{Image: c.Image})
 	}
-	stages = append(stages, &PublishStage{Publisher: c.Publisher, Signers: c.Signers, Keys: c.Keys, TTL: c.ManifestTTL, Now: c.Now})
+	stages = append(stages, &PublishStage{Publisher: c.Publisher, Signers: c.Signers, Keys: c.Keys, Threshold: c.Threshold, TTL: c.ManifestTTL, Now: c.Now})
 	if c.Remote != nil {
 		stages = append(stages, &RemoteVerify{Location: c.Remote, Keys: c.Keys, Flat: c.Flat})
 	}

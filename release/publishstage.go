@@ -38,9 +38,12 @@ type Publisher interface {
 // manifest is published as it is, and refused if it would lose history.
 type PublishStage struct {
 	Publisher Publisher
-	// Signers sign the merged manifest; Keys verify the published one.
-	Signers []sign.Signer
-	Keys    [][]byte
+	// Signers sign the merged manifest (each must be among Keys); Keys
+	// verify the published one, which must carry Threshold of them (the
+	// clients' threshold; default: the number of Signers).
+	Signers   []sign.Signer
+	Keys      [][]byte
+	Threshold int
 	// TTL is the merged manifest's lifetime; 0 means DefaultManifestTTL.
 	TTL time.Duration
 	// Now is the clock; nil is time.Now.
@@ -70,7 +73,11 @@ func (p *PublishStage) Run(ctx context.Context, st *State) error {
 		if len(p.Keys) == 0 {
 			return &ConfigError{Field: "Keys", Reason: "required to verify the published manifest before merging"}
 		}
-		mg, err := newMerger(st, st.Root, p.Keys, p.Signers, p.TTL, p.Now)
+		policy, err := newRootPolicy(st.Project, p.Keys, p.Threshold, p.Signers, p.TTL, p.Now)
+		if err != nil {
+			return err
+		}
+		mg, err := newMerger(st, st.Root, policy)
 		if err != nil {
 			return err
 		}

@@ -25,26 +25,83 @@ import (
 // before then (see [Refresh]).
 const DefaultExpiryWarning = 14 * 24 * time.Hour
 
+// MinManifestTTL is the shortest manifest lifetime a publish or an
+// amendment accepts: a shorter one would be refused by clients before they
+// could read it.
+const MinManifestTTL = time.Hour
+
+// rootPolicy is what every change of a published root checks and signs
+// with: the trusted keys and the threshold the current manifest must meet
+// (the clients' own rule, so that a manifest they refuse is never merged
+// and re-signed into one they accept), the signers, which must be among
+// the trusted keys, the new manifest's lifetime and the clock.
+type rootPolicy struct {
+	project   string
+	keys      [][]byte
+	threshold int
+	signers   []sign.Signer
+	ttl       time.Duration
+	now       func() time.Time
+}
+
+func newRootPolicy(project string, keys [][]byte, threshold int, signers []sign.Signer, ttl time.Duration, now func() time.Time) (*rootPolicy, error) {
+	if ttl == 0 {
+		ttl = DefaultManifestTTL
+	}
+	if ttl < MinManifestTTL {
+		return nil, &ConfigError{Field: "ManifestTTL", Reason: fmt.Sprintf("%v is shorter than %v: clients would refuse the manifest as expired", ttl, MinManifestTTL)}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if threshold == 0 {
+		threshold = max(1, min(len(signers), len(keys)))
+	}
+	if threshold < 1 || threshold > len(keys) {
+		return nil, &ConfigError{Field: "Threshold", Reason: fmt.Sprintf("%d, with %d trusted keys", threshold, len(keys))}
+	}
+	rp := &rootPolicy{project: project, keys: keys, threshold: threshold, signers: signers, ttl: ttl, now: now}
+	if _, err := rp.verifier(); err != nil {
+		return nil, err
+	}
+	// The signers must be trusted, or the manifest they sign would be
+	// refused by every client (and by the next publish).
+	ring, _ := verify.NewKeyRing(keys...)
+	for _, sg := range signers {
+		if _, ok := ring.Key(sg.KeyID()); !ok {
+			return nil, &ConfigError{Field: "Signers", Reason: fmt.Sprintf("key %s is not among the trusted Keys: clients would refuse what it signs (add its public key to Keys, and to the clients' keys or keys.json, first)", sg.KeyID())}
+		}
+	}
+	if len(signers) > 0 && len(signers) < threshold {
+		return nil, &ConfigError{Field: "Signers", Reason: fmt.Sprintf("%d signer(s) cannot meet the threshold of %d", len(signers), threshold)}
+	}
+	return rp, nil
+}
+
+func (rp *rootPolicy) verifier() (*verify.Verifier, error) {
+	ring, err := verify.NewKeyRing(rp.keys...)
+	if err != nil {
+		return nil, err
+	}
+	return verify.NewVerifier(ring, verify.WithThreshold(rp.threshold))
+}
+
 // readCurrent verifies the destination's current manifest (data, read from
-// dest) with keys and returns it parsed; an expired manifest is accepted
-// (the change re-signs it with a fresh expiry). A manifest that does not
-// verify, does not parse, or belongs to another project is a
-// *publish.RootError: nothing is replaced.
-func readCurrent(ctx context.Context, project string, data []byte, dest publish.Opener, keys [][]byte) (*manifest.Manifest, error) {
+// dest) with the policy's keys and threshold and returns it parsed; an
+// expired manifest is accepted (the change re-signs it with a fresh
+// expiry). A manifest that does not verify, does not parse, or belongs to
+// another project is a *publish.RootError: nothing is replaced.
+func (rp *rootPolicy) readCurrent(ctx context.Context, data []byte, dest publish.Opener) (*manifest.Manifest, error) {
 	sigs, err := verify.FetchSignatures(ctx, dest, ManifestFile, data)
 	if err != nil {
 		return nil, &publish.RootError{Reason: "reading the signatures of the published manifest.json", Err: err}
 	}
-	ring, err := verify.NewKeyRing(keys...)
-	if err != nil {
-		return nil, err
-	}
-	v, err := verify.NewVerifier(ring)
+	v, err := rp.verifier()
 	if err != nil {
 		return nil, err
 	}
 	if _, err := v.VerifySignatures(ManifestFile, data, sigs); err != nil {
-		return nil, &publish.RootError{Reason: "the published manifest.json does not verify with the trusted keys; fix the destination or the keys before publishing (nothing was replaced)", Err: err}
+		return nil, &publish.RootError{Reason: fmt.Sprintf("the published manifest.json does not verify with %d of the trusted keys; fix the destination or the keys before publishing (nothing was replaced)", rp.threshold), Err: err}
 	}
 	m, err := manifest.Parse(data)
 	if err == nil {
@@ -53,10 +110,81 @@ func readCurrent(ctx context.Context, project string, data []byte, dest publish.
 	if err != nil {
 		return nil, &publish.RootError{Reason: "the published manifest.json is invalid (nothing was replaced)", Err: err}
 	}
-	if m.Project != project {
-		return nil, &publish.RootError{Reason: fmt.Sprintf("the destination's manifest.json is for project %q, not %q: wrong destination? (nothing was replaced)", m.Project, project)}
+	if m.Project != rp.project {
+		return nil, &publish.RootError{Reason: fmt.Sprintf("the destination's manifest.json is for project %q, not %q: wrong destination? (nothing was replaced)", m.Project, rp.project)}
 	}
 	return m, nil
+}
+
+// finish stamps m with a fresh expiry, checks the clock against the
+// manifest it replaces, signs it, and checks that the result verifies
+// with the policy (what the next publish and every client will check).
+func (rp *rootPolicy) finish(ctx context.Context, m *manifest.Manifest, prevUpdated time.Time, carry []byte) (*publish.RootFiles, error) {
+	now := rp.now()
+	if !prevUpdated.IsZero() && now.Before(prevUpdated.Add(-5*time.Minute)) {
+		return nil, &publish.RootError{Reason: fmt.Sprintf("this machine's clock (%s) is behind the published manifest's update time (%s): fix the clock (nothing was replaced)",
+			now.UTC().Format(time.RFC3339), prevUpdated.UTC().Format(time.RFC3339))}
+	}
+	m.Touch(now, rp.ttl)
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	data, err := m.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	files, err := signRoot(ctx, data, rp.signers, carry)
+	if err != nil {
+		return nil, err
+	}
+	set, err := verify.ParseSignatureSet(files.Signatures)
+	if err != nil {
+		return nil, err
+	}
+	v, err := rp.verifier()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := v.VerifySignatures(ManifestFile, data, verify.Signatures{Detached: files.Signature, Set: set}); err != nil {
+		return nil, &publish.RootError{Reason: "the new manifest would not verify with the trusted keys (nothing was replaced)", Err: err}
+	}
+	return files, nil
+}
+
+// carryEntries returns the signatures.json to publish beside a new
+// manifest: its entries for files other than manifest.json (keys.json's)
+// come from the staged set for files the publish stages, else from the
+// destination's current root set.
+func carryEntries(ctx context.Context, dest publish.Opener, staged []byte, stagedFiles []string) ([]byte, error) {
+	cur, err := readOptional(ctx, dest, SignaturesFile)
+	if err != nil {
+		return nil, err
+	}
+	out := &verify.SignatureSet{Schema: verify.SignaturesSchema}
+	for _, src := range []struct {
+		data []byte
+		keep func(file string) bool
+	}{
+		{cur, func(f string) bool { return !slices.Contains(stagedFiles, f) }},
+		{staged, func(f string) bool { return slices.Contains(stagedFiles, f) }},
+	} {
+		if src.data == nil {
+			continue
+		}
+		set, err := verify.ParseSignatureSet(src.data)
+		if err != nil {
+			continue // a damaged set carries nothing; the new one replaces it
+		}
+		for _, e := range set.Signatures {
+			if e.File != ManifestFile && src.keep(e.File) {
+				out.Signatures = append(out.Signatures, e)
+			}
+		}
+	}
+	if len(out.Signatures) == 0 {
+		return nil, nil
+	}
+	return out.Marshal()
 }
 
 // signRoot signs manifest bytes with every signer and returns the root
@@ -104,25 +232,31 @@ func signRoot(ctx context.Context, data []byte, signers []sign.Signer, carry []b
 // merger is what release.Publish commits at the root: the staged release
 // merged into the destination's current manifest, re-signed.
 type merger struct {
-	project string
-	rel     manifest.Release
-	keys    [][]byte
-	signers []sign.Signer
-	carry   []byte
-	ttl     time.Duration
-	now     func() time.Time
-	log     *slog.Logger
+	policy      *rootPolicy
+	rel         manifest.Release
+	baseSerial  int64    // the serial Prepare merged into; 0 for none
+	staged      []byte   // the staged root signatures.json
+	stagedFiles []string // the root files the publish stages (keys.json)
+	log         *slog.Logger
 }
 
 func (mg *merger) merge(ctx context.Context, current []byte, dest publish.Opener) (*publish.RootFiles, error) {
-	m := manifest.New(mg.project)
+	m := manifest.New(mg.policy.project)
+	var prevUpdated time.Time
 	if current != nil {
 		var err error
-		if m, err = readCurrent(ctx, mg.project, current, dest, mg.keys); err != nil {
+		if m, err = mg.policy.readCurrent(ctx, current, dest); err != nil {
 			return nil, err
 		}
+		if m.Serial < mg.baseSerial {
+			return nil, &publish.RootError{Reason: fmt.Sprintf("the destination's manifest.json went back to serial %d since this release was prepared against serial %d (restored from a backup? replayed?): restore the newest manifest, or prepare again against this one if the rollback is wanted (nothing was replaced)", m.Serial, mg.baseSerial)}
+		}
+		prevUpdated = m.Updated
 		mg.log.Info("merging into the published manifest", "serial", m.Serial, "releases", len(m.Releases))
 	} else {
+		if mg.baseSerial > 0 {
+			return nil, &publish.RootError{Reason: fmt.Sprintf("the destination has no manifest.json, but this release was prepared against serial %d: wrong destination, or was it emptied? (nothing was replaced)", mg.baseSerial)}
+		}
 		mg.log.Info("the destination has no manifest.json: this is its first release")
 	}
 	changed, err := m.Add(mg.rel)
@@ -132,19 +266,15 @@ func (mg *merger) merge(ctx context.Context, current []byte, dest publish.Opener
 	if !changed {
 		return nil, nil // already published
 	}
-	m.Touch(mg.now(), mg.ttl)
-	if err := m.Validate(); err != nil {
-		return nil, err
-	}
-	data, err := m.Marshal()
+	carry, err := carryEntries(ctx, dest, mg.staged, mg.stagedFiles)
 	if err != nil {
 		return nil, err
 	}
-	return signRoot(ctx, data, mg.signers, mg.carry)
+	return mg.policy.finish(ctx, m, prevUpdated, carry)
 }
 
 // newMerger prepares the merge of the staged release of st at root.
-func newMerger(st *State, root string, keys [][]byte, signers []sign.Signer, ttl time.Duration, now func() time.Time) (*merger, error) {
+func newMerger(st *State, root string, policy *rootPolicy) (*merger, error) {
 	staged, err := manifest.LoadFile(filepath.Join(root, ManifestFile))
 	if err != nil {
 		return nil, err
@@ -153,19 +283,25 @@ func newMerger(st *State, root string, keys [][]byte, signers []sign.Signer, ttl
 	if !ok {
 		return nil, fmt.Errorf("staged manifest: version %s: %w", st.Version, manifest.ErrNotFound)
 	}
-	carry, err := os.ReadFile(filepath.Join(root, SignaturesFile))
+	set, err := os.ReadFile(filepath.Join(root, SignaturesFile))
 	if errors.Is(err, os.ErrNotExist) {
-		carry = nil
+		set = nil
 	} else if err != nil {
 		return nil, err
 	}
-	if ttl == 0 {
-		ttl = DefaultManifestTTL
+	var files []string
+	for _, f := range []string{verify.KeysFile} {
+		if _, err := os.Stat(filepath.Join(root, f)); err == nil {
+			files = append(files, f)
+		}
 	}
-	if now == nil {
-		now = time.Now
+	// Prepare merged the release into the published manifest of serial
+	// S-1 (its Add raised it to S); a first release has serial 1.
+	base := staged.Serial - 1
+	if len(staged.Releases) <= 1 {
+		base = 0
 	}
-	return &merger{project: st.Project, rel: *rel, keys: keys, signers: signers, carry: carry, ttl: ttl, now: now, log: st.logger()}, nil
+	return &merger{policy: policy, rel: *rel, baseSerial: base, staged: set, stagedFiles: files, log: st.logger()}, nil
 }
 
 // AmendConfig describes a signed change to a published manifest that
@@ -182,8 +318,13 @@ type AmendConfig struct {
 	// Keys are the trusted public keys (PEM) the published manifest must
 	// verify with. Required.
 	Keys [][]byte
-	// Signers sign the changed manifest. Required.
+	// Signers sign the changed manifest. Required; each must be among
+	// Keys.
 	Signers []sign.Signer
+	// Threshold is how many of Keys must have signed the published
+	// manifest for it to be changed: the clients' threshold. Default: the
+	// number of Signers.
+	Threshold int
 	// TTL is the new manifest's lifetime; 0 means [DefaultManifestTTL].
 	TTL time.Duration
 	// Now is the clock; nil is time.Now.
@@ -238,12 +379,9 @@ func Amend(ctx context.Context, c AmendConfig, change func(m *manifest.Manifest)
 	if len(problems) > 0 {
 		return nil, &ConfigError{Field: "AmendConfig", Reason: fmt.Sprint(problems)}
 	}
-	ttl, now := c.TTL, c.Now
-	if ttl == 0 {
-		ttl = DefaultManifestTTL
-	}
-	if now == nil {
-		now = time.Now
+	policy, err := newRootPolicy(c.Project, c.Keys, c.Threshold, c.Signers, c.TTL, c.Now)
+	if err != nil {
+		return nil, err
 	}
 	log := c.Logger
 	if log == nil {
@@ -255,11 +393,11 @@ func Amend(ctx context.Context, c AmendConfig, change func(m *manifest.Manifest)
 		if current == nil {
 			return nil, fmt.Errorf("amend %s: %w", c.Project, ErrNoManifest)
 		}
-		m, err := readCurrent(ctx, c.Project, current, dest, c.Keys)
+		m, err := policy.readCurrent(ctx, current, dest)
 		if err != nil {
 			return nil, err
 		}
-		serial := m.Serial
+		serial, prevUpdated := m.Serial, m.Updated
 		before := slices.Clone(m.Releases)
 		removed, err := change(m)
 		if err != nil {
@@ -274,19 +412,11 @@ func Amend(ctx context.Context, c AmendConfig, change func(m *manifest.Manifest)
 			}
 		}
 		m.Serial = serial + 1 // one step, however many changes
-		m.Touch(now(), ttl)
-		if err := m.Validate(); err != nil {
-			return nil, err
-		}
-		data, err := m.Marshal()
+		carry, err := carryEntries(ctx, dest, nil, nil)
 		if err != nil {
 			return nil, err
 		}
-		carry, err := readOptional(ctx, dest, SignaturesFile)
-		if err != nil {
-			return nil, err
-		}
-		files, err := signRoot(ctx, data, c.Signers, carry)
+		files, err := policy.finish(ctx, m, prevUpdated, carry)
 		if err != nil {
 			return nil, err
 		}

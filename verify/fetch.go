@@ -9,14 +9,6 @@ import (
 	"github.com/relkit/relkit/manifest"
 )
 
-// readSigs reads the detached signature of name and the signatures.json of
-// dir from loc; both are optional, but at least one signature must verify
-// later.
-func readSigs(ctx context.Context, loc Location, dir, name string) (Signatures, error) {
-	rv := &releaseRun{loc: loc}
-	return rv.sigs(ctx, name, dir)
-}
-
 // FetchManifest reads manifest.json from the root of loc with the
 // signatures of exactly those bytes (sigs/manifest.json.<sha256>.signatures.json
 // or .sig, which a publisher writes before it replaces manifest.json; for
@@ -62,7 +54,7 @@ func (v *Verifier) FetchKeyBundle(ctx context.Context, loc Location) (*KeyRing, 
 	if err != nil {
 		return nil, fmt.Errorf("verify: %s: %w", KeysFile, err)
 	}
-	sigs, err := readSigs(ctx, loc, "", KeysFile)
+	sigs, err := rv.rootSigs(ctx, KeysFile, data)
 	if err != nil {
 		return nil, fmt.Errorf("verify: signatures of %s: %w", KeysFile, err)
 	}

@@ -380,15 +380,19 @@ func (rv *releaseRun) rootSigs(ctx context.Context, name string, data []byte) (S
 	h := sha256.Sum256(data)
 	sum := hex.EncodeToString(h[:])
 	var s Signatures
-	set, err := rv.optional(ctx, manifest.SignatureSetPath(name, sum), MaxSignaturesSize)
+	set, err := rv.probe(ctx, manifest.SignatureSetPath(name, sum), MaxSignaturesSize)
 	if err != nil {
 		return s, err
 	}
 	if set != nil {
-		s.Set, err = ParseSignatureSet(set)
-		return s, err
+		if s.Set, err = ParseSignatureSet(set); err != nil {
+			return s, err
+		}
+		if s.Set.covers(name, sum) {
+			return s, nil
+		}
 	}
-	det, err := rv.optional(ctx, manifest.SignaturePath(name, sum), MaxSignatureSize)
+	det, err := rv.probe(ctx, manifest.SignaturePath(name, sum), MaxSignatureSize)
 	if err != nil {
 		return s, err
 	}
@@ -396,7 +400,33 @@ func (rv *releaseRun) rootSigs(ctx context.Context, name string, data []byte) (S
 		s.Detached = det
 		return s, nil
 	}
-	return rv.sigs(ctx, name, "")
+	legacy, err := rv.sigs(ctx, name, "")
+	if s.Set != nil && legacy.Set == nil {
+		legacy.Set = s.Set
+	}
+	return legacy, err
+}
+
+// probe reads an optional content-addressed signature file. A 403 counts
+// as absent: a public bucket without list permission answers 403 for a
+// missing key, and the legacy files are read next.
+func (rv *releaseRun) probe(ctx context.Context, name string, limit int64) ([]byte, error) {
+	data, err := rv.optional(ctx, name, limit)
+	var he *HTTPError
+	if errors.As(err, &he) && he.StatusCode == 403 {
+		return nil, nil
+	}
+	return data, err
+}
+
+// covers reports whether the set has an entry signing file with digest sum.
+func (s *SignatureSet) covers(file, sum string) bool {
+	for _, e := range s.Signatures {
+		if e.File == file && strings.EqualFold(e.SHA256, sum) {
+			return true
+		}
+	}
+	return false
 }
 
 func (rv *releaseRun) checksums(ctx context.Context) bool {

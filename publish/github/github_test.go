@@ -112,9 +112,10 @@ func TestPublishDraftThenCommit(t *testing.T) {
 			t.Errorf("asset %s differs", n)
 		}
 	}
-	// manifest.json last, but for the legacy manifest.json.sig.
-	if n := len(r.Order); n < 2 || r.Order[n-2] != publish.ManifestName || r.Order[n-1] != publish.ManifestSigName {
-		t.Errorf("upload order ends %v, want manifest.json then manifest.json.sig", r.Order)
+	// manifest.json last, but for the legacy manifest.json.sig and root
+	// signatures.json.
+	if i := slices.Index(r.Order, publish.ManifestName); i < 0 || !slices.Equal(r.Order[i+1:], []string{publish.ManifestSigName, github.RootSignaturesAsset}) {
+		t.Errorf("upload order ends %v, want manifest.json then manifest.json.sig and %s", r.Order, github.RootSignaturesAsset)
 	}
 	if want := srv.URL + "/acme/hello/releases/tag/v1.0.0"; res.URL != want {
 		t.Errorf("Result.URL = %q, want %q", res.URL, want)
@@ -352,6 +353,9 @@ func TestPromoteFromGitHub(t *testing.T) {
 	}
 	var got []string
 	filepath.WalkDir(live.Root(), func(p string, d os.DirEntry, err error) error {
+		if d.IsDir() && d.Name() == publish.SumsDir {
+			return filepath.SkipDir // the directory store's digest sidecars
+		}
 		if !d.IsDir() {
 			rel, _ := filepath.Rel(live.Root(), p)
 			got = append(got, filepath.ToSlash(rel))

@@ -355,12 +355,13 @@ func testPublishOrder(t *testing.T, s publish.Store) {
 	if !slices.Equal(gotPuts, wantPuts) {
 		t.Errorf("Put %v, want %v", gotPuts, wantPuts)
 	}
-	// Stages never go back, except for the legacy manifest.json.sig,
-	// which is brought in line after the commit point.
+	// Stages never go back, except for the legacy manifest.json.sig and
+	// root signatures.json, which are brought in line after the commit
+	// point.
 	var order []publish.Stage
 	var orderNames []string
 	for i, n := range rec.puts {
-		if n != publish.ManifestSigName {
+		if n != publish.ManifestSigName && n != publish.RootSignaturesName {
 			order, orderNames = append(order, rec.stages[i]), append(orderNames, n)
 		}
 	}
@@ -370,7 +371,7 @@ func testPublishOrder(t *testing.T, s publish.Store) {
 		}
 	}
 	if len(orderNames) > 0 && orderNames[len(orderNames)-1] != publish.ManifestName {
-		t.Errorf("last upload = %s, want %s (then only the legacy %s): %v", orderNames[len(orderNames)-1], publish.ManifestName, publish.ManifestSigName, rec.puts)
+		t.Errorf("last upload = %s, want %s (then only the legacy %s and %s): %v", orderNames[len(orderNames)-1], publish.ManifestName, publish.ManifestSigName, publish.RootSignaturesName, rec.puts)
 	}
 	wantStage := map[string]publish.Stage{
 		"1.0.0/hello-1.0.0-linux-amd64.tar.gz": publish.StageArtifact,
@@ -573,8 +574,8 @@ func testKillAndResume(t *testing.T, newStore func(*testing.T) publish.Store) {
 	dir := t.TempDir()
 	names := StageRelease(t, dir, Release{})
 	// Every staged file plus the two content-addressed signatures of the
-	// manifest (sigs/); manifest.json is the last but one, the legacy
-	// manifest.json.sig the last.
+	// manifest (sigs/); manifest.json is followed only by the legacy
+	// manifest.json.sig and signatures.json.
 	total := len(names) + 2
 	for _, mode := range []string{"before", "after"} {
 		for n := range total {
@@ -604,7 +605,7 @@ func testKillAndResume(t *testing.T, newStore func(*testing.T) publish.Store) {
 				} else if !manifestStored {
 					checkMissing(t, s, publish.ManifestName)
 				}
-				if manifestStored && n < total-2 {
+				if manifestStored && n < total-3 {
 					t.Errorf("manifest.json stored before the failure at put %d: %v", n, rec.puts)
 				}
 

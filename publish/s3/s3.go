@@ -165,15 +165,8 @@ func (s *Store) URL(name string) string {
 	return s.base + "/" + escapePath(name)
 }
 
-// Stat implements [publish.Store] with a HEAD request. Object.SHA256 is
-// the object's full-object SHA-256 checksum when S3 has one (objects
-// uploaded in one piece with x-amz-checksum-sha256), else the
-// [MetadataSHA256] metadata the store writes with every object, else ""
-// (the Publisher then hashes the object through Open).
-//
-// Object.Version is the object's ETag: a Put with PutInfo.IfMatch sends it
-// as If-Match.
-func (s *Store) Stat(ctx context.Context, name string) (publish.Object, error) {
+// stat does the work of [Store.Stat].
+func (s *Store) stat(ctx context.Context, name string) (publish.Object, error) {
 	key, err := s.key(name)
 	if err != nil {
 		return publish.Object{}, err
@@ -221,8 +214,8 @@ func isHexSHA256(v string) bool {
 	return err == nil
 }
 
-// Open implements [publish.Store] with a GET request.
-func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+// open does the work of [Store.Open].
+func (s *Store) open(ctx context.Context, name string) (io.ReadCloser, error) {
 	key, err := s.key(name)
 	if err != nil {
 		return nil, err
@@ -275,25 +268,8 @@ type body interface {
 	io.ReaderAt
 }
 
-// Put implements [publish.Store].
-//
-// A file smaller than the multipart threshold goes up in one PutObject
-// request that carries its SHA-256 as x-amz-checksum-sha256, which S3
-// checks before storing anything (400 BadDigest otherwise); the file is
-// read once, and verified as it is read. A larger file goes up in
-// parts read straight from the file (see [WithMultipart]), each with its
-// own SHA-256 checksum; the whole file is hashed on the way and the upload
-// is aborted, not completed, unless it matches info.SHA256.
-//
-// A create-only put (info.Replace false) sends If-None-Match: *, so S3
-// refuses it atomically (412, an error wrapping [publish.ErrExist]) when
-// the key is taken. A replacing put sends If-Match with the ETag the last
-// Stat saw (or If-None-Match: * when Stat saw nothing), so an index file
-// changed by a concurrent publisher is reported, not overwritten.
-//
-// r must be a *publish.Body (or anything that is also an io.Seeker and an
-// io.ReaderAt), as the Publisher passes.
-func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.PutInfo) error {
+// put does the work of [Store.Put].
+func (s *Store) put(ctx context.Context, name string, r io.Reader, info publish.PutInfo) error {
 	key, err := s.key(name)
 	if err != nil {
 		return err
@@ -485,8 +461,8 @@ func (s *Store) putSingle(ctx context.Context, name, key string, b body, info pu
 // release.
 func (s *Store) ConditionalWrites() bool { return !s.opts.noCond }
 
-// Delete implements [publish.Deleter] with a DeleteObject request.
-func (s *Store) Delete(ctx context.Context, name string) error {
+// del does the work of [Store.Delete].
+func (s *Store) del(ctx context.Context, name string) error {
 	key, err := s.key(name)
 	if err != nil {
 		return err
@@ -500,4 +476,80 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 		}
 	}
 	return err
+}
+
+// Stat implements [publish.Store] with a HEAD request. Object.SHA256 is
+// the object's full-object SHA-256 checksum when S3 has one (objects
+// uploaded in one piece with x-amz-checksum-sha256), else the
+// [MetadataSHA256] metadata the store writes with every object, else ""
+// (the Publisher then hashes the object through Open).
+//
+// Object.Version is the object's ETag: a Put with PutInfo.IfMatch sends it
+// as If-Match.
+func (s *Store) Stat(ctx context.Context, name string) (publish.Object, error) {
+	obj, err := s.stat(ctx, name)
+	return obj, requestTimeout(ctx, err)
+}
+
+// Open implements [publish.Store] with a GET request.
+func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	rc, err := s.open(ctx, name)
+	return rc, requestTimeout(ctx, err)
+}
+
+// Put implements [publish.Store].
+//
+// A file smaller than the multipart threshold goes up in one PutObject
+// request that carries its SHA-256 as x-amz-checksum-sha256, which S3
+// checks before storing anything (400 BadDigest otherwise); the file is
+// read once, and verified as it is read. A larger file goes up in
+// parts read straight from the file (see [WithMultipart]), each with its
+// own SHA-256 checksum; the whole file is hashed on the way and the upload
+// is aborted, not completed, unless it matches info.SHA256.
+//
+// A create-only put (info.Replace false) sends If-None-Match: *, so S3
+// refuses it atomically (412, an error wrapping [publish.ErrExist]) when
+// the key is taken. A conditional replace (info.IfMatch, an ETag from
+// Stat) sends If-Match, so a manifest replaced by a concurrent publisher
+// is reported (an error wrapping [publish.ErrChanged]), not overwritten.
+// A request past the store's deadline is a retryable [*TimeoutError].
+//
+// r must be a *publish.Body (or anything that is also an io.Seeker and an
+// io.ReaderAt), as the Publisher passes.
+func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.PutInfo) error {
+	return requestTimeout(ctx, s.put(ctx, name, r, info))
+}
+
+// Delete implements [publish.Deleter] with a DeleteObject request.
+func (s *Store) Delete(ctx context.Context, name string) error {
+	return requestTimeout(ctx, s.del(ctx, name))
+}
+
+// TimeoutError reports a request that ran past the store's own deadline
+// (see [WithTimeout]) while the caller's context was still live: a
+// stalled connection. It is a timeout in the net.Error sense, so the
+// Publisher retries it.
+type TimeoutError struct {
+	// Err is the SDK's error.
+	Err error
+}
+
+// Error implements error.
+func (e *TimeoutError) Error() string {
+	return "s3: request timed out (the store's deadline; see s3.WithTimeout): " + e.Err.Error()
+}
+
+// Timeout reports true.
+func (e *TimeoutError) Timeout() bool { return true }
+
+// Temporary reports true.
+func (e *TimeoutError) Temporary() bool { return true }
+
+// requestTimeout turns the expiry of a request's own deadline into a
+// *TimeoutError; the caller's cancellation or deadline stays what it is.
+func requestTimeout(parent context.Context, err error) error {
+	if err == nil || parent.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &TimeoutError{Err: errors.New(err.Error())}
 }

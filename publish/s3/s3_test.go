@@ -19,6 +19,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -699,7 +700,11 @@ func TestPublishRelease(t *testing.T) {
 	}
 	for _, h := range puts {
 		key := h.Get("X-Test-Key")
-		derived := strings.Contains(key, "/sigs/") || strings.HasSuffix(key, "/manifest.json.sig")
+		// Root files (no version directory) are replaced whatever is
+		// there, last writer wins; manifest.json is the exception,
+		// conditional on the revision merged into.
+		root := !strings.Contains(strings.TrimPrefix(key, "/"+srv.Bucket+"/"+s.Prefix()+"/"), "/") || strings.Contains(key, "/sigs/")
+		derived := root && !strings.HasSuffix(key, "/manifest.json")
 		if h.Get("X-Amz-Acl") != "public-read" || h.Get("X-Amz-Checksum-Sha256") == "" ||
 			(!derived && h.Get("If-None-Match") != "*" && h.Get("If-Match") == "") {
 			t.Errorf("PUT headers: acl=%q checksum=%q if-none-match=%q if-match=%q",
@@ -833,5 +838,60 @@ func BenchmarkPut(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestStalledRequestIsRetried: a request that stalls past the store's own
+// deadline fails with a retryable *TimeoutError, and the Publisher's
+// retry completes the publish (issue 12: one stalled request used to fail
+// the whole publish, or hang it without a deadline).
+func TestStalledRequestIsRetried(t *testing.T) {
+	srv := s3test.Start(t)
+	u, err := url.Parse(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	release := make(chan struct{})
+	var puts, stalled atomic.Int32
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && puts.Add(1) == 3 {
+			stalled.Add(1)
+			select { // hold the request until the client gives up (bounded)
+			case <-r.Context().Done():
+			case <-release:
+			case <-time.After(10 * time.Second):
+			}
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	defer close(release) // before front.Close, which waits for the handler
+	s, err := s3store.New(context.Background(), srv.Bucket, s3store.WithConfig(srv.Config()), s3store.WithEndpoint(front.URL),
+		s3store.WithPathStyle(), s3store.WithPrefix(fmt.Sprintf("stall%d", prefixes.Add(1))), s3store.WithTimeout(300*time.Millisecond, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	publishtest.StageRelease(t, dir, publishtest.Release{})
+	p, err := publish.New(s, publish.WithRetry(publishtest.FastRetry), publish.WithConcurrency(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Publish(context.Background(), dir); err != nil {
+		t.Fatalf("publish with one stalled request: %v", err)
+	}
+	if stalled.Load() != 1 {
+		t.Fatalf("%d requests stalled, want 1", stalled.Load())
+	}
+	// The error itself is typed and retryable.
+	var te *s3store.TimeoutError
+	_, err = s.Stat(context.Background(), "x") // not stalled: a plain 404
+	if errors.As(err, &te) {
+		t.Errorf("a 404 reported as a timeout: %v", err)
+	}
+	if !publish.IsRetryable(&s3store.TimeoutError{Err: errors.New("x")}) {
+		t.Error("a TimeoutError is not retryable")
 	}
 }
