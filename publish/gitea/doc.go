@@ -76,6 +76,12 @@
 // are retryable (publish.IsRetryable), honouring Retry-After, and are
 // retried by the Publisher, never by the Store.
 //
+// Files up to Options.StreamAbove (32 MiB) are read, and so verified,
+// before their upload request and go through the SDK, which holds the
+// multipart body in memory; larger ones are streamed as multipart over
+// plain HTTP with an exact Content-Length, so that memory stays flat, and
+// a file that fails verification is cut short and never stored.
+//
 // Stat reports no SHA-256 for an asset it did not upload or read itself
 // (Gitea stores none), so the Publisher downloads such an asset to hash it
 // when planning a re-run.

@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -39,6 +41,7 @@ const (
 	DefaultRequestTimeout = time.Minute
 	DefaultMinRate        = 256 << 10 // bytes per second
 	DefaultReplaceWait    = 10 * time.Second
+	DefaultStreamAbove    = 32 << 20 // bytes
 )
 
 // ErrNoToken is returned by [New] when no token is given and GITEA_TOKEN is
@@ -194,6 +197,12 @@ type Options struct {
 	// DefaultMinRate).
 	RequestTimeout time.Duration
 	MinRate        int64
+	// StreamAbove is the size above which an upload is streamed as it is
+	// read (a multipart body over plain HTTP, never held in memory)
+	// instead of going through the SDK, whose CreateReleaseAttachment
+	// buffers the whole file (default DefaultStreamAbove; negative:
+	// stream every upload but manifest.json).
+	StreamAbove int64
 	// ReplaceWait is how long a Stat of manifest.json waits for another
 	// publisher's replacement to finish before it fails with a
 	// [*ReplacingError] (default DefaultReplaceWait; negative: do not
@@ -269,6 +278,9 @@ func New(opts Options) (*Store, error) {
 	}
 	if opts.ReplaceWait == 0 {
 		opts.ReplaceWait = DefaultReplaceWait
+	}
+	if opts.StreamAbove == 0 {
+		opts.StreamAbove = DefaultStreamAbove
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
@@ -734,12 +746,18 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.
 	if err != nil {
 		return err
 	}
-	data, err := io.ReadAll(io.LimitReader(r, info.Size+1))
-	if err != nil {
-		return err
-	}
-	if int64(len(data)) != info.Size {
-		return &publish.ChecksumError{Name: name, WantSHA256: info.SHA256, WantSize: info.Size, GotSize: int64(len(data))}
+	// Small files are read (and so verified) before any request and go
+	// through the SDK, which buffers the multipart body; large ones are
+	// streamed (see Options.StreamAbove).
+	var data []byte
+	stream := info.Size > s.opts.StreamAbove && !(st.index && asset == publish.ManifestName)
+	if !stream {
+		if data, err = io.ReadAll(io.LimitReader(r, info.Size+1)); err != nil {
+			return err
+		}
+		if int64(len(data)) != info.Size {
+			return &publish.ChecksumError{Name: name, WantSHA256: info.SHA256, WantSize: info.Size, GotSize: int64(len(data))}
+		}
 	}
 	if st.index && asset == publish.ManifestName {
 		if err := s.publishDrafts(ctx, data); err != nil {
@@ -786,7 +804,12 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.
 	// An unconditional replace uploads first and removes the older
 	// assets after, so that the name is never missing: a Stat in
 	// between sees the old bytes, never nothing.
-	created, err := s.upload(ctx, st, rel.ID, name, asset, data)
+	var created *sdk.Attachment
+	if stream {
+		created, err = s.uploadStream(ctx, st, rel.ID, name, asset, r, info.Size)
+	} else {
+		created, err = s.upload(ctx, st, rel.ID, name, asset, data)
+	}
 	if err != nil {
 		return err
 	}
@@ -834,11 +857,16 @@ func (s *Store) upload(ctx context.Context, st *relState, relID int64, name, ass
 		s.markStale(st) // an upload of unknown outcome
 		return nil, err
 	}
-	if created == nil || created.Name != asset || created.Size != int64(len(data)) {
+	return s.checkCreated(ctx, st, relID, name, asset, int64(len(data)), created)
+}
+
+// checkCreated checks what Gitea says it stored and records it.
+func (s *Store) checkCreated(ctx context.Context, st *relState, relID int64, name, asset string, size int64, created *sdk.Attachment) (*sdk.Attachment, error) {
+	if created == nil || created.ID == 0 || created.Name != asset || created.Size != size {
 		s.markStale(st)
-		if created != nil {
+		if created != nil && created.ID != 0 {
 			s.deleteAsset(ctx, st, relID, name, created.ID)
-			return nil, fmt.Errorf("gitea: upload %s: the server stored %q with %d bytes, want %q with %d", name, created.Name, created.Size, asset, len(data))
+			return nil, fmt.Errorf("gitea: upload %s: the server stored %q with %d bytes, want %q with %d", name, created.Name, created.Size, asset, size)
 		}
 		return nil, fmt.Errorf("gitea: upload %s: no attachment in the answer", name)
 	}
@@ -852,6 +880,106 @@ func (s *Store) upload(ctx context.Context, st *relState, relID int64, name, ass
 	}
 	st.mu.Unlock()
 	return created, nil
+}
+
+// uploadStream uploads size bytes read from r as a multipart body that is
+// written while it is sent, so that a large file is never held in memory.
+// r verifies the bytes (a *publish.Body): when they do not match, it fails
+// before the last ones, the server never gets a complete body and stores
+// nothing, and the checksum error is returned; an asset of the name and
+// size that appeared anyway is removed.
+func (s *Store) uploadStream(ctx context.Context, st *relState, relID int64, name, asset string, r io.Reader, size int64) (*sdk.Attachment, error) {
+	// The exact Content-Length: the part's header, the bytes, the trailer.
+	var frame bytes.Buffer
+	fw := multipart.NewWriter(&frame)
+	if _, err := fw.CreateFormFile("attachment", asset); err != nil {
+		return nil, err
+	}
+	fw.Close()
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	if err := mw.SetBoundary(fw.Boundary()); err != nil {
+		return nil, err
+	}
+	bodyErr := make(chan error, 1)
+	go func() {
+		part, err := mw.CreateFormFile("attachment", asset)
+		if err == nil {
+			var n int64
+			n, err = io.Copy(part, io.LimitReader(r, size))
+			if err == nil && n != size {
+				err = &publish.ChecksumError{Name: name, WantSize: size, GotSize: n}
+			}
+		}
+		if err == nil {
+			err = mw.Close()
+		}
+		bodyErr <- err
+		pw.CloseWithError(err)
+	}()
+	timeout := s.transferTimeout(size)
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	u := fmt.Sprintf("%s/api/v1/repos/%s/%s/releases/%d/assets?name=%s", s.base.String(),
+		url.PathEscape(s.opts.Owner), url.PathEscape(s.opts.Repo), relID, url.QueryEscape(asset))
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, u, pr)
+	if err != nil {
+		pr.Close()
+		return nil, err
+	}
+	req.ContentLength = int64(frame.Len()) + size
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "token "+s.opts.Token)
+	req.Header.Set("User-Agent", "relkit-publish-gitea")
+	resp, err := s.hc.Do(req)
+	pr.Close()        // ends the writer if the request stopped reading early
+	berr := <-bodyErr // the writer never blocks on a closed pipe
+	if berr != nil && errors.Is(berr, publish.ErrChecksum) {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		s.removeStray(ctx, st, relID, name, asset, size)
+		return nil, berr
+	}
+	if err != nil {
+		s.markStale(st)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("gitea: upload %s: %w", name, ctx.Err())
+		}
+		if rctx.Err() != nil {
+			return nil, &TimeoutError{Op: "upload", Name: name, After: timeout}
+		}
+		return nil, fmt.Errorf("gitea: upload %s in %s: %w", name, s.repoName(), err)
+	}
+	defer resp.Body.Close()
+	b, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		s.markStale(st)
+		var e struct {
+			Message string `json:"message"`
+		}
+		json.Unmarshal(b, &e)
+		return nil, s.apiError("upload", name, resp, e.Message)
+	}
+	created := new(sdk.Attachment)
+	if rerr != nil || json.Unmarshal(b, created) != nil {
+		s.markStale(st)
+		return nil, fmt.Errorf("gitea: upload %s: unreadable answer (%v)", name, rerr)
+	}
+	return s.checkCreated(ctx, st, relID, name, asset, size, created)
+}
+
+// removeStray deletes an asset of the name and size that a failed upload
+// may have left.
+func (s *Store) removeStray(ctx context.Context, st *relState, relID int64, name, asset string, size int64) {
+	s.markStale(st)
+	if cur, err := s.getByID(ctx, st, relID); err == nil {
+		for _, a := range named(cur, asset) {
+			if a.Size == size {
+				s.deleteAsset(ctx, st, relID, name, a.ID)
+			}
+		}
+	}
 }
 
 func (s *Store) markStale(st *relState) {

@@ -48,6 +48,16 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestConformanceStreaming runs the suite with every upload streamed (the
+// path of files above Options.StreamAbove), not buffered through the SDK.
+func TestConformanceStreaming(t *testing.T) {
+	srv := giteatest.NewServer(t)
+	publishtest.Run(t, func(t *testing.T) publish.Store {
+		s, _ := newStore(t, srv, func(o *gitea.Options) { o.StreamAbove = -1 })
+		return s
+	})
+}
+
 func put(ctx context.Context, s publish.Store, name string, data []byte, info publish.PutInfo) error {
 	info.Size, info.SHA256 = int64(len(data)), publishtest.SHA256(data)
 	if info.ContentType == "" {
@@ -620,5 +630,48 @@ func TestSeparateStoresRace(t *testing.T) {
 				t.Errorf("trial %d: v%s found %v, draft %v", trial, v, ok, r.Draft)
 			}
 		}
+	}
+}
+
+// TestStreamingUpload: a file above StreamAbove is streamed, arrives whole,
+// and one whose bytes do not match is sent short, so that nothing is
+// stored, and reported as a checksum error.
+func TestStreamingUpload(t *testing.T) {
+	srv := giteatest.NewServer(t)
+	s, repo := newStore(t, srv, func(o *gitea.Options) { o.StreamAbove = 1 << 20 })
+	ctx := context.Background()
+	big := bytes.Repeat([]byte("0123456789abcdef"), 3<<16) // 3 MiB
+	if err := put(ctx, s, "1.0.0/big.bin", big, publish.PutInfo{Stage: publish.StageArtifact}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := srv.ReleaseByTag("example", repo, "v1.0.0")
+	if got, _ := r.Asset("big.bin"); !bytes.Equal(got, big) {
+		t.Fatalf("streamed upload stored %d bytes, want %d", len(got), len(big))
+	}
+	posts := 0
+	for _, q := range srv.Requests() {
+		if strings.HasPrefix(q, "POST ") && strings.HasSuffix(q, "/assets") {
+			posts++
+		}
+	}
+	bad := slices.Clone(big)
+	bad[len(bad)-1] ^= 1
+	want := publishtest.SHA256(big)
+	err := s.Put(ctx, "1.0.0/bad.bin", publish.NewBody("1.0.0/bad.bin", bytes.NewReader(bad), int64(len(bad)), want),
+		publish.PutInfo{Size: int64(len(bad)), SHA256: want, ContentType: "application/octet-stream", Stage: publish.StageArtifact})
+	if !errors.Is(err, publish.ErrChecksum) {
+		t.Fatalf("streamed upload of bytes that do not match: %v, want ErrChecksum", err)
+	}
+	after := 0
+	for _, q := range srv.Requests() {
+		if strings.HasPrefix(q, "POST ") && strings.HasSuffix(q, "/assets") {
+			after++
+		}
+	}
+	if after != posts+1 {
+		t.Errorf("%d upload requests for the bad file, want 1 (streamed, cut short)", after-posts)
+	}
+	if r, _ := srv.ReleaseByTag("example", repo, "v1.0.0"); slices.Contains(r.Names(), "bad.bin") {
+		t.Errorf("the bad file was stored: %v", r.Names())
 	}
 }
