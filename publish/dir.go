@@ -79,7 +79,7 @@ func (d *DirStore) Stat(ctx context.Context, name string) (Object, error) {
 		return Object{}, err
 	}
 	if !fi.Mode().IsRegular() {
-		return Object{}, fmt.Errorf("publish: %s is not a regular file", p)
+		return Object{}, &RootError{Reason: fmt.Sprintf("%s is a %s, not a regular file: remove it (nothing was replaced)", p, fi.Mode().Type())}
 	}
 	if sum := d.cachedSum(name, fi); sum != "" {
 		return Object{Name: name, Size: fi.Size(), SHA256: sum, Version: sum}, nil
