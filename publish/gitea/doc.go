@@ -56,15 +56,19 @@
 // then deletes the older assets of the name, so the name is never missing
 // and the last writer wins.
 //
-// Between that delete and that upload manifest.json is absent for a moment.
-// A Stat of manifest.json then, when the index release shows that a
-// manifest was committed before (it holds content-addressed signatures and
-// the legacy manifest.json.sig, which a publish writes only after a
-// commit), waits up to Options.ReplaceWait for the new one and otherwise
-// fails with a retryable [*ReplacingError], never with ErrNotExist, so that
-// a racing publisher never mistakes the root for empty and starts a new
-// history. An index release without manifest.json.sig (a first publish
-// that stopped before its commit) has no manifest: ErrNotExist.
+// Between the conditional delete and the upload, manifest.json is absent
+// for a moment. A Stat of manifest.json then, when the index release shows
+// that a manifest was committed before (it holds content-addressed
+// signatures, and the legacy manifest.json.sig, which a publish writes only
+// after a commit, or the mark the Store adds to the release's description
+// after its first commit there), waits up to Options.ReplaceWait for the
+// new one and otherwise fails with a retryable [*ReplacingError], never
+// with ErrNotExist, so that a racing publisher never mistakes the root for
+// empty and starts a new history. An index release without that evidence
+// (a first publish that stopped before its commit) has no manifest:
+// ErrNotExist. A publisher killed in that very moment leaves the root
+// without manifest.json; the ReplacingError then says how to put the last
+// one back.
 //
 // # Requests
 //

@@ -573,9 +573,17 @@ func (s *Store) Stat(ctx context.Context, name string) (publish.Object, error) {
 	return publish.Object{}, s.notExist(st, asset)
 }
 
+// committedMark is added to the index release's description after the
+// first manifest.json committed there, as evidence for committedBefore that
+// does not depend on the legacy manifest.json.sig (a root signed only
+// through signatures.json has none). It is an HTML comment: invisible on
+// the release page.
+const committedMark = "<!-- relkit: a manifest.json was committed to this release -->"
+
 // committedBefore reports whether the index release shows that a manifest
-// was committed: content-addressed manifest signatures, and the legacy
-// manifest.json.sig, which the Publisher writes only after a commit.
+// was committed: content-addressed manifest signatures, and either the
+// legacy manifest.json.sig, which the Publisher writes only after a
+// commit, or the Store's committedMark.
 func committedBefore(rel *sdk.Release) bool {
 	legacy, sigs := false, false
 	for _, a := range rel.Attachments {
@@ -591,7 +599,7 @@ func committedBefore(rel *sdk.Release) bool {
 			}
 		}
 	}
-	return legacy && sigs
+	return sigs && (legacy || strings.Contains(rel.Note, committedMark))
 }
 
 func isHex(s string) bool {
@@ -771,7 +779,8 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.
 	if st.index && (rel.IsDraft || !rel.IsPrerelease) {
 		// Clients cannot read a draft, and the index must never be
 		// "latest": publish it as a pre-release.
-		if rel, err = s.editRelease(ctx, st, rel, false, true); err != nil {
+		draft, pre := false, true
+		if rel, err = s.editRelease(ctx, st, rel, sdk.EditReleaseOption{IsDraft: &draft, IsPrerelease: &pre}); err != nil {
 			return err
 		}
 	}
@@ -838,6 +847,11 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.
 	s.mu.Lock()
 	s.sums[created.ID] = info.SHA256
 	s.mu.Unlock()
+	if st.index && asset == publish.ManifestName && !strings.Contains(rel.Note, committedMark) {
+		// Best effort: the legacy manifest.json.sig is evidence too,
+		// and the next commit tries again.
+		s.editRelease(ctx, st, rel, sdk.EditReleaseOption{Note: strings.TrimSpace(rel.Note + "\n\n" + committedMark)})
+	}
 	return nil
 }
 
@@ -1035,18 +1049,19 @@ func (s *Store) publishDrafts(ctx context.Context, manifestData []byte) error {
 		if rel == nil || !rel.IsDraft {
 			continue
 		}
-		if _, err := s.editRelease(ctx, st, rel, false, rel.IsPrerelease); err != nil {
+		draft := false
+		if _, err := s.editRelease(ctx, st, rel, sdk.EditReleaseOption{IsDraft: &draft}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// editRelease sets a release's draft and pre-release flags.
-func (s *Store) editRelease(ctx context.Context, st *relState, rel *sdk.Release, draft, pre bool) (*sdk.Release, error) {
+// editRelease changes a release (Gitea leaves empty fields unchanged).
+func (s *Store) editRelease(ctx context.Context, st *relState, rel *sdk.Release, edit sdk.EditReleaseOption) (*sdk.Release, error) {
 	var out *sdk.Release
-	err := s.call(ctx, "publish release", st.tag, s.opts.RequestTimeout, func(c *sdk.Client) (*sdk.Response, error) {
-		r, resp, err := c.EditRelease(s.opts.Owner, s.opts.Repo, rel.ID, sdk.EditReleaseOption{IsDraft: &draft, IsPrerelease: &pre})
+	err := s.call(ctx, "edit release", st.tag, s.opts.RequestTimeout, func(c *sdk.Client) (*sdk.Response, error) {
+		r, resp, err := c.EditRelease(s.opts.Owner, s.opts.Repo, rel.ID, edit)
 		out = r
 		return resp, err
 	})
@@ -1054,7 +1069,7 @@ func (s *Store) editRelease(ctx context.Context, st *relState, rel *sdk.Release,
 		return nil, err
 	}
 	if out == nil || out.ID != rel.ID {
-		return nil, fmt.Errorf("gitea: publish release %s of %s: no release in the answer", st.tag, s.repoName())
+		return nil, fmt.Errorf("gitea: edit release %s of %s: no release in the answer", st.tag, s.repoName())
 	}
 	st.mu.Lock()
 	st.rel = out

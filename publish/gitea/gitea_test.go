@@ -675,3 +675,33 @@ func TestStreamingUpload(t *testing.T) {
 		t.Errorf("the bad file was stored: %v", r.Names())
 	}
 }
+
+// TestCommittedMark: after its first commit the Store marks the index
+// release, so a root signed only through signatures.json (no legacy
+// manifest.json.sig) is still recognized as committed while manifest.json
+// is being replaced.
+func TestCommittedMark(t *testing.T) {
+	srv := giteatest.NewServer(t)
+	s, repo := newStore(t, srv, func(o *gitea.Options) { o.ReplaceWait = -1 })
+	ctx := context.Background()
+	data := []byte(`{"schema":"relkit.manifest/v1"}`)
+	sum := publishtest.SHA256(data)
+	if err := put(ctx, s, "sigs/manifest.json."+sum+".signatures.json", []byte("{}"), publish.PutInfo{Stage: publish.StageIndex}); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(ctx, s, "manifest.json", data, publish.PutInfo{Stage: publish.StageManifest}); err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := srv.ReleaseByTag("example", repo, gitea.DefaultIndexTag)
+	if !strings.Contains(idx.Note, "relkit: a manifest.json was committed") {
+		t.Fatalf("index release description after a commit: %q", idx.Note)
+	}
+	for _, a := range idx.Assets {
+		if a.Name == "manifest.json" {
+			srv.DeleteAsset(a.ID) // another publisher between its delete and its upload
+		}
+	}
+	if _, err := s.Stat(ctx, "manifest.json"); !publish.IsRetryable(err) || errors.Is(err, publish.ErrNotExist) {
+		t.Fatalf("Stat mid-replace of a root without manifest.json.sig: %v, want a retryable error", err)
+	}
+}
