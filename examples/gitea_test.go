@@ -208,12 +208,12 @@ func TestSelfUpdateFromGitea(t *testing.T) {
 		t.Fatal(err)
 	}
 	dist := t.TempDir()
-	to := "gitea:" + strings.TrimPrefix(srv.URL, "http://") + "/example/hello"
+	// The same repository string for the publisher and the clients.
+	source := "forgejo:" + srv.URL + "/example/hello"
 	for _, v := range []string{"1.0.0", "1.1.0"} {
 		run(t, root, env, true, "release", "--project", "hello", "--version", v, "--package", "./examples/selfupdate",
-			"--key", filepath.Join(kdir, "cosign.key"), "--targets", host(), "--to", to, "--gitea-url", srv.URL, "--dist", dist)
+			"--key", filepath.Join(kdir, "cosign.key"), "--targets", host(), "--to", source, "--dist", dist)
 	}
-	source := "gitea:" + srv.URL + "/example/hello"
 	pem, err := os.ReadFile(filepath.Join(kdir, "cosign.pub"))
 	if err != nil {
 		t.Fatal(err)

@@ -9,8 +9,10 @@
 // github:OWNER/REPO (token from GITHUB_TOKEN or GH_TOKEN; --github-api for
 // GitHub Enterprise; the root goes to the index release relkit-index, each
 // version to the release of its tag), and gitea:HOST/OWNER/REPO (a Gitea or
-// Forgejo server, in the same layout; token from GITEA_TOKEN; --gitea-url
-// for the server's root URL when it is not https://HOST). The destination
+// Forgejo server, in the same layout; also forgejo:, and
+// gitea:https://HOST/PREFIX/OWNER/REPO as clients take it; token from
+// GITEA_TOKEN; --gitea-url for the server's root URL when it is not
+// https://HOST). The destination
 // is the source of truth: the publish merges the new release into the
 // manifest it holds when it commits (re-signed; two racing runs both
 // land), and it is also read before the build so that a published version
@@ -288,7 +290,7 @@ func destination(ctx context.Context, to, tag, s3Endpoint, githubAPI string) (pu
 			opts = append(opts, s3.WithEndpoint(s3Endpoint), s3.WithPathStyle())
 		}
 		return s3.New(ctx, bucket, opts...)
-	case strings.HasPrefix(to, "gitea:"):
+	case strings.HasPrefix(to, "gitea:"), strings.HasPrefix(to, "forgejo:"):
 		return giteaDestination(to)
 	case strings.HasPrefix(to, "github:"):
 		owner, repo, ok := strings.Cut(strings.TrimPrefix(to, "github:"), "/")
@@ -302,20 +304,24 @@ func destination(ctx context.Context, to, tag, s3Endpoint, githubAPI string) (pu
 	return nil, fmt.Errorf("unknown destination %q (want dir:PATH, s3://BUCKET/PREFIX, github:OWNER/REPO or gitea:HOST/OWNER/REPO)", to)
 }
 
-// giteaDestination is gitea:HOST/OWNER/REPO: the whole release root in the
-// repository's releases, so it is read like a directory (the Store's Open
-// reads with the token, drafts included).
+// giteaDestination is gitea:HOST/OWNER/REPO (or forgejo:, or with
+// https://HOST[/PREFIX], the forms clients accept as a source): the whole
+// release root in the repository's releases, so it is read like a
+// directory (the Store's Open reads with the token, drafts included).
+// --gitea-url overrides the server's root URL.
 func giteaDestination(to string) (publish.Store, error) {
-	host, rest, _ := strings.Cut(strings.TrimPrefix(to, "gitea:"), "/")
-	owner, repo, _ := strings.Cut(rest, "/")
-	if host == "" || owner == "" || repo == "" || strings.Contains(repo, "/") {
-		return nil, fmt.Errorf("want gitea:HOST/OWNER/REPO, got %s", to)
+	r, ok, err := verify.ParseForgeRepo(to)
+	if err != nil {
+		return nil, err
 	}
-	base := *giteaURL
-	if base == "" {
-		base = "https://" + host
+	if !ok || r.Kind != verify.ForgeGitea {
+		return nil, fmt.Errorf("want gitea:HOST/OWNER/REPO or gitea:https://HOST/OWNER/REPO, got %s", to)
 	}
-	return gitea.New(gitea.Options{BaseURL: base, Owner: owner, Repo: repo})
+	base := r.Web
+	if *giteaURL != "" {
+		base = *giteaURL
+	}
+	return gitea.New(gitea.Options{BaseURL: base, Owner: r.Owner, Repo: r.Repo})
 }
 
 func location(s string) (verify.Location, error) {
