@@ -332,7 +332,7 @@ func (x *extractor) extractTarGzStream(ctx context.Context, r io.Reader) ([]newF
 			// sparse files.
 			return out, x.errf(hdr.Name, ErrUnsafeArchive, "is a sparse file (%d bytes, mostly holes): releases do not contain sparse files", hdr.Size)
 		}
-		if hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA {
+		if hdr.Typeflag == tar.TypeReg { // archive/tar reports TypeRegA entries as TypeReg
 			// Count what the entries say they hold too, not only what
 			// comes out of the decompressor.
 			declared += hdr.Size
@@ -350,7 +350,7 @@ func (x *extractor) extractTarGzStream(ctx context.Context, r io.Reader) ([]newF
 		seen[clean] = true
 		want := x.wantedName(clean)
 		switch hdr.Typeflag {
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg:
 			if hdr.Size > x.lim.MaxEntrySize {
 				return out, x.errf(hdr.Name, ErrTooLarge, "%d bytes, above the limit of %d", hdr.Size, x.lim.MaxEntrySize)
 			}

@@ -51,27 +51,6 @@ type tb interface {
 	Cleanup(func())
 }
 
-// exampleTB is a tb for Example functions: it panics on failure and
-// removes its temporary directories in done.
-type exampleTB struct{ cleanups []func() }
-
-func (e *exampleTB) Helper()           {}
-func (e *exampleTB) Fatal(args ...any) { panic(fmt.Sprint(args...)) }
-func (e *exampleTB) Cleanup(f func())  { e.cleanups = append(e.cleanups, f) }
-func (e *exampleTB) TempDir() string {
-	d, err := os.MkdirTemp("", "relkit-example-")
-	if err != nil {
-		panic(err)
-	}
-	e.Cleanup(func() { os.RemoveAll(d) })
-	return d
-}
-func (e *exampleTB) done() {
-	for i := len(e.cleanups) - 1; i >= 0; i-- {
-		e.cleanups[i]()
-	}
-}
-
 func newFixture(t tb, project string) *fixture {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -198,7 +177,6 @@ type entry struct {
 	body []byte
 	typ  byte   // tar type flag; 0 = regular file
 	link string // link target
-	size int64  // header size override for tar (0 = len(body))
 }
 
 func tarGz(t tb, es []entry) []byte {

@@ -298,7 +298,7 @@ func testHostile(t *testing.T, codec tarCodec) {
 				if r.URL.Path != "/manifest.json" {
 					return false
 				}
-				http.Error(w, "boom", 503)
+				http.Error(w, "boom", http.StatusServiceUnavailable)
 				return true
 			}
 		}), as: &de},

@@ -5,6 +5,7 @@ import (
 	"debug/buildinfo"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -161,7 +162,7 @@ func TestInstallIntoGOBINWithReceipt(t *testing.T) {
 // binary.
 func TestGoMainPackage(t *testing.T) {
 	bins := []string{os.Args[0]}
-	if gofmt := filepath.Join(runtime.GOROOT(), "bin", "gofmt"); fileExists(gofmt) {
+	if gofmt, err := exec.LookPath("gofmt"); err == nil && fileExists(gofmt) {
 		bins = append(bins, gofmt)
 	}
 	for _, b := range bins {

@@ -228,7 +228,7 @@ func checkEntryName(name string) error {
 	}
 	for _, part := range strings.Split(name, "/") {
 		if part == ".." {
-			return fmt.Errorf("archive entry name %q contains ..", name)
+			return fmt.Errorf("archive entry name %q has a \"..\" element", name)
 		}
 	}
 	return nil

@@ -3,7 +3,6 @@ package release
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -53,13 +52,6 @@ func (g git) run(ctx context.Context, args ...string) (string, error) {
 		return "", &GitError{Args: args, Stderr: lastBytes(stderr.String(), 2048), Err: err}
 	}
 	return strings.TrimRight(stdout.String(), "\n"), nil
-}
-
-// exitCode1 reports whether err is git exiting with status 1 (used by
-// commands that answer "no" that way).
-func exitCode1(err error) bool {
-	var ee *exec.ExitError
-	return errors.As(err, &ee) && ee.ExitCode() == 1
 }
 
 func (g git) isRepo(ctx context.Context) bool {

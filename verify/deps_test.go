@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -46,7 +45,7 @@ func TestAllowedDep(t *testing.T) {
 // install when present) and fails on any package outside the standard
 // library, golang.org/x and relkit's light packages.
 func TestDependencyBoundary(t *testing.T) {
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin := filepath.Join(os.Getenv("GOROOT"), "bin", "go")
 	if _, err := os.Stat(gobin); err != nil {
 		if gobin, err = exec.LookPath("go"); err != nil {
 			t.Fatal("go command not found")

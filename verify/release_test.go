@@ -299,8 +299,8 @@ func TestHostileServers(t *testing.T) {
 	t.Cleanup(func() { close(stop) })
 	srv := serveFixture(t, f, map[string]http.HandlerFunc{
 		"/404": func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) },
-		"/500": func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 500) },
-		"/403": func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", 403) },
+		"/500": func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) },
+		"/403": func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusForbidden) },
 		"/file": func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "file:///etc/passwd", http.StatusFound)
 		},

@@ -27,6 +27,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -119,7 +120,11 @@ func prepare(args []string) error {
 	size := fs.Int64("size", 512<<20, "binary size in bytes")
 	payload := fs.String("payload", "real", `"real" (Go toolchain executables) or "random" (random base64)`)
 	fs.Parse(args)
-	toolDir := filepath.Join(runtime.GOROOT(), "pkg", "tool", runtime.GOOS+"_"+runtime.GOARCH)
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		log.Fatalf("go env GOROOT: %v", err)
+	}
+	toolDir := filepath.Join(strings.TrimSpace(string(goroot)), "pkg", "tool", runtime.GOOS+"_"+runtime.GOARCH)
 	root := filepath.Join(*dir, "release")
 	name := fmt.Sprintf("hello-%s-%s-%s.tar.gz", version, runtime.GOOS, runtime.GOARCH)
 	if err := os.MkdirAll(filepath.Join(root, version), 0o755); err != nil {

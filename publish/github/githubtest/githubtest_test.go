@@ -156,11 +156,11 @@ func TestReleaseLifecycle(t *testing.T) {
 	if resp.StatusCode != 200 || decode[rel](t, data).Draft {
 		t.Fatalf("publish: %d %s", resp.StatusCode, data)
 	}
-	resp, data = c.do("GET", api+"/tags/v1.0.0", "", "")
+	resp, _ = c.do("GET", api+"/tags/v1.0.0", "", "")
 	if resp.StatusCode != 200 {
 		t.Fatalf("published by tag: %d", resp.StatusCode)
 	}
-	resp, data = c.do("GET", fmt.Sprintf("%s/%d/assets", api, r.ID), "", "")
+	_, data = c.do("GET", fmt.Sprintf("%s/%d/assets", api, r.ID), "", "")
 	as := decode[[]asset](t, data)
 	if len(as) != 1 || as[0].BrowserDownloadURL != srv.URL+"/acme/hello/releases/download/v1.0.0/a.tar.gz" {
 		t.Errorf("assets after publishing: %+v", as)
