@@ -9,6 +9,7 @@ set -euo pipefail
 
 COSIGN_VERSION=v2.6.5
 VERSITYGW_VERSION=v1.8.0
+STATICCHECK_VERSION=v0.8.2
 
 gobin=$(go env GOBIN)
 [ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
@@ -16,7 +17,7 @@ mkdir -p "$gobin"
 export PATH="$gobin:$PATH"
 
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(debian cosign versitygw)
+[ ${#want[@]} -gt 0 ] || want=(debian cosign versitygw staticcheck)
 
 # install.sh is tested under dash, bash and busybox sh, and with shellcheck.
 # tar.xz and tar.zst archives are unpacked with tar -J and tar --zstd.
@@ -53,6 +54,12 @@ for w in "${want[@]}"; do
 		if ! have_go_tool versitygw github.com/versity/versitygw "$VERSITYGW_VERSION"; then
 			echo "tools: go install versitygw@$VERSITYGW_VERSION"
 			GOBIN="$gobin" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+		fi
+		;;
+	staticcheck)
+		if ! have_go_tool staticcheck honnef.co/go/tools "$STATICCHECK_VERSION"; then
+			echo "tools: go install staticcheck@$STATICCHECK_VERSION"
+			GOBIN="$gobin" GOFLAGS= go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
 		fi
 		;;
 	*)
