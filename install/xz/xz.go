@@ -10,27 +10,23 @@
 // install).
 //
 // Memory: an xz block declares its LZMA2 dictionary size, which the
-// decoder allocates. This package refuses a stream whose first block
-// declares more than [MaxDictSize] (xz -9 uses 64 MiB) before any of it is
-// allocated, with an *install.ArchiveError wrapping install.ErrTooLarge.
-// Later blocks of a multi-block stream are not inspected (ulikunitz/xz
-// offers no hook); their allocation is still bounded by the library's own
-// limit, and the bytes they produce by install's size and ratio caps.
+// decoder allocates. This package reads the .xz container itself and
+// refuses any block (in any stream of the file) that declares more than
+// [MaxDictSize] (xz -9 uses 64 MiB) before its dictionary is allocated,
+// with a *DictTooLargeError wrapping install.ErrTooLarge; the LZMA2 data is
+// decoded by github.com/ulikunitz/xz/lzma.
 package xz
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
-
-	"github.com/ulikunitz/xz"
 
 	"github.com/relkit/relkit/install"
 )
 
-// MaxDictSize is the largest LZMA2 dictionary a first block may declare
-// (64 MiB, what xz -9 uses).
+// MaxDictSize is the largest LZMA2 dictionary a block may declare (64
+// MiB, what xz -9 uses).
 const MaxDictSize = 64 << 20
 
 // Magic is the xz stream header magic.
@@ -55,70 +51,25 @@ func (e *DictTooLargeError) Error() string {
 // Unwrap returns install.ErrTooLarge.
 func (e *DictTooLargeError) Unwrap() error { return install.ErrTooLarge }
 
-// NewReader returns the decompressed stream of the xz data in r. It is
-// the registered Decoder's NewReader.
+// NewReader returns the decompressed stream of the xz data in r (one or
+// more streams, with stream padding): the registered Decoder's NewReader.
+// It reads the .xz container itself, block by block, checking each block
+// header (and its CRC32), each block's check (CRC32, CRC64 or SHA-256) and
+// the index, and refuses a block whose dictionary is above [MaxDictSize]
+// with a *DictTooLargeError before the LZMA2 decoder allocates it. Only
+// the LZMA2 filter is supported (as xz writes by default); BCJ or delta
+// filter chains are refused with ErrFormat.
 func NewReader(r io.Reader) (io.ReadCloser, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	// Stream header (12 bytes), then the first block header: its size
-	// byte, flags, optional sizes, then the filter flags.
-	head, err := br.Peek(12 + 1024)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+	s := newStreamReader(bufio.NewReaderSize(r, 64<<10))
+	// Read the stream header and the first block header now: an input
+	// that is not xz, or whose first block is refused, fails here.
+	if err := s.streamHeader(); err != nil {
 		return nil, err
 	}
-	if size, ok := firstDictSize(head); ok && size > MaxDictSize {
-		return nil, &DictTooLargeError{Size: size}
-	}
-	zr, err := xz.ReaderConfig{}.NewReader(br)
-	if err != nil {
+	if err := s.next(); err != nil {
 		return nil, err
 	}
-	return io.NopCloser(zr), nil
-}
-
-// firstDictSize decodes the LZMA2 dictionary size the first block header
-// declares; ok is false when the bytes do not hold one.
-func firstDictSize(b []byte) (int64, bool) {
-	if len(b) < 12+2 || string(b[:6]) != string(Magic) {
-		return 0, false
-	}
-	b = b[12:]
-	if b[0] == 0 { // the index: no block
-		return 0, false
-	}
-	hdrLen := (int(b[0]) + 1) * 4
-	if len(b) < hdrLen {
-		return 0, false
-	}
-	h := b[1:hdrLen]
-	flags := h[0]
-	h = h[1:]
-	nFilters := int(flags&3) + 1
-	for _, present := range []bool{flags&0x40 != 0, flags&0x80 != 0} { // compressed, uncompressed size
-		if present {
-			_, n := uvarint(h)
-			if n <= 0 {
-				return 0, false
-			}
-			h = h[n:]
-		}
-	}
-	for i := 0; i < nFilters; i++ {
-		id, n := uvarint(h)
-		if n <= 0 {
-			return 0, false
-		}
-		h = h[n:]
-		psize, n := uvarint(h)
-		if n <= 0 || uint64(len(h)-n) < psize {
-			return 0, false
-		}
-		props := h[n : n+int(psize)]
-		h = h[n+int(psize):]
-		if id == 0x21 && len(props) == 1 { // LZMA2
-			return lzma2DictSize(props[0])
-		}
-	}
-	return 0, false
+	return io.NopCloser(s), nil
 }
 
 // lzma2DictSize decodes LZMA2's one-byte dictionary size.
