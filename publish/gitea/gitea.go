@@ -649,15 +649,29 @@ func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	rel, err := s.lookup(ctx, st, false, st.index)
-	if err != nil {
-		return nil, err
+	// An asset listed a moment ago can be gone when it is downloaded
+	// (another publisher replaced it): look again, a bounded number of
+	// times, and read the one there now.
+	for try := 0; try < 4; try++ {
+		rel, err := s.lookup(ctx, st, false, st.index || try > 0)
+		if err != nil {
+			return nil, err
+		}
+		as := named(rel, asset)
+		if len(as) == 0 {
+			break
+		}
+		rc, err := s.download(ctx, name, as[0])
+		if errors.Is(err, publish.ErrNotExist) {
+			continue
+		}
+		return rc, err
 	}
-	as := named(rel, asset)
-	if len(as) == 0 {
-		return nil, s.notExist(st, asset)
-	}
-	a := as[0]
+	return nil, s.notExist(st, asset)
+}
+
+// download starts reading the asset a.
+func (s *Store) download(ctx context.Context, name string, a *sdk.Attachment) (io.ReadCloser, error) {
 	u := a.DownloadURL
 	if u == "" {
 		u = s.base.String() + "/attachments/" + url.PathEscape(a.UUID)

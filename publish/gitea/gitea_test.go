@@ -705,3 +705,31 @@ func TestCommittedMark(t *testing.T) {
 		t.Fatalf("Stat mid-replace of a root without manifest.json.sig: %v, want a retryable error", err)
 	}
 }
+
+// TestOpenDuringReplace: the asset listed is deleted before its download
+// starts (another publisher's replace finishing): Open looks again and
+// reads the one there now.
+func TestOpenDuringReplace(t *testing.T) {
+	srv := giteatest.NewServer(t)
+	s, repo := newStore(t, srv)
+	srv.AddRelease("example", repo, giteatest.Release{Tag: gitea.DefaultIndexTag, Title: "index", Prerelease: true,
+		Assets: []giteatest.Asset{{Name: "keys.json", Data: []byte("old")}, {Name: "keys.json", Data: []byte("new")}}})
+	r, _ := srv.ReleaseByTag("example", repo, gitea.DefaultIndexTag)
+	oldID := r.Assets[0].ID
+	var once atomic.Bool
+	srv.Fail = func(req *http.Request) (int, int) {
+		if strings.HasPrefix(req.URL.Path, "/attachments/") && once.CompareAndSwap(false, true) {
+			srv.DeleteAsset(oldID)
+		}
+		return 0, 0
+	}
+	defer func() { srv.Fail = nil }()
+	rc, err := s.Open(context.Background(), "keys.json")
+	if err != nil {
+		t.Fatalf("Open while the listed asset is deleted: %v", err)
+	}
+	defer rc.Close()
+	if b, _ := io.ReadAll(rc); string(b) != "new" {
+		t.Errorf("Open read %q, want the replacement", b)
+	}
+}
