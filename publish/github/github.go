@@ -538,11 +538,41 @@ func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 
 // fetchAsset reads an asset (following GitHub's redirect without the token).
 func (s *Store) fetchAsset(ctx context.Context, name string, a *asset) (io.ReadCloser, error) {
+	// Not go-github's DownloadReleaseAsset: it swaps the shared client's
+	// CheckRedirect while it runs, which races with every concurrent
+	// request of the Store.
+	u := fmt.Sprintf("repos/%s/%s/releases/assets/%d", s.opts.Owner, s.opts.Repo, a.GetID())
 	var rc io.ReadCloser
 	err := s.call(ctx, "download", name, func(ctx context.Context) (*gh.Response, error) {
-		r, _, err := s.client.Repositories.DownloadReleaseAsset(ctx, s.opts.Owner, s.opts.Repo, a.GetID(), s.download)
-		rc = r
-		return nil, err
+		req, err := s.client.NewRequest(http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Accept", "application/octet-stream")
+		api := *s.client.Client() // the token's transport, but no redirects
+		api.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := api.Do(req.WithContext(ctx))
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode == http.StatusFound || resp.StatusCode == http.StatusMovedPermanently || resp.StatusCode == http.StatusTemporaryRedirect {
+			// The storage URL is pre-signed: fetched without the token.
+			loc := resp.Header.Get("Location")
+			resp.Body.Close()
+			dreq, err := http.NewRequestWithContext(ctx, http.MethodGet, loc, nil)
+			if err != nil {
+				return nil, err
+			}
+			if resp, err = s.download.Do(dreq); err != nil {
+				return nil, err
+			}
+		}
+		if err := gh.CheckResponse(resp); err != nil {
+			resp.Body.Close()
+			return &gh.Response{Response: resp}, err
+		}
+		rc = resp.Body
+		return &gh.Response{Response: resp}, nil
 	})
 	if err != nil {
 		return nil, err
