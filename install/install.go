@@ -126,6 +126,13 @@ type Config struct {
 	// CurrentVersion is the installed version as the running program
 	// knows it (from its build info). Default: read from the receipt.
 	CurrentVersion string
+	// CheckBuildVersion makes Install refuse an extracted Go binary
+	// whose build information states a tagged version other than the
+	// release's (a *BuildVersionError): relkit's release builds stamp it
+	// (go version -m shows v1.2.3). Binaries without it, "(devel)",
+	// dirty or pseudo-versions pass. Default false, for releases that
+	// ship other programs' binaries.
+	CheckBuildVersion bool
 	// AllowManaged lets Install and Rollback replace a binary that a
 	// package manager owns (dpkg, rpm, a Homebrew Cellar, Scoop) or that
 	// `go install` put in GOBIN or GOPATH/bin. Default false: a
@@ -820,6 +827,9 @@ func (in *Installer) Install(ctx context.Context, q manifest.Query) (*Result, er
 			os.Remove(nf.Temp) // no-op after a successful rename
 		}
 	}()
+	if err := in.checkBuildVersions(files, cand); err != nil {
+		return nil, err
+	}
 	receipt := &Receipt{
 		Schema: ReceiptSchema, Project: in.cfg.Project, Version: cand,
 		Source: p.src.name(""), Artifact: p.sel.Artifact.Path, SHA256: sum,

@@ -296,7 +296,7 @@ func goInstalled(abs string) *ManagedError {
 	if !match {
 		return nil
 	}
-	pkg, ok := goMainPackage(abs)
+	pkg, _, _, ok := goBuildInfo(abs)
 	if !ok {
 		return nil
 	}
@@ -313,15 +313,16 @@ const (
 	maxModInfo       = 1 << 20
 )
 
-// goMainPackage returns the main package path recorded in a Go binary's
-// build information ("path\t<pkg>" of its module information), without
+// goBuildInfo returns the main package path, the main module and its
+// version recorded in a Go binary's build information ("path\t<pkg>" and
+// "mod\t<module>\t<version>" of its module information), without
 // debug/buildinfo and the object-file readers it links: the blob is found
 // by its magic and read in the format Go 1.18 and later write (flag 2:
 // inline strings). ok is false for anything else.
-func goMainPackage(file string) (string, bool) {
+func goBuildInfo(file string) (pkg, mod, version string, ok bool) {
 	f, err := os.Open(file)
 	if err != nil {
-		return "", false
+		return "", "", "", false
 	}
 	defer f.Close()
 	const chunk = 1 << 20
@@ -343,12 +344,12 @@ func goMainPackage(file string) (string, bool) {
 			}
 			rest := make([]byte, maxModInfo)
 			m, _ := f.ReadAt(rest, off+int64(i)+32)
-			if p, ok := modInfoPath(rest[:m]); ok {
-				return p, true
+			if pkg, mod, version, ok := parseModInfo(rest[:m]); ok {
+				return pkg, mod, version, true
 			}
 		}
 		if err != nil { // EOF
-			return "", false
+			return "", "", "", false
 		}
 		// Keep the 16-aligned tail that could hold the start of a blob.
 		keep := 48
@@ -356,32 +357,40 @@ func goMainPackage(file string) (string, bool) {
 		carry = keep
 		off += int64(len(data) - keep)
 	}
-	return "", false
+	return "", "", "", false
 }
 
-// modInfoPath reads the version and module-information strings (each an
-// unsigned varint length and the bytes) and returns the "path" line.
-func modInfoPath(b []byte) (string, bool) {
+// parseModInfo reads the version and module-information strings (each
+// an unsigned varint length and the bytes) and returns the "path" line and
+// the "mod" line's module and version.
+func parseModInfo(b []byte) (pkg, mod, version string, ok bool) {
 	var strs [2]string
 	for i := range strs {
 		l, n := binaryUvarint(b)
 		if n <= 0 || uint64(len(b)-n) < l {
-			return "", false
+			return "", "", "", false
 		}
 		strs[i] = string(b[n : n+int(l)])
 		b = b[n+int(l):]
 	}
-	mod := strs[1]
-	if len(mod) < 33 || mod[len(mod)-17] != '\n' { // Go wraps it in two 16-byte sentinels
-		return "", false
+	info := strs[1]
+	if len(info) < 33 || info[len(info)-17] != '\n' { // Go wraps it in two 16-byte sentinels
+		return "", "", "", false
 	}
-	mod = mod[16 : len(mod)-16]
-	for _, line := range strings.Split(mod, "\n") {
-		if p, ok := strings.CutPrefix(line, "path\t"); ok && p != "" {
-			return p, true
+	info = info[16 : len(info)-16]
+	for _, line := range strings.Split(info, "\n") {
+		if p, found := strings.CutPrefix(line, "path\t"); found && p != "" {
+			pkg = p
+		}
+		if m, found := strings.CutPrefix(line, "mod\t"); found {
+			f := strings.Split(m, "\t")
+			mod = f[0]
+			if len(f) > 1 {
+				version = f[1]
+			}
 		}
 	}
-	return "", false
+	return pkg, mod, version, pkg != ""
 }
 
 // binaryUvarint is encoding/binary.Uvarint.

@@ -170,14 +170,14 @@ func TestGoMainPackage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, ok := goMainPackage(b)
-		if !ok || got != info.Path {
-			t.Errorf("%s: got %q %v, want %q", b, got, ok, info.Path)
+		got, mod, version, ok := goBuildInfo(b)
+		if !ok || got != info.Path || mod != info.Main.Path || version != info.Main.Version {
+			t.Errorf("%s: got %q %q %q %v, want %q %q %q", b, got, mod, version, ok, info.Path, info.Main.Path, info.Main.Version)
 		}
 	}
 	script := filepath.Join(t.TempDir(), "hello")
 	os.WriteFile(script, []byte("#!/bin/sh\necho \xff Go buildinf:\n"), 0o755)
-	if p, ok := goMainPackage(script); ok {
+	if p, _, _, ok := goBuildInfo(script); ok {
 		t.Errorf("a shell script: %q", p)
 	}
 }
