@@ -169,6 +169,9 @@
 // GOPATH/bin, with a *[ManagedError] naming the command to run instead
 // ("sudo apt upgrade hello", "brew upgrade hello"), unless
 // Config.AllowManaged is set; Check reports the same in Update.Warnings.
+// With Config.CheckBuildVersion, an extracted Go binary whose build
+// information states another tagged version than the release's is
+// refused (*[BuildVersionError]) before the swap.
 //
 // # Files next to the binaries
 //
