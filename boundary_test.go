@@ -125,3 +125,24 @@ func TestForgeSDKBoundary(t *testing.T) {
 		t.Error("publish/gitea does not link code.gitea.io/sdk/gitea: the boundary check is looking at the wrong package")
 	}
 }
+
+// TestNameOnlyImports: release and publish/oci use the published layout's
+// names (package manifest owns them) and never link a forge SDK for them;
+// only publish/github and publish/gitea, which talk to the forges, do.
+func TestNameOnlyImports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	for _, pkg := range []string{"./release", "./publish/oci", "./publish", "./verify"} {
+		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if strings.HasPrefix(dep, "github.com/google/go-github") || strings.HasPrefix(dep, "code.gitea.io/") ||
+				dep == "github.com/relkit/relkit/publish/github" || dep == "github.com/relkit/relkit/publish/gitea" {
+				t.Errorf("%s imports %s", pkg, dep)
+			}
+		}
+	}
+}

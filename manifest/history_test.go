@@ -123,3 +123,23 @@ func TestPrune(t *testing.T) {
 		t.Fatalf("no-op prune: %v %v", removed, err)
 	}
 }
+
+func TestForgeAsset(t *testing.T) {
+	for _, c := range []struct {
+		name, version, asset string
+		index                bool
+	}{
+		{"manifest.json", "", "manifest.json", true},
+		{"signatures.json", "", "root.signatures.json", true},
+		{"keys.json", "", "keys.json", true},
+		{"sigs/manifest.json.ab.sig", "", "manifest.json.ab.sig", true},
+		{"root/3.json", "", "root.3.json", true},
+		{"1.2.0/signatures.json", "1.2.0", "signatures.json", false},
+		{"1.2.0/hello-1.2.0-linux-amd64.tar.gz", "1.2.0", "hello-1.2.0-linux-amd64.tar.gz", false},
+	} {
+		index, version, asset := ForgeAsset(c.name)
+		if index != c.index || version != c.version || asset != c.asset {
+			t.Errorf("ForgeAsset(%q) = %v %q %q, want %v %q %q", c.name, index, version, asset, c.index, c.version, c.asset)
+		}
+	}
+}

@@ -16,7 +16,39 @@ const (
 	// never changed afterwards, so a reader that fetched a manifest.json
 	// always finds the signatures of exactly those bytes.
 	SigsDir = "sigs"
+	// SignaturesFile is the signature set (one entry per key and signed
+	// file) at the root and in each version directory.
+	SignaturesFile = "signatures.json"
+	// KeysFile is the root-signed set of signing keys at the root.
+	KeysFile = "keys.json"
+	// RootsDir is the root directory of the root chain (root/<n>.json).
+	RootsDir = "root"
+	// IndexTag is the default tag of a forge's index release, which holds
+	// the root on GitHub, Gitea and Forgejo (see [ForgeAsset]).
+	IndexTag = "relkit-index"
 )
+
+// ForgeAsset returns where the forge layout keeps the file name (a path
+// below the release root): whether it belongs to the index release (the
+// root: no directory, or sigs/ and root/) and its asset name there or in
+// its version's release: the last path element, except that the root
+// signatures.json is "root.signatures.json" (the version's own
+// signatures.json holds the name in its release) and root/<n>.json is
+// "root.<n>.json". For a version file, version is its directory.
+func ForgeAsset(name string) (index bool, version, asset string) {
+	dir, rest, nested := strings.Cut(name, "/")
+	switch {
+	case !nested && name == SignaturesFile:
+		return true, "", "root." + SignaturesFile
+	case !nested:
+		return true, "", name
+	case dir == SigsDir:
+		return true, "", path.Base(rest)
+	case dir == RootsDir:
+		return true, "", "root." + path.Base(rest)
+	}
+	return false, dir, path.Base(rest)
+}
 
 // SignaturePath returns the path of the detached signature (the first
 // signer's, base64 of the raw signature: what cosign verify-blob reads) of

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/relkit/relkit/manifest"
 )
 
 // Store is a publish destination: a directory, an S3 bucket and prefix, a
@@ -177,7 +179,7 @@ func (s Stage) String() string {
 }
 
 // ManifestName is the name of the release index, the commit point.
-const ManifestName = "manifest.json"
+const ManifestName = manifest.File
 
 // IsMutable reports whether a publish replaces the object name when its
 // bytes differ, instead of refusing it with a [*ConflictError]. Files at

@@ -28,7 +28,7 @@ const (
 	// RootSignaturesName is the signature set at the root (legacy
 	// location of the manifest's entries; keys.json's entries live there
 	// too).
-	RootSignaturesName = "signatures.json"
+	RootSignaturesName = manifest.SignaturesFile
 )
 
 // MaxMergeAttempts bounds how often a publish reads the destination's
@@ -376,7 +376,7 @@ func (p *Publisher) signRootFiles(ctx context.Context, plan *Plan) error {
 }
 
 // KeysName is the root-signed signing keys file (verify.KeysFile).
-const KeysName = "keys.json"
+const KeysName = manifest.KeysFile
 
 // retryOpener reads the destination with the Publisher's retries, for a
 // MergeFunc.

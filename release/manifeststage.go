@@ -13,7 +13,7 @@ import (
 )
 
 // ManifestFile is the name of the release index at the root.
-const ManifestFile = "manifest.json"
+const ManifestFile = manifest.File
 
 // DefaultManifestTTL is how long a manifest stays valid after it is
 // written when [UpdateManifest.TTL] is zero: 90 days. Publish (re-sign)

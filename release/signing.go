@@ -14,7 +14,7 @@ import (
 
 // SignaturesFile is the name of the signature set package sign writes
 // next to the files it signs.
-const SignaturesFile = "signatures.json"
+const SignaturesFile = manifest.SignaturesFile
 
 // Sign is the signing stage ("sign"): it signs <version>/SHA256SUMS with
 // every signer through [sign.SignFile], which writes SHA256SUMS.sig (the

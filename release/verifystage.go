@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/relkit/relkit/manifest"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 
-	"github.com/relkit/relkit/publish/github"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
 )
@@ -176,10 +175,8 @@ func (r *RemoteVerify) Run(ctx context.Context, st *State) error {
 
 // flatName maps a staged name to its GitHub release asset name.
 func flatName(name string) string {
-	if name == SignaturesFile {
-		return github.RootSignaturesAsset
-	}
-	return path.Base(name)
+	_, _, asset := manifest.ForgeAsset(name)
+	return asset
 }
 
 // stagedFiles lists the regular files under root as slash paths.

@@ -360,15 +360,9 @@ func (f *Forge) Asset(name string) (tag, asset string, err error) {
 		return "", "", &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
 	parts := strings.Split(name, "/")
-	switch {
-	case len(parts) == 1 && name == SignaturesFile:
-		return f.index, "root." + SignaturesFile, nil
-	case len(parts) == 1:
-		return f.index, name, nil
-	case len(parts) == 2 && parts[0] == manifest.SigsDir:
-		return f.index, parts[1], nil
-	case len(parts) == 2 && parts[0] == "root":
-		return f.index, "root." + parts[1], nil
+	switch index, _, asset := manifest.ForgeAsset(name); {
+	case index && len(parts) <= 2:
+		return f.index, asset, nil
 	case len(parts) == 2:
 		f.mu.Lock()
 		tag := f.tags[parts[0]]

@@ -18,6 +18,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/relkit/relkit/manifest"
 )
 
 // Wire-format identifiers and conventional file names.
@@ -30,9 +32,9 @@ const (
 	KeysSchema = "relkit.keys/v1"
 
 	// SignaturesFile is the conventional name of a multi-signature file.
-	SignaturesFile = "signatures.json"
+	SignaturesFile = manifest.SignaturesFile
 	// KeysFile is the conventional name of a signing-key bundle.
-	KeysFile = "keys.json"
+	KeysFile = manifest.KeysFile
 	// SignatureSuffix is appended to a file's name to name its detached
 	// signature ("manifest.json.sig", "SHA256SUMS.sig").
 	SignatureSuffix = ".sig"

@@ -11,7 +11,7 @@ import (
 )
 
 // ManifestFile is the name of the release index at a release root.
-const ManifestFile = "manifest.json"
+const ManifestFile = manifest.File
 
 // VerifyManifest verifies manifest.json bytes and returns the parsed
 // manifest only when every check passed:

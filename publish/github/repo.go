@@ -21,7 +21,7 @@ import (
 
 // DefaultIndexTag is the tag of the index release, which holds a
 // project's root (manifest.json and its signatures) on GitHub.
-const DefaultIndexTag = "relkit-index"
+const DefaultIndexTag = manifest.IndexTag
 
 // The asset names the index release uses while it replaces one of its
 // files: the new bytes go up under a "next" name, the old asset is renamed
@@ -115,17 +115,15 @@ func NewRepo(opts Options, ro RepoOptions) (*Repo, error) {
 // [RootSignaturesAsset] and root/<n>.json (the root chain) is
 // root.<n>.json.
 func indexAssetName(name string) string {
-	if strings.HasPrefix(name, "root/") {
-		return "root." + path.Base(name)
-	}
-	return AssetName(name)
+	_, _, asset := manifest.ForgeAsset(name)
+	return asset
 }
 
 // isRootName reports whether name belongs to the root (the index
 // release): no directory, or the sigs/ and root/ directories.
 func isRootName(name string) bool {
-	dir, _, ok := strings.Cut(name, "/")
-	return !ok || dir == manifest.SigsDir || dir == "root"
+	index, _, _ := manifest.ForgeAsset(name)
+	return index
 }
 
 // store returns the store of name's release.
