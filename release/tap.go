@@ -524,8 +524,9 @@ func homebrewCask(r tapRelease) ([]byte, error) {
 
 // scoopManifest renders bucket/<token>.json with the fields Scoop's app
 // manifest reference requires (version, and url/hash per architecture)
-// and the recommended ones (description, homepage, license, bin), plus
-// checkver and autoupdate pointing at the same URL scheme.
+// and the recommended ones (description, homepage, license, bin). It
+// writes no checkver/autoupdate: the bucket is updated by UpdateTaps on
+// every release.
 func scoopManifest(r tapRelease) ([]byte, error) {
 	type arch struct {
 		URL  string `json:"url"`
