@@ -66,9 +66,14 @@
 // with ErrNotExist, so that a racing publisher never mistakes the root for
 // empty and starts a new history. An index release without that evidence
 // (a first publish that stopped before its commit) has no manifest:
-// ErrNotExist. A publisher killed in that very moment leaves the root
-// without manifest.json; the ReplacingError then says how to put the last
-// one back.
+// ErrNotExist. Before its delete, a conditional replace of manifest.json
+// uploads the new bytes as a pending copy (manifest.json.<sha256>.pending,
+// removed after the upload), so that a publisher killed between its delete
+// and its upload does not leave the root without a manifest for good: when
+// the wait is over, the Stat puts the newest pending copy in place (its
+// bytes checked against the digest in its name; the commit had happened,
+// the old manifest was deleted). Only when there is none does the
+// ReplacingError remain, saying how to put the last manifest back.
 //
 // # Requests
 //

@@ -573,6 +573,90 @@ func (s *Store) Stat(ctx context.Context, name string) (publish.Object, error) {
 	return publish.Object{}, s.notExist(st, asset)
 }
 
+// pendingSuffix ends the name of a pending copy of a manifest.json being
+// committed: manifest.json.<sha256>.pending.
+const pendingSuffix = ".pending"
+
+func pendingName(sum string) string { return publish.ManifestName + "." + sum + pendingSuffix }
+
+// pendingSum returns the SHA-256 a pending copy's name gives, or "".
+func pendingSum(asset string) string {
+	rest, ok := strings.CutPrefix(asset, publish.ManifestName+".")
+	if !ok {
+		return ""
+	}
+	h, ok := strings.CutSuffix(rest, pendingSuffix)
+	if !ok || len(h) != 64 || !isHex(h) {
+		return ""
+	}
+	return h
+}
+
+// putPending uploads data as the pending copy of the manifest with the
+// digest sum (reusing one already there) and returns its asset ID.
+func (s *Store) putPending(ctx context.Context, st *relState, rel *sdk.Release, data []byte, sum string) (int64, error) {
+	n := pendingName(sum)
+	for _, a := range named(rel, n) {
+		if a.Size == int64(len(data)) {
+			return a.ID, nil
+		}
+	}
+	a, err := s.upload(ctx, st, rel.ID, n, n, data)
+	if err != nil {
+		return 0, err
+	}
+	return a.ID, nil
+}
+
+// adopt puts back the manifest.json of a publisher that stopped between
+// its conditional delete and its upload: the newest pending copy, whose
+// bytes must hash to the digest in its name. It returns the manifest now
+// there, or an error wrapping ErrNotExist when there is no pending copy.
+func (s *Store) adopt(ctx context.Context, st *relState, rel *sdk.Release, name string) (publish.Object, error) {
+	var pend *sdk.Attachment
+	for _, a := range rel.Attachments {
+		if a != nil && pendingSum(a.Name) != "" && (pend == nil || a.ID > pend.ID) {
+			pend = a
+		}
+	}
+	if pend == nil {
+		return publish.Object{}, s.notExist(st, pendingName("<sha256>"))
+	}
+	rc, err := s.download(ctx, pend.Name, pend)
+	if err != nil {
+		return publish.Object{}, err
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return publish.Object{}, err
+	}
+	sum := sha256.Sum256(data)
+	if hex.EncodeToString(sum[:]) != pendingSum(pend.Name) {
+		return publish.Object{}, &publish.ChecksumError{Name: pend.Name, WantSHA256: pendingSum(pend.Name), WantSize: pend.Size,
+			GotSHA256: hex.EncodeToString(sum[:]), GotSize: int64(len(data))}
+	}
+	created, err := s.upload(ctx, st, rel.ID, name, publish.ManifestName, data)
+	if err != nil {
+		return publish.Object{}, err
+	}
+	s.mu.Lock()
+	s.sums[created.ID] = hex.EncodeToString(sum[:])
+	s.mu.Unlock()
+	// Of racing repairs (or the slow owner arriving) the oldest counts.
+	cur, err := s.getByID(ctx, st, rel.ID)
+	if err != nil {
+		return publish.Object{}, err
+	}
+	as := named(cur, publish.ManifestName)
+	if len(as) > 0 && as[0].ID != created.ID {
+		s.deleteAsset(ctx, st, rel.ID, name, created.ID)
+		return s.object(name, as[0]), nil
+	}
+	s.deleteAsset(ctx, st, rel.ID, pend.Name, pend.ID)
+	return s.object(name, created), nil
+}
+
 // committedMark is added to the index release's description after the
 // first manifest.json committed there, as evidence for committedBefore that
 // does not depend on the legacy manifest.json.sig (a root signed only
@@ -583,17 +667,18 @@ const committedMark = "<!-- relkit: a manifest.json was committed to this releas
 // committedBefore reports whether the index release shows that a manifest
 // was committed: content-addressed manifest signatures, and either the
 // legacy manifest.json.sig, which the Publisher writes only after a
-// commit, or the Store's committedMark.
+// commit, the Store's committedMark, or a pending copy (made only to
+// replace a manifest).
 func committedBefore(rel *sdk.Release) bool {
 	legacy, sigs := false, false
 	for _, a := range rel.Attachments {
 		if a == nil {
 			continue
 		}
-		if a.Name == publish.ManifestSigName {
+		if a.Name == publish.ManifestSigName || pendingSum(a.Name) != "" {
 			legacy = true
 		}
-		if rest, ok := strings.CutPrefix(a.Name, publish.ManifestName+"."); ok {
+		if rest, ok := strings.CutPrefix(a.Name, publish.ManifestName+"."); ok && pendingSum(a.Name) == "" {
 			if h, _, ok := strings.Cut(rest, "."); ok && len(h) == 64 && isHex(h) {
 				sigs = true
 			}
@@ -633,7 +718,23 @@ func (s *Store) awaitManifest(ctx context.Context, st *relState, name string) (p
 			return publish.Object{}, s.notExist(st, publish.ManifestName)
 		}
 	}
-	return publish.Object{}, &ReplacingError{Repo: s.repoName(), Tag: st.tag, Waited: time.Since(start)}
+	// The wait is over: a publisher stopped after its commit (the delete)
+	// and before its upload. Put its pending copy in place.
+	rel, err := s.lookup(ctx, st, false, true)
+	if err != nil {
+		return publish.Object{}, err
+	}
+	if as := named(rel, publish.ManifestName); len(as) > 0 {
+		return s.object(name, as[0]), nil
+	}
+	if rel == nil || !committedBefore(rel) {
+		return publish.Object{}, s.notExist(st, publish.ManifestName)
+	}
+	obj, err := s.adopt(ctx, st, rel, name)
+	if errors.Is(err, publish.ErrNotExist) {
+		return publish.Object{}, &ReplacingError{Repo: s.repoName(), Tag: st.tag, Waited: time.Since(start)}
+	}
+	return obj, err
 }
 
 // transferTimeout is the deadline of a request moving size bytes.
@@ -799,11 +900,20 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.
 		}
 	}
 	old := named(rel, asset)
-	var ifMatch int64
+	var ifMatch, pend int64
 	if info.Replace && info.IfMatch != "" {
 		ifMatch, err = strconv.ParseInt(info.IfMatch, 10, 64)
 		if err != nil || len(old) == 0 || old[0].ID != ifMatch {
 			return s.changed(st, asset, info.IfMatch)
+		}
+		if st.index && asset == publish.ManifestName {
+			// The new bytes go up first as a pending copy, so that a
+			// stop between the delete and the upload below leaves them
+			// for the next publisher to put in place (see adopt).
+			if pend, err = s.putPending(ctx, st, rel, data, info.SHA256); err != nil {
+				return err
+			}
+			defer s.deleteAsset(context.WithoutCancel(ctx), st, rel.ID, name, pend)
 		}
 		// The conditional delete: only one publisher succeeds.
 		if err := s.deleteAsset(ctx, st, rel.ID, name, ifMatch); err != nil {
@@ -861,6 +971,15 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.
 	s.mu.Lock()
 	s.sums[created.ID] = info.SHA256
 	s.mu.Unlock()
+	if pend != 0 {
+		// Pending copies older than ours are of publishers that lost to
+		// us or stopped: never to be put in place now.
+		for _, a := range cur.Attachments {
+			if a != nil && a.ID < pend && pendingSum(a.Name) != "" {
+				s.deleteAsset(ctx, st, rel.ID, a.Name, a.ID)
+			}
+		}
+	}
 	if st.index && asset == publish.ManifestName && !strings.Contains(rel.Note, committedMark) {
 		// Best effort: the legacy manifest.json.sig is evidence too,
 		// and the next commit tries again.

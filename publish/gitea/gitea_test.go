@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -119,6 +120,9 @@ func TestLayout(t *testing.T) {
 	for _, n := range idx.Names() {
 		if strings.Contains(n, "hello-") || n == "SHA256SUMS" {
 			t.Errorf("version file %s in the index release", n)
+		}
+		if strings.HasSuffix(n, ".pending") {
+			t.Errorf("pending copy %s left after the commit", n)
 		}
 	}
 	for _, v := range []string{"1.0.0", "1.1.0"} {
@@ -731,5 +735,78 @@ func TestOpenDuringReplace(t *testing.T) {
 	defer rc.Close()
 	if b, _ := io.ReadAll(rc); string(b) != "new" {
 		t.Errorf("Open read %q, want the replacement", b)
+	}
+}
+
+// TestKilledMidReplace: a publisher killed between deleting manifest.json
+// and uploading the new one leaves the root without manifest.json. It had
+// uploaded the new bytes first as a pending copy, so the next publisher's
+// Stat, once the wait is over, puts that manifest back (the commit had
+// happened: the old one was deleted) instead of failing for good.
+func TestKilledMidReplace(t *testing.T) {
+	srv := giteatest.NewServer(t)
+	ctx := context.Background()
+	s, repo := newStore(t, srv)
+	var base *manifest.Manifest
+	var second []byte
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		dir := t.TempDir()
+		publishtest.StageRelease(t, dir, publishtest.Release{Version: v, Base: base})
+		p, _ := publish.New(s, publish.WithRetry(publishtest.FastRetry))
+		if v == "1.1.0" {
+			// Kill the publisher right after its conditional delete:
+			// every later request of this store fails.
+			var deleted atomic.Bool
+			srv.Fail = func(r *http.Request) (int, int) {
+				if deleted.Load() {
+					return 503, 0
+				}
+				if r.Method == http.MethodDelete && strings.Contains(r.URL.Path, "/assets/") {
+					idx, _ := srv.ReleaseByTag("example", repo, gitea.DefaultIndexTag)
+					for _, a := range idx.Assets {
+						if a.Name == "manifest.json" && strings.HasSuffix(r.URL.Path, fmt.Sprintf("/%d", a.ID)) {
+							deleted.Store(true)
+						}
+					}
+				}
+				return 0, 0
+			}
+			var err error
+			second, err = os.ReadFile(dir + "/manifest.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Publish(ctx, dir); err == nil {
+				t.Fatal("the killed publish succeeded")
+			}
+			srv.Fail = nil
+			break
+		}
+		if _, err := p.Publish(ctx, dir); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if base, err = manifest.LoadFile(dir + "/manifest.json"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idx, _ := srv.ReleaseByTag("example", repo, gitea.DefaultIndexTag)
+	if _, ok := idx.Asset("manifest.json"); ok {
+		t.Fatalf("manifest.json is still there: the kill missed the window (%v)", idx.Names())
+	}
+	next, _ := newStore(t, srv, func(o *gitea.Options) { o.Repo = repo; o.ReplaceWait = -1 })
+	obj, err := next.Stat(ctx, "manifest.json")
+	if err != nil {
+		t.Fatalf("Stat after a publisher was killed mid-replace: %v", err)
+	}
+	idx, _ = srv.ReleaseByTag("example", repo, gitea.DefaultIndexTag)
+	got, _ := idx.Asset("manifest.json")
+	if !bytes.Equal(got, second) || obj.Size != int64(len(second)) {
+		t.Fatalf("manifest.json after the repair: %d bytes, want the killed publisher's %d", len(got), len(second))
+	}
+	for _, n := range idx.Names() {
+		if strings.HasSuffix(n, ".pending") {
+			t.Errorf("pending copy %s left after the repair", n)
+		}
 	}
 }
