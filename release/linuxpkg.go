@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -216,6 +217,14 @@ func (lp *LinuxPackages) Run(ctx context.Context, st *State) error {
 		return &ConfigError{Field: "State.Binaries", Reason: "no linux binary to package (Build.Targets has no linux platform)"}
 	}
 	slices.SortFunc(plats, func(a, b manifest.Platform) int { return strings.Compare(a.String(), b.String()) })
+	// nfpm's apk takes the scripts' mtimes from the files on disk: give
+	// it copies dated State.Date, so that the checkout's mtimes do not
+	// change the bytes.
+	scripts, cleanup, err := lp.datedScripts(st)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	var arts []manifest.Artifact
 	for _, pl := range plats {
 		for _, format := range lp.Formats {
@@ -226,14 +235,14 @@ func (lp *LinuxPackages) Run(ctx context.Context, st *State) error {
 			if err != nil {
 				return err
 			}
-			name := pkgr.ConventionalFileName(lp.info(st, pl, byPlat[pl]))
+			name := pkgr.ConventionalFileName(lp.info(st, pl, byPlat[pl], scripts))
 			if strings.ContainsAny(name, "/\\") {
 				return &ConfigError{Field: "LinuxPackages.PackageName", Reason: fmt.Sprintf("package file name %q is not a plain name", name)}
 			}
 			a, err := st.stageFile(name, manifest.KindPackage, pl, func(w io.Writer) error {
 				// Package prepares (and changes) the Info: give each
 				// format its own.
-				return pkgr.Package(lp.info(st, pl, byPlat[pl]), w)
+				return pkgr.Package(lp.info(st, pl, byPlat[pl], scripts), w)
 			})
 			if err != nil {
 				var fe nfpm.ErrFieldEmpty
@@ -252,8 +261,45 @@ func (lp *LinuxPackages) Run(ctx context.Context, st *State) error {
 	return nil
 }
 
+// datedScripts copies the maintainer scripts into a temporary directory
+// with State.Date as their mtime.
+func (lp *LinuxPackages) datedScripts(st *State) (PackageScripts, func(), error) {
+	out := lp.Scripts
+	var dir string
+	cleanup := func() {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+	}
+	for i, p := range []*string{&out.PreInstall, &out.PostInstall, &out.PreRemove, &out.PostRemove} {
+		if *p == "" {
+			continue
+		}
+		if dir == "" {
+			d, err := os.MkdirTemp(st.Work, "linux-package-scripts-")
+			if err != nil {
+				return out, cleanup, err
+			}
+			dir = d
+		}
+		data, err := os.ReadFile(*p)
+		if err != nil {
+			return out, cleanup, err
+		}
+		dst := filepath.Join(dir, fmt.Sprintf("%d-%s", i, filepath.Base(*p)))
+		if err := os.WriteFile(dst, data, 0o755); err != nil {
+			return out, cleanup, err
+		}
+		if err := os.Chtimes(dst, st.Date, st.Date); err != nil {
+			return out, cleanup, err
+		}
+		*p = dst
+	}
+	return out, cleanup, nil
+}
+
 // info is the nfpm description of the package for one platform.
-func (lp *LinuxPackages) info(st *State, pl manifest.Platform, bins []Binary) *nfpm.Info {
+func (lp *LinuxPackages) info(st *State, pl manifest.Platform, bins []Binary, scripts PackageScripts) *nfpm.Info {
 	name := lp.PackageName
 	if name == "" {
 		name = st.Project
@@ -298,8 +344,8 @@ func (lp *LinuxPackages) info(st *State, pl manifest.Platform, bins []Binary) *n
 			Contents: contents,
 			Umask:    0o022,
 			Scripts: nfpm.Scripts{
-				PreInstall: lp.Scripts.PreInstall, PostInstall: lp.Scripts.PostInstall,
-				PreRemove: lp.Scripts.PreRemove, PostRemove: lp.Scripts.PostRemove,
+				PreInstall: scripts.PreInstall, PostInstall: scripts.PostInstall,
+				PreRemove: scripts.PreRemove, PostRemove: scripts.PostRemove,
 			},
 			RPM: nfpm.RPM{BuildHost: "relkit", Summary: summary, Group: lp.Section, Packager: lp.Maintainer},
 		},

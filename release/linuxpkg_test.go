@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/relkit/relkit/install"
 	"github.com/relkit/relkit/internal/testenv"
@@ -74,12 +75,26 @@ func TestLinuxPackagesMetadataRequired(t *testing.T) {
 }
 
 // TestLinuxPackagesReproducible: two runs of the stage write the same
-// .deb, .rpm and .apk bytes.
+// .deb, .rpm and .apk bytes, even from checkouts whose files have other
+// mtimes.
 func TestLinuxPackagesReproducible(t *testing.T) {
 	var runs [2]*State
 	for i := range runs {
 		runs[i] = lightState(t)
-		if err := testPackages().Run(t.Context(), runs[i]); err != nil {
+		p := testPackages()
+		dir := t.TempDir()
+		mtime := time.Date(2020+i, 1, 2, 3, 4, 5, 0, time.UTC)
+		for _, src := range []*string{&p.Scripts.PostInstall, &p.Scripts.PostRemove, &p.Files[0].Src, &p.Files[1].Src} {
+			b, err := os.ReadFile(*src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst := filepath.Join(dir, filepath.Base(*src))
+			os.WriteFile(dst, b, 0o644)
+			os.Chtimes(dst, mtime, mtime)
+			*src = dst
+		}
+		if err := p.Run(t.Context(), runs[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
