@@ -62,11 +62,12 @@
 //
 // # Compatibility
 //
-// giteatest is a public test server of relkit: its exported API (NewServer,
-// Start, the Server fields and methods, Release and Asset) follows the
-// module's compatibility promise, and the HTTP behaviour described above
-// changes only to follow Gitea more faithfully. Such changes are named in
-// the release notes.
+// giteatest is a public test server, for relkit's tests and for anyone
+// testing code against Gitea's release API. Its exported API (NewServer,
+// Start, the Server fields and methods, Release, Asset, StorageRequest)
+// only grows within a major version of relkit: nothing is removed or
+// changes meaning. Its HTTP behaviour changes only to follow Gitea more
+// faithfully, and each such change says so in its commit message.
 package giteatest
 
 import (
