@@ -334,7 +334,7 @@ func (s *Store) Route(name string) (tag, asset string, index bool, err error) {
 		return s.opts.IndexTag, "root." + el[1], true, nil
 	case len(el) == 2:
 		tag := s.opts.TagFor(el[0])
-		if tag == "" || tag == s.opts.IndexTag {
+		if strings.TrimSpace(tag) == "" || tag == s.opts.IndexTag {
 			return "", "", false, &NameError{Name: name, Reason: fmt.Sprintf("version %q maps to tag %q", el[0], tag)}
 		}
 		return tag, el[1], false, nil

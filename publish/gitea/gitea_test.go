@@ -810,3 +810,38 @@ func TestKilledMidReplace(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateRace: another publisher creates the version's release between
+// the Store's look and its create (Gitea's 409): the Store uses that one.
+// A tag Gitea refuses (422) is an *APIError saying so.
+func TestCreateRace(t *testing.T) {
+	srv := giteatest.NewServer(t)
+	s, repo := newStore(t, srv)
+	var once atomic.Bool
+	srv.Fail = func(r *http.Request) (int, int) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/releases") && once.CompareAndSwap(false, true) {
+			srv.AddRelease("example", repo, giteatest.Release{Tag: "v4.0.0", Title: "theirs", Draft: true})
+		}
+		return 0, 0
+	}
+	defer func() { srv.Fail = nil }()
+	if err := put(context.Background(), s, "4.0.0/a", []byte("a"), publish.PutInfo{Stage: publish.StageArtifact}); err != nil {
+		t.Fatalf("Put after a 409 on create: %v", err)
+	}
+	rels := srv.Releases("example", repo)
+	if len(rels) != 1 || rels[0].Title != "theirs" || len(rels[0].Assets) != 1 {
+		t.Fatalf("releases: %+v, want the other publisher's with the asset", rels)
+	}
+
+	s, _ = newStore(t, srv, func(o *gitea.Options) { o.TagFor = func(v string) string { return "bad..v" + v } })
+	err := put(context.Background(), s, "4.0.0/a", []byte("a"), publish.PutInfo{Stage: publish.StageArtifact})
+	var ae *gitea.APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 422 || publish.IsRetryable(err) || !strings.Contains(err.Error(), "invalid") {
+		t.Fatalf("Put with a tag Gitea refuses: %v, want a final 422 *APIError", err)
+	}
+	s, _ = newStore(t, srv, func(o *gitea.Options) { o.TagFor = func(string) string { return " " } })
+	var ne *gitea.NameError
+	if err := put(context.Background(), s, "4.0.0/a", []byte("a"), publish.PutInfo{}); !errors.As(err, &ne) {
+		t.Errorf("Put with a blank tag: %v, want *NameError", err)
+	}
+}

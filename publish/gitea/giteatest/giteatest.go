@@ -24,7 +24,8 @@
 //     with X-Total-Count and a Link header (rel="next", "last", "first",
 //     "prev"). Drafts are listed only to a token with write access.
 //   - POST /api/v1/repos/{owner}/{repo}/releases: create (201); 422 when
-//     tag_name is missing; 409 when a release with the tag exists.
+//     tag_name is missing or a name git refuses for a tag; 409 when a
+//     release with the tag exists.
 //   - GET, PATCH, DELETE /api/v1/repos/{owner}/{repo}/releases/{id} and
 //     GET, DELETE .../releases/tags/{tag}: 404 for a draft unless the token
 //     has write access. PATCH {"draft": false} publishes a draft
@@ -816,6 +817,10 @@ func (s *Server) createRelease(w http.ResponseWriter, r *http.Request, rp *repo)
 		s.apiError(w, http.StatusUnprocessableEntity, "[TagName]: Required")
 		return
 	}
+	if !validTag(form.TagName) {
+		s.apiError(w, http.StatusUnprocessableEntity, fmt.Sprintf("release tag name is not valid [tagName: %s]", form.TagName))
+		return
+	}
 	for _, x := range rp.releases {
 		if x.Tag == form.TagName {
 			s.apiError(w, http.StatusConflict, fmt.Sprintf("release tag already exist [tagName: %s]", form.TagName))
@@ -827,6 +832,22 @@ func (s *Server) createRelease(w http.ResponseWriter, r *http.Request, rp *repo)
 	}
 	rel := s.newRelease(rp, form.TagName, form.Target, form.Title, form.Note, form.Draft, form.Prerelease)
 	writeJSON(w, http.StatusCreated, s.releaseJSON(rel))
+}
+
+// validTag applies git check-ref-format's rules for a tag name, as Gitea
+// does before it creates a release.
+func validTag(t string) bool {
+	if t == "" || t == "@" || strings.HasPrefix(t, "-") || strings.HasPrefix(t, "/") || strings.HasSuffix(t, "/") ||
+		strings.HasSuffix(t, ".") || strings.HasSuffix(t, ".lock") || strings.Contains(t, "..") || strings.Contains(t, "@{") ||
+		strings.Contains(t, "//") || strings.Contains(t, "/.") || strings.HasPrefix(t, ".") {
+		return false
+	}
+	for _, c := range t {
+		if c < 0x20 || c == 0x7f || strings.ContainsRune(" ~^:?*[\\", c) {
+			return false
+		}
+	}
+	return true
 }
 
 // upload handles POST .../releases/{id}/assets. It reads the body with

@@ -68,6 +68,9 @@ func TestReleaseCRUD(t *testing.T) {
 	if _, resp, _ := w.CreateRelease("o", "r", sdk.CreateReleaseOption{TagName: " ", Title: "x"}); code(resp) != 422 {
 		t.Errorf("release without a tag: %d, want 422", code(resp))
 	}
+	if _, resp, _ := w.CreateRelease("o", "r", sdk.CreateReleaseOption{TagName: "v1..0", Title: "x"}); code(resp) != 422 {
+		t.Errorf("release with a tag git refuses: %d, want 422", code(resp))
+	}
 	if _, resp, _ := anon.CreateRelease("o", "r", sdk.CreateReleaseOption{TagName: "v9", Title: "x"}); code(resp) != 401 {
 		t.Errorf("create without a token: %d, want 401", code(resp))
 	}
