@@ -3,6 +3,7 @@ package install
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/relkit/relkit/verify"
@@ -329,6 +330,9 @@ type NotWritableError struct {
 
 // Error implements the error interface.
 func (e *NotWritableError) Error() string {
+	if errors.Is(e.Err, fs.ErrNotExist) {
+		return fmt.Sprintf("cannot install into %s: it does not exist; create it (mkdir -p %s) or install into an existing directory", e.Dir, e.Dir)
+	}
 	return fmt.Sprintf("cannot write to %s: %v; re-run with permission to write there (for example with sudo), or install into a directory you own (for example ~/.local/bin)", e.Dir, e.Err)
 }
 

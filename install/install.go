@@ -124,7 +124,10 @@ type Config struct {
 	// version is already installed. Default false.
 	Reinstall bool
 	// CurrentVersion is the installed version as the running program
-	// knows it (from its build info). Default: read from the receipt.
+	// knows it (from its build info). Default: read from the receipt. A
+	// value that is not a release version ("dev", "(devel)": a
+	// development build) counts as unknown, with a warning in Check's and
+	// Install's results.
 	CurrentVersion string
 	// CheckBuildVersion makes Install refuse an extracted Go binary
 	// whose build information states a tagged version other than the
@@ -214,6 +217,8 @@ type Config struct {
 // one goroutine at a time (the lock file serialises processes).
 type Installer struct {
 	cfg Config
+	// devVersion is a CurrentVersion that is not a release version.
+	devVersion string
 	// verifier is the release verifier when no network is needed to
 	// build it (Keys only, or Config.Verifier).
 	verifier *verify.Verifier
@@ -307,9 +312,12 @@ func New(cfg Config) (*Installer, error) {
 		}
 		cfg.ArchiveDir = c
 	}
+	var devVersion string
 	if cfg.CurrentVersion != "" {
 		if _, err := manifest.ParseVersion(cfg.CurrentVersion); err != nil {
-			bad("CurrentVersion: %v", err)
+			// A development build ("dev", "(devel)"): the installed
+			// version is unknown, not an error.
+			devVersion, cfg.CurrentVersion = cfg.CurrentVersion, ""
 		}
 	}
 	for name, d := range map[string]time.Duration{"HealthTimeout": cfg.HealthTimeout, "RetryBackoff": cfg.RetryBackoff, "StallTimeout": cfg.StallTimeout, "ThroughputWindow": cfg.ThroughputWindow, "LockWait": cfg.LockWait} {
@@ -327,7 +335,7 @@ func New(cfg Config) (*Installer, error) {
 		return nil, &ConfigError{Problems: problems, Err: trustErr}
 	}
 
-	in := &Installer{cfg: cfg, platform: platform, lim: cfg.Limits.withDefaults()}
+	in := &Installer{cfg: cfg, platform: platform, lim: cfg.Limits.withDefaults(), devVersion: devVersion}
 	in.now = cfg.Now
 	if in.now == nil {
 		in.now = time.Now
@@ -631,6 +639,9 @@ func (in *Installer) installed() (string, string, *Receipt, []string) {
 			warnings = append(warnings, fmt.Sprintf("receipt says %s but %s was changed since; ignoring it", r.Version, b.Name))
 			r = nil
 		}
+	}
+	if in.devVersion != "" {
+		warnings = append(warnings, fmt.Sprintf("the running program reports version %q, which is not a release version (a development build?): the installed version is taken as unknown", in.devVersion))
 	}
 	if in.cfg.CurrentVersion != "" {
 		return strings.TrimPrefix(in.cfg.CurrentVersion, "v"), "config", r, warnings
