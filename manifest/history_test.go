@@ -3,6 +3,7 @@ package manifest
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -141,5 +142,29 @@ func TestForgeAsset(t *testing.T) {
 		if index != c.index || version != c.version || asset != c.asset {
 			t.Errorf("ForgeAsset(%q) = %v %q %q, want %v %q %q", c.name, index, version, asset, c.index, c.version, c.asset)
 		}
+	}
+}
+
+// TestUnknownKindsAreTolerated: a manifest listing an artifact of a kind
+// added after this version (a new package format) still validates, and
+// selection ignores it, so older clients keep updating.
+func TestUnknownKindsAreTolerated(t *testing.T) {
+	m := New("hello")
+	r := rel("1.0.0", "", 1)
+	r.Artifacts = append(r.Artifacts, Artifact{Name: "hello.flatpak", Path: "1.0.0/hello.flatpak", Kind: "flatpak", OS: "linux", Arch: "amd64", Size: 10, SHA256: strings.Repeat("a", 64)})
+	mustAdd(t, m, r)
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	sel, err := m.Select(Query{Platform: Platform{OS: "linux", Arch: "amd64"}})
+	if err != nil || sel.Artifact.Kind != KindArchive {
+		t.Fatalf("select: %v %+v", err, sel.Artifact)
+	}
+	bad := m.Releases[0]
+	bad.Artifacts = append([]Artifact(nil), bad.Artifacts...)
+	bad.Artifacts[len(bad.Artifacts)-1].Kind = "Not A Kind"
+	m.Releases[0] = bad
+	if err := m.Validate(); err == nil {
+		t.Error("a malformed kind validates")
 	}
 }

@@ -512,8 +512,8 @@ func validateArtifact(p *problems, field func() string, a Artifact) {
 			p.add(f+".path", "%q does not end in the artifact name %q", a.Path, a.Name)
 		}
 	}
-	if !validKinds[a.Kind] {
-		p.add(f+".kind", "%q is not a known kind", a.Kind)
+	if !validKind(a.Kind) {
+		p.add(f+".kind", "%q is not a kind (a lowercase word)", a.Kind)
 	}
 	if a.Size < 0 {
 		p.add(f+".size", "negative (%d)", a.Size)
@@ -536,6 +536,25 @@ func validateArtifact(p *problems, field func() string, a Artifact) {
 	}
 }
 
+// validKind reports whether k is a known kind or a well-formed one this
+// version does not know: readers accept artifacts of kinds added later
+// (a release that ships a new format must not stop older clients from
+// reading the manifest) and ignore them when they select what to install.
+func validKind(k Kind) bool {
+	if validKinds[k] {
+		return true
+	}
+	if len(k) == 0 || len(k) > 32 || k[0] < 'a' || k[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(k); i++ {
+		if c := k[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // artifactOK is the fast path of validateArtifact: true when no check
 // can fail.
 func artifactOK(a Artifact) bool {
@@ -545,7 +564,7 @@ func artifactOK(a Artifact) bool {
 	if a.Kind != KindImage && (a.Path == "" || badRelPath(a.Path) != "" || path.Base(a.Path) != a.Name) {
 		return false
 	}
-	if !validKinds[a.Kind] || a.Size < 0 || !isLowerHex(a.SHA256, 64) {
+	if !validKind(a.Kind) || a.Size < 0 || !isLowerHex(a.SHA256, 64) {
 		return false
 	}
 	if a.OS != "" {

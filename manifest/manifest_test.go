@@ -302,7 +302,7 @@ func TestValidateReportsEverything(t *testing.T) {
 		Aliases:  map[string]string{"latest": "1.0.0", "nope": "1.0.0"},
 		Releases: []Release{
 			{Version: "1.0.0", Channel: "stable", Status: StatusActive, Date: testDate, Artifacts: []Artifact{
-				{Name: "a/b", Path: "/abs", Kind: "tarball", Size: -1, SHA256: "XYZ", OS: "macos"},
+				{Name: "a/b", Path: "/abs", Kind: "Tar Ball", Size: -1, SHA256: "XYZ", OS: "macos"},
 				{Name: "x", Path: "1.0.0/./x", Kind: KindOther, SHA256: h1},
 				{Name: "y", Path: "1.0.0/y", Kind: KindBinary, OS: "linux", SHA256: h1},
 			}},
