@@ -91,6 +91,10 @@
 // plain HTTP with an exact Content-Length, so that memory stays flat, and
 // a file that fails verification is cut short and never stored.
 //
+// Open downloads an asset from its browser_download_url with the token, so
+// a draft's assets are readable too; Gitea accepts a token on that web
+// route from 1.20.5 on (go-gitea/gitea#26430).
+//
 // Stat reports no SHA-256 for an asset it did not upload or read itself
 // (Gitea stores none), so the Publisher downloads such an asset to hash it
 // when planning a re-run.
