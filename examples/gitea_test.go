@@ -141,6 +141,11 @@ func TestReleaseToGitea(t *testing.T) {
 			t.Errorf("verify %s of the mirrored Gitea release:\n%s", v, out)
 		}
 		t.Logf("verify %s: %s", v, strings.SplitN(out, "\n", 2)[0])
+		// And straight from the repository, as a client reads it.
+		out = run(t, "", nil, true, "verify", "--key", pub, "--version", v, "gitea:"+srv.URL+"/example/hello")
+		if !strings.Contains(out, "hello "+v+" — verified") {
+			t.Errorf("verify %s from the Gitea repository:\n%s", v, out)
+		}
 	}
 
 	// Running the channel on Gitea: a yank and a refresh are signed root
