@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -269,5 +270,50 @@ func TestSelfUpdateFromGitea(t *testing.T) {
 	}
 	if len(client) == 0 {
 		t.Error("no client request recorded")
+	}
+}
+
+// TestInstallFromPrivateGitea: a release published to a private Gitea
+// repository installs with a read token (ForgeToken), and without one is
+// refused with a *verify.ForgeError saying the repository was not found:
+// giteatest answers anonymous readers of a private repository 404, as
+// Gitea does, and the token goes with the download requests.
+func TestInstallFromPrivateGitea(t *testing.T) {
+	srv := giteatest.NewServer(t)
+	srv.CreateRepo("example", "secret", true)
+	kdir, env := keys(t)
+	src := project(t)
+	env = append(env, "GITEA_TOKEN="+srv.Token)
+	source := "gitea:" + srv.URL + "/example/secret"
+	run(t, src, env, true, "release", "--project", "hello", "--version", "2.0.0", "--key", filepath.Join(kdir, "cosign.key"),
+		"--targets", host(), "--to", source, "--dist", filepath.Join(src, "dist"))
+	pem, err := os.ReadFile(filepath.Join(kdir, "cosign.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := verify.NewKeyRing(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	anon, err := install.New(install.Config{Project: "hello", Source: source, Dir: t.TempDir(), Keys: ring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = anon.Install(ctx, manifest.Query{})
+	var fe *verify.ForgeError
+	if !errors.As(err, &fe) || !errors.Is(err, verify.ErrRepoNotFound) {
+		t.Fatalf("install from a private repository without a token: %v, want a *verify.ForgeError (repository not found)", err)
+	}
+	in, err := install.New(install.Config{Project: "hello", Source: source, ForgeToken: srv.ReadToken, Dir: t.TempDir(), Keys: ring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := in.Install(ctx, manifest.Query{})
+	if err != nil || res.Version != "2.0.0" {
+		t.Fatalf("install from the private repository with a read token: %+v, %v", res, err)
+	}
+	if out, err := exec.Command(res.Paths[0]).CombinedOutput(); err != nil || !strings.Contains(string(out), "hello 2.0.0") {
+		t.Errorf("installed program: %q, %v", out, err)
 	}
 }
