@@ -133,7 +133,10 @@ func (b *Build) Run(ctx context.Context, st *State) error {
 	}
 	var jobs []buildJob
 	for _, p := range b.Targets {
-		if _, err := manifest.ParsePlatform(p.String()); err != nil {
+		// Accept what manifest.Platform accepts (x86_64, macos, ...):
+		// go build takes only Go's names.
+		p, err := manifest.ParsePlatform(p.String())
+		if err != nil {
 			return &ConfigError{Field: "Build.Targets", Reason: err.Error()}
 		}
 		for _, m := range mains {

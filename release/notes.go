@@ -102,7 +102,8 @@ func (n *Notes) Run(ctx context.Context, st *State) error {
 // definitions. A missing or empty section is a *NotesError wrapping
 // ErrNoChangelogSection.
 type Changelog struct {
-	// Path is the CHANGELOG file ("CHANGELOG.md").
+	// Path is the CHANGELOG file ("CHANGELOG.md"); Prepare resolves a
+	// relative path against Config.Repo.
 	Path string
 }
 

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -79,6 +80,11 @@ type Config struct {
 	// signature is the .sig file. Required unless "sign" and
 	// "sign-manifest" are skipped.
 	Signers []sign.Signer
+	// ClientKeys, when set, are the public keys (PEM) the project's
+	// self-updaters and install.sh pin: Validate refuses a signer they do
+	// not contain, so a rotated signing key cannot ship a release every
+	// client refuses. Default: not checked.
+	ClientKeys [][]byte
 	// Published is the destination's current manifest (nil for a first
 	// release): the guard refuses a version it has, and the new
 	// manifest.json extends it.
@@ -99,6 +105,110 @@ type Config struct {
 	Snapshot bool
 	// Logger receives progress; nil is slog.Default().
 	Logger *slog.Logger
+}
+
+// Validate reports every problem of the configuration at once, each a
+// *ConfigError naming the Config field to fix (joined with errors.Join),
+// before anything is built: a required field missing for a stage that
+// will run, a bad version or channel, a signer that the self-updaters'
+// pinned keys do not trust (ClientKeys). Prepare calls it first;
+// Pipeline, which only lays the stages out, checks less.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &ConfigError{Field: field, Reason: fmt.Sprintf(format, args...)})
+	}
+	skipped := func(names ...string) bool {
+		for _, n := range names {
+			if !slices.Contains(c.Skip, n) {
+				return false
+			}
+		}
+		return true
+	}
+	if c.Project == "" {
+		bad("Project", "required")
+	}
+	switch {
+	case c.Build == nil && len(c.Prebuilt) == 0:
+		bad("Build", "set Build or Prebuilt")
+	case c.Build != nil && len(c.Prebuilt) > 0:
+		bad("Prebuilt", "set Build or Prebuilt, not both")
+	case c.Build != nil && len(c.Build.Targets) == 0:
+		bad("Build.Targets", "no targets")
+	}
+	if c.Build != nil {
+		for _, p := range c.Build.Targets {
+			if _, err := manifest.ParsePlatform(p.String()); err != nil {
+				bad("Build.Targets", "%v", err)
+			}
+		}
+	}
+	if c.Version != "" {
+		if _, err := manifest.ParseVersion(c.Version); err != nil {
+			bad("Version", "%v", err)
+		}
+	}
+	if c.Channel != "" && !manifest.ValidChannel(c.Channel) {
+		bad("Channel", "%q is not a channel name", c.Channel)
+	}
+	if c.ManifestTTL != 0 && c.ManifestTTL < MinManifestTTL {
+		bad("ManifestTTL", "%v is shorter than %v: clients would refuse the manifest as expired", c.ManifestTTL, MinManifestTTL)
+	}
+	if c.Repository == "" && !skipped("provenance") && !c.Snapshot {
+		bad("Repository", `required for the provenance ("git+https://github.com/OWNER/REPO"), or skip the "provenance" stage`)
+	}
+	if len(c.Signers) == 0 && !skipped("sign", "sign-manifest") {
+		bad("Signers", "no signing key (load one with sign.LoadSigner), or skip the \"sign\" and \"sign-manifest\" stages")
+	}
+	if len(c.ClientKeys) > 0 {
+		pinned, err := verify.NewKeyRing(c.ClientKeys...)
+		if err != nil {
+			bad("ClientKeys", "%v", err)
+		} else {
+			for _, s := range c.Signers {
+				if _, ok := pinned.Key(s.KeyID()); !ok {
+					bad("Signers", "key %s is not among ClientKeys, the keys the self-updaters pin: they would refuse this release (sign with a pinned key, or ship clients that pin this one first)", s.KeyID())
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// notesInRepo resolves a notes source's relative paths against the
+// repository (Config.Repo), as Build.Dir and Guard.Dir are.
+func notesInRepo(n NotesSource, repo string) NotesSource {
+	in := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(repo, p)
+	}
+	switch s := n.(type) {
+	case Changelog:
+		s.Path = in(s.Path)
+		return s
+	case *Changelog:
+		c := *s
+		c.Path = in(c.Path)
+		return &c
+	case NotesTemplate:
+		s.Path = in(s.Path)
+		return s
+	case *NotesTemplate:
+		c := *s
+		c.Path = in(c.Path)
+		return &c
+	case Fragments:
+		s.Dir = in(s.Dir)
+		return s
+	case *Fragments:
+		c := *s
+		c.Dir = in(c.Dir)
+		return &c
+	}
+	return n
 }
 
 // PrepareStages is the order of the stages [Prepare] runs. "prebuilt"
@@ -161,7 +271,7 @@ func (c Config) Pipeline() (*Pipeline, *State, error) {
 	}
 	stages := []Stage{&g}
 	if c.Notes != nil {
-		stages = append(stages, &Notes{From: c.Notes})
+		stages = append(stages, &Notes{From: notesInRepo(c.Notes, repo)})
 	}
 	if c.Taps != nil {
 		tc := *c.Taps
@@ -240,6 +350,9 @@ func (c Config) Pipeline() (*Pipeline, *State, error) {
 // (now, or later on another machine) so that what was verified is what
 // ships.
 func Prepare(ctx context.Context, c Config) (*State, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
 	p, st, err := c.Pipeline()
 	if err != nil {
 		return nil, err

@@ -187,7 +187,9 @@ func TestTapsCheckedBeforeBuild(t *testing.T) {
 	testenv.Tool(t, "git")
 	dist := t.TempDir()
 	c := tapConfig("", []byte("unused"), filepath.Join(t.TempDir(), "no-such-tap.git"), bareRepo(t))
-	cfg := Config{Project: "hello", Dist: dist, Repo: releaseRepo(t, "v1.2.0").dir, Version: "1.2.0", Prebuilt: fakeBinaries(t), Taps: &c, Logger: testLogger(t)}
+	signer, _ := newSigner(t)
+	cfg := Config{Project: "hello", Dist: dist, Repo: releaseRepo(t, "v1.2.0").dir, Version: "1.2.0", Prebuilt: fakeBinaries(t), Taps: &c, Logger: testLogger(t),
+		Repository: "git+https://example.com/hello", Signers: []sign.Signer{signer}} // valid but for the taps
 	_, err := Prepare(t.Context(), cfg)
 	var te *TapError
 	var se *StageError
