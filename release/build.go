@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -103,6 +104,11 @@ type Build struct {
 	Go string
 	// NoVCS turns the VCS stamping off: -buildvcs=false always.
 	NoVCS bool
+
+	// pack, when set (by [Config.Pipeline], when the package stage
+	// follows), is written a platform's archives as soon as that
+	// platform is built (see overlap.go).
+	pack *Package
 }
 
 // Name returns "build".
@@ -152,9 +158,48 @@ func (b *Build) Run(ctx context.Context, st *State) error {
 	}
 	ldflags := b.ldflags(st)
 	vcs := b.stampVCS(ctx, st)
+	var early *earlyArchives
+	if b.pack != nil {
+		b.pack.early = nil
+		early = b.pack.startEarly(st)
+	}
+	ectx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var mu sync.Mutex
+	left := map[manifest.Platform]int{}
+	for _, j := range jobs {
+		left[j.p]++
+	}
 	errs := runLimited(ctx, b.Parallel, len(jobs), func(ctx context.Context, i int) error {
-		return b.build(ctx, st, jobs[i], ldflags, vcs)
+		if err := b.build(ctx, st, jobs[i], ldflags, vcs); err != nil {
+			return err
+		}
+		if early != nil {
+			mu.Lock()
+			left[jobs[i].p]--
+			last := left[jobs[i].p] == 0
+			mu.Unlock()
+			if last {
+				var bins []Binary
+				for _, j := range jobs {
+					if j.p == jobs[i].p {
+						bins = append(bins, Binary{Name: filepath.Base(j.out), Path: j.out, Platform: j.p})
+					}
+				}
+				early.platformBuilt(ectx, st, bins)
+			}
+		}
+		return nil
 	})
+	if early != nil {
+		if len(errs) > 0 {
+			cancel()
+		}
+		early.wait(len(errs) > 0)
+		if len(errs) == 0 {
+			b.pack.early = early
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

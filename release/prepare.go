@@ -303,6 +303,9 @@ func (c Config) Pipeline() (*Pipeline, *State, error) {
 		return nil, nil, &ConfigError{Field: "Package.Formats", Reason: "the image is built from the linux .tar.gz archives: add " + FormatTarGz}
 	}
 	stages = append(stages, &pkg)
+	if b, ok := stages[len(stages)-2].(*Build); ok && !slices.Contains(c.Skip, pkg.Name()) {
+		b.pack = &pkg // package each target while the others build
+	}
 	if c.LinuxPackages != nil {
 		lp := *c.LinuxPackages
 		if err := lp.check(); err != nil {
