@@ -68,7 +68,7 @@
 //
 // Operations that fail with a transient error ([IsRetryable]: network
 // errors, HTTP 5xx and 429, never another 4xx) are retried with
-// exponential back-off and jitter ([RetryPolicy], [DefaultRetry]),
+// exponential back-off and jitter ([RetryPolicy], [DefaultRetryPolicy]),
 // honouring a server's Retry-After. A create-only upload that finds its
 // name taken after a retry (the first attempt succeeded but the answer
 // was lost) counts as done when the bytes are the same. Cancelling the

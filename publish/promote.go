@@ -26,7 +26,8 @@ type PromoteOptions struct {
 	// with a [*MissingError]. Default: every release.
 	Versions []string
 	// RootFiles names root files to copy, when the source has them, in
-	// addition to manifest.json and [IndexFiles] (for example
+	// addition to manifest.json, manifest.json.sig, signatures.json,
+	// keys.json and keys.json.sig (for example
 	// "install.sh").
 	RootFiles []string
 	// TempDir is where the release is spooled before publishing (default
@@ -68,7 +69,7 @@ func (p *Publisher) Promote(ctx context.Context, src Store, opts PromoteOptions)
 	if err != nil {
 		return nil, fmt.Errorf("publish: Promote: source %s: %w", ManifestName, err)
 	}
-	for _, name := range append(slices.Clone(IndexFiles), opts.RootFiles...) {
+	for _, name := range append(slices.Clone(indexFiles), opts.RootFiles...) {
 		if err := CheckName(name); err != nil || !IsMutable(name) {
 			return nil, fmt.Errorf("publish: Promote: root file %q: not a root file name", name)
 		}

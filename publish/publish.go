@@ -190,9 +190,9 @@ const ManifestName = manifest.File
 // change.
 func IsMutable(name string) bool { return !strings.Contains(name, "/") }
 
-// IndexFiles are the root files published together with manifest.json,
+// indexFiles are the root files published together with manifest.json,
 // which [Publisher.Promote] copies along with it when the source has them.
-var IndexFiles = []string{"manifest.json.sig", "signatures.json", "keys.json", "keys.json.sig"}
+var indexFiles = []string{"manifest.json.sig", "signatures.json", "keys.json", "keys.json.sig"}
 
 // ErrNotExist is what a [Store] returns (wrapped) for a missing object. It
 // is fs.ErrNotExist, so os errors match it too.

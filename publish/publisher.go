@@ -23,9 +23,12 @@ const (
 	MaxConcurrency = 256
 )
 
-// DefaultRetry is the retry policy unless [WithRetry] says otherwise: 5
-// attempts, waits starting at 500ms and doubling up to 30s, with jitter.
-var DefaultRetry = RetryPolicy{Attempts: 5, InitialDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second}
+// DefaultRetryPolicy returns the retry policy unless [WithRetry] says
+// otherwise: 5 attempts, waits starting at 500ms and doubling up to 30s,
+// with jitter.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{Attempts: 5, InitialDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second}
+}
 
 // RetryPolicy says how often and how patiently the [Publisher] retries an
 // operation that failed with a transient error (see [IsRetryable]).
@@ -82,7 +85,7 @@ func WithConcurrency(n int) Option {
 	}
 }
 
-// WithRetry sets the retry policy (default [DefaultRetry]).
+// WithRetry sets the retry policy (default [DefaultRetryPolicy]).
 func WithRetry(p RetryPolicy) Option {
 	return func(o *options) error {
 		if p.Attempts < 1 || p.InitialDelay < 0 || p.MaxDelay < p.InitialDelay {
@@ -155,7 +158,7 @@ func New(store Store, opts ...Option) (*Publisher, error) {
 	if store == nil {
 		return nil, errors.New("publish: nil Store")
 	}
-	p := &Publisher{store: store, opts: options{concurrency: DefaultConcurrency, retry: DefaultRetry}}
+	p := &Publisher{store: store, opts: options{concurrency: DefaultConcurrency, retry: DefaultRetryPolicy()}}
 	for _, o := range opts {
 		if err := o(&p.opts); err != nil {
 			return nil, err

@@ -44,7 +44,7 @@
 // the pipeline with a *[StageError] naming the stage; errors.Is and
 // errors.As see through it to the stage's typed error.
 //
-// [Prepare] runs, in this order ([PrepareStages]):
+// [Prepare] runs, in this order ([PrepareStageNames]):
 //
 //	guard          Guard            version syntax, tag, annotated/signed tag, clean tree, version not reused
 //	notes          Notes            release-notes.md from a CHANGELOG section, a template or fragments
@@ -69,7 +69,7 @@
 // through any [Publisher] such as *publish.Publisher), remote-verify
 // ([RemoteVerify]: every staged file served, and verify.VerifyRelease
 // against the public location; a missing asset is a *[MissingAssetsError])
-// and summary ([PublishStages]).
+// and summary ([PublishStageNames]).
 //
 // Callers that need another order or their own steps build the stages
 // themselves (or take them from [Config.Pipeline]) and call

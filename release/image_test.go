@@ -428,7 +428,7 @@ func readJSON(t *testing.T, name string, v any) {
 
 // TestImageStageOptional: without Config.Image there is no image stage;
 // with it, the image stage runs after packaging and before the SBOM, in
-// the order PrepareStages documents.
+// the order PrepareStageNames documents.
 func TestImageStageOptional(t *testing.T) {
 	cfg := Config{Project: "hello", Dist: t.TempDir(), Prebuilt: fakeBinaries(t)}
 	p, _, err := cfg.Pipeline()
@@ -447,15 +447,15 @@ func TestImageStageOptional(t *testing.T) {
 	if i < 0 || names[i-1] != "package" || names[i+1] != "sbom" {
 		t.Errorf("stages with Config.Image: %v", names)
 	}
-	// Every stage appears in PrepareStages, in that order.
+	// Every stage appears in PrepareStageNames, in that order.
 	last := -1
 	for _, n := range names {
-		j := slices.Index(PrepareStages, n)
+		j := slices.Index(PrepareStageNames(), n)
 		if n == "prebuilt" {
-			j = slices.Index(PrepareStages, "build")
+			j = slices.Index(PrepareStageNames(), "build")
 		}
 		if j <= last {
-			t.Errorf("stage %s out of PrepareStages order %v (stages %v)", n, PrepareStages, names)
+			t.Errorf("stage %s out of PrepareStageNames order %v (stages %v)", n, PrepareStageNames(), names)
 		}
 		last = j
 	}

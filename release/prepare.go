@@ -211,13 +211,15 @@ func notesInRepo(n NotesSource, repo string) NotesSource {
 	return n
 }
 
-// PrepareStages is the order of the stages [Prepare] runs. "prebuilt"
+// PrepareStageNames returns the order of the stages [Prepare] runs. "prebuilt"
 // replaces "build" when Config.Prebuilt is used; "notes", "tap-check",
 // "linux-packages", "source", "image", "installer" and "installer-key"
 // run only when configured.
-var PrepareStages = []string{
-	"guard", "notes", "tap-check", "build", "package", "linux-packages", "source", "image", "sbom", "provenance", "checksums",
-	"sign", "installer", "installer-key", "manifest", "sign-manifest", "verify-staged", "summary",
+func PrepareStageNames() []string {
+	return []string{
+		"guard", "notes", "tap-check", "build", "package", "linux-packages", "source", "image", "sbom", "provenance", "checksums",
+		"sign", "installer", "installer-key", "manifest", "sign-manifest", "verify-staged", "summary",
+	}
 }
 
 // Pipeline returns the stages and the initial state [Prepare] runs, for
@@ -348,7 +350,7 @@ func (c Config) Pipeline() (*Pipeline, *State, error) {
 // Prepare stages and signs a release, publishing nothing: guard, notes,
 // build, package, source archive, SBOM, provenance, checksums, sign,
 // installer and its drift check, manifest, manifest signature, verification
-// of the staged directory and a summary (see [PrepareStages]). The result
+// of the staged directory and a summary (see [PrepareStageNames]). The result
 // is Dist/release, laid out as it will be published; hand it to [Publish]
 // (now, or later on another machine) so that what was verified is what
 // ships.
@@ -428,9 +430,11 @@ type PublishConfig struct {
 	Logger *slog.Logger
 }
 
-// PublishStages is the order of the stages [Publish] runs.
+// PublishStageNames returns the order of the stages [Publish] runs.
 // "push-image" runs only with PublishConfig.Image.
-var PublishStages = []string{"installer-key", "verify-staged", "push-image", "publish", "remote-verify", "summary"}
+func PublishStageNames() []string {
+	return []string{"installer-key", "verify-staged", "push-image", "publish", "remote-verify", "summary"}
+}
 
 // Publish publishes a release that [Prepare] staged, without rebuilding:
 // it re-checks the installer's key and the staged files against the
