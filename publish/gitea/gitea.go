@@ -759,6 +759,13 @@ func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 			return nil, err
 		}
 		as := named(rel, asset)
+		if len(as) == 0 && st.index && asset == publish.ManifestName && rel != nil && committedBefore(rel) {
+			// Mid-replace, as for Stat: wait for (or repair) it.
+			if _, err := s.awaitManifest(ctx, st, name); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if len(as) == 0 {
 			break
 		}

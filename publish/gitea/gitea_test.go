@@ -362,6 +362,24 @@ func TestStatMidReplace(t *testing.T) {
 	if err != nil || obj.Size != int64(len(`{"new":true}`)) {
 		t.Fatalf("Stat while another publisher finishes its replace: %+v, %v", obj, err)
 	}
+
+	// Open waits the same way (a publisher hashing manifest.json while
+	// another replaces it).
+	for _, a := range srv.Releases("example", repo)[0].Assets {
+		if a.Name == "manifest.json" {
+			srv.DeleteAsset(a.ID)
+		}
+	}
+	looks.Store(0)
+	rc, err := s.Open(ctx, "manifest.json")
+	if err != nil {
+		t.Fatalf("Open while another publisher finishes its replace: %v", err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(b) != `{"new":true}` {
+		t.Errorf("Open read %q", b)
+	}
 }
 
 // TestErrors: answers other than 2xx are typed, say what to do, and are
