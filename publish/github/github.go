@@ -92,6 +92,47 @@ type Options struct {
 	// PerPage is the page size for listing releases and assets (default
 	// and maximum 100).
 	PerPage int
+	// Timeout bounds every request (default [DefaultTimeout]); uploads and
+	// downloads get MinThroughput's time for their bytes on top (default
+	// [DefaultMinThroughput] bytes per second). A request past its
+	// deadline fails with a retryable [*TimeoutError], so a stalled
+	// connection never hangs a publish.
+	Timeout       time.Duration
+	MinThroughput int64
+}
+
+// Defaults of [Options.Timeout] and [Options.MinThroughput].
+const (
+	DefaultTimeout       = 2 * time.Minute
+	DefaultMinThroughput = 64 << 10
+)
+
+// TimeoutError reports a request that ran past the Store's own deadline
+// (see [Options.Timeout]) while the caller's context was still live. It
+// is a timeout in the net.Error sense, so the Publisher retries it.
+type TimeoutError struct {
+	Op, Name string
+	Err      error
+}
+
+// Error implements error.
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("github: %s %s: request timed out (see github.Options.Timeout): %v", e.Op, e.Name, e.Err)
+}
+
+// Timeout reports true.
+func (e *TimeoutError) Timeout() bool { return true }
+
+// Temporary reports true.
+func (e *TimeoutError) Temporary() bool { return true }
+
+// reqctx bounds one request that moves size bytes.
+func (s *Store) reqctx(ctx context.Context, size int64) (context.Context, context.CancelFunc) {
+	d := s.opts.Timeout
+	if size > 0 && s.opts.MinThroughput > 0 {
+		d += time.Duration(float64(size) / float64(s.opts.MinThroughput) * float64(time.Second))
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 // Store is the GitHub Releases provider: a [publish.Store] that publishes
@@ -164,6 +205,12 @@ func New(opts Options) (*Store, error) {
 	}
 	if opts.PerPage <= 0 || opts.PerPage > 100 {
 		opts.PerPage = 100
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MinThroughput == 0 {
+		opts.MinThroughput = DefaultMinThroughput
 	}
 	switch opts.MakeLatest {
 	case "", "true", "false", "legacy":
@@ -265,11 +312,29 @@ func CheckAssetName(name string) error {
 // call runs one API call, waiting for rate limits when allowed and
 // translating errors for the Publisher.
 func (s *Store) call(ctx context.Context, op, name string, fn func(ctx context.Context) (*gh.Response, error)) error {
+	return s.callSized(ctx, op, name, 0, fn)
+}
+
+// callSized is call for a request that moves size bytes: each attempt has
+// its own deadline (see [Options.Timeout]). A negative size leaves the
+// deadline to fn (a download, whose body outlives the call).
+func (s *Store) callSized(ctx context.Context, op, name string, size int64, fn func(ctx context.Context) (*gh.Response, error)) error {
 	waited := false
 	for {
-		resp, err := fn(ctx)
+		var resp *gh.Response
+		var err error
+		if size < 0 {
+			resp, err = fn(ctx)
+		} else {
+			rctx, cancel := s.reqctx(ctx, size)
+			resp, err = fn(rctx)
+			cancel()
+		}
 		if err == nil {
 			return nil
+		}
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return &TimeoutError{Op: op, Name: name, Err: errors.New(err.Error())}
 		}
 		var wait time.Duration
 		var rle *gh.RateLimitError
@@ -543,7 +608,15 @@ func (s *Store) fetchAsset(ctx context.Context, name string, a *asset) (io.ReadC
 	// request of the Store.
 	u := fmt.Sprintf("repos/%s/%s/releases/assets/%d", s.opts.Owner, s.opts.Repo, a.GetID())
 	var rc io.ReadCloser
-	err := s.call(ctx, "download", name, func(ctx context.Context) (*gh.Response, error) {
+	err := s.callSized(ctx, "download", name, -1, func(ctx context.Context) (*gh.Response, error) {
+		// The deadline covers reading the body; Close releases it.
+		ctx, cancel := s.reqctx(ctx, int64(a.GetSize()))
+		ok := false
+		defer func() {
+			if !ok {
+				cancel()
+			}
+		}()
 		req, err := s.client.NewRequest(http.MethodGet, u, nil)
 		if err != nil {
 			return nil, err
@@ -571,13 +644,25 @@ func (s *Store) fetchAsset(ctx context.Context, name string, a *asset) (io.ReadC
 			resp.Body.Close()
 			return &gh.Response{Response: resp}, err
 		}
-		rc = resp.Body
+		rc, ok = &cancelBody{resp.Body, cancel}, true
 		return &gh.Response{Response: resp}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return rc, nil
+}
+
+// cancelBody releases a request's deadline when its body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelBody) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 // verifyErr records the error the body returned, so that an upload whose
@@ -649,7 +734,7 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.
 	body := &verifyErr{r: r}
 	var created asset
 	attempt := 0
-	err = s.call(ctx, "upload", name, func(ctx context.Context) (*gh.Response, error) {
+	err = s.callSized(ctx, "upload", name, info.Size, func(ctx context.Context) (*gh.Response, error) {
 		if attempt++; attempt > 1 {
 			// Waited for a rate limit: start the body again.
 			sk, ok := r.(io.Seeker)

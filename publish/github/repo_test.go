@@ -2,6 +2,7 @@ package github_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/relkit/relkit/publish"
 	"github.com/relkit/relkit/publish/github"
@@ -168,4 +170,54 @@ func download(t *testing.T, srv *githubtest.Server, repo, tag, name string) []by
 		t.Fatal(err)
 	}
 	return data
+}
+
+// stallOnce is a transport that holds the nth upload until its context
+// ends (a stalled connection), and passes everything else on.
+type stallOnce struct {
+	rt      http.RoundTripper
+	n       int32
+	uploads atomic.Int32
+	stalled atomic.Int32
+}
+
+func (s *stallOnce) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/assets") && s.uploads.Add(1) == s.n {
+		s.stalled.Add(1)
+		select {
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		case <-time.After(30 * time.Second): // bounded
+			return nil, errors.New("stall test: the request was never cancelled")
+		}
+	}
+	return s.rt.RoundTrip(r)
+}
+
+// TestStalledRequestIsRetried: every request has a deadline; a stalled
+// upload fails with a retryable *TimeoutError and the publish completes
+// (issue 12: every network call in every provider has a deadline).
+func TestStalledRequestIsRetried(t *testing.T) {
+	srv := githubtest.NewServer(t)
+	tr := &stallOnce{rt: http.DefaultTransport, n: 3}
+	r, err := github.NewRepo(github.Options{Owner: "acme", Repo: "hello", Token: githubtest.Token, BaseURL: srv.URL,
+		HTTPClient: &http.Client{Transport: tr}, Timeout: 300 * time.Millisecond}, github.RepoOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	publishtest.StageRelease(t, dir, publishtest.Release{})
+	p, err := publish.New(r, publish.WithRetry(publishtest.FastRetry), publish.WithConcurrency(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Publish(context.Background(), dir); err != nil {
+		t.Fatalf("publish with a stalled upload: %v", err)
+	}
+	if tr.stalled.Load() != 1 {
+		t.Fatalf("%d uploads stalled, want 1", tr.stalled.Load())
+	}
+	if !publish.IsRetryable(&github.TimeoutError{Op: "upload", Err: errors.New("x")}) {
+		t.Error("a TimeoutError is not retryable")
+	}
 }
