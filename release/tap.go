@@ -89,6 +89,17 @@ type TapRepo struct {
 	// Token is the cask or app name (the file's base name); empty means
 	// the project.
 	Token string
+	// Writer, when set, writes the file instead of a git clone and push:
+	// for a repository on GitHub, github.NewContents (the contents API,
+	// one commit per changed file, no git client needed). URL then only
+	// names the repository in messages.
+	Writer TapWriter
+}
+
+// TapWriter writes one file into a tap or bucket repository, committing
+// only when its content changes (see [TapRepo.Writer]).
+type TapWriter interface {
+	WriteFile(ctx context.Context, path string, data []byte, message string) (changed bool, commit string, err error)
 }
 
 // TapError reports a tap or bucket repository that could not be read,
@@ -210,6 +221,16 @@ func (c TapConfig) Check(ctx context.Context) error {
 	}
 	for _, r := range []*TapRepo{c.Homebrew, c.Scoop} {
 		if r == nil {
+			continue
+		}
+		if r.Writer != nil {
+			// A writer checks itself when it can (a checker's
+			// Check(ctx) error); the contents API has no dry run.
+			if ck, ok := r.Writer.(interface{ Check(context.Context) error }); ok {
+				if err := ck.Check(ctx); err != nil {
+					return &TapError{Repo: r.URL, Op: "check", Err: err}
+				}
+			}
 			continue
 		}
 		err := c.withClone(ctx, r, func(g git, dir string) error {
@@ -422,6 +443,14 @@ func (c *TapConfig) published(ctx context.Context) (tapRelease, error) {
 // changed.
 func (c *TapConfig) commit(ctx context.Context, r *TapRepo, file string, data []byte, msg string) (*TapUpdate, error) {
 	u := &TapUpdate{Repo: r.URL, File: file}
+	if r.Writer != nil {
+		changed, commit, err := r.Writer.WriteFile(ctx, file, data, msg)
+		if err != nil {
+			return nil, &TapError{Repo: r.URL, Op: "write", Err: err}
+		}
+		u.Changed, u.Commit = changed, commit
+		return u, nil
+	}
 	err := c.withClone(ctx, r, func(g git, dir string) error {
 		p := filepath.Join(dir, filepath.FromSlash(file))
 		if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, data) {

@@ -33,9 +33,10 @@
 // (windows gets zip); --packages deb,rpm,apk builds Linux packages with
 // nfpm (--maintainer, --description and --license required; --homepage,
 // --depends); --homebrew-tap REPO and --scoop-bucket REPO (git
-// repositories; --base-url, the public URL of the release root, for the
-// download URLs) are checked before the build and updated with a cask and
-// an app manifest once the release is published.
+// repositories, or github:OWNER/REPO to write through GitHub's contents
+// API with GITHUB_TOKEN; --base-url, the public URL of the release root,
+// for the download URLs) are checked before the build and updated with a
+// cask and an app manifest once the release is published.
 package main
 
 import (
@@ -157,11 +158,11 @@ func run(ctx context.Context) error {
 	if *homebrewTap != "" || *scoopBucket != "" {
 		taps = &release.TapConfig{Project: *project, BaseURL: *baseURL, Remote: remote, Keys: [][]byte{pub},
 			Description: *description, Homepage: *homepage, License: *license}
-		if *homebrewTap != "" {
-			taps.Homebrew = &release.TapRepo{URL: *homebrewTap}
+		if taps.Homebrew, err = tapRepo(*homebrewTap, *githubAPI); err != nil {
+			return err
 		}
-		if *scoopBucket != "" {
-			taps.Scoop = &release.TapRepo{URL: *scoopBucket}
+		if taps.Scoop, err = tapRepo(*scoopBucket, *githubAPI); err != nil {
+			return err
 		}
 		if repo, ok := strings.CutPrefix(*to, "github:"); ok && *baseURL == "" {
 			// The forge layout: each version's files are its tag's
@@ -329,4 +330,25 @@ func location(s string) (verify.Location, error) {
 		return verify.NewHTTP(s)
 	}
 	return verify.Dir(s), nil
+}
+
+// tapRepo is the tap or bucket named by a flag: a git repository, or
+// github:OWNER/REPO written through the contents API.
+func tapRepo(s, githubAPI string) (*release.TapRepo, error) {
+	if s == "" {
+		return nil, nil
+	}
+	repo, ok := strings.CutPrefix(s, "github:")
+	if !ok {
+		return &release.TapRepo{URL: s}, nil
+	}
+	owner, name, ok := strings.Cut(repo, "/")
+	if !ok {
+		return nil, fmt.Errorf("want github:OWNER/REPO, got %s", s)
+	}
+	w, err := github.NewContents(github.Options{Owner: owner, Repo: name, BaseURL: githubAPI}, "")
+	if err != nil {
+		return nil, err
+	}
+	return &release.TapRepo{URL: "https://github.com/" + repo, Writer: w}, nil
 }

@@ -37,6 +37,10 @@
 //     "Accept: application/octet-stream" a 302 redirect to a
 //     pre-signed-style download URL that needs no token.
 //   - DELETE /repos/{owner}/{repo}/releases/assets/{id}: 204.
+//   - GET and PUT /repos/{owner}/{repo}/contents/{path} (the default
+//     branch): a file's base64 content and blob sha; create (201), update
+//     with the current sha (200), 422 without it, 409 with a stale one.
+//     [Server.File] and [Server.Commits] read the result.
 //   - GET /{owner}/{repo}/releases/download/{tag}/{name} (no /api/v3, no
 //     token): the public browser_download_url of a published release's
 //     asset, a 302 to the storage URL on the asset host; 404 for drafts,
@@ -81,7 +85,9 @@ package githubtest
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -166,6 +172,14 @@ type AssetRequest struct {
 type repo struct {
 	releases []*release // creation order
 	private  bool
+	files    map[string]*file // the default branch's files (contents API)
+	commits  int
+}
+
+// file is a repository file as the contents API serves it.
+type file struct {
+	data []byte
+	sha  string // the git blob SHA-1 of data
 }
 
 type release struct {
@@ -522,6 +536,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"name": parts[2], "full_name": parts[1] + "/" + parts[2],
 			"owner": map[string]any{"login": parts[1]}, "private": private,
 			"html_url": s.URL + "/" + parts[1] + "/" + parts[2]})
+		return
+	}
+	// repos/{owner}/{repo}/contents/{path}
+	if len(parts) >= 5 && parts[0] == "repos" && parts[3] == "contents" && !upload {
+		s.contents(w, r, parts[1], parts[2], strings.Join(parts[4:], "/"))
 		return
 	}
 	// repos/{owner}/{repo}/releases...
@@ -1040,4 +1059,96 @@ func (s *Server) assetJSON(a *asset) map[string]any {
 		m["digest"] = "sha256:" + hex.EncodeToString(sum[:])
 	}
 	return m
+}
+
+// contents serves GET and PUT /repos/{owner}/{repo}/contents/{path} on the
+// default branch, as GitHub documents them: GET answers a file's base64
+// content and blob sha (404 when there is none); PUT creates a file
+// (201), or updates it when the request carries the file's current sha
+// (200); an update without the sha is 422, and a stale sha 409.
+func (s *Server) contents(w http.ResponseWriter, r *http.Request, owner, repoName, path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.repo(owner, repoName)
+	f := rp.files[path]
+	switch r.Method {
+	case http.MethodGet:
+		if f == nil {
+			apiError(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"type": "file", "path": path, "sha": f.sha, "size": len(f.data),
+			"encoding": "base64", "content": base64.StdEncoding.EncodeToString(f.data)})
+	case http.MethodPut:
+		var req struct {
+			Message string `json:"message"`
+			Content string `json:"content"`
+			SHA     string `json:"sha"`
+			Branch  string `json:"branch"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<20)).Decode(&req); err != nil || req.Message == "" {
+			apiError(w, http.StatusUnprocessableEntity, "Invalid request: message and content are required")
+			return
+		}
+		data, err := base64.StdEncoding.DecodeString(req.Content)
+		if err != nil {
+			apiError(w, http.StatusUnprocessableEntity, "content is not valid Base64")
+			return
+		}
+		switch {
+		case f != nil && req.SHA == "":
+			apiError(w, http.StatusUnprocessableEntity, `Invalid request. "sha" wasn't supplied.`)
+			return
+		case f != nil && req.SHA != f.sha:
+			apiError(w, http.StatusConflict, path+" does not match "+req.SHA)
+			return
+		}
+		status := http.StatusCreated
+		if f != nil {
+			status = http.StatusOK
+		}
+		if rp.files == nil {
+			rp.files = map[string]*file{}
+		}
+		nf := &file{data: data, sha: blobSHA(data)}
+		rp.files[path] = nf
+		rp.commits++
+		writeJSON(w, status, map[string]any{
+			"content": map[string]any{"type": "file", "path": path, "sha": nf.sha, "size": len(data)},
+			"commit":  map[string]any{"sha": fmt.Sprintf("%040x", rp.commits), "message": req.Message},
+		})
+	default:
+		apiError(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+	}
+}
+
+// blobSHA is git's blob id of data: SHA-1 of "blob <len>\x00" + data.
+func blobSHA(data []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(data))
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// File returns the content of a file of the repository's default branch
+// (written through the contents API), and whether it exists.
+func (s *Server) File(owner, repo, path string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.repos[owner+"/"+repo]
+	if rp == nil || rp.files[path] == nil {
+		return nil, false
+	}
+	return append([]byte(nil), rp.files[path].data...), true
+}
+
+// Commits returns how many commits the contents API made in the
+// repository.
+func (s *Server) Commits(owner, repo string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rp := s.repos[owner+"/"+repo]; rp != nil {
+		return rp.commits
+	}
+	return 0
 }
