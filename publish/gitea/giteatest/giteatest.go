@@ -45,12 +45,12 @@
 //     download path (200 with the bytes, as Gitea's ServeAttachment does
 //     with local storage); a draft's attachments are 404 unless the token
 //     has write access; "latest" as the tag means the latest release.
-//   - With [Server.ServeDirect], both download paths answer 302 to a
-//     one-time URL on a second loopback server (object storage) instead.
 //   - GET /attachments/{uuid}: an attachment's browser_download_url, with
 //     the same draft rule (stricter than Gitea releases that served a
 //     draft's attachment to any reader who knew its UUID, a reported
 //     advisory: a test must never depend on that leak).
+//   - With [Server.ServeDirect], both download paths answer 302 to a
+//     one-time URL on a second loopback server (object storage) instead.
 //
 // Authentication is "Authorization: token T" (also "Bearer T", and the
 // deprecated ?token= and ?access_token= queries). [Server.Token] has write
