@@ -36,7 +36,7 @@ func TestReleaseToGitea(t *testing.T) {
 	to := "gitea:" + strings.TrimPrefix(srv.URL, "http://") + "/example/hello"
 	release := func(ok bool, v string) string {
 		return run(t, src, env, ok, "release", "--project", "hello", "--version", v, "--key", key, "--targets", host(),
-			"--to", to, "--gitea-url", srv.URL, "--dist", filepath.Join(src, "dist"))
+			"--to", to, "--gitea-url", srv.URL+"/api/v1", "--dist", filepath.Join(src, "dist"))
 	}
 	release(true, "1.0.0")
 	release(true, "1.1.0")

@@ -60,7 +60,7 @@ import (
 
 // giteaURL is the Gitea server's root URL for gitea:HOST/OWNER/REPO
 // (default https://HOST).
-var giteaURL = flag.String("gitea-url", "", "Gitea/Forgejo root URL for gitea:HOST/OWNER/REPO (default https://HOST)")
+var giteaURL = flag.String("gitea-url", "", "Gitea/Forgejo root (or API) URL for gitea:HOST/OWNER/REPO (default https://HOST)")
 
 func main() {
 	if err := run(context.Background()); err != nil {

@@ -173,7 +173,8 @@ type Options struct {
 	// BaseURL is the Gitea or Forgejo server's root URL, as its users see
 	// it ("https://gitea.example.com", "https://example.com/gitea"); the
 	// API is BaseURL + "/api/v1" and clients download from
-	// BaseURL/OWNER/REPO/releases/download/TAG/NAME. Required.
+	// BaseURL/OWNER/REPO/releases/download/TAG/NAME. The API base
+	// (BaseURL + "/api/v1") is accepted too. Required.
 	BaseURL string
 	// Owner and Repo name the repository. Required.
 	Owner, Repo string
@@ -251,7 +252,8 @@ func New(opts Options) (*Store, error) {
 	if opts.BaseURL == "" || opts.Owner == "" || opts.Repo == "" {
 		return nil, errors.New("gitea: Options.BaseURL, Owner and Repo are required")
 	}
-	u, err := url.Parse(strings.TrimSuffix(opts.BaseURL, "/"))
+	// The API base (".../api/v1") names the same server.
+	u, err := url.Parse(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(opts.BaseURL, "/"), "/api/v1"), "/"))
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("gitea: Options.BaseURL %q: want the server's http(s) root URL, such as https://gitea.example.com", opts.BaseURL)
 	}

@@ -526,6 +526,10 @@ func TestRoute(t *testing.T) {
 	if got := s.URL("1.2.0/SHA256SUMS"); got != "https://git.example.com/sub/o/r/releases/download/hello-v1.2.0/SHA256SUMS" {
 		t.Errorf("URL = %s", got)
 	}
+	api, err := gitea.New(gitea.Options{BaseURL: "https://git.example.com/sub/api/v1/", Owner: "o", Repo: "r", Token: "t"})
+	if err != nil || api.URL("") != "https://git.example.com/sub/o/r/releases" {
+		t.Errorf("BaseURL given as the API base: %v, URL(\"\") = %q", err, api.URL(""))
+	}
 }
 
 // TestServeDirect: with Gitea's SERVE_DIRECT the download path redirects
