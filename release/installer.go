@@ -106,6 +106,13 @@ type Installer struct {
 	// https:// URL with a host, or a file:/// URL, without user info,
 	// query or fragment; see AllowLoopbackHTTP for plain http.
 	BaseURL string
+	// Forge says BaseURL is a forge repository's web URL
+	// ("https://github.com/OWNER/REPO", a GitHub Enterprise or a
+	// Gitea/Forgejo "https://HOST/OWNER/REPO") published in the forge
+	// layout (docs/wire-format.md): the script then reads the root from
+	// the index release (relkit-index) and each version's files from the
+	// release of its tag, through the public download URLs.
+	Forge bool
 	// AllowLoopbackHTTP lets BaseURL (and the script's <PROJECT>_BASE_URL
 	// override) be a plain http:// URL whose host is a loopback address:
 	// 127.0.0.0/8 written as a dotted quad, localhost or [::1]. It is
@@ -199,22 +206,30 @@ func (i *Installer) Render(project string) ([]byte, error) {
 	} else if !envPrefixRe.MatchString(env) {
 		return nil, &ConfigError{Field: "Installer.EnvPrefix", Reason: fmt.Sprintf("%q is not a shell variable name", env)}
 	}
-	proto := "=https,file"
+	proto, protoRedir := "=https,file", "=https"
 	if i.AllowLoopbackHTTP {
 		proto = "=https,http,file"
+		if i.Forge {
+			// A forge on loopback (a test) redirects downloads to its
+			// asset host, another loopback server.
+			protoRedir = "=https,http"
+		}
 	}
 	var b bytes.Buffer
 	err = installerTemplate.Execute(&b, map[string]any{
-		"Project":   project,
-		"Env":       env,
-		"BaseURL":   strings.TrimRight(i.BaseURL, "/"),
-		"AllowHTTP": i.AllowLoopbackHTTP,
-		"Proto":     proto,
-		"Binaries":  strings.Join(bins, " "),
-		"Primary":   bins[0],
-		"Key":       strings.TrimSpace(string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))),
-		"Vercmp":    installerVercmpAWK,
-		"MaxMeta":   manifest.MaxManifestSize,
+		"Project":    project,
+		"Env":        env,
+		"BaseURL":    strings.TrimRight(i.BaseURL, "/"),
+		"AllowHTTP":  i.AllowLoopbackHTTP,
+		"Proto":      proto,
+		"ProtoRedir": protoRedir,
+		"Forge":      i.Forge,
+		"IndexTag":   manifest.IndexTag,
+		"Binaries":   strings.Join(bins, " "),
+		"Primary":    bins[0],
+		"Key":        strings.TrimSpace(string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))),
+		"Vercmp":     installerVercmpAWK,
+		"MaxMeta":    manifest.MaxManifestSize,
 	})
 	if err != nil {
 		return nil, err
@@ -425,9 +440,9 @@ var installerTemplate = template.Must(template.New("install.sh").Delims("[%", "%
 # release pipeline refuses to publish when the public key below differs
 # from the release signing key.
 #
-#   curl -fsSL [%.BaseURL%]/install.sh | sh
-#   curl -fsSL [%.BaseURL%]/install.sh | sh -s -- 1.2.0
-#   curl -fsSL [%.BaseURL%]/install.sh | sh -s -- --allow-downgrade 1.1.0
+#   curl -fsSL [%.BaseURL%][%if .Forge%]/releases/download/[%.IndexTag%][%end%]/install.sh | sh
+#   curl -fsSL [%.BaseURL%][%if .Forge%]/releases/download/[%.IndexTag%][%end%]/install.sh | sh -s -- 1.2.0
+#   curl -fsSL [%.BaseURL%][%if .Forge%]/releases/download/[%.IndexTag%][%end%]/install.sh | sh -s -- --allow-downgrade 1.1.0
 #
 # It checks the signature of manifest.json (with the key below), that the
 # manifest is [%.Project%]'s and has not expired, that the release is listed and
@@ -521,9 +536,32 @@ check_loopback() {
 # curl_get URL FILE MAXBYTES: downloads URL into FILE; returns curl's exit
 # status and leaves the HTTP status in http_code. Redirects go to https only.
 curl_get() {
-	http_code=$(curl --proto '[%.Proto%]' --proto-redir '=https' --tlsv1.2 --fail --silent --show-error \
+	http_code=$(curl --proto '[%.Proto%]' --proto-redir '[%.ProtoRedir%]' --tlsv1.2 --fail --silent --show-error \
 		--location --max-redirs 5 --connect-timeout 30 --speed-limit 1024 --speed-time 60 \
 		--max-filesize "$3" --write-out '%{http_code}' --output "$2" "$1" 2>"$tmp/curl.err")
+}
+
+# root_url NAME: the URL of NAME at the release root ([%if .Forge%]the forge's
+# index release: the file's base name, root signatures.json renamed[%else%]base_url/NAME[%end%]).
+root_url() {
+[%- if .Forge%]
+	case "$1" in
+	signatures.json) printf '%s/releases/download/[%.IndexTag%]/root.signatures.json\n' "$base_url" ;;
+	*) printf '%s/releases/download/[%.IndexTag%]/%s\n' "$base_url" "${1##*/}" ;;
+	esac
+[%- else%]
+	printf '%s/%s\n' "$base_url" "$1"
+[%- end%]
+}
+
+# version_url VERSION TAG NAME: the URL of a version's file ([%if .Forge%]the
+# asset NAME of the release TAG[%else%]base_url/VERSION/NAME[%end%]).
+version_url() {
+[%- if .Forge%]
+	printf '%s/releases/download/%s/%s\n' "$base_url" "$2" "$3"
+[%- else%]
+	printf '%s/%s/%s\n' "$base_url" "$1" "$3"
+[%- end%]
 }
 
 # fetch URL FILE [MAXBYTES]: downloads URL into FILE, or dies.
@@ -609,6 +647,7 @@ manifest_release() {
 	ver != want { next }
 	/^      "status": / { print "status " val($0); next }
 	/^      "reason": / { print "reason " val($0); next }
+	/^      "tag": / { print "tag " val($0); next }
 	/^        [{]/ { art = ""; next }
 	/^          "name": / { art = val($0); next }
 	art == file && /^          "sha256": / { print "sha256 " val($0); next }
@@ -790,10 +829,10 @@ RELKIT_PUBLIC_KEY
 
 	# The signed manifest: signature at its content-addressed path, or the
 	# legacy manifest.json.sig when the release root has no sigs/.
-	fetch "$base_url/manifest.json" "$tmp/manifest.json"
+	fetch "$(root_url manifest.json)" "$tmp/manifest.json"
 	sha256_of "$tmp/manifest.json"
-	if ! fetch_if_present "$base_url/sigs/manifest.json.$sum.sig" "$tmp/manifest.json.sig"; then
-		fetch "$base_url/manifest.json.sig" "$tmp/manifest.json.sig"
+	if ! fetch_if_present "$(root_url "sigs/manifest.json.$sum.sig")" "$tmp/manifest.json.sig"; then
+		fetch "$(root_url manifest.json.sig)" "$tmp/manifest.json.sig"
 	fi
 	verify_sig "$tmp/manifest.json" "$tmp/manifest.json.sig"
 	project=$(json_top "$tmp/manifest.json" project) || die "manifest.json names no project"
@@ -873,15 +912,20 @@ RELKIT_PUBLIC_KEY
 	done
 
 	# The signed checksums, then the archive.
-	fetch "$base_url/$version/SHA256SUMS" "$tmp/SHA256SUMS"
-	fetch "$base_url/$version/SHA256SUMS.sig" "$tmp/SHA256SUMS.sig"
+	tag=$(field tag "$info")
+	[ -n "$tag" ] || tag="v$version"
+	case "$tag" in
+	*[!A-Za-z0-9._+-]*) die "bad tag $tag in manifest.json" ;;
+	esac
+	fetch "$(version_url "$version" "$tag" SHA256SUMS)" "$tmp/SHA256SUMS"
+	fetch "$(version_url "$version" "$tag" SHA256SUMS.sig)" "$tmp/SHA256SUMS.sig"
 	verify_sig "$tmp/SHA256SUMS" "$tmp/SHA256SUMS.sig"
 	sums_sum=$(awk -v f="$archive" '$2 == f || $2 == "*" f { print $1; n++ } END { exit n != 1 }' "$tmp/SHA256SUMS") ||
 		die "no $archive in release $version"
 	if [ "$sums_sum" != "$want_sum" ]; then
 		die "SHA256SUMS and manifest.json disagree on $archive"
 	fi
-	fetch "$base_url/$version/$archive" "$tmp/$archive" "$want_size"
+	fetch "$(version_url "$version" "$tag" "$archive")" "$tmp/$archive" "$want_size"
 	sha256_of "$tmp/$archive"
 	if [ "$sum" != "$want_sum" ]; then
 		die "checksum mismatch for $archive"

@@ -22,6 +22,7 @@ import (
 	"github.com/relkit/relkit/install"
 	"github.com/relkit/relkit/internal/testenv"
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/publish/github/githubtest"
 	"github.com/relkit/relkit/publish"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
@@ -897,6 +898,8 @@ func TestInstallerShellcheck(t *testing.T) {
 		{"https", "hello", Installer{BaseURL: "https://releases.example.com/hello"}},
 		{"loopback http", "hello", Installer{BaseURL: "http://127.0.0.1:8080/hello", AllowLoopbackHTTP: true}},
 		{"file, two binaries", "hello-world", Installer{BaseURL: "file:///srv/hello", Binaries: []string{"hello", "hello-helper"}}},
+		{"forge", "hello", Installer{BaseURL: "https://github.com/example/hello", Forge: true}},
+		{"forge on loopback", "hello", Installer{BaseURL: "http://127.0.0.1:8080/example/hello", Forge: true, AllowLoopbackHTTP: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := tc.in
@@ -1050,5 +1053,35 @@ func TestInstallerVersionOrder(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInstallerScriptFromForge: install.sh with Installer.Forge installs
+// from a repository in the forge layout (the root in the relkit-index
+// release, each version in its tag's release) through the public download
+// URLs, which redirect to an asset host, under every shell (issue 13).
+func TestInstallerScriptFromForge(t *testing.T) {
+	signer, _ := newSigner(t)
+	r := newShRoot(t, signer, "1.1.0", "1.2.0")
+	gh := githubtest.NewServer(t)
+	if err := gh.PublishLayout("acme", "hello", r.dir); err != nil {
+		t.Fatal(err)
+	}
+	in := &Installer{Key: signer.PublicKey(), BaseURL: gh.URL + "/acme/hello", Forge: true, AllowLoopbackHTTP: true}
+	script, err := in.Render("hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), InstallerFile)
+	if err := os.WriteFile(p, script, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range shells(t) {
+		dir := t.TempDir()
+		mustSh(t, sh, p, dir, nil)
+		checkVersion(t, filepath.Join(dir, "hello"), "1.2.0")
+		dir = t.TempDir()
+		mustSh(t, sh, p, dir, nil, "1.1.0")
+		checkVersion(t, filepath.Join(dir, "hello"), "1.1.0")
 	}
 }
