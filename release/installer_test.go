@@ -22,8 +22,8 @@ import (
 	"github.com/relkit/relkit/install"
 	"github.com/relkit/relkit/internal/testenv"
 	"github.com/relkit/relkit/manifest"
-	"github.com/relkit/relkit/publish/github/githubtest"
 	"github.com/relkit/relkit/publish"
+	"github.com/relkit/relkit/publish/github/githubtest"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
 )
