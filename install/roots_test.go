@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -343,7 +344,7 @@ func TestRootRotationInstall(t *testing.T) {
 		if !errors.Is(err, ErrVerification) || !errors.Is(err, want) {
 			t.Fatalf("%s: %v, want ErrVerification and %v", step, err, want)
 		}
-		if after := snapshot(t, dir); !mapsEqualStr(before, after) || readFile(t, dir+"/hello") != string(v1["hello"]) {
+		if after := snapshot(t, dir); !maps.Equal(before, after) || readFile(t, dir+"/hello") != string(v1["hello"]) {
 			t.Fatalf("%s: a refused install changed %s", step, dir)
 		}
 	}
@@ -367,18 +368,6 @@ func TestRootRotationInstall(t *testing.T) {
 	if !errors.Is(err, verify.ErrRevoked) {
 		t.Fatalf("after root/2.json was removed, keys.json by R1+R2: %v, want ErrRevoked", err)
 	}
-}
-
-func mapsEqualStr(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestRootRevokedInKeysJSON (issue 14 item 2, as reported): keys.json

@@ -519,19 +519,11 @@ func stagedMerge(dir string) MergeFunc {
 // remote returns what the store holds under name, hashing it when Stat
 // does not report a SHA-256; nil when nothing.
 func (p *Publisher) remote(ctx context.Context, name string) (*Object, error) {
-	var obj Object
-	err := p.retry(ctx, name, func(ctx context.Context) error {
-		var err error
-		obj, err = p.store.Stat(ctx, name)
-		return err
-	})
-	if errors.Is(err, ErrNotExist) {
-		return nil, nil
+	o, err := p.remoteStat(ctx, name)
+	if o == nil || err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("publish: stat %s: %w", name, err)
-	}
-	obj.Name = name
+	obj := *o
 	if obj.SHA256 != "" {
 		return &obj, nil
 	}

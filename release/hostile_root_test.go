@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -74,7 +75,7 @@ func TestMergeKeepsTheClientsThreshold(t *testing.T) {
 			t.Errorf("%s over a manifest below the clients' threshold: %v, want *publish.RootError", name, err)
 		}
 	}
-	if after := rootFiles(t, store.(*publish.DirStore).Root()); !mapsEqual(before, after) {
+	if after := rootFiles(t, store.(*publish.DirStore).Root()); !maps.Equal(before, after) {
 		t.Error("a refused merge changed the root")
 	}
 	ring, _ := verify.NewKeyRing(keys...)
@@ -82,18 +83,6 @@ func TestMergeKeepsTheClientsThreshold(t *testing.T) {
 	if _, err := v.FetchManifest(t.Context(), loc); err == nil {
 		t.Error("a 2-of-2 client accepts the planted manifest")
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestPublishKeepsKeysJSONSignatures: keys.json certified by two root keys
@@ -177,7 +166,7 @@ func TestHostileDestinationReplacesNothing(t *testing.T) {
 			if !errors.As(err, &re) {
 				t.Fatalf("publish: %v, want *publish.RootError", err)
 			}
-			if after := rootFiles(t, store.(*publish.DirStore).Root()); !mapsEqual(before, after) {
+			if after := rootFiles(t, store.(*publish.DirStore).Root()); !maps.Equal(before, after) {
 				t.Error("a refused publish changed the root files")
 			}
 		})
