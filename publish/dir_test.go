@@ -8,11 +8,17 @@ import (
 )
 
 func TestDirStoreConformance(t *testing.T) {
-	publishtest.Run(t, func(t *testing.T) publish.Store {
+	publishtest.RunWith(t, func(t *testing.T) publish.Store {
 		s, err := publish.NewDirStore(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
-	})
+	}, publishtest.Options{Reopen: func(t *testing.T, s publish.Store) publish.Store {
+		o, err := publish.NewDirStore(s.(*publish.DirStore).Root())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}})
 }

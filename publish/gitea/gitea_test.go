@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,10 +44,24 @@ func newStore(t *testing.T, srv *giteatest.Server, opts ...func(*gitea.Options))
 
 func TestConformance(t *testing.T) {
 	srv := giteatest.NewServer(t)
-	publishtest.Run(t, func(t *testing.T) publish.Store {
-		s, _ := newStore(t, srv)
+	var mu sync.Mutex
+	repos := map[publish.Store]string{}
+	publishtest.RunWith(t, func(t *testing.T) publish.Store {
+		s, repo := newStore(t, srv)
+		mu.Lock()
+		repos[s] = repo
+		mu.Unlock()
 		return s
-	})
+	}, publishtest.Options{Reopen: func(t *testing.T, s publish.Store) publish.Store {
+		mu.Lock()
+		repo := repos[s]
+		mu.Unlock()
+		o, err := newStoreFor(t, srv, repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}})
 }
 
 // TestConformanceStreaming runs the suite with every upload streamed (the

@@ -164,6 +164,10 @@ func (r *Repo) Stat(ctx context.Context, name string) (publish.Object, error) {
 	if s != r.index {
 		return s.Stat(ctx, name)
 	}
+	if publish.IsMutable(name) {
+		// Another client may have replaced it since the last listing.
+		r.index.markStale()
+	}
 	a, err := r.current(ctx, name)
 	if err != nil {
 		return publish.Object{}, err
@@ -212,11 +216,19 @@ func (r *Repo) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if s != r.index {
 		return s.Open(ctx, name)
 	}
-	a, err := r.current(ctx, name)
-	if err != nil {
-		return nil, err
+	for try := 0; ; try++ {
+		a, err := r.current(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		rc, err := s.fetchAsset(ctx, name, a)
+		if errors.Is(err, publish.ErrNotExist) && try < 2 {
+			// Replaced by another client since the listing: list again.
+			r.index.markStale()
+			continue
+		}
+		return rc, err
 	}
-	return s.fetchAsset(ctx, name, a)
 }
 
 // Put implements [publish.Store]. Before manifest.json, it publishes the

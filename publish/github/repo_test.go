@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,11 +35,23 @@ func newRepo(t *testing.T, srv *githubtest.Server, repo string) *github.Repo {
 // put of a merging publish.
 func TestRepoConformance(t *testing.T) {
 	var n atomic.Int32
-	publishtest.Run(t, func(t *testing.T) publish.Store {
+	servers := map[publish.Store]*githubtest.Server{}
+	var mu sync.Mutex
+	publishtest.RunWith(t, func(t *testing.T) publish.Store {
 		// A server per store: the suite's dozens of publishes would
 		// spend one server's rate-limit budget.
-		return newRepo(t, githubtest.NewServer(t), fmt.Sprintf("hello%d", n.Add(1)))
-	})
+		srv := githubtest.NewServer(t)
+		r := newRepo(t, srv, fmt.Sprintf("hello%d", n.Add(1)))
+		mu.Lock()
+		servers[r] = srv
+		mu.Unlock()
+		return r
+	}, publishtest.Options{Reopen: func(t *testing.T, s publish.Store) publish.Store {
+		mu.Lock()
+		srv := servers[s]
+		mu.Unlock()
+		return newRepo(t, srv, strings.TrimPrefix(s.(*github.Repo).String(), "github:acme/"))
+	}})
 }
 
 // TestRepoLayout: after two releases, the index release holds the root

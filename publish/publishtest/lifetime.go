@@ -141,7 +141,7 @@ func testStaleBase(t *testing.T, s publish.Store) {
 
 // testConcurrentPublishers: two publishers of 1.2.0 and 1.3.0 started
 // together, ConcurrentTrials times: both succeed and both are listed.
-func testConcurrentPublishers(t *testing.T, newStore func(*testing.T) publish.Store) {
+func testConcurrentPublishers(t *testing.T, newStore func(*testing.T) publish.Store, reopen func(*testing.T, publish.Store) publish.Store) {
 	ctx := context.Background()
 	base, a, b := t.TempDir(), t.TempDir(), t.TempDir()
 	StageRelease(t, base, Release{Version: "1.0.0"})
@@ -164,7 +164,11 @@ func testConcurrentPublishers(t *testing.T, newStore func(*testing.T) publish.St
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				p := newPublisher(t, s)
+				own := s
+				if reopen != nil {
+					own = reopen(t, s) // each publisher its own client
+				}
+				p := newPublisher(t, own)
 				v := map[int]string{0: "1.2.0", 1: "1.3.0"}[i]
 				merge := MergeRelease(t, dir, v)
 				<-start

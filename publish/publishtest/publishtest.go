@@ -72,6 +72,22 @@ var FastRetry = publish.RetryPolicy{Attempts: 4, InitialDelay: time.Millisecond,
 // must return a new, empty store on every call (a fresh directory, bucket
 // prefix or GitHub release).
 func Run(t *testing.T, newStore func(t *testing.T) publish.Store) {
+	RunWith(t, newStore, Options{})
+}
+
+// Options are the optional parts of a conformance run.
+type Options struct {
+	// Reopen returns another client for the destination of s (a new
+	// DirStore on the same root, a new S3 client on the same prefix, a
+	// new forge client on the same repository). The ConcurrentPublishers
+	// case then gives each racing publisher its own, as two CI jobs have;
+	// without it they share s.
+	Reopen func(t *testing.T, s publish.Store) publish.Store
+}
+
+// RunWith is Run with options.
+func RunWith(t *testing.T, newStore func(t *testing.T) publish.Store, o Options) {
+
 	t.Run("Contract", func(t *testing.T) { testContract(t, newStore(t)) })
 	t.Run("PublishOrder", func(t *testing.T) { testPublishOrder(t, newStore(t)) })
 	t.Run("IdempotentRerun", func(t *testing.T) { testRerun(t, newStore(t)) })
@@ -84,7 +100,7 @@ func Run(t *testing.T, newStore func(t *testing.T) publish.Store) {
 	t.Run("NoRetryOn4xx", func(t *testing.T) { testNoRetry(t, newStore(t)) })
 	t.Run("PromoteFrom", func(t *testing.T) { testPromoteFrom(t, newStore(t)) })
 	t.Run("StaleBase", func(t *testing.T) { testStaleBase(t, newStore(t)) })
-	t.Run("ConcurrentPublishers", func(t *testing.T) { testConcurrentPublishers(t, newStore) })
+	t.Run("ConcurrentPublishers", func(t *testing.T) { testConcurrentPublishers(t, newStore, o.Reopen) })
 	t.Run("KillThenMerge", func(t *testing.T) { testKillThenMerge(t, newStore) })
 }
 

@@ -52,7 +52,10 @@ func newStore(t testing.TB, srv *s3test.Server, opts ...s3store.Option) *s3store
 
 func TestConformance(t *testing.T) {
 	srv := s3test.Start(t)
-	publishtest.Run(t, func(t *testing.T) publish.Store { return newStore(t, srv) })
+	publishtest.RunWith(t, func(t *testing.T) publish.Store { return newStore(t, srv) },
+		publishtest.Options{Reopen: func(t *testing.T, s publish.Store) publish.Store {
+			return newStoreAt(t, srv, s.(*s3store.Store).Prefix())
+		}})
 }
 
 // TestConformanceOtherOptions runs the suite again with the options that
