@@ -294,6 +294,13 @@ func New(cfg Config) (*Installer, error) {
 	}
 	if len(cfg.Binaries) == 0 && cfg.Project != "" {
 		cfg.Binaries = []string{cfg.Project + platform.ExeSuffix()}
+		if renamed := runningUnderOtherName(cfg.Dir, cfg.Binaries[0]); renamed != "" {
+			// The program updating itself was renamed: installing the
+			// project's name beside it would leave it at its version
+			// forever while reporting success.
+			bad("Binaries: the running program is %s, but Binaries defaults to %s (the project name), which %s does not hold: rename the program back to %s, or point Dir elsewhere",
+				renamed, cfg.Binaries[0], cfg.Dir, cfg.Binaries[0])
+		}
 	}
 	seen := map[string]bool{}
 	for _, b := range cfg.Binaries {
@@ -996,4 +1003,34 @@ func (in *Installer) Rollback(ctx context.Context) (*Result, error) {
 	}
 	in.log.Info("rolled back", "project", in.cfg.Project, "version", info.Version, "from", inst)
 	return res, nil
+}
+
+// executable is os.Executable (a test replaces it).
+var executable = os.Executable
+
+// runningUnderOtherName returns the running program's name when it lives
+// in dir under a name other than primary and dir holds no primary: a
+// self-updater that was renamed. Otherwise "".
+func runningUnderOtherName(dir, primary string) string {
+	exe, err := executable()
+	if err != nil || dir == "" {
+		return ""
+	}
+	if r, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = r
+	}
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	if r, err := filepath.EvalSymlinks(d); err == nil {
+		d = r
+	}
+	if filepath.Dir(exe) != d || filepath.Base(exe) == primary {
+		return ""
+	}
+	if _, err := os.Lstat(filepath.Join(d, primary)); err == nil {
+		return ""
+	}
+	return filepath.Base(exe)
 }

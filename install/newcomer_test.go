@@ -63,3 +63,31 @@ func TestMissingDirSaysCreateIt(t *testing.T) {
 		t.Error("the directory was created")
 	}
 }
+
+// TestRenamedSelfUpdaterRefused: a self-updater renamed from hello to hi
+// used to install "hello" beside itself and report the update, while hi
+// stayed at its version forever. With Binaries left at its default, New
+// now refuses, naming both.
+func TestRenamedSelfUpdaterRefused(t *testing.T) {
+	f := newFixture(t, "hello")
+	dir := t.TempDir()
+	hi := filepath.Join(dir, "hi")
+	if err := os.WriteFile(hi, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := executable
+	executable = func() (string, error) { return hi, nil }
+	defer func() { executable = old }()
+	_, err := New(f.config("http://127.0.0.1:1/", dir))
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "hi") || !strings.Contains(err.Error(), "hello") {
+		t.Fatalf("renamed self-updater: %v, want a *ConfigError naming hi and hello", err)
+	}
+	// Binaries set explicitly, or the project's binary present: allowed.
+	if err := os.WriteFile(filepath.Join(dir, "hello"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(f.config("http://127.0.0.1:1/", dir)); err != nil {
+		t.Fatalf("with hello beside hi: %v", err)
+	}
+}
