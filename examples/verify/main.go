@@ -85,18 +85,21 @@ func run(ctx context.Context, args []string) (int, error) {
 	if *flat {
 		opts.Dir = "."
 	}
+	// The report is printed whatever failed: it says what.
 	report, err := v.VerifyRelease(ctx, loc, opts)
+	if report != nil {
+		if *asJSON {
+			b, jerr := report.JSON()
+			if jerr != nil {
+				return 1, jerr
+			}
+			os.Stdout.Write(b)
+		} else {
+			fmt.Print(report.Markdown())
+		}
+	}
 	if err != nil {
 		return 1, err
-	}
-	if *asJSON {
-		b, err := report.JSON()
-		if err != nil {
-			return 1, err
-		}
-		os.Stdout.Write(b)
-	} else {
-		fmt.Print(report.Markdown())
 	}
 	if err := report.Err(); err != nil {
 		return 1, err
