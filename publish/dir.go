@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,6 +24,21 @@ import (
 // directory, synced, and then moved into place, so a reader of the
 // directory never sees a partial file; create-only puts use link(2), so a
 // published file is never overwritten even by a concurrent publish.
+//
+// Durability: a file's bytes are fsynced before its name appears, so
+// even after a power failure a published name never holds a partial or
+// empty file. The directory entries of files under subdirectories (the
+// version directories, sigs/, root/) are fsynced in one batch, once per
+// directory, before the next file at the root (manifest.json above all)
+// is written, and on Commit; a root file's directory entry is fsynced
+// before its Put returns. So when the commit point (manifest.json) is
+// durable, everything it refers to is, and a power failure before it
+// loses at most names that no manifest lists yet, which a re-run puts
+// back. That is one fsync per file instead of two; call
+// [DirStore.Commit] after Puts of subdirectory files made outside a
+// Publisher to make their names durable. The digest sidecars ([SumsDir])
+// are not fsynced at all: one lost in a crash is missing or empty, and
+// costs a hash.
 //
 // Stat hashes the file to report its SHA-256, so planning reads every
 // file already published under a staged name once. A publish killed while
@@ -38,6 +54,9 @@ type DirStore struct {
 	// sidecars under [SumsDir] (see there). Default false: a no-op re-run
 	// reads no published byte.
 	Rehash bool
+
+	mu       sync.Mutex
+	unsynced map[string]bool // directories whose new entries are not fsynced yet
 }
 
 // NewDirStore returns a DirStore publishing into root, creating it if
@@ -114,6 +133,13 @@ func (d *DirStore) Put(ctx context.Context, name string, r io.Reader, info PutIn
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	if dir == d.root {
+		// A root file (manifest.json: the commit point) comes after
+		// everything it refers to: make their names durable first.
+		if err := d.syncDirs(); err != nil {
+			return err
+		}
+	}
 	if !info.Replace {
 		if _, err := os.Lstat(p); err == nil {
 			return &os.PathError{Op: "publish", Path: p, Err: ErrExist}
@@ -178,12 +204,40 @@ func (d *DirStore) Put(ctx context.Context, name string, r io.Reader, info PutIn
 	// Unlink the temporary name first: dropping a link changes the
 	// file's change time, which the sidecar records.
 	os.Remove(tmp)
-	if err := atomicfile.SyncDir(dir); err != nil {
-		return err
+	if dir == d.root {
+		if err := atomicfile.SyncDir(dir); err != nil {
+			return err
+		}
+	} else {
+		d.mu.Lock()
+		if d.unsynced == nil {
+			d.unsynced = map[string]bool{}
+		}
+		d.unsynced[dir] = true
+		d.mu.Unlock()
 	}
 	d.remember(name, p, info.SHA256)
 	return nil
 }
+
+// syncDirs fsyncs every directory that got new entries since the last
+// call, once each.
+func (d *DirStore) syncDirs() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for dir := range d.unsynced {
+		if err := atomicfile.SyncDir(dir); err != nil {
+			return err
+		}
+		delete(d.unsynced, dir)
+	}
+	return nil
+}
+
+// Commit implements [Committer]: it makes the names of the files put so
+// far durable (see the durability note on [DirStore]). The Publisher calls
+// it after manifest.json; by then it has nothing left to do.
+func (d *DirStore) Commit(ctx context.Context) error { return d.syncDirs() }
 
 // LockFile is the file in the root of a [DirStore] that conditional
 // replaces lock (flock(2) on Unix), so that two publishers replacing

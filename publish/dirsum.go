@@ -67,7 +67,28 @@ func (d *DirStore) remember(name, path, sum string) {
 	if err := os.MkdirAll(filepath.Dir(sp), 0o755); err != nil {
 		return
 	}
-	atomicfile.WriteFile(sp, strings.NewReader(formatSidecar(sidecar{sha256: sum, id: id})), 0o644)
+	writeUnsynced(sp, formatSidecar(sidecar{sha256: sum, id: id}))
+}
+
+// writeUnsynced replaces name with data through a temporary file and a
+// rename, without fsync: readers see the old or the new content, and a
+// crash may leave it missing or empty, never a valid record of another
+// file (a sidecar is trusted only when it parses and matches).
+func writeUnsynced(name, data string) {
+	f, err := os.CreateTemp(filepath.Dir(name), atomicfile.TempPattern)
+	if err != nil {
+		return
+	}
+	_, err = f.WriteString(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), name)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
 }
 
 func (d *DirStore) forget(name string) { os.Remove(d.sidecarPath(name)) }

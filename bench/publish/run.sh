@@ -14,7 +14,11 @@
 # complete destination and checks that it uploads 0 bytes.
 # Prints the best (minimum) and median of RUNS rounds of each.
 #
+# With strace installed it also counts the fsync calls of one relkit
+# publish and of one cp+sync (one per file is the floor).
+#
 # Usage: bench/publish/run.sh [FILES] [SIZE_MIB]   (default 20 20)
+#        SIZE=1024 bench/publish/run.sh 1000        (small files: SIZE in bytes)
 set -eu
 cd "$(dirname "$0")/../.."
 FILES=${1:-20}
@@ -24,7 +28,8 @@ WORK=$(mktemp -d /tmp/relkit-bench-publish.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
 go build -o "$WORK/pub" ./bench/publish
-"$WORK/pub" stage -dir "$WORK/staged" -files "$FILES" -size "$((SIZE_MIB * 1024 * 1024))"
+SIZE=${SIZE:-$((SIZE_MIB * 1024 * 1024))}
+"$WORK/pub" stage -dir "$WORK/staged" -files "$FILES" -size "$SIZE"
 cat "$WORK/staged"/*/* > /dev/null # warm the page cache
 
 now() { date +%s.%N; }
@@ -51,7 +56,7 @@ while [ "$i" -lt "$RUNS" ]; do
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >> "$WORK/t.runbook"
 	i=$((i + 1))
 done
-diff -r "$WORK/d1" "$WORK/d2" >/dev/null || { echo "relkit and cp copies differ" >&2; exit 1; }
+diff -r -x .relkit-sums -x .relkit-lock "$WORK/d1" "$WORK/d2" >/dev/null || { echo "relkit and cp copies differ" >&2; exit 1; }
 
 RERUN=$("$WORK/pub" publish -dir "$WORK/staged" -dest "$WORK/d1")
 BYTES=$(echo "$RERUN" | sed 's/.*bytes_uploaded=\([0-9]*\).*/\1/')
@@ -59,7 +64,7 @@ BYTES=$(echo "$RERUN" | sed 's/.*bytes_uploaded=\([0-9]*\).*/\1/')
 R=$(best < "$WORK/t.relkit")
 C=$(best < "$WORK/t.cp")
 K=$(best < "$WORK/t.runbook")
-printf 'release:           %d files x %d MiB, %d rounds; best (median)\n' "$FILES" "$SIZE_MIB" "$RUNS"
+printf 'release:           %d files x %d bytes, %d rounds; best (median)\n' "$FILES" "$SIZE" "$RUNS"
 printf 'relkit DirStore:   %.3f s (%.3f)\n' "$R" "$(median < "$WORK/t.relkit")"
 printf 'cp -r + sync:      %.3f s (%.3f)\n' "$C" "$(median < "$WORK/t.cp")"
 printf 'sha256sum -c + cp: %.3f s (%.3f)\n' "$K" "$(median < "$WORK/t.runbook")"
@@ -67,6 +72,12 @@ printf 'load average:      %s\n' "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null ||
 printf 'relkit vs cp+sync  (cp time / relkit time):      %.2f\n' "$(awk -v c="$C" -v r="$R" 'BEGIN { print c / r }')"
 printf 'relkit vs runbook  (runbook time / relkit time): %.2f\n' "$(awk -v c="$K" -v r="$R" 'BEGIN { print c / r }')"
 printf 're-run:            %s\n' "$RERUN"
+if command -v strace >/dev/null; then
+	rm -rf "$WORK/d4" "$WORK/d5"
+	fr=$(strace -f -c -e trace=fsync,fdatasync,sync_file_range,syncfs "$WORK/pub" publish -dir "$WORK/staged" -dest "$WORK/d4" 2>&1 >/dev/null | awk '$NF ~ /sync/ {n += $4} END {print n + 0}')
+	fc=$(strace -f -c -e trace=fsync,fdatasync,sync_file_range,syncfs sh -c 'cp -r "$1" "$2" && sync "$2"/*/* "$2"/* "$2"' sh "$WORK/staged" "$WORK/d5" 2>&1 >/dev/null | awk '$NF ~ /sync/ {n += $4} END {print n + 0}')
+	printf 'fsync calls:       relkit %d, cp+sync %d (%d files)\n' "$fr" "$fc" "$(find "$WORK/staged" -type f | wc -l)"
+fi
 if [ "$BYTES" != 0 ]; then
 	echo "re-run uploaded $BYTES bytes, want 0" >&2
 	exit 1
