@@ -520,7 +520,9 @@ func (x *extractor) writeTemp(name string, r io.Reader, size int64) (newFile, er
 		return newFile{}, err
 	}
 	nf := newFile{Name: name, Temp: f.Name()}
-	n, err := copyBuffer(faultWriter{f}, io.LimitReader(r, size+1))
+	// Decompressors return at most their window (32 KiB for gzip) per
+	// read: fill the buffer first, so the file gets 256 KiB writes.
+	n, err := copyBuffer(faultWriter{f}, fillReader{io.LimitReader(r, size+1)})
 	if err == nil && n != size {
 		err = x.errf(name, ErrUnsafeArchive, "entry holds %d bytes, header says %d", n, size)
 	}
@@ -577,6 +579,24 @@ func syncFile(f *os.File) error {
 func copyBuffer(w io.Writer, r io.Reader) (int64, error) {
 	buf := make([]byte, 256<<10)
 	return io.CopyBuffer(onlyWriter{w}, r, buf)
+}
+
+// fillReader reads until p is full or the stream ends or fails.
+type fillReader struct{ r io.Reader }
+
+func (f fillReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := f.r.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		if m == 0 && n > 0 {
+			break // a reader making no progress: hand over what we have
+		}
+	}
+	return n, nil
 }
 
 // faultWriter is a file's writer with the fault-injection hook.
