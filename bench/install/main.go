@@ -3,9 +3,19 @@
 // installs it with package install, reporting the wall time and the
 // process's peak RSS.
 //
-//	install prepare -dir D -size N    release root in D/release, key in D/pub.pem
+//	install prepare -dir D -size N    release roots in D/release (tar.gz) and D/release-zst (tar.zst), key in D/pub.pem
 //	install serve -root R -url-file F serve R on 127.0.0.1, write the URL to F
 //	install install -url U -dir BIN -key PEM
+//	install bare -url U -dir BIN      the limit: download, hash and decompress on two goroutines
+//
+// bare is the physical limit of the job relkit's install does, with the
+// I/O a client cannot avoid and nothing else: one goroutine reads the HTTP
+// body and hashes it (SHA-256; with -keep it also writes it to a
+// temporary file, as relkit does to resume), handing each chunk over to
+// the other, which decompresses
+// (compress/gzip, or klauspost zstd for .tar.zst), reads the tar, writes
+// the binary, fsyncs and renames it into place. No manifest, signature,
+// limits, backup or health check.
 package main
 
 import (
@@ -28,6 +38,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -35,8 +46,11 @@ import (
 	"time"
 
 	"github.com/relkit/relkit/install"
+	_ "github.com/relkit/relkit/install/zstd" // the tar.zst install
 	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/verify"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 func main() {
@@ -52,6 +66,8 @@ func main() {
 		err = serve(os.Args[2:])
 	case "install":
 		err = runInstall(os.Args[2:])
+	case "bare":
+		err = runBare(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -125,8 +141,43 @@ func prepare(args []string) error {
 		log.Fatalf("go env GOROOT: %v", err)
 	}
 	toolDir := filepath.Join(strings.TrimSpace(string(goroot)), "pkg", "tool", runtime.GOOS+"_"+runtime.GOARCH)
-	root := filepath.Join(*dir, "release")
-	name := fmt.Sprintf("hello-%s-%s-%s.tar.gz", version, runtime.GOOS, runtime.GOARCH)
+	binPath := filepath.Join(*dir, "payload")
+	bf, err := os.Create(binPath)
+	if err != nil {
+		return err
+	}
+	if err := binary(bf, *size, *payload, toolDir); err != nil {
+		return err
+	}
+	if err := bf.Close(); err != nil {
+		return err
+	}
+	defer os.Remove(binPath)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	for _, format := range []string{"tar.gz", "tar.zst"} {
+		root := filepath.Join(*dir, "release")
+		if format == "tar.zst" {
+			root += "-zst"
+		}
+		if err := prepareRoot(root, format, binPath, *size, *payload, key); err != nil {
+			return err
+		}
+	}
+	pub, err := verify.MarshalPublicKey(&key.PublicKey)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(*dir, "pub.pem"), pub, 0o644)
+}
+
+// prepareRoot writes a signed release root holding binPath in one archive
+// of format (tar.gz at the default level, or tar.zst as release.Package
+// writes it: the default level, one goroutine).
+func prepareRoot(root, format, binPath string, size int64, payload string, key *ecdsa.PrivateKey) error {
+	name := fmt.Sprintf("hello-%s-%s-%s.%s", version, runtime.GOOS, runtime.GOARCH, format)
 	if err := os.MkdirAll(filepath.Join(root, version), 0o755); err != nil {
 		return err
 	}
@@ -136,12 +187,26 @@ func prepare(args []string) error {
 	}
 	h := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(f, h)}
-	zw, _ := gzip.NewWriterLevel(cw, gzip.DefaultCompression)
-	tw := tar.NewWriter(zw)
-	if err := tw.WriteHeader(&tar.Header{Name: "hello", Mode: 0o755, Size: *size, Typeflag: tar.TypeReg, ModTime: time.Now()}); err != nil {
+	var zw io.WriteCloser
+	if format == "tar.zst" {
+		zw, err = zstd.NewWriter(cw, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderCRC(true))
+	} else {
+		zw, err = gzip.NewWriterLevel(cw, gzip.DefaultCompression)
+	}
+	if err != nil {
 		return err
 	}
-	if err := binary(tw, *size, *payload, toolDir); err != nil {
+	tw := tar.NewWriter(zw)
+	if err := tw.WriteHeader(&tar.Header{Name: "hello", Mode: 0o755, Size: size, Typeflag: tar.TypeReg, ModTime: time.Now()}); err != nil {
+		return err
+	}
+	bin, err := os.Open(binPath)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(tw, bin)
+	bin.Close()
+	if err != nil {
 		return err
 	}
 	if err := tw.Close(); err != nil {
@@ -157,10 +222,6 @@ func prepare(args []string) error {
 	sums := &manifest.Checksums{}
 	sums.Add(name, sum)
 	if err := os.WriteFile(filepath.Join(root, version, "SHA256SUMS"), sums.Marshal(), 0o644); err != nil {
-		return err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
 		return err
 	}
 	m := manifest.New("hello")
@@ -187,12 +248,8 @@ func prepare(args []string) error {
 	if err := os.WriteFile(filepath.Join(root, "manifest.json.sig"), verify.EncodeSignature(sig), 0o644); err != nil {
 		return err
 	}
-	pub, err := verify.MarshalPublicKey(&key.PublicKey)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("artifact %s: %d bytes (binary %d bytes, %s payload)\n", name, cw.n, *size, *payload)
-	return os.WriteFile(filepath.Join(*dir, "pub.pem"), pub, 0o644)
+	fmt.Printf("artifact %s: %d bytes (binary %d bytes, %s payload)\n", name, cw.n, size, payload)
+	return nil
 }
 
 type countWriter struct {
@@ -277,4 +334,151 @@ func peakRSS() string {
 		}
 	}
 	return "unknown"
+}
+
+// runBare is the limit: see the package comment.
+func runBare(args []string) error {
+	fs := flag.NewFlagSet("bare", flag.ExitOnError)
+	url := fs.String("url", "", "URL of the artifact")
+	sum := fs.String("sha256", "", "its SHA-256")
+	dir := fs.String("dir", "", "install directory")
+	keep := fs.Bool("keep", false, "also write the archive to a temporary file, as relkit does (to resume)")
+	fs.Parse(args)
+	start := time.Now()
+	resp, err := http.Get(*url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("GET %s: %s", *url, resp.Status)
+	}
+	var archive *os.File
+	if *keep {
+		if archive, err = os.CreateTemp(*dir, ".bare-download-*"); err != nil {
+			return err
+		}
+		defer os.Remove(archive.Name())
+		defer archive.Close()
+	}
+	// Two goroutines: this one reads the body, hashes it and hands
+	// each full 256 KiB chunk over; the other decompresses from the
+	// chunks (one copy, into its read buffer) and writes the binary.
+	const chunk, chunks = 256 << 10, 8
+	cr := &chanReader{full: make(chan []byte, chunks), free: make(chan []byte, chunks)}
+	for range chunks {
+		cr.free <- make([]byte, chunk)
+	}
+	done := make(chan error, 1)
+	go func() { done <- unpack(cr, *url, *dir) }()
+	h := sha256.New()
+	for {
+		b := <-cr.free
+		n, rerr := io.ReadFull(resp.Body, b[:chunk])
+		if n > 0 {
+			if archive != nil {
+				if _, err := archive.Write(b[:n]); err != nil {
+					return err
+				}
+			}
+			h.Write(b[:n])
+			cr.full <- b[:n]
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+	close(cr.full)
+	if err := <-done; err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != *sum {
+		return fmt.Errorf("sha256 %s, want %s", got, *sum)
+	}
+	fmt.Printf("bare install in %.3fs, peak RSS %s\n", time.Since(start).Seconds(), peakRSS())
+	return nil
+}
+
+// chanReader reads the chunks sent on full and returns each to free.
+type chanReader struct {
+	full, free chan []byte
+	cur, buf   []byte
+}
+
+func (c *chanReader) Read(p []byte) (int, error) {
+	for len(c.cur) == 0 {
+		if c.buf != nil {
+			c.free <- c.buf
+			c.buf = nil
+		}
+		b, ok := <-c.full
+		if !ok {
+			return 0, io.EOF
+		}
+		c.cur, c.buf = b, b
+	}
+	n := copy(p, c.cur)
+	c.cur = c.cur[n:]
+	return n, nil
+}
+
+func unpack(r io.Reader, name, dir string) error {
+	defer io.Copy(io.Discard, r) // never leave the reader blocked
+	var zr io.Reader
+	if strings.HasSuffix(name, ".tar.zst") {
+		d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		zr = d
+	} else {
+		g, err := gzip.NewReader(bufio.NewReaderSize(r, 256<<10))
+		if err != nil {
+			return err
+		}
+		zr = g
+	}
+	tr := tar.NewReader(zr)
+	hdr, err := tr.Next()
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".bare-new-*")
+	if err != nil {
+		return err
+	}
+	// 256 KiB writes (the decompressor returns 32 KiB at a time), as
+	// relkit does.
+	buf := make([]byte, 256<<10)
+	for {
+		n, rerr := io.ReadFull(tr, buf)
+		if n > 0 {
+			if _, err := f.Write(buf[:n]); err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+	if err := f.Chmod(0o755); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), filepath.Join(dir, path.Base(hdr.Name)))
 }

@@ -9,8 +9,14 @@
 #           pass, safe extraction, fsync, backup, rename, health check)
 #   stream: curl | tar xzf (no verification at all: a lower bound, for
 #           reference)
+#   bare:   the limit (bench/install bare): download + hash on one
+#           goroutine, gunzip + untar + write + fsync + rename on another
+#   zstd:   relkit install of the same binary from a .tar.zst release
+#           (install/zstd imported), and the bare limit for it
 # and prints the median wall times, the ratio relkit/shell (target <= 1.2),
-# the ratio relkit/stream, and relkit's peak RSS (target <= 64 MiB).
+# relkit/bare for tar.gz (target <= 1.05), zstd install / tar.gz install
+# (target <= 0.5), the ratio relkit/stream, and relkit's peak RSS (target
+# <= 64 MiB).
 #
 #   bash bench/install/run.sh
 #   SIZE=$((64<<20)) RUNS=1 bash bench/install/run.sh
@@ -49,11 +55,16 @@ go build -o "$work/bench-install" ./bench/install
 echo "preparing a release with a $((SIZE >> 20)) MiB binary..."
 "$work/bench-install" prepare -dir "$work" -size "$SIZE" -payload "$PAYLOAD"
 
-"$work/bench-install" serve -root "$work/release" -url-file "$work/url" &
+"$work/bench-install" serve -root "$work" -url-file "$work/url" &
 srv_pid=$!
 for _ in $(seq 50); do [ -s "$work/url" ] && break; sleep 0.1; done
-url=$(cat "$work/url")
+base=$(cat "$work/url")
+url="${base}release"
+zurl="${base}release-zst"
 art=$(cd "$work/release/1.0.0" && ls hello-*.tar.gz)
+zart=$(cd "$work/release-zst/1.0.0" && ls hello-*.tar.zst)
+sum=$(cd "$work/release/1.0.0" && sha256sum "$art" | cut -d' ' -f1)
+zsum=$(cd "$work/release-zst/1.0.0" && sha256sum "$zart" | cut -d' ' -f1)
 
 now() { date +%s.%N; }
 
@@ -86,10 +97,23 @@ have_time=
 shell_times=()
 relkit_times=()
 stream_times=()
+bare_times=()
+zstd_times=()
+zbare_times=()
+timed() { # timed ARRAY CMD...: append CMD's wall time to ARRAY
+	local -n arr=$1
+	shift
+	sync
+	local t0 t1
+	t0=$(now)
+	"$@" >"$work/last.out"
+	t1=$(now)
+	arr+=("$(echo "$t1 - $t0" | bc -l)")
+}
 rss_line=
 for i in $(seq "$RUNS"); do
-	rm -rf "$work/bin-shell" "$work/bin-relkit" "$work/bin-stream"
-	mkdir -p "$work/bin-shell" "$work/bin-relkit" "$work/bin-stream"
+	rm -rf "$work/bin-shell" "$work/bin-relkit" "$work/bin-stream" "$work/bin-bare" "$work/bin-zstd" "$work/bin-zbare"
+	mkdir -p "$work/bin-shell" "$work/bin-relkit" "$work/bin-stream" "$work/bin-bare" "$work/bin-zstd" "$work/bin-zbare"
 	sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
 
 	t0=$(now)
@@ -119,9 +143,15 @@ for i in $(seq "$RUNS"); do
 	t1=$(now)
 	stream_times+=("$(echo "$t1 - $t0" | bc -l)")
 
-	cmp -s "$work/bin-shell/hello" "$work/bin-relkit/hello" || { echo "installed binaries differ" >&2; exit 1; }
+	timed bare_times "$work/bench-install" bare -url "$url/1.0.0/$art" -sha256 "$sum" -dir "$work/bin-bare"
+	timed zstd_times "$work/bench-install" install -url "$zurl" -dir "$work/bin-zstd" -key "$work/pub.pem"
+	timed zbare_times "$work/bench-install" bare -url "$zurl/1.0.0/$zart" -sha256 "$zsum" -dir "$work/bin-zbare"
+	for d in relkit bare zstd zbare; do
+		cmp -s "$work/bin-shell/hello" "$work/bin-$d/hello" || { echo "installed binaries differ ($d)" >&2; exit 1; }
+	done
 	"$work/bin-relkit/hello" version | grep -q "1.0.0" || { echo "installed binary does not run" >&2; exit 1; }
-	printf 'run %d: shell %.2fs  relkit %.2fs  stream %.2fs\n' "$i" "${shell_times[-1]}" "${relkit_times[-1]}" "${stream_times[-1]}"
+	printf 'run %d: shell %.2fs  relkit %.2fs  stream %.2fs  bare %.2fs  relkit zstd %.2fs  bare zstd %.2fs\n' "$i" \
+		"${shell_times[-1]}" "${relkit_times[-1]}" "${stream_times[-1]}" "${bare_times[-1]}" "${zstd_times[-1]}" "${zbare_times[-1]}"
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -131,6 +161,14 @@ printf '\nbinary %d MiB (%s payload), artifact %s\n' "$((SIZE >> 20))" "$PAYLOAD
 printf 'median wall: shell (curl + sha256sum -c + tar xzf + mv) %.2fs, relkit install %.2fs\n' "$ms" "$mr"
 mt=$(median "${stream_times[@]}")
 printf 'reference: curl | tar xzf (unverified) %.2fs\n' "$mt"
+mb=$(median "${bare_times[@]}")
+mz=$(median "${zstd_times[@]}")
+mzb=$(median "${zbare_times[@]}")
+printf 'limit: bare two-goroutine download+hash+gunzip+untar+fsync %.2fs; zstd artifact %s: relkit %.2fs, bare %.2fs\n' \
+	"$mb" "$(du -h "$work/release-zst/1.0.0/$zart" | cut -f1)" "$mz" "$mzb"
 printf 'ratio relkit/shell: %.2f (target <= 1.2)\n' "$(echo "$mr / $ms" | bc -l)"
+printf 'ratio relkit/bare (tar.gz): %.3f (target <= 1.05)\n' "$(echo "$mr / $mb" | bc -l)"
+printf 'ratio relkit/bare (tar.zst): %.3f\n' "$(echo "$mz / $mzb" | bc -l)"
+printf 'ratio zstd install / tar.gz install: %.2f (target <= 0.5)\n' "$(echo "$mz / $mr" | bc -l)"
 printf 'ratio relkit/stream: %.2f (relkit also verifies, fsyncs, backs up and health-checks)\n' "$(echo "$mr / $mt" | bc -l)"
 printf 'relkit peak RSS: %s (target <= 64 MiB)\n' "$rss_line"

@@ -55,7 +55,11 @@ func run() error {
 	dist := flag.String("dist", "", "output directory for -once and -bare")
 	verbose := flag.Bool("v", false, "log each stage with its time")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of this process to the file")
+	skipStages := flag.String("skip", "", "stages Prepare skips, comma-separated (to see what each costs)")
 	flag.Parse()
+	if *skipStages != "" {
+		skip = strings.Split(*skipStages, ",")
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -144,6 +148,8 @@ func median(ds []time.Duration) time.Duration {
 
 var logger = slog.New(slog.DiscardHandler)
 
+var skip []string
+
 var date = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
 func prepare(dist string, parallel int, signer sign.Signer) error {
@@ -161,6 +167,7 @@ func prepare(dist string, parallel int, signer sign.Signer) error {
 		Signers:    []sign.Signer{signer},
 		Now:        func() time.Time { return date },
 		Logger:     logger,
+		Skip:       skip,
 	})
 	return err
 }
