@@ -245,9 +245,6 @@ func New(opts Options) (*Store, error) {
 	return &Store{client: client, download: &dl, opts: opts, claims: map[string]string{}}, nil
 }
 
-// Client returns the go-github client the Store uses.
-func (s *Store) Client() *gh.Client { return s.client }
-
 // assetName flattens an object name and records the claim.
 func (s *Store) assetName(name string) (string, error) {
 	if err := publish.CheckName(name); err != nil {
@@ -849,12 +846,28 @@ func (s *Store) URL(name string) string {
 	return ""
 }
 
-// Release returns the release as last seen by the Store (nil before first
-// use).
-func (s *Store) Release() *gh.RepositoryRelease {
+// ReleaseInfo describes a GitHub release in relkit's own terms (so that
+// relkit's API does not change with go-github's major versions).
+type ReleaseInfo struct {
+	// ID is GitHub's release ID; Tag its tag; Name its title.
+	ID        int64
+	Tag, Name string
+	// URL is the release page.
+	URL string
+	// Draft and Prerelease are GitHub's flags.
+	Draft, Prerelease bool
+}
+
+// Release returns the release as last seen by the Store, or nil before
+// its first use or while the tag has no release.
+func (s *Store) Release() *ReleaseInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.rel
+	if s.rel == nil {
+		return nil
+	}
+	r := s.rel
+	return &ReleaseInfo{ID: r.GetID(), Tag: r.GetTagName(), Name: r.GetName(), URL: r.GetHTMLURL(), Draft: r.GetDraft(), Prerelease: r.GetPrerelease()}
 }
 
 // Flat reports true: a Store is one GitHub release, which holds the files
