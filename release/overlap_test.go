@@ -59,3 +59,41 @@ func TestPackageDuringBuild(t *testing.T) {
 		}
 	}
 }
+
+// TestPackageDuringBuildFails: when a later target fails to build, the
+// archives already written for the others are removed and none is
+// handed to the package stage.
+func TestPackageDuringBuildFails(t *testing.T) {
+	mod := t.TempDir()
+	files := map[string]string{
+		"go.mod":         "module example.com/x\n\ngo 1.21\n",
+		"main.go":        "package main\n\nfunc main() {}\n",
+		"bad_windows.go": "package main\n\nfunc broken() { undefined() }\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(mod, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := emptyState(t)
+	p := &Package{}
+	b := &Build{Dir: mod, Targets: allTargets[:0:0], Parallel: 1, pack: p}
+	for _, pl := range allTargets {
+		if pl.OS == "linux" || pl.OS == "windows" {
+			b.Targets = append(b.Targets, pl)
+		}
+	}
+	if b.Targets[len(b.Targets)-1].OS != "windows" {
+		t.Fatalf("targets %v: want windows last", b.Targets)
+	}
+	if err := b.Run(t.Context(), st); err == nil {
+		t.Fatal("the windows build did not fail")
+	}
+	if p.early != nil {
+		t.Error("early archives handed on after a failed build")
+	}
+	left, _ := filepath.Glob(filepath.Join(st.VersionDir(), "*"))
+	if len(left) != 0 {
+		t.Errorf("left behind after the failed build: %v", left)
+	}
+}
