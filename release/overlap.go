@@ -21,6 +21,12 @@ import (
 // write failed, it writes the archive again, exactly as without the
 // overlap. The archive bytes are the same either way: they depend only on
 // the entries and the source date.
+//
+// The check is what make and rsync trust: a stage inserted between build
+// and package that rewrites a binary in place, keeping its size, inode
+// and modification time (within a file system's timestamp granularity),
+// would go unnoticed. Such a stage should write a new file and point
+// State.Binaries at it.
 
 // earlyArchives are the archives written during the build.
 type earlyArchives struct {
