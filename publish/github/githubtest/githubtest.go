@@ -81,6 +81,16 @@
 // secondary-rate-limit 403 and a Retry-After header. Requests without the
 // server's token get 401 "Bad credentials". [Server.Fail] injects other
 // failures (5xx, 429) for chosen requests.
+//
+// # Compatibility
+//
+// githubtest is a public test server, for relkit's tests and for anyone
+// testing code against GitHub's release API, as go-containerregistry's
+// pkg/registry is for registries. Its exported API (NewServer, the Server
+// fields and methods, Release, Token, IndexTag) only grows within a major
+// version of relkit: nothing is removed or changes meaning. Its HTTP
+// behaviour changes only to follow GitHub's documented behaviour more
+// faithfully, and each such change says so in its commit message.
 package githubtest
 
 import (
