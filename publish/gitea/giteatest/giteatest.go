@@ -189,16 +189,19 @@ func Start() (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Token: Token, ReadToken: ReadToken, Version: "1.25.0", repos: map[string]*repo{}, blobs: map[string][]byte{}}
-	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}}
-	s.srv.Start()
-	s.URL = s.srv.URL
+	// The URL is set before the server starts: its handlers read it, and a
+	// request arriving over the network carries no happens-before edge
+	// from this goroutine.
+	s.URL = "http://" + l.Addr().String()
 	sl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		s.srv.Close()
+		l.Close()
 		return nil, err
 	}
 	s.storage = &httptest.Server{Listener: sl, Config: &http.Server{Handler: http.HandlerFunc(s.serveStorage), ReadHeaderTimeout: 10 * time.Second}}
 	s.storage.Start()
+	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}}
+	s.srv.Start()
 	return s, nil
 }
 

@@ -245,12 +245,14 @@ func Start() (*Server, error) {
 		l.Close()
 		return nil, err
 	}
+	// The URLs are set before the servers start: the handlers read them,
+	// and a request arriving over the network carries no happens-before
+	// edge from this goroutine.
+	s.URL, s.AssetURL = "http://"+l.Addr().String(), "http://"+al.Addr().String()
 	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve)}}
 	s.srv.Start()
-	s.URL = s.srv.URL
 	s.assets = &httptest.Server{Listener: al, Config: &http.Server{Handler: http.HandlerFunc(s.serveAsset)}}
 	s.assets.Start()
-	s.AssetURL = s.assets.URL
 	return s, nil
 }
 
