@@ -124,7 +124,7 @@ func (d *DirStore) Open(ctx context.Context, name string) (io.ReadCloser, error)
 
 // Put implements [Store]: temp file, fsync, then link(2) (create-only) or
 // rename (replace), then a directory fsync.
-func (d *DirStore) Put(ctx context.Context, name string, r io.Reader, info PutInfo) (err error) {
+func (d *DirStore) Put(ctx context.Context, name string, r *Body, info PutInfo) (err error) {
 	p, err := d.path(name)
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ func TestDirStoreBatchedDirSync(t *testing.T) {
 		data := "content of " + name
 		sum := sha256.Sum256([]byte(data))
 		info := PutInfo{Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Replace: !strings.Contains(name, "/")}
-		if err := d.Put(t.Context(), name, strings.NewReader(data), info); err != nil {
+		if err := d.Put(t.Context(), name, NewBody(name, strings.NewReader(data), info.Size, info.SHA256), info); err != nil {
 			t.Fatal(err)
 		}
 	}

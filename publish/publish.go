@@ -44,7 +44,7 @@ type Store interface {
 	// through Open and hashes it before deciding to skip it.
 	Stat(ctx context.Context, name string) (Object, error)
 
-	// Put stores exactly info.Size bytes read from r under name.
+	// Put stores exactly info.Size bytes read from body under name.
 	//
 	// When info.Replace is false, Put is "create only": if an object
 	// already exists under name, Put must not change it and must return
@@ -56,16 +56,16 @@ type Store interface {
 	//
 	// Put must never leave a partial object visible under name: a
 	// reader sees either nothing (or the old object) or all the bytes.
-	// r returns an error wrapping [ErrChecksum] instead of io.EOF when
+	// body returns an error wrapping [ErrChecksum] instead of io.EOF when
 	// the bytes it delivered do not hash to info.SHA256; Put must then
 	// fail without publishing them. Providers that can have the server
 	// check the digest (S3 x-amz-checksum-sha256) should send it too.
 	//
-	// r is a *[Body]: it also implements io.Seeker and io.ReaderAt, for
-	// SDKs that need to rewind or read parts in parallel. A failed Put
-	// is retried by the Publisher with a fresh reader; Put itself
-	// should not retry.
-	Put(ctx context.Context, name string, r io.Reader, info PutInfo) error
+	// body also implements io.Seeker and io.ReaderAt, for SDKs that need
+	// to rewind or read parts in parallel. A failed Put is retried by the
+	// Publisher with a fresh body; Put itself should not retry. Tests call
+	// Put with [NewBody].
+	Put(ctx context.Context, name string, body *Body, info PutInfo) error
 
 	// Open returns the content stored under name, or an error wrapping
 	// ErrNotExist. The caller closes it. It is used to hash objects whose

@@ -274,7 +274,7 @@ type gate struct {
 	cur, max atomic.Int32
 }
 
-func (g *gate) Put(ctx context.Context, name string, r io.Reader, info publish.PutInfo) error {
+func (g *gate) Put(ctx context.Context, name string, r *publish.Body, info publish.PutInfo) error {
 	n := g.cur.Add(1)
 	defer g.cur.Add(-1)
 	for {
@@ -323,7 +323,7 @@ type flaky struct {
 	calls int
 }
 
-func (f *flaky) Put(ctx context.Context, name string, r io.Reader, info publish.PutInfo) error {
+func (f *flaky) Put(ctx context.Context, name string, r *publish.Body, info publish.PutInfo) error {
 	f.mu.Lock()
 	f.calls++
 	f.mu.Unlock()
@@ -502,7 +502,7 @@ type order struct {
 	names []string
 }
 
-func (o *order) Put(ctx context.Context, name string, r io.Reader, info publish.PutInfo) error {
+func (o *order) Put(ctx context.Context, name string, r *publish.Body, info publish.PutInfo) error {
 	if err := o.Store.Put(ctx, name, r, info); err != nil {
 		return err
 	}

@@ -271,7 +271,7 @@ type failAfter struct {
 
 var errKilledTest = errors.New("killed")
 
-func (f *failAfter) Put(ctx context.Context, name string, r io.Reader, info publish.PutInfo) error {
+func (f *failAfter) Put(ctx context.Context, name string, r *publish.Body, info publish.PutInfo) error {
 	if f.hit.Load() {
 		return errKilledTest
 	}

@@ -873,7 +873,7 @@ func (d *download) Close() error {
 // the package documentation). Before manifest.json goes into the index
 // release, every version release this Store used that the manifest lists
 // is published.
-func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.PutInfo) error {
+func (s *Store) Put(ctx context.Context, name string, r *publish.Body, info publish.PutInfo) error {
 	st, asset, err := s.route(name)
 	if err != nil {
 		return err

@@ -680,7 +680,7 @@ func (v *verifyErr) Read(p []byte) (int, error) {
 // Put implements [publish.Store]. A create-only Put of a taken name fails
 // with an error wrapping publish.ErrExist (GitHub's 422 already_exists);
 // Replace deletes the old asset first.
-func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.PutInfo) error {
+func (s *Store) Put(ctx context.Context, name string, r *publish.Body, info publish.PutInfo) error {
 	flat, err := s.assetName(name)
 	if err != nil {
 		return err
@@ -734,11 +734,7 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.
 	err = s.callSized(ctx, "upload", name, info.Size, func(ctx context.Context) (*gh.Response, error) {
 		if attempt++; attempt > 1 {
 			// Waited for a rate limit: start the body again.
-			sk, ok := r.(io.Seeker)
-			if !ok {
-				return nil, errors.New("github: cannot retry an upload whose body cannot seek")
-			}
-			if _, err := sk.Seek(0, io.SeekStart); err != nil {
+			if _, err := r.Seek(0, io.SeekStart); err != nil {
 				return nil, err
 			}
 			body.err = nil

@@ -234,7 +234,7 @@ func (r *Repo) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 // Put implements [publish.Store]. Before manifest.json, it publishes the
 // drafts of the versions this Repo uploaded to; in the index, a replacing
 // Put swaps the asset by renames (see [Repo]).
-func (r *Repo) Put(ctx context.Context, name string, body io.Reader, info publish.PutInfo) error {
+func (r *Repo) Put(ctx context.Context, name string, body *publish.Body, info publish.PutInfo) error {
 	s, err := r.store(name)
 	if err != nil {
 		return err
@@ -275,11 +275,7 @@ func (r *Repo) Put(ctx context.Context, name string, body io.Reader, info publis
 		if !errors.Is(err, publish.ErrChanged) || try == 3 {
 			return err
 		}
-		sk, ok := body.(io.Seeker)
-		if !ok {
-			return err
-		}
-		if _, serr := sk.Seek(0, io.SeekStart); serr != nil {
+		if _, serr := body.Seek(0, io.SeekStart); serr != nil {
 			return err
 		}
 	}
@@ -288,7 +284,7 @@ func (r *Repo) Put(ctx context.Context, name string, body io.Reader, info publis
 // swap puts a root file into the index: upload under the next name,
 // rename the current asset (the one IfMatch names, if set) aside, rename
 // the next one into place. A lost race at either rename is ErrChanged.
-func (r *Repo) swap(ctx context.Context, name string, body io.Reader, info publish.PutInfo) error {
+func (r *Repo) swap(ctx context.Context, name string, body *publish.Body, info publish.PutInfo) error {
 	flat, err := r.index.assetName(name)
 	if err != nil {
 		return err

@@ -264,7 +264,7 @@ func (r *recorder) Stat(ctx context.Context, name string) (publish.Object, error
 	return r.Store.Stat(ctx, name)
 }
 
-func (r *recorder) Put(ctx context.Context, name string, body io.Reader, info publish.PutInfo) error {
+func (r *recorder) Put(ctx context.Context, name string, body *publish.Body, info publish.PutInfo) error {
 	r.mu.Lock()
 	call := r.calls
 	r.calls++

@@ -269,15 +269,12 @@ type body interface {
 }
 
 // put does the work of [Store.Put].
-func (s *Store) put(ctx context.Context, name string, r io.Reader, info publish.PutInfo) error {
+func (s *Store) put(ctx context.Context, name string, r *publish.Body, info publish.PutInfo) error {
 	key, err := s.key(name)
 	if err != nil {
 		return err
 	}
-	b, ok := r.(body)
-	if !ok {
-		return fmt.Errorf("s3: put %s: the reader (%T) must be seekable and an io.ReaderAt, such as a *publish.Body", name, r)
-	}
+	b := r
 	if !isHexSHA256(info.SHA256) {
 		return fmt.Errorf("s3: put %s: %q is not a hex SHA-256", name, info.SHA256)
 	}
@@ -513,10 +510,7 @@ func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 // Stat) sends If-Match, so a manifest replaced by a concurrent publisher
 // is reported (an error wrapping [publish.ErrChanged]), not overwritten.
 // A request past the store's deadline is a retryable [*TimeoutError].
-//
-// r must be a *publish.Body (or anything that is also an io.Seeker and an
-// io.ReaderAt), as the Publisher passes.
-func (s *Store) Put(ctx context.Context, name string, r io.Reader, info publish.PutInfo) error {
+func (s *Store) Put(ctx context.Context, name string, r *publish.Body, info publish.PutInfo) error {
 	return requestTimeout(ctx, s.put(ctx, name, r, info))
 }
 
