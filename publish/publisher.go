@@ -311,6 +311,7 @@ func (p *Publisher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 	res := &Result{}
 	rootCommit := plan.hasManifest && !p.opts.noManifest
 	preflown := false
+	var first *merged // the preflight's merge, the commit's first attempt
 	var stage []int
 	flush := func() error {
 		if len(stage) == 0 {
@@ -339,7 +340,8 @@ func (p *Publisher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 			if err := flush(); err != nil {
 				return nil, err
 			}
-			if err := p.preflight(ctx, plan); err != nil {
+			var err error
+			if first, err = p.preflight(ctx, plan); err != nil {
 				return nil, err
 			}
 			preflown = true
@@ -360,11 +362,12 @@ func (p *Publisher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 	}
 	if rootCommit {
 		if !preflown {
-			if err := p.preflight(ctx, plan); err != nil {
+			var err error
+			if first, err = p.preflight(ctx, plan); err != nil {
 				return nil, err
 			}
 		}
-		root, err := p.commitRoot(ctx, plan.mergeFunc())
+		root, err := p.commitRoot(ctx, plan.mergeFunc(), first)
 		if err != nil {
 			return nil, err
 		}

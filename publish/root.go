@@ -302,7 +302,7 @@ func (p *Publisher) UpdateRoot(ctx context.Context, fn MergeFunc) (*RootResult, 
 	if fn == nil {
 		return nil, errors.New("publish: UpdateRoot: nil MergeFunc")
 	}
-	res, err := p.commitRoot(ctx, fn)
+	res, err := p.commitRoot(ctx, fn, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -322,24 +322,38 @@ func (plan *Plan) mergeFunc() MergeFunc {
 	return stagedMerge(plan.Dir)
 }
 
+// merged is a merge computed against one revision of the root.
+type merged struct {
+	cur   *rootState
+	files *RootFiles
+}
+
 // preflight runs the merge once against the current root, writing
 // nothing, so that a destination it cannot merge into (a manifest that
 // does not verify, another project's, a merge that loses history) is
-// refused before any root file changes.
-func (p *Publisher) preflight(ctx context.Context, plan *Plan) error {
+// refused before any root file changes. Its result is the commit's first
+// attempt: if the root is still that revision, nothing is read or signed
+// twice; if not, the conditional replace fails and the commit merges
+// again.
+func (p *Publisher) preflight(ctx context.Context, plan *Plan) (*merged, error) {
 	cur, err := p.readRoot(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	files, err := plan.mergeFunc()(ctx, cur.data, retryOpener{p})
-	if err != nil || files == nil || (cur.data != nil && bytes.Equal(files.Manifest, cur.data)) {
-		return err
-	}
-	next, err := manifest.Parse(files.Manifest)
 	if err != nil {
-		return &RootError{Reason: "the manifest to publish does not parse", Err: err}
+		return nil, err
 	}
-	return p.checkSuccessor(cur.m, next, files.Removed)
+	if files != nil && (cur.data == nil || !bytes.Equal(files.Manifest, cur.data)) {
+		next, err := manifest.Parse(files.Manifest)
+		if err != nil {
+			return nil, &RootError{Reason: "the manifest to publish does not parse", Err: err}
+		}
+		if err := p.checkSuccessor(cur.m, next, files.Removed); err != nil {
+			return nil, err
+		}
+	}
+	return &merged{cur: cur, files: files}, nil
 }
 
 // signRootFiles writes the content-addressed signatures of the staged
@@ -392,17 +406,23 @@ func (r retryOpener) Open(ctx context.Context, name string) (io.ReadCloser, erro
 	return rc, err
 }
 
-// commitRoot runs the root commit protocol with merge.
-func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc) (*RootResult, error) {
+// commitRoot runs the root commit protocol with merge; first, when set,
+// is a merge already computed (by the preflight) for its first attempt.
+func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc, first *merged) (*RootResult, error) {
 	var lastErr error
 	var lost *rootState
 	var mine *manifest.Manifest
 	for attempt := 1; attempt <= MaxMergeAttempts; attempt++ {
-		cur, err := p.readRoot(ctx)
-		if err != nil {
+		var cur *rootState
+		var files *RootFiles
+		var err error
+		if attempt == 1 && first != nil {
+			cur, files = first.cur, first.files
+		} else if cur, err = p.readRoot(ctx); err != nil {
 			return nil, err
+		} else {
+			files, err = merge(ctx, cur.data, retryOpener{p})
 		}
-		files, err := merge(ctx, cur.data, retryOpener{p})
 		if err != nil {
 			if lost != nil {
 				return nil, &RaceError{Attempts: attempt, Serial: cur.serial(), Versions: newVersions(mine, cur.m), Err: err}
@@ -413,7 +433,7 @@ func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc) (*RootResul
 		if files == nil || (cur.data != nil && bytes.Equal(files.Manifest, cur.data)) {
 			// Already published (a re-run, or our own earlier attempt
 			// whose answer was lost).
-			if err := p.repairLegacy(ctx); err != nil {
+			if err := p.repairLegacy(ctx, nil); err != nil {
 				return nil, err
 			}
 			return res, nil
@@ -458,7 +478,7 @@ func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc) (*RootResul
 			return nil, fmt.Errorf("publish: upload %s: %w", ManifestName, err)
 		}
 		res.Changed, res.Serial = true, next.Serial
-		if err := p.repairLegacy(ctx); err != nil {
+		if err := p.repairLegacy(ctx, &committed{sum: sum, sig: files.Signature, set: files.Signatures}); err != nil {
 			return nil, err
 		}
 		return res, nil
@@ -504,45 +524,71 @@ func newVersions(mine, theirs *manifest.Manifest) []string {
 	return out
 }
 
+// committed is what a publish just committed: the manifest's digest and
+// its signatures, as written under sigs/.
+type committed struct {
+	sum      string
+	sig, set []byte
+}
+
 // repairLegacy brings the legacy root signature files (manifest.json.sig,
-// the manifest's entries in signatures.json) in line with the
-// manifest.json published now, from its content-addressed signatures. A
-// manifest published without sigs/ (by an older relkit) is left alone.
-// It re-reads manifest.json afterwards and repeats (bounded) when another
-// publisher committed in between, so the legacy files end up matching
-// the newest manifest.
-func (p *Publisher) repairLegacy(ctx context.Context) error {
+// the root signatures.json) in line with the manifest.json published now,
+// from its content-addressed signatures: those just committed (known) when
+// the manifest is still that one, else read back from sigs/. A manifest
+// published without sigs/ (by an older relkit) is left alone. It looks at
+// manifest.json again afterwards and repeats (bounded) when another
+// publisher committed in between, so the legacy files end up matching the
+// newest manifest.
+func (p *Publisher) repairLegacy(ctx context.Context, known *committed) error {
 	for try := 0; try < 4; try++ {
-		cur, err := p.readRoot(ctx)
-		if err != nil || cur.obj == nil {
+		sum, err := p.manifestSum(ctx)
+		if err != nil || sum == "" {
 			return err
 		}
-		sum := cur.obj.SHA256
-		if sig, err := p.readOptional(ctx, manifest.SignaturePath(ManifestName, sum)); err != nil {
-			return err
-		} else if sig != nil {
-			if err := p.putIfDifferent(ctx, ManifestSigName, sig, StageIndex); err != nil {
+		var sig, set []byte
+		if known != nil && known.sum == sum {
+			sig, set = known.sig, known.set
+		} else {
+			if sig, err = p.readOptional(ctx, manifest.SignaturePath(ManifestName, sum)); err != nil {
+				return err
+			}
+			if set, err = p.readOptional(ctx, manifest.SignatureSetPath(ManifestName, sum)); err != nil {
 				return err
 			}
 		}
-		set, err := p.readOptional(ctx, manifest.SignatureSetPath(ManifestName, sum))
-		if err != nil {
-			return err
+		if sig != nil {
+			if err := p.putIfDifferent(ctx, ManifestSigName, sig, StageIndex); err != nil {
+				return err
+			}
 		}
 		if set != nil {
 			if err := p.putIfDifferent(ctx, RootSignaturesName, set, StageIndex); err != nil {
 				return err
 			}
 		}
-		again, err := p.remoteStat(ctx, ManifestName)
-		if err != nil {
+		again, err := p.manifestSum(ctx)
+		if err != nil || again == "" || again == sum {
 			return err
-		}
-		if again != nil && (again.SHA256 == "" || again.SHA256 == sum) {
-			return nil
 		}
 	}
 	return nil // the newest publisher repairs after its own commit
+}
+
+// manifestSum returns the SHA-256 of the published manifest.json ("" when
+// there is none): from Stat when the store reports it, else by reading it.
+func (p *Publisher) manifestSum(ctx context.Context) (string, error) {
+	obj, err := p.remoteStat(ctx, ManifestName)
+	if err != nil || obj == nil {
+		return "", err
+	}
+	if obj.SHA256 != "" {
+		return obj.SHA256, nil
+	}
+	cur, err := p.readRoot(ctx)
+	if err != nil || cur.obj == nil {
+		return "", err
+	}
+	return cur.obj.SHA256, nil
 }
 
 // readOptional reads a small root file; nil when there is none.
