@@ -699,6 +699,22 @@ func isHex(s string) bool {
 func (s *Store) awaitManifest(ctx context.Context, st *relState, name string) (publish.Object, error) {
 	start := time.Now()
 	deadline := start.Add(max(s.opts.ReplaceWait, 0))
+	// look reads the release once more: done with an Object when the
+	// manifest is back, done with ErrNotExist when no manifest was ever
+	// committed, and not done while a replacement is still under way.
+	look := func() (*sdk.Release, publish.Object, bool, error) {
+		rel, err := s.lookup(ctx, st, false, true)
+		if err != nil {
+			return nil, publish.Object{}, true, err
+		}
+		if as := named(rel, publish.ManifestName); len(as) > 0 {
+			return rel, s.object(name, as[0]), true, nil
+		}
+		if rel == nil || !committedBefore(rel) {
+			return rel, publish.Object{}, true, s.notExist(st, publish.ManifestName)
+		}
+		return rel, publish.Object{}, false, nil
+	}
 	delay := 10 * time.Millisecond
 	for i := 0; i < 1000 && time.Now().Before(deadline); i++ {
 		t := time.NewTimer(min(delay, time.Until(deadline)))
@@ -709,30 +725,17 @@ func (s *Store) awaitManifest(ctx context.Context, st *relState, name string) (p
 		case <-t.C:
 		}
 		delay = min(2*delay, 500*time.Millisecond)
-		rel, err := s.lookup(ctx, st, false, true)
-		if err != nil {
-			return publish.Object{}, err
-		}
-		if as := named(rel, publish.ManifestName); len(as) > 0 {
-			return s.object(name, as[0]), nil
-		}
-		if rel == nil || !committedBefore(rel) {
-			return publish.Object{}, s.notExist(st, publish.ManifestName)
+		if _, obj, done, err := look(); done {
+			return obj, err
 		}
 	}
 	// The wait is over: a publisher stopped after its commit (the delete)
 	// and before its upload. Put its pending copy in place.
-	rel, err := s.lookup(ctx, st, false, true)
-	if err != nil {
-		return publish.Object{}, err
+	rel, obj, done, err := look()
+	if done {
+		return obj, err
 	}
-	if as := named(rel, publish.ManifestName); len(as) > 0 {
-		return s.object(name, as[0]), nil
-	}
-	if rel == nil || !committedBefore(rel) {
-		return publish.Object{}, s.notExist(st, publish.ManifestName)
-	}
-	obj, err := s.adopt(ctx, st, rel, name)
+	obj, err = s.adopt(ctx, st, rel, name)
 	if errors.Is(err, publish.ErrNotExist) {
 		return publish.Object{}, &ReplacingError{Repo: s.repoName(), Tag: st.tag, Waited: time.Since(start)}
 	}
