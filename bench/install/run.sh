@@ -51,7 +51,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$work/bench-install" ./bench/install
+# bench/ is its own module (bench/go.mod), so its commands build from inside it.
+go -C bench build -o "$work/bench-install" ./install
 echo "preparing a release with a $((SIZE >> 20)) MiB binary..."
 "$work/bench-install" prepare -dir "$work" -size "$SIZE" -payload "$PAYLOAD"
 

@@ -9,9 +9,13 @@
 // Every Prepare run's archives are compared with the first run's: a
 // difference (an unreproducible archive) fails the benchmark.
 //
-//	go run ./bench/pipeline [-runs 5] [-parallel 2]
-//	go run ./bench/pipeline -once -dist D   # one Prepare into D (for whole-process timing)
-//	go run ./bench/pipeline -bare -dist D   # the four bare builds into D
+// It is a command of the bench module (bench/go.mod): run it from bench/,
+// where -repo's default ("..") is the relkit checkout that holds
+// release/testdata/hello.
+//
+//	cd bench && go run ./pipeline [-runs 5] [-parallel 2]
+//	cd bench && go run ./pipeline -once -dist D   # one Prepare into D (for whole-process timing)
+//	cd bench && go run ./pipeline -bare -dist D   # the four bare builds into D
 package main
 
 import (
@@ -38,7 +42,11 @@ import (
 	"github.com/relkit/relkit/sign"
 )
 
+// pkg is the main package both sides build, relative to -repo.
 const pkg = "./release/testdata/hello"
+
+// repo is the relkit checkout (-repo): the builds run there.
+var repo = ".."
 
 func main() {
 	log.SetFlags(0)
@@ -56,6 +64,7 @@ func run() error {
 	verbose := flag.Bool("v", false, "log each stage with its time")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of this process to the file")
 	skipStages := flag.String("skip", "", "stages Prepare skips, comma-separated (to see what each costs)")
+	flag.StringVar(&repo, "repo", repo, "the relkit checkout holding "+pkg+" (the default is right from bench/)")
 	flag.Parse()
 	if *skipStages != "" {
 		skip = strings.Split(*skipStages, ",")
@@ -154,7 +163,7 @@ var date = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
 func prepare(dist string, parallel int, signer sign.Signer) error {
 	_, err := release.Prepare(context.Background(), release.Config{
-		Project: "hello", Dist: dist, Clean: true, Version: "1.2.0", SourceDate: date,
+		Project: "hello", Repo: repo, Dist: dist, Clean: true, Version: "1.2.0", SourceDate: date,
 		Snapshot: true,
 		Build: &release.Build{
 			Mains:    []release.Main{{Package: pkg}},
@@ -183,6 +192,7 @@ func bareBuilds(dir string, parallel int) error {
 			defer func() { <-sem }()
 			out := filepath.Join(dir, p.OS+"_"+p.Arch, "hello"+p.ExeSuffix())
 			cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-buildid= -X=main.version=1.2.0", "-o", out, pkg)
+			cmd.Dir = repo
 			cmd.Env = append(os.Environ(), "GOOS="+p.OS, "GOARCH="+p.Arch, "CGO_ENABLED=0")
 			if b, err := cmd.CombinedOutput(); err != nil {
 				errs[i] = fmt.Errorf("go build %s: %v\n%s", p, err, b)

@@ -22,7 +22,8 @@ trap 'rm -rf "$WORK"' EXIT
 command -v rclone >/dev/null || { echo "rclone not found (bash .ci/tools.sh debian)" >&2; exit 1; }
 command -v farm-bench >/dev/null || { echo "farm-bench not found" >&2; exit 1; }
 
-go build -o "$WORK/pub" ./bench/publish
+# bench/ is its own module (bench/go.mod), so its commands build from inside it.
+go -C bench build -o "$WORK/pub" ./publish
 "$WORK/pub" stage -dir "$WORK/staged" -files "$FILES" -size "$((SIZE_MIB * 1024 * 1024))"
 "$WORK/pub" publish -dir "$WORK/staged" -dest "$WORK/d1" >/dev/null
 rclone copy -q "$WORK/staged" "$WORK/d2"

@@ -21,7 +21,7 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/relkit/relkit/internal/benchstage"
+	"github.com/relkit/relkit/bench/internal/benchstage"
 	"github.com/relkit/relkit/publish"
 	s3store "github.com/relkit/relkit/publish/s3"
 )

@@ -38,7 +38,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$work/publish-s3" ./bench/publish-s3
+# bench/ is its own module (bench/go.mod), so its commands build from inside it.
+go -C bench build -o "$work/publish-s3" ./publish-s3
 "$work/publish-s3" stage -dir "$work/staged" -files "$FILES" -size "$SIZE"
 
 # versitygw on a free loopback port, with random keys.

@@ -18,7 +18,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/relkit/relkit/internal/benchstage"
+	"github.com/relkit/relkit/bench/internal/benchstage"
 	"github.com/relkit/relkit/publish"
 )
 

@@ -27,7 +27,8 @@ RUNS=${RUNS:-3}
 WORK=$(mktemp -d /tmp/relkit-bench-publish.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-go build -o "$WORK/pub" ./bench/publish
+# bench/ is its own module (bench/go.mod), so its commands build from inside it.
+go -C bench build -o "$WORK/pub" ./publish
 SIZE=${SIZE:-$((SIZE_MIB * 1024 * 1024))}
 "$WORK/pub" stage -dir "$WORK/staged" -files "$FILES" -size "$SIZE"
 cat "$WORK/staged"/*/* > /dev/null # warm the page cache

@@ -19,4 +19,5 @@ for p in linux/amd64 linux/arm64 darwin/arm64 windows/amd64; do
 	mkdir -p "$bins/${os}_${arch}"
 	GOOS="$os" GOARCH="$arch" CGO_ENABLED=0 go build -trimpath -o "$bins/${os}_${arch}/hello$ext" ./release/testdata/hello
 done
-go run ./bench/release -bins "$bins" -runs "$runs" -parallel "$parallel"
+# bench/ is its own module (bench/go.mod), so its commands build from inside it.
+go -C bench run ./release -bins "$bins" -runs "$runs" -parallel "$parallel"

@@ -16,7 +16,8 @@ RUNS=${RUNS:-5}
 WORK=$(mktemp -d /tmp/relkit-bench-verify.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-go build -o "$WORK/verifybench" ./bench/verify
+# bench/ is its own module (bench/go.mod), so its commands build from inside it.
+go -C bench build -o "$WORK/verifybench" ./verify
 FILE="$WORK/blob"
 head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom > "$FILE"
 cat "$FILE" > /dev/null # warm the page cache
