@@ -38,7 +38,8 @@
 //
 // A [Stage] has a name and one job: Run(ctx, *[State]) error. A [Pipeline]
 // runs stages in order, logs each through log/slog (a "stage" attribute
-// on every record), skips the ones named in Pipeline.Skip (an unknown name
+// on every record; to Pipeline.Logger, and nowhere when it is nil: the
+// library never writes to slog.Default unless given it), skips the ones named in Pipeline.Skip (an unknown name
 // is an error, so a typo cannot run a stage), and in snapshot mode skips
 // every stage that publishes (see [Publishing]). The first failure stops
 // the pipeline with a *[StageError] naming the stage; errors.Is and

@@ -54,7 +54,9 @@ type Pipeline struct {
 	// and leave the staged directory for inspection.
 	Snapshot bool
 	// Logger receives one record when each stage starts, ends or is
-	// skipped. Nil uses slog.Default().
+	// skipped, and every record a stage logs through [State.Log].
+	// Default (nil): discard them; pass slog.Default() to log where the
+	// program logs.
 	Logger *slog.Logger
 }
 
@@ -133,7 +135,7 @@ func (p *Pipeline) Run(ctx context.Context, st *State) error {
 	}
 	log := p.Logger
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	st.Snapshot = st.Snapshot || p.Snapshot
 	for _, s := range p.Stages {

@@ -103,7 +103,9 @@ type Config struct {
 	// "0.0.0-snapshot.<short commit>" (a pre-release, so it never moves
 	// "latest"), and publishing stages are skipped.
 	Snapshot bool
-	// Logger receives progress; nil is slog.Default().
+	// Logger receives progress, one record per stage start and end.
+	// Default (nil): discard it; pass slog.Default() to log where the
+	// program logs.
 	Logger *slog.Logger
 }
 
@@ -426,7 +428,9 @@ type PublishConfig struct {
 	SummaryDir string
 	// Skip names stages not to run.
 	Skip []string
-	// Logger receives progress; nil is slog.Default().
+	// Logger receives progress, one record per stage start and end.
+	// Default (nil): discard it; pass slog.Default() to log where the
+	// program logs.
 	Logger *slog.Logger
 }
 

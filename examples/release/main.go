@@ -44,6 +44,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,6 +189,7 @@ func run(ctx context.Context) error {
 		Published:     published,
 		Channel:       *channel,
 		Image:         img,
+		Logger:        slog.Default(), // progress on stderr; the library discards it unless told
 	})
 	if err != nil {
 		return err
@@ -211,7 +213,7 @@ func run(ctx context.Context) error {
 		_, err := p.DryRun(ctx, root, os.Stdout)
 		return err
 	}
-	pst, err := release.Publish(ctx, release.PublishConfig{Root: root, Publisher: p, Keys: [][]byte{pub}, Signers: []sign.Signer{signer}, Remote: remote, Image: img})
+	pst, err := release.Publish(ctx, release.PublishConfig{Root: root, Publisher: p, Keys: [][]byte{pub}, Signers: []sign.Signer{signer}, Remote: remote, Image: img, Logger: slog.Default()})
 	if err != nil {
 		return err
 	}

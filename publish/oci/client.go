@@ -124,8 +124,8 @@ func WithUserAgent(ua string) Option {
 	}
 }
 
-// WithLogger sets the logger for progress (one Info record per step); the
-// default discards.
+// WithLogger sets the logger for progress (one Info record per step).
+// Default: discard it, as every relkit library does unless given a logger.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *Client) error {
 		if l == nil {
