@@ -10,10 +10,11 @@
 // key management uses [GenerateCosignKeyPair],
 // [GenerateEd25519Key] and, for rotation, [SignKeyBundle].
 //
-// This package imports cosign (github.com/sigstore/cosign/v2), several
-// hundred modules, for its key file format alone; the import is confined to
-// cosign.go. Clients that only verify import package verify, which needs
-// nothing outside the standard library.
+// This package needs only the standard library and golang.org/x/crypto
+// (scrypt and NaCl secretbox, for cosign's key file format): it does not
+// import cosign or sigstore, and a test keeps it so. Clients that only
+// verify import package verify, which needs nothing outside the standard
+// library.
 //
 // # Signers
 //
@@ -40,7 +41,11 @@
 //
 //   - cosign keys: "ENCRYPTED SIGSTORE PRIVATE KEY" (and the older
 //     "ENCRYPTED COSIGN PRIVATE KEY"), as "cosign generate-key-pair" and
-//     "cosign import-key-pair" write them, decrypted with cosign's own code.
+//     "cosign import-key-pair" write them, decrypted as cosign does. Only
+//     the scrypt costs cosign accepts are accepted (N=2^15, 2^16 or 2^17,
+//     r=8, p=1): a file asking for more is refused with [ErrInvalidKey]
+//     before any key derivation, so a hostile key file cannot burn CPU or
+//     memory.
 //     The password comes from a [PassFunc]: [Password] for a value, nil or
 //     [EnvPassword] for COSIGN_PASSWORD as the cosign CLI reads it. A
 //     library never prompts: with no password available the error wraps
@@ -59,9 +64,10 @@
 //
 // # Generating and writing keys
 //
-// [GenerateCosignKeyPair] calls cosign's own generator: an ECDSA P-256 key
-// encrypted with scrypt and NaCl secretbox, byte-for-byte the format of
-// "cosign generate-key-pair". [GenerateEd25519Key] writes PKCS#8 and PKIX
+// [GenerateCosignKeyPair] generates what "cosign generate-key-pair" does:
+// an ECDSA P-256 key encrypted with scrypt (N=65536, r=8, p=1) and NaCl
+// secretbox, in cosign's format field for field (the tests run the cosign
+// CLI on it). [GenerateEd25519Key] writes PKCS#8 and PKIX
 // PEM, which openssl reads. [KeyPair.WriteFiles] writes the private key
 // with mode 0600 and the public key with mode 0644, refuses to overwrite an
 // existing file unless asked (creating with O_EXCL), and replaces files
