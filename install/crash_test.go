@@ -33,13 +33,13 @@ func TestCrashHelper(t *testing.T) {
 	in, err := New(Config{
 		Project: "banger", Source: os.Getenv("CRASH_SOURCE"), Dir: os.Getenv("CRASH_DIR"),
 		Binaries: strings.Split(os.Getenv("CRASH_BINARIES"), ","), Keys: ring,
-		AllowDowngrade: true, LockWait: 10 * time.Second,
+		LockWait: 10 * time.Second,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	if _, err := in.Install(context.Background(), manifest.Query{Version: os.Getenv("CRASH_VERSION")}); err != nil {
+	if _, err := in.Install(context.Background(), manifest.Query{Version: os.Getenv("CRASH_VERSION")}, AllowDowngrade()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(3)
 	}
@@ -79,7 +79,6 @@ func TestCrashAtRandomPoints(t *testing.T) {
 	}
 	cfg := f.config(srv.URL, dir)
 	cfg.Binaries = names
-	cfg.AllowDowngrade = true
 	cfg.Now = nil
 	// A child the killed helper was starting (the health check) shares its
 	// descriptors until it execs; the flock frees itself a moment later.
@@ -192,7 +191,7 @@ func TestCrashAtRandomPoints(t *testing.T) {
 	}
 	t.Logf("outcomes of 50 kills: %v", outcomes)
 	// The installer still works after all of that.
-	if _, err := in.Install(ctx, manifest.Query{Version: "1.0.0"}); err != nil {
+	if _, err := in.Install(ctx, manifest.Query{Version: "1.0.0"}, AllowDowngrade()); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -81,14 +81,24 @@
 //
 // A [manifest.Query] names an exact Version, a Channel ("stable", "edge"),
 // an Alias ("latest", "1.2") or a Constraint (">=1.2, <2"); with none set
-// it is the stable channel. The platform defaults to the running
-// program's (Config.Platform overrides it). Yanked releases are never
-// installed; a deprecated one is installed only when asked for by exact
-// version, with a warning in [Result.Warnings]. Versions compare by SemVer
-// precedence (1.10.0 is newer than 1.9.0). Going to an older version than
-// the one installed fails with a *[DowngradeError] unless
-// Config.AllowDowngrade is set. The installed version is
+// it is the stable channel. A constraint selects pre-releases only with
+// Query.Prerelease. The platform defaults to the running program's
+// (Config.Platform overrides it). Yanked releases are never installed; a
+// deprecated one is installed only when asked for by exact version, with
+// a warning in [Result.Warnings]. Versions compare by SemVer precedence
+// (1.10.0 is newer than 1.9.0). The installed version is
 // Config.CurrentVersion when the program knows it, else the receipt's.
+//
+// What one call may do is said in that call, not in the Config: going to
+// an older version than the one installed fails with a *[DowngradeError]
+// unless Install is passed [AllowDowngrade]; an installed version is left
+// as it is unless Install is passed [Reinstall]; [AllowManaged] is in the
+// next sections. A [CallOption] applies to the call it is passed to and to
+// no later one, whatever order the options come in; Check, passed the
+// options Install will get, answers for that Install:
+//
+//	u, err := in.Check(ctx, manifest.Query{Version: "1.3.0"}, install.AllowDowngrade())
+//	res, err := in.Install(ctx, manifest.Query{Version: "1.3.0"}, install.AllowDowngrade())
 //
 // # Downloads
 //
@@ -167,8 +177,8 @@
 // replace a binary that a package manager owns (dpkg, rpm, a Homebrew
 // Cellar or Caskroom, Scoop) or that `go install` put in GOBIN or
 // GOPATH/bin, with a *[ManagedError] naming the command to run instead
-// ("sudo apt upgrade hello", "brew upgrade hello"), unless
-// Config.AllowManaged is set; Check reports the same in Update.Warnings.
+// ("sudo apt upgrade hello", "brew upgrade hello"), unless the call is
+// passed [AllowManaged]; Check reports the same in Update.Warnings.
 // With Config.CheckBuildVersion, an extracted Go binary whose build
 // information states another tagged version than the release's is
 // refused (*[BuildVersionError]) before the swap.

@@ -254,7 +254,7 @@ func (e *VerificationError) Error() string {
 func (e *VerificationError) Unwrap() []error { return []error{ErrVerification, e.Err} }
 
 // DowngradeError reports that the selected release is older than the one
-// installed and Config.AllowDowngrade is false.
+// installed, and the Install was not passed [AllowDowngrade].
 type DowngradeError struct {
 	// Installed and Candidate are the two versions.
 	Installed, Candidate string

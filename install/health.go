@@ -110,7 +110,7 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 
 // runHealth runs hc with a timeout and turns a failure into a
 // *HealthCheckError.
-func runHealth(ctx context.Context, hc HealthCheck, timeout time.Duration, binary, version string) error {
+func runHealth(ctx context.Context, hc HealthCheck, timeout time.Duration, binary, version string) *HealthCheckError {
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	err := hc(hctx, binary, version)

@@ -515,9 +515,7 @@ func TestHostileStateDirectory(t *testing.T) {
 			for _, op := range []string{"install", "rollback"} {
 				var err error
 				if op == "install" {
-					cfg := f.config(f.root, dir)
-					cfg.Reinstall = true
-					_, err = f.installer(cfg).Install(ctx, manifest.Query{Version: "1.1.0"})
+					_, err = f.installer(f.config(f.root, dir)).Install(ctx, manifest.Query{Version: "1.1.0"}, Reinstall())
 				} else {
 					_, err = f.installer(f.config(f.root, dir)).Rollback(ctx)
 				}

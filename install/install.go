@@ -115,14 +115,6 @@ type Config struct {
 	// Platform is the platform to install for. Default: the running
 	// binary's (runtime.GOOS/runtime.GOARCH).
 	Platform manifest.Platform
-	// AllowDowngrade lets Install put an older version in place of a
-	// newer one. Default false: a downgrade is a *DowngradeError.
-	AllowDowngrade bool
-	// Prerelease lets a constraint select pre-releases. Default false.
-	Prerelease bool
-	// Reinstall makes Install replace the binaries even when the selected
-	// version is already installed. Default false.
-	Reinstall bool
 	// CurrentVersion is the installed version as the running program
 	// knows it (from its build info). Default: read from the receipt. A
 	// value that is not a release version ("dev", "(devel)": a
@@ -136,12 +128,6 @@ type Config struct {
 	// dirty or pseudo-versions pass. Default false, for releases that
 	// ship other programs' binaries.
 	CheckBuildVersion bool
-	// AllowManaged lets Install and Rollback replace a binary that a
-	// package manager owns (dpkg, rpm, a Homebrew Cellar, Scoop) or that
-	// `go install` put in GOBIN or GOPATH/bin. Default false: a
-	// *ManagedError naming the command to run instead ("sudo apt upgrade
-	// hello", "brew upgrade hello").
-	AllowManaged bool
 
 	// HTTPClient makes every request. Default: a client with proxies from
 	// the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY) and a 30 s
@@ -620,7 +606,7 @@ type Update struct {
 	// than Installed, or nothing is installed.
 	Available bool
 	// Downgrade reports that Latest is older than Installed (Install
-	// refuses it unless Config.AllowDowngrade).
+	// refuses it unless passed [AllowDowngrade]).
 	Downgrade bool
 	// Reason explains the answer in one sentence.
 	Reason string
@@ -661,8 +647,11 @@ func (in *Installer) installed() (string, string, *Receipt, []string) {
 
 // Check answers "is there an update, to what, and why" for q (see
 // manifest.Query; Platform defaults to the installer's). It fetches and
-// verifies the signed manifest, and downloads no artifact.
-func (in *Installer) Check(ctx context.Context, q manifest.Query) (*Update, error) {
+// verifies the signed manifest, and downloads no artifact. With the
+// options an Install would get ([AllowDowngrade], [Reinstall],
+// [AllowManaged]) it answers for that Install.
+func (in *Installer) Check(ctx context.Context, q manifest.Query, opts ...CallOption) (*Update, error) {
+	c := newCall(opts)
 	// Check records serials in the state directory: never through a link.
 	if err := checkRealDir(StateDir(in.cfg.Dir, in.primary())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -675,15 +664,15 @@ func (in *Installer) Check(ctx context.Context, q manifest.Query) (*Update, erro
 		return nil, err
 	}
 	inst, from, _, warnings := in.installed()
-	if err := in.checkManaged(ctx); err != nil {
+	if err := in.checkManaged(ctx, c); err != nil {
 		// Install would refuse: say so, and how to update instead.
 		warnings = append(warnings, err.Error())
 	}
-	return in.update(p, inst, from, warnings), nil
+	return in.update(p, inst, from, warnings, c), nil
 }
 
-// update builds the answer to Check for plan p.
-func (in *Installer) update(p *plan, inst, from string, warnings []string) *Update {
+// update builds the answer to Check for plan p and the call's policy c.
+func (in *Installer) update(p *plan, inst, from string, warnings []string, c call) *Update {
 	u := &Update{Installed: inst, InstalledFrom: from, Latest: p.sel, Warnings: append(warnings, p.warnings...)}
 	if p.m != nil && inst != "" {
 		if r, ok := p.m.Release(inst); ok && r.Status != manifest.StatusActive {
@@ -691,18 +680,21 @@ func (in *Installer) update(p *plan, inst, from string, warnings []string) *Upda
 		}
 	}
 	cand := p.sel.Release.Version
-	switch c := in.compareInstalled(inst, cand); {
+	switch cmp := in.compareInstalled(inst, cand); {
 	case inst == "":
 		u.Available = true
 		u.Reason = fmt.Sprintf("%s is not installed in %s; %s is available (%s)", in.cfg.Project, in.cfg.Dir, cand, p.query)
-	case c < 0:
+	case cmp < 0:
 		u.Available = true
 		u.Reason = fmt.Sprintf("update available: %s -> %s (%s)", inst, cand, p.query)
-	case c == 0:
+	case cmp == 0 && c.reinstall:
+		u.Available = true
+		u.Reason = fmt.Sprintf("reinstall: %s is installed and is what %s selects", inst, p.query)
+	case cmp == 0:
 		u.Reason = fmt.Sprintf("up to date: %s is what %s selects", inst, p.query)
 	default:
 		u.Downgrade = true
-		u.Available = in.cfg.AllowDowngrade
+		u.Available = c.allowDowngrade
 		u.Reason = fmt.Sprintf("installed %s is newer than %s, which %s selects; installing it would be a downgrade", inst, cand, p.query)
 	}
 	return u
@@ -793,9 +785,11 @@ func (in *Installer) begin(ctx context.Context) (func(), []string, error) {
 // Constraint; none means the stable channel; Platform defaults to the
 // installer's), verifies, downloads, extracts and swaps the binaries in,
 // health-checks them and commits with a receipt. Any failure leaves the
-// installed binaries as they were.
-func (in *Installer) Install(ctx context.Context, q manifest.Query) (*Result, error) {
-	if err := in.checkManaged(ctx); err != nil {
+// installed binaries as they were. The options ([AllowDowngrade],
+// [Reinstall], [AllowManaged]) apply to this call only.
+func (in *Installer) Install(ctx context.Context, q manifest.Query, opts ...CallOption) (*Result, error) {
+	c := newCall(opts)
+	if err := in.checkManaged(ctx, c); err != nil {
 		return nil, err
 	}
 	unlock, warnings, err := in.begin(ctx)
@@ -815,10 +809,10 @@ func (in *Installer) Install(ctx context.Context, q manifest.Query) (*Result, er
 	for _, b := range in.cfg.Binaries {
 		res.Paths = append(res.Paths, filepath.Join(in.cfg.Dir, b))
 	}
-	switch c := in.compareInstalled(inst, cand); {
-	case c > 0 && !in.cfg.AllowDowngrade:
+	switch cmp := in.compareInstalled(inst, cand); {
+	case cmp > 0 && !c.allowDowngrade:
 		return nil, &DowngradeError{Installed: inst, Candidate: cand}
-	case c == 0 && !in.cfg.Reinstall && rec != nil && rec.SHA256 == p.sel.Artifact.SHA256:
+	case cmp == 0 && !c.reinstall && rec != nil && rec.SHA256 == p.sel.Artifact.SHA256:
 		in.log.Info("already installed", "version", cand)
 		return res, nil
 	}
@@ -826,7 +820,7 @@ func (in *Installer) Install(ctx context.Context, q manifest.Query) (*Result, er
 		in.log.Warn("installing a deprecated release", "version", cand, "reason", p.sel.Release.Reason)
 	}
 	if in.cfg.Confirm != nil {
-		u := in.update(p, inst, from, warnings)
+		u := in.update(p, inst, from, warnings, c)
 		ok, err := in.cfg.Confirm(ctx, u)
 		if err != nil {
 			return nil, err
@@ -896,8 +890,7 @@ func (in *Installer) commit(ctx context.Context, files []newFile, version string
 	}
 	in.log.Debug("swapped in", "version", version, "files", len(files))
 	if version != "" {
-		if err := runHealth(ctx, in.health, in.cfg.HealthTimeout, filepath.Join(in.cfg.Dir, in.primary()), version); err != nil {
-			he := err.(*HealthCheckError)
+		if he := runHealth(ctx, in.health, in.cfg.HealthTimeout, filepath.Join(in.cfg.Dir, in.primary()), version); he != nil {
 			if rerr := in.sw.restore(j); rerr != nil {
 				return "", errors.Join(he, fmt.Errorf("restoring the previous binaries failed: %w", rerr))
 			}
@@ -944,9 +937,10 @@ func (in *Installer) commit(ctx context.Context, files []newFile, version string
 // Rollback restores the binaries the last install replaced (and their
 // receipt), health-checking them when their version is known. The
 // replaced binaries become the new backup, so a second Rollback undoes
-// the first. With no backup it fails with [ErrNoBackup].
-func (in *Installer) Rollback(ctx context.Context) (*Result, error) {
-	if err := in.checkManaged(ctx); err != nil {
+// the first. With no backup it fails with [ErrNoBackup]. Of the options,
+// only [AllowManaged] concerns it; it applies to this call only.
+func (in *Installer) Rollback(ctx context.Context, opts ...CallOption) (*Result, error) {
+	if err := in.checkManaged(ctx, newCall(opts)); err != nil {
 		return nil, err
 	}
 	unlock, warnings, err := in.begin(ctx)

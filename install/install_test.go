@@ -181,9 +181,7 @@ func TestDowngradeRefusedUnlessAllowed(t *testing.T) {
 		t.Fatalf("check of a downgrade: %+v %v", u, err)
 	}
 
-	cfg := f.config(srv.URL, dir)
-	cfg.AllowDowngrade = true
-	res, err := f.installer(cfg).Install(ctx, manifest.Query{Version: "v1.9.0"})
+	res, err := in.Install(ctx, manifest.Query{Version: "v1.9.0"}, AllowDowngrade())
 	if err != nil {
 		t.Fatal(err)
 	}

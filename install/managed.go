@@ -22,7 +22,7 @@ var ErrManaged = errors.New("binary managed by a package manager")
 // package manager (dpkg, rpm, Homebrew, Scoop) or was put there by `go
 // install`. Replacing it would leave the package manager's records wrong
 // and its next upgrade would undo the update, so Install refuses unless
-// Config.AllowManaged is set. Command is what the user should run instead.
+// the call passes [AllowManaged]. Command is what the user should run instead.
 type ManagedError struct {
 	// Path is the binary.
 	Path string
@@ -37,7 +37,7 @@ type ManagedError struct {
 
 // Error implements the error interface.
 func (e *ManagedError) Error() string {
-	return fmt.Sprintf("%s belongs to %s (package %s): update it with `%s` (or set install.Config.AllowManaged to replace it anyway)",
+	return fmt.Sprintf("%s belongs to %s (package %s): update it with `%s` (or pass install.AllowManaged() to replace it anyway)",
 		e.Path, e.Manager, e.Package, e.Command)
 }
 
@@ -90,9 +90,9 @@ const (
 )
 
 // checkManaged returns a *ManagedError when a binary of the install is
-// owned by a package manager, unless AllowManaged is set.
-func (in *Installer) checkManaged(ctx context.Context) error {
-	if in.cfg.AllowManaged {
+// owned by a package manager, unless the call allows it (AllowManaged).
+func (in *Installer) checkManaged(ctx context.Context, c call) error {
+	if c.allowManaged {
 		return nil
 	}
 	for _, b := range in.cfg.Binaries {

@@ -20,7 +20,8 @@ import (
 // binary in GOBIN without a relkit receipt) owns is not replaced: Install
 // fails with a *ManagedError naming the command to run instead, before
 // downloading anything, and leaves the binary as it was; Check warns with
-// the same command; AllowManaged replaces it. (The dpkg case against the real dpkg is in package
+// the same command; AllowManaged, for the one call it is passed to,
+// replaces it. (The dpkg case against the real dpkg is in package
 // release's TestLinuxPackagesInterop; here dpkg's database and rpm are
 // fixtures.)
 func TestInstallRefusesManagedBinaries(t *testing.T) {
@@ -124,9 +125,14 @@ func TestInstallRefusesManagedBinaries(t *testing.T) {
 			if _, err := f.installer(f.config(srv.URL, dir)).Rollback(ctx); !errors.As(err, &me) {
 				t.Errorf("Rollback: got %v, want a *ManagedError", err)
 			}
-			cfg := f.config(srv.URL, dir)
-			cfg.AllowManaged = true
-			if _, err := f.installer(cfg).Install(ctx, manifest.Query{}); err != nil {
+			in := f.installer(f.config(srv.URL, dir))
+			if u, err := in.Check(ctx, manifest.Query{}, AllowManaged()); err != nil || slices.ContainsFunc(u.Warnings, func(w string) bool { return strings.Contains(w, "`"+c.command+"`") }) {
+				t.Errorf("Check with AllowManaged: %v, %+v; want no warning naming %q", err, u, c.command)
+			}
+			if _, err := in.Install(ctx, manifest.Query{}); !errors.As(err, &me) {
+				t.Fatalf("Install after a Check with AllowManaged: %v, want a *ManagedError", err)
+			}
+			if _, err := in.Install(ctx, manifest.Query{}, AllowManaged()); err != nil {
 				t.Fatalf("with AllowManaged: %v", err)
 			}
 			if got := readFile(t, filepath.Join(dir, "hello")); got != string(script("hello", "1.0.0")) {

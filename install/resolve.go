@@ -85,7 +85,6 @@ func (in *Installer) resolve(ctx context.Context, q manifest.Query) (*plan, erro
 	if q.Platform.OS == "" && q.Platform.Arch == "" {
 		q.Platform = in.platform
 	}
-	q.Prerelease = q.Prerelease || in.cfg.Prerelease
 	if file != "" {
 		return in.resolveFile(ctx, src, file, q)
 	}

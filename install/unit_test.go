@@ -210,9 +210,8 @@ func TestConcurrentInstallsDoNotRace(t *testing.T) {
 	dir := t.TempDir()
 	install := func(wait time.Duration, errs chan<- error) {
 		cfg := f.config(srv.URL, dir)
-		cfg.Reinstall = true
 		cfg.LockWait = wait
-		_, err := f.installer(cfg).Install(context.Background(), manifest.Query{})
+		_, err := f.installer(cfg).Install(context.Background(), manifest.Query{}, Reinstall())
 		errs <- err
 	}
 	first := make(chan error, 1)

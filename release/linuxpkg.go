@@ -40,7 +40,7 @@ var PackageFormats = []string{PackageDeb, PackageRPM, PackageAPK}
 // select them: users install them with their package manager, and
 // package install refuses to replace a binary a package manager owns (a
 // *install.ManagedError naming "sudo apt upgrade <name>"; see
-// install.Config.AllowManaged).
+// install.AllowManaged).
 //
 // Packages are reproducible: every mtime is State.Date, files are owned by
 // root, the rpm build host is "relkit", and nfpm's compressors write no

@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string) error {
 			return fmt.Errorf("--token-env %s: the variable is empty or unset", *tokenEnv)
 		}
 	}
-	in, err := newInstaller(*from, *keyFile, token, *downgrade)
+	in, err := newInstaller(*from, *keyFile, token)
 	if err != nil {
 		return err
 	}
@@ -92,8 +92,12 @@ func run(ctx context.Context, args []string) error {
 		return nil
 	}
 	q := manifest.Query{Version: *want, Channel: *channel}
+	var opts []install.CallOption
+	if *downgrade {
+		opts = append(opts, install.AllowDowngrade())
+	}
 	if *check {
-		u, err := in.Check(ctx, q)
+		u, err := in.Check(ctx, q, opts...)
 		if err != nil {
 			return err
 		}
@@ -103,7 +107,7 @@ func run(ctx context.Context, args []string) error {
 		fmt.Println(u.Reason)
 		return nil
 	}
-	res, err := in.Install(ctx, q)
+	res, err := in.Install(ctx, q, opts...)
 	if drawn {
 		fmt.Fprintln(os.Stderr) // end the progress bar line
 	}
@@ -121,7 +125,7 @@ func run(ctx context.Context, args []string) error {
 	return nil
 }
 
-func newInstaller(from, keyFile, token string, downgrade bool) (*install.Installer, error) {
+func newInstaller(from, keyFile, token string) (*install.Installer, error) {
 	if from == "" {
 		return nil, errors.New("no release location: build with -X main.releaseURL=... or pass --from")
 	}
@@ -148,7 +152,6 @@ func newInstaller(from, keyFile, token string, downgrade bool) (*install.Install
 		Binaries:       []string{filepath.Base(exe)},
 		Keys:           keys,
 		CurrentVersion: version,
-		AllowDowngrade: downgrade,
 		Progress:       progressBar,
 	})
 }
