@@ -97,8 +97,14 @@
 // does with no transparency log: a "simple signing" payload
 // ({"critical":{"identity":{"docker-reference":...},"image":{
 // "docker-manifest-digest":"sha256:..."},"type":"cosign container image
-// signature"}}) signed with the release key, stored as a layer of the
-// image tagged sha256-<hex>.sig in the same repository. It verifies with
+// signature"},"optional":null}) signed with the release key, stored as an
+// uncompressed layer (media type
+// application/vnd.dev.cosign.simplesigning.v1+json, the base64 signature in
+// the annotation dev.cosignproject.cosign/signature) of the OCI image
+// tagged sha256-<hex>.sig in the same repository, after the signatures
+// already there. The image is written with go-containerregistry alone; no
+// cosign library is linked, and no COSIGN_* variable is read. It verifies
+// with
 //
 //	cosign verify --key cosign.pub --insecure-ignore-tlog=true ghcr.io/example/hello@sha256:...
 //
