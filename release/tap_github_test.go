@@ -19,7 +19,7 @@ func TestUpdateTapsThroughGitHubContents(t *testing.T) {
 	srv := githubtest.NewServer(t)
 	pubDir, pub, _ := publishedRelease(t, nil)
 	writer := func(repo string) *github.Contents {
-		c, err := github.NewContents(github.Options{Owner: "example", Repo: repo, Token: githubtest.Token, BaseURL: srv.URL}, "")
+		c, err := github.NewContents("example", repo, "", github.WithToken(githubtest.Token), github.WithBaseURL(srv.URL))
 		if err != nil {
 			t.Fatal(err)
 		}

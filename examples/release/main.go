@@ -302,9 +302,23 @@ func destination(ctx context.Context, to, tag, s3Endpoint, githubAPI string) (pu
 		}
 		// The forge layout: the root in the index release, each version
 		// in the release of its tag (see publish/github.Repo).
-		return github.NewRepo(github.Options{Owner: owner, Repo: repo, Tag: tag, BaseURL: githubAPI}, github.RepoOptions{})
+		return github.NewRepo(owner, repo, githubOptions(githubAPI, tag)...)
 	}
 	return nil, fmt.Errorf("unknown destination %q (want dir:PATH, s3://BUCKET/PREFIX, github:OWNER/REPO or gitea:HOST/OWNER/REPO)", to)
+}
+
+// githubOptions are the GitHub client's options: the token from
+// $GITHUB_TOKEN or $GH_TOKEN (the default), the API URL of --github-api
+// when set, and the tag of the release being published, if any.
+func githubOptions(api, tag string) []github.Option {
+	var opts []github.Option
+	if api != "" {
+		opts = append(opts, github.WithBaseURL(api))
+	}
+	if tag != "" {
+		opts = append(opts, github.WithTag(tag))
+	}
+	return opts
 }
 
 // giteaDestination is gitea:HOST/OWNER/REPO (or forgejo:, or with
@@ -324,7 +338,7 @@ func giteaDestination(to string) (publish.Store, error) {
 	if *giteaURL != "" {
 		base = *giteaURL
 	}
-	return gitea.New(gitea.Options{BaseURL: base, Owner: r.Owner, Repo: r.Repo})
+	return gitea.New(base, r.Owner, r.Repo) // the token: $GITEA_TOKEN
 }
 
 func location(s string) (verify.Location, error) {
@@ -348,7 +362,7 @@ func tapRepo(s, githubAPI string) (*release.TapRepo, error) {
 	if !ok {
 		return nil, fmt.Errorf("want github:OWNER/REPO, got %s", s)
 	}
-	w, err := github.NewContents(github.Options{Owner: owner, Repo: name, BaseURL: githubAPI}, "")
+	w, err := github.NewContents(owner, name, "", githubOptions(githubAPI, "")...)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,7 @@
 //
 // Most callers want [New] and then publish.New with the returned [Store]:
 //
-//	store, err := gitea.New(gitea.Options{BaseURL: "https://codeberg.org", Owner: "acme", Repo: "hello"})
+//	store, err := gitea.New("https://codeberg.org", "acme", "hello") // options: gitea.WithToken, ...
 //	p, err := publish.New(store)
 //	res, err := p.Publish(ctx, "dist/release")
 //	// res.Assets: the public download URLs, <base>/acme/hello/releases/download/<tag>/<name>.
@@ -14,14 +14,14 @@
 // One Store holds a whole release root, mapped onto releases as
 // docs/wire-format.md ("Forges") describes, the same on every forge:
 //
-//   - The index release (tag [DefaultIndexTag], see Options.IndexTag),
+//   - The index release (tag [DefaultIndexTag], see [WithIndexTag]),
 //     published and flagged as a pre-release, holds the root:
 //     manifest.json, the content-addressed signatures
 //     (manifest.json.<sha256>.sig and .signatures.json, the names under
 //     sigs/), manifest.json.sig, root.signatures.json (the root's
 //     signatures.json), keys.json and keys.json.sig, install.sh, and
 //     root.<n>.json for root/<n>.json. See [Route].
-//   - Each version has its own release (tag Options.TagFor(version),
+//   - Each version has its own release (tag [WithTagFor](version),
 //     default "v"+version) holding "V/NAME" as the asset NAME. It is
 //     created as a draft, which Gitea shows to no one without write
 //     access, filled, and published before manifest.json is put into the
@@ -61,7 +61,7 @@
 // that a manifest was committed before (it holds content-addressed
 // signatures, and the legacy manifest.json.sig, which a publish writes only
 // after a commit, or the mark the Store adds to the release's description
-// after its first commit there), waits up to Options.ReplaceWait for the
+// after its first commit there), waits up to [WithReplaceWait] for the
 // new one and otherwise fails with a retryable [*ReplacingError], never
 // with ErrNotExist, so that a racing publisher never mistakes the root for
 // empty and starts a new history. An index release without that evidence
@@ -77,15 +77,16 @@
 //
 // # Requests
 //
-// The token comes from Options.Token, else GITEA_TOKEN; it is sent only to
-// the configured server. Every request has a deadline
-// (Options.RequestTimeout, and for uploads and downloads that plus the
-// time to move the bytes at Options.MinRate). Answers other than 2xx are
+// [New] takes the server and the repository as arguments and everything
+// else as an [Option], each documenting its default. The token comes from
+// [WithToken], else GITEA_TOKEN; it is sent only to the configured server.
+// Every request has a deadline ([WithTimeout]: a fixed part, and for
+// uploads and downloads the time to move the bytes at a minimum rate). Answers other than 2xx are
 // an [*APIError] that names the request and says what to do; 5xx and 429
 // are retryable (publish.IsRetryable), honouring Retry-After, and are
 // retried by the Publisher, never by the Store.
 //
-// Files up to Options.StreamAbove (32 MiB) are read, and so verified,
+// Files up to [WithStreamAbove] (32 MiB) are read, and so verified,
 // before their upload request and go through the SDK, which holds the
 // multipart body in memory; larger ones are streamed as multipart over
 // plain HTTP with an exact Content-Length, so that memory stays flat, and

@@ -58,7 +58,7 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 
-	store, err := gitea.New(gitea.Options{BaseURL: srv.URL, Owner: "acme", Repo: "hello", Token: srv.Token})
+	store, err := gitea.New(srv.URL, "acme", "hello", gitea.WithToken(srv.Token))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func ExampleNew() {
 
 // Route shows where each object of a release root goes.
 func ExampleStore_Route() {
-	store, err := gitea.New(gitea.Options{BaseURL: "https://gitea.example.com", Owner: "acme", Repo: "hello", Token: "t"})
+	store, err := gitea.New("https://gitea.example.com", "acme", "hello", gitea.WithToken("t"))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -27,7 +27,7 @@ import (
 )
 
 // DefaultIndexTag is the tag of the index release, which holds the root
-// (manifest.json and its companions), unless Options.IndexTag says
+// (manifest.json and its companions), unless [WithIndexTag] says
 // otherwise.
 const DefaultIndexTag = "relkit-index"
 
@@ -36,17 +36,9 @@ const DefaultIndexTag = "relkit-index"
 // with a version's own signatures.json.
 const RootSignaturesAsset = "root.signatures.json"
 
-// Defaults of the Options.
-const (
-	DefaultRequestTimeout = time.Minute
-	DefaultMinRate        = 256 << 10 // bytes per second
-	DefaultReplaceWait    = 10 * time.Second
-	DefaultStreamAbove    = 32 << 20 // bytes
-)
-
 // ErrNoToken is returned by [New] when no token is given and GITEA_TOKEN is
 // not set.
-var ErrNoToken = errors.New("gitea: no token: set GITEA_TOKEN (or Options.Token) to a token with write access to the repository")
+var ErrNoToken = errors.New("gitea: no token: use WithToken, or set GITEA_TOKEN, with a token with write access to the repository")
 
 // ErrNameCollision is wrapped by the error a Store returns when two object
 // names map to the same asset of the same release (the root's
@@ -94,7 +86,7 @@ func (e *APIError) Error() string {
 func (e *APIError) Advice() string {
 	switch c := e.StatusCode; {
 	case c == http.StatusUnauthorized:
-		return "the token is missing, wrong or expired: set GITEA_TOKEN (or Options.Token) to a token of a user with write access"
+		return "the token is missing, wrong or expired: use WithToken, or set GITEA_TOKEN, with a token of a user with write access"
 	case c == http.StatusForbidden:
 		return "the token may not do this: it needs write access to the repository (token scope write:repository); a release made immutable takes no new assets"
 	case c == http.StatusNotFound:
@@ -132,7 +124,7 @@ type TimeoutError struct {
 
 // Error implements error.
 func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("gitea: %s %s: no complete answer within %s (Options.RequestTimeout, Options.MinRate)", e.Op, e.Name, e.After)
+	return fmt.Sprintf("gitea: %s %s: no complete answer within %s (see gitea.WithTimeout)", e.Op, e.Name, e.After)
 }
 
 // Timeout reports true.
@@ -168,55 +160,12 @@ func (e *ReplacingError) HTTPStatusCode() int { return http.StatusServiceUnavail
 // RetryAfterHint asks for a short wait.
 func (e *ReplacingError) RetryAfterHint() time.Duration { return time.Second }
 
-// Options configures a [Store].
-type Options struct {
-	// BaseURL is the Gitea or Forgejo server's root URL, as its users see
-	// it ("https://gitea.example.com", "https://example.com/gitea"); the
-	// API is BaseURL + "/api/v1" and clients download from
-	// BaseURL/OWNER/REPO/releases/download/TAG/NAME. The API base
-	// (BaseURL + "/api/v1") is accepted too. Required.
-	BaseURL string
-	// Owner and Repo name the repository. Required.
-	Owner, Repo string
-	// Token authenticates every API request ("Authorization: token T").
-	// Default $GITEA_TOKEN; New fails with [ErrNoToken] when both are
-	// empty. It is sent to BaseURL's host only.
-	Token string
-	// IndexTag is the index release's tag (default [DefaultIndexTag]).
-	IndexTag string
-	// TagFor returns the release tag of a version (default "v" + version).
-	TagFor func(version string) string
-	// Target is the branch or commit a release's tag is created from when
-	// the tag does not exist yet (default: the repository's default
-	// branch).
-	Target string
-	// HTTPClient makes every request (default: a new http.Client).
-	HTTPClient *http.Client
-	// RequestTimeout bounds every request (default
-	// DefaultRequestTimeout); uploads and downloads get in addition the
-	// time to move their bytes at MinRate bytes per second (default
-	// DefaultMinRate).
-	RequestTimeout time.Duration
-	MinRate        int64
-	// StreamAbove is the size above which an upload is streamed as it is
-	// read (a multipart body over plain HTTP, never held in memory)
-	// instead of going through the SDK, whose CreateReleaseAttachment
-	// buffers the whole file (default DefaultStreamAbove; negative:
-	// stream every upload but manifest.json).
-	StreamAbove int64
-	// ReplaceWait is how long a Stat of manifest.json waits for another
-	// publisher's replacement to finish before it fails with a
-	// [*ReplacingError] (default DefaultReplaceWait; negative: do not
-	// wait).
-	ReplaceWait time.Duration
-}
-
 // Store is the Gitea and Forgejo provider: a [publish.Store] that maps a
 // release root onto a repository's releases (see the package
 // documentation). It is also a publish.Locator (the public download URLs)
 // and, through Open, a verify.Location that reads with the token.
 type Store struct {
-	opts Options
+	opts options
 	base *url.URL
 	hc   *http.Client
 	dl   *http.Client // hc for downloads: the token stays on the server's host
@@ -246,49 +195,45 @@ var _ interface {
 	publish.Locator
 } = (*Store)(nil)
 
-// New returns a Store for opts. It makes no request: releases are looked up
-// (and created) on first use.
-func New(opts Options) (*Store, error) {
-	if opts.BaseURL == "" || opts.Owner == "" || opts.Repo == "" {
-		return nil, errors.New("gitea: Options.BaseURL, Owner and Repo are required")
+// New returns a Store for the repository owner/repo on the Gitea or
+// Forgejo server at baseURL, its root URL as its users see it
+// ("https://gitea.example.com", "https://example.com/gitea"; the API base,
+// baseURL + "/api/v1", is accepted too). Clients download from
+// baseURL/OWNER/REPO/releases/download/TAG/NAME. New makes no request:
+// releases are looked up (and created) on first use.
+func New(baseURL, owner, repo string, opts ...Option) (*Store, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt == nil {
+			return nil, errors.New("gitea: New: nil Option")
+		}
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("gitea: New: %w", err)
+		}
+	}
+	o.BaseURL, o.Owner, o.Repo = baseURL, owner, repo
+	if o.BaseURL == "" || o.Owner == "" || o.Repo == "" {
+		return nil, errors.New("gitea: the base URL, owner and repository are required")
 	}
 	// The API base (".../api/v1") names the same server.
-	u, err := url.Parse(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(opts.BaseURL, "/"), "/api/v1"), "/"))
+	u, err := url.Parse(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(o.BaseURL, "/"), "/api/v1"), "/"))
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("gitea: Options.BaseURL %q: want the server's http(s) root URL, such as https://gitea.example.com", opts.BaseURL)
+		return nil, fmt.Errorf("gitea: base URL %q: want the server's http(s) root URL, such as https://gitea.example.com", o.BaseURL)
 	}
-	if strings.ContainsAny(opts.Owner+opts.Repo, "/?#% ") {
-		return nil, fmt.Errorf("gitea: invalid repository %q/%q", opts.Owner, opts.Repo)
+	if strings.ContainsAny(o.Owner+o.Repo, "/?#% ") {
+		return nil, fmt.Errorf("gitea: invalid repository %q/%q", o.Owner, o.Repo)
 	}
-	if opts.Token == "" {
-		opts.Token = os.Getenv("GITEA_TOKEN")
+	if o.Token == "" {
+		o.Token = os.Getenv("GITEA_TOKEN")
 	}
-	if opts.Token == "" {
+	if o.Token == "" {
 		return nil, ErrNoToken
 	}
-	if opts.IndexTag == "" {
-		opts.IndexTag = DefaultIndexTag
-	}
-	if opts.TagFor == nil {
-		opts.TagFor = func(v string) string { return "v" + v }
-	}
-	if opts.RequestTimeout <= 0 {
-		opts.RequestTimeout = DefaultRequestTimeout
-	}
-	if opts.MinRate <= 0 {
-		opts.MinRate = DefaultMinRate
-	}
-	if opts.ReplaceWait == 0 {
-		opts.ReplaceWait = DefaultReplaceWait
-	}
-	if opts.StreamAbove == 0 {
-		opts.StreamAbove = DefaultStreamAbove
-	}
-	hc := opts.HTTPClient
+	hc := o.HTTPClient
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	s := &Store{opts: opts, base: u, hc: hc, rels: map[string]*relState{}, sums: map[int64]string{}, claims: map[string]string{}}
+	s := &Store{opts: o, base: u, hc: hc, rels: map[string]*relState{}, sums: map[int64]string{}, claims: map[string]string{}}
 	dl := *hc
 	dl.CheckRedirect = s.checkRedirect
 	s.dl = &dl
@@ -317,7 +262,7 @@ func (s *Store) checkRedirect(req *http.Request, via []*http.Request) error {
 // release. Root files go to the index release under their own name
 // (signatures.json as [RootSignaturesAsset]), sigs/NAME as NAME,
 // root/<n>.json as root.<n>.json; VERSION/NAME goes to the release
-// Options.TagFor(VERSION) as NAME.
+// of [WithTagFor](VERSION) as NAME.
 func (s *Store) Route(name string) (tag, asset string, index bool, err error) {
 	if err := publish.CheckName(name); err != nil {
 		return "", "", false, fmt.Errorf("gitea: %w", err)
@@ -448,7 +393,7 @@ func (s *Store) lookup(ctx context.Context, st *relState, create, fresh bool) (*
 			opt.Note = "The release root that relkit clients read: manifest.json and its signatures. Replaced on every publish; do not delete."
 		}
 		var out *sdk.Release
-		err = s.call(ctx, "create release", st.tag, s.opts.RequestTimeout, func(c *sdk.Client) (*sdk.Response, error) {
+		err = s.call(ctx, "create release", st.tag, s.opts.Timeout, func(c *sdk.Client) (*sdk.Response, error) {
 			r, resp, err := c.CreateRelease(s.opts.Owner, s.opts.Repo, opt)
 			out = r
 			return resp, err
@@ -473,7 +418,7 @@ func (s *Store) lookup(ctx context.Context, st *relState, create, fresh bool) (*
 // has write access); nil when there is none.
 func (s *Store) getByTag(ctx context.Context, tag string) (*sdk.Release, error) {
 	var rel *sdk.Release
-	err := s.call(ctx, "get release", tag, s.opts.RequestTimeout, func(c *sdk.Client) (*sdk.Response, error) {
+	err := s.call(ctx, "get release", tag, s.opts.Timeout, func(c *sdk.Client) (*sdk.Response, error) {
 		r, resp, err := c.GetReleaseByTag(s.opts.Owner, s.opts.Repo, tag)
 		rel = r
 		return resp, err
@@ -499,7 +444,7 @@ func (s *Store) checkRepo(ctx context.Context) error {
 	if ok {
 		return nil
 	}
-	err := s.call(ctx, "get repository", s.repoName(), s.opts.RequestTimeout, func(c *sdk.Client) (*sdk.Response, error) {
+	err := s.call(ctx, "get repository", s.repoName(), s.opts.Timeout, func(c *sdk.Client) (*sdk.Response, error) {
 		_, resp, err := c.GetRepo(s.opts.Owner, s.opts.Repo)
 		return resp, err
 	})
@@ -515,7 +460,7 @@ func (s *Store) checkRepo(ctx context.Context) error {
 // getByID fetches a release with its current assets.
 func (s *Store) getByID(ctx context.Context, st *relState, id int64) (*sdk.Release, error) {
 	var rel *sdk.Release
-	err := s.call(ctx, "get release", st.tag, s.opts.RequestTimeout, func(c *sdk.Client) (*sdk.Response, error) {
+	err := s.call(ctx, "get release", st.tag, s.opts.Timeout, func(c *sdk.Client) (*sdk.Response, error) {
 		r, resp, err := c.GetRelease(s.opts.Owner, s.opts.Repo, id)
 		rel = r
 		return resp, err
@@ -694,7 +639,7 @@ func isHex(s string) bool {
 	return err == nil
 }
 
-// awaitManifest waits (bounded by Options.ReplaceWait) for another
+// awaitManifest waits (bounded by [WithReplaceWait]) for another
 // publisher's manifest.json replacement to finish.
 func (s *Store) awaitManifest(ctx context.Context, st *relState, name string) (publish.Object, error) {
 	start := time.Now()
@@ -744,7 +689,10 @@ func (s *Store) awaitManifest(ctx context.Context, st *relState, name string) (p
 
 // transferTimeout is the deadline of a request moving size bytes.
 func (s *Store) transferTimeout(size int64) time.Duration {
-	return s.opts.RequestTimeout + time.Duration(float64(size)/float64(s.opts.MinRate)*float64(time.Second))
+	if s.opts.MinThroughput <= 0 {
+		return s.opts.Timeout
+	}
+	return s.opts.Timeout + time.Duration(float64(size)/float64(s.opts.MinThroughput)*float64(time.Second))
 }
 
 // Open implements [publish.Store]: it downloads the asset from its
@@ -883,7 +831,7 @@ func (s *Store) Put(ctx context.Context, name string, r *publish.Body, info publ
 	}
 	// Small files are read (and so verified) before any request and go
 	// through the SDK, which buffers the multipart body; large ones are
-	// streamed (see Options.StreamAbove).
+	// streamed (see [WithStreamAbove]).
 	var data []byte
 	stream := info.Size > s.opts.StreamAbove && !(st.index && asset == publish.ManifestName)
 	if !stream {
@@ -1148,7 +1096,7 @@ func (s *Store) markStale(st *relState) {
 }
 
 func (s *Store) deleteAsset(ctx context.Context, st *relState, relID int64, name string, id int64) error {
-	err := s.call(ctx, "delete", name, s.opts.RequestTimeout, func(c *sdk.Client) (*sdk.Response, error) {
+	err := s.call(ctx, "delete", name, s.opts.Timeout, func(c *sdk.Client) (*sdk.Response, error) {
 		return c.DeleteReleaseAttachment(s.opts.Owner, s.opts.Repo, relID, id)
 	})
 	if err == nil || isStatus(err, http.StatusNotFound) {
@@ -1205,7 +1153,7 @@ func (s *Store) publishDrafts(ctx context.Context, manifestData []byte) error {
 // editRelease changes a release (Gitea leaves empty fields unchanged).
 func (s *Store) editRelease(ctx context.Context, st *relState, rel *sdk.Release, edit sdk.EditReleaseOption) (*sdk.Release, error) {
 	var out *sdk.Release
-	err := s.call(ctx, "edit release", st.tag, s.opts.RequestTimeout, func(c *sdk.Client) (*sdk.Response, error) {
+	err := s.call(ctx, "edit release", st.tag, s.opts.Timeout, func(c *sdk.Client) (*sdk.Response, error) {
 		r, resp, err := c.EditRelease(s.opts.Owner, s.opts.Repo, rel.ID, edit)
 		out = r
 		return resp, err

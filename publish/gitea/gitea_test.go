@@ -27,19 +27,22 @@ import (
 var repoSeq atomic.Int64
 
 // newStore returns a Store on a fresh repository of srv.
-func newStore(t *testing.T, srv *giteatest.Server, opts ...func(*gitea.Options)) (*gitea.Store, string) {
+func newStore(t *testing.T, srv *giteatest.Server, opts ...gitea.Option) (*gitea.Store, string) {
 	t.Helper()
 	repo := fmt.Sprintf("hello%d", repoSeq.Add(1))
 	srv.CreateRepo("example", repo, false)
-	o := gitea.Options{BaseURL: srv.URL, Owner: "example", Repo: repo, Token: srv.Token, ReplaceWait: 5 * time.Second}
-	for _, f := range opts {
-		f(&o)
-	}
-	s, err := gitea.New(o)
+	return storeIn(t, srv, repo, opts...), repo
+}
+
+// storeIn returns a Store on srv's repository example/repo, which need not
+// exist; opts come after the defaults (srv's token, a 5 s replace wait).
+func storeIn(t *testing.T, srv *giteatest.Server, repo string, opts ...gitea.Option) *gitea.Store {
+	t.Helper()
+	s, err := gitea.New(srv.URL, "example", repo, append([]gitea.Option{gitea.WithToken(srv.Token), gitea.WithReplaceWait(5 * time.Second)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, repo
+	return s
 }
 
 func TestConformance(t *testing.T) {
@@ -69,7 +72,7 @@ func TestConformance(t *testing.T) {
 func TestConformanceStreaming(t *testing.T) {
 	srv := giteatest.NewServer(t)
 	publishtest.Run(t, func(t *testing.T) publish.Store {
-		s, _ := newStore(t, srv, func(o *gitea.Options) { o.StreamAbove = -1 })
+		s, _ := newStore(t, srv, gitea.WithStreamAbove(-1))
 		return s
 	})
 }
@@ -285,7 +288,7 @@ func TestConditionalReplace(t *testing.T) {
 
 func newStoreFor(t *testing.T, srv *giteatest.Server, repo string) (*gitea.Store, error) {
 	t.Helper()
-	s, err := gitea.New(gitea.Options{BaseURL: srv.URL, Owner: "example", Repo: repo, Token: srv.Token})
+	s, err := gitea.New(srv.URL, "example", repo, gitea.WithToken(srv.Token))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,14 +343,14 @@ func TestStatMidReplace(t *testing.T) {
 	ctx := context.Background()
 	sig := "manifest.json." + strings.Repeat("ab", 32) + ".sig"
 
-	s, repo := newStore(t, srv, func(o *gitea.Options) { o.ReplaceWait = -1 })
+	s, repo := newStore(t, srv, gitea.WithReplaceWait(0))
 	srv.AddRelease("example", repo, giteatest.Release{Tag: gitea.DefaultIndexTag, Title: "index", Prerelease: true,
 		Assets: []giteatest.Asset{{Name: sig, Data: []byte("s")}}})
 	if _, err := s.Stat(ctx, "manifest.json"); !errors.Is(err, publish.ErrNotExist) {
 		t.Fatalf("Stat with only the signatures of an uncommitted manifest: %v, want ErrNotExist", err)
 	}
 
-	s, repo = newStore(t, srv, func(o *gitea.Options) { o.ReplaceWait = -1 })
+	s, repo = newStore(t, srv, gitea.WithReplaceWait(0))
 	srv.AddRelease("example", repo, giteatest.Release{Tag: gitea.DefaultIndexTag, Title: "index", Prerelease: true,
 		Assets: []giteatest.Asset{{Name: sig, Data: []byte("s")}, {Name: "manifest.json.sig", Data: []byte("s")}}})
 	_, err := s.Stat(ctx, "manifest.json")
@@ -362,7 +365,7 @@ func TestStatMidReplace(t *testing.T) {
 	// The other publisher's upload lands while the Store waits: Stat
 	// returns it. The upload is triggered by the Store's second look,
 	// not by a clock.
-	s, repo = newStore(t, srv, func(o *gitea.Options) { o.ReplaceWait = time.Minute })
+	s, repo = newStore(t, srv, gitea.WithReplaceWait(time.Minute))
 	id := srv.AddRelease("example", repo, giteatest.Release{Tag: gitea.DefaultIndexTag, Title: "index", Prerelease: true,
 		Assets: []giteatest.Asset{{Name: sig, Data: []byte("s")}, {Name: "manifest.json.sig", Data: []byte("s")}}})
 	var looks atomic.Int32
@@ -416,15 +419,15 @@ func TestErrors(t *testing.T) {
 			t.Errorf("%s: %q does not say %q", name, err, says)
 		}
 	}
-	s, _ := newStore(t, srv, func(o *gitea.Options) { o.Token = "wrong" })
+	s, _ := newStore(t, srv, gitea.WithToken("wrong"))
 	_, err := s.Stat(ctx, "manifest.json")
 	check("bad token", err, 401, false, "GITEA_TOKEN")
 
-	s, _ = newStore(t, srv, func(o *gitea.Options) { o.Token = srv.ReadToken })
+	s, _ = newStore(t, srv, gitea.WithToken(srv.ReadToken))
 	err = put(ctx, s, "1.0.0/a", data, publish.PutInfo{})
 	check("read-only token", err, 403, false, "write access")
 
-	s, _ = newStore(t, srv, func(o *gitea.Options) { o.Repo = "missing" })
+	s = storeIn(t, srv, "missing")
 	_, err = s.Stat(ctx, "manifest.json") // not an empty root: no repository
 	check("missing repository", err, 404, false, "check the server URL")
 	if ae := new(gitea.APIError); errors.As(err, &ae) && ae.Op != "get repository" {
@@ -484,7 +487,7 @@ func TestRequestDeadline(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(hang)
-	s, err := gitea.New(gitea.Options{BaseURL: srv.URL, Owner: "o", Repo: "r", Token: "t", RequestTimeout: 50 * time.Millisecond})
+	s, err := gitea.New(srv.URL, "o", "r", gitea.WithToken("t"), gitea.WithTimeout(50*time.Millisecond, gitea.DefaultMinThroughput))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -497,23 +500,38 @@ func TestRequestDeadline(t *testing.T) {
 
 func TestNew(t *testing.T) {
 	t.Setenv("GITEA_TOKEN", "")
-	if _, err := gitea.New(gitea.Options{BaseURL: "https://gitea.example.com", Owner: "o", Repo: "r"}); !errors.Is(err, gitea.ErrNoToken) {
+	if _, err := gitea.New("https://gitea.example.com", "o", "r"); !errors.Is(err, gitea.ErrNoToken) {
 		t.Errorf("no token: %v, want ErrNoToken", err)
 	}
 	for _, base := range []string{"", "gitea.example.com", "ftp://x", "https://x/?a=b"} {
-		if _, err := gitea.New(gitea.Options{BaseURL: base, Owner: "o", Repo: "r", Token: "t"}); err == nil {
+		if _, err := gitea.New(base, "o", "r", gitea.WithToken("t")); err == nil {
 			t.Errorf("BaseURL %q accepted", base)
 		}
 	}
+	for name, opt := range map[string]gitea.Option{
+		"empty token":     gitea.WithToken(""),
+		"empty index tag": gitea.WithIndexTag(""),
+		"nil TagFor":      gitea.WithTagFor(nil),
+		"empty target":    gitea.WithTarget(" "),
+		"nil HTTP client": gitea.WithHTTPClient(nil),
+		"zero timeout":    gitea.WithTimeout(0, 0),
+		"negative rate":   gitea.WithTimeout(time.Second, -1),
+		"negative wait":   gitea.WithReplaceWait(-time.Second),
+		"nil option":      nil,
+	} {
+		if _, err := gitea.New("https://gitea.example.com", "o", "r", gitea.WithToken("t"), opt); err == nil {
+			t.Errorf("New with %s: succeeded", name)
+		}
+	}
 	t.Setenv("GITEA_TOKEN", "from-env")
-	if _, err := gitea.New(gitea.Options{BaseURL: "https://gitea.example.com/sub", Owner: "o", Repo: "r"}); err != nil {
+	if _, err := gitea.New("https://gitea.example.com/sub", "o", "r"); err != nil {
 		t.Errorf("token from GITEA_TOKEN: %v", err)
 	}
 }
 
 func TestRoute(t *testing.T) {
-	s, err := gitea.New(gitea.Options{BaseURL: "https://git.example.com/sub", Owner: "o", Repo: "r", Token: "t",
-		TagFor: func(v string) string { return "hello-v" + v }})
+	s, err := gitea.New("https://git.example.com/sub", "o", "r", gitea.WithToken("t"),
+		gitea.WithTagFor(func(v string) string { return "hello-v" + v }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -541,7 +559,7 @@ func TestRoute(t *testing.T) {
 	if got := s.URL("1.2.0/SHA256SUMS"); got != "https://git.example.com/sub/o/r/releases/download/hello-v1.2.0/SHA256SUMS" {
 		t.Errorf("URL = %s", got)
 	}
-	api, err := gitea.New(gitea.Options{BaseURL: "https://git.example.com/sub/api/v1/", Owner: "o", Repo: "r", Token: "t"})
+	api, err := gitea.New("https://git.example.com/sub/api/v1/", "o", "r", gitea.WithToken("t"))
 	if err != nil || api.URL("") != "https://git.example.com/sub/o/r/releases" {
 		t.Errorf("BaseURL given as the API base: %v, URL(\"\") = %q", err, api.URL(""))
 	}
@@ -680,7 +698,7 @@ func TestSeparateStoresRace(t *testing.T) {
 // checksum error.
 func TestStreamingUpload(t *testing.T) {
 	srv := giteatest.NewServer(t)
-	s, repo := newStore(t, srv, func(o *gitea.Options) { o.StreamAbove = 1 << 20 })
+	s, repo := newStore(t, srv, gitea.WithStreamAbove(1<<20))
 	ctx := context.Background()
 	big := bytes.Repeat([]byte("0123456789abcdef"), 3<<16) // 3 MiB
 	if err := put(ctx, s, "1.0.0/big.bin", big, publish.PutInfo{Stage: publish.StageArtifact}); err != nil {
@@ -709,7 +727,7 @@ func TestStreamingUpload(t *testing.T) {
 // is being replaced.
 func TestCommittedMark(t *testing.T) {
 	srv := giteatest.NewServer(t)
-	s, repo := newStore(t, srv, func(o *gitea.Options) { o.ReplaceWait = -1 })
+	s, repo := newStore(t, srv, gitea.WithReplaceWait(0))
 	ctx := context.Background()
 	data := []byte(`{"schema":"relkit.manifest/v1"}`)
 	sum := publishtest.SHA256(data)
@@ -817,7 +835,7 @@ func TestKilledMidReplace(t *testing.T) {
 	if _, ok := idx.Asset("manifest.json"); ok {
 		t.Fatalf("manifest.json is still there: the kill missed the window (%v)", idx.Names())
 	}
-	next, _ := newStore(t, srv, func(o *gitea.Options) { o.Repo = repo; o.ReplaceWait = -1 })
+	next := storeIn(t, srv, repo, gitea.WithReplaceWait(0))
 	obj, err := next.Stat(ctx, "manifest.json")
 	if err != nil {
 		t.Fatalf("Stat after a publisher was killed mid-replace: %v", err)
@@ -856,13 +874,13 @@ func TestCreateRace(t *testing.T) {
 		t.Fatalf("releases: %+v, want the other publisher's with the asset", rels)
 	}
 
-	s, _ = newStore(t, srv, func(o *gitea.Options) { o.TagFor = func(v string) string { return "bad..v" + v } })
+	s, _ = newStore(t, srv, gitea.WithTagFor(func(v string) string { return "bad..v" + v }))
 	err := put(context.Background(), s, "4.0.0/a", []byte("a"), publish.PutInfo{Stage: publish.StageArtifact})
 	var ae *gitea.APIError
 	if !errors.As(err, &ae) || ae.StatusCode != 422 || publish.IsRetryable(err) || !strings.Contains(err.Error(), "invalid") {
 		t.Fatalf("Put with a tag Gitea refuses: %v, want a final 422 *APIError", err)
 	}
-	s, _ = newStore(t, srv, func(o *gitea.Options) { o.TagFor = func(string) string { return " " } })
+	s, _ = newStore(t, srv, gitea.WithTagFor(func(string) string { return " " }))
 	var ne *gitea.NameError
 	if err := put(context.Background(), s, "4.0.0/a", []byte("a"), publish.PutInfo{}); !errors.As(err, &ne) {
 		t.Errorf("Put with a blank tag: %v, want *NameError", err)

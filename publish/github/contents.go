@@ -22,14 +22,18 @@ type Contents struct {
 	Branch string
 }
 
-// NewContents returns a Contents for opts.Owner/opts.Repo (Tag is not
-// used; Token, BaseURL, HTTPClient, Timeout and the rate-limit settings
-// are). It makes no request.
-func NewContents(opts Options, branch string) (*Contents, error) {
-	if opts.Tag == "" {
-		opts.Tag = "contents" // unused: New requires one
+// NewContents returns a Contents for the repository owner/repo, writing
+// to branch ("" is the repository's default branch). It takes the options
+// every client takes ([WithToken], [WithBaseURL], [WithHTTPClient],
+// [WithTimeout], [WithMaxRateLimitWait], ...), not the release options. It
+// makes no request.
+func NewContents(owner, repo, branch string, opts ...Option) (*Contents, error) {
+	o, err := apply("NewContents", opts)
+	if err != nil {
+		return nil, err
 	}
-	s, err := New(opts)
+	o.Owner, o.Repo, o.Tag = owner, repo, "contents" // the tag is unused: the store requires one
+	s, err := newStore(o)
 	if err != nil {
 		return nil, err
 	}

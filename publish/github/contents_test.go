@@ -14,7 +14,7 @@ import (
 // changed between the read and the write) read again and retried.
 func TestContentsWriteFile(t *testing.T) {
 	srv := githubtest.NewServer(t)
-	c, err := github.NewContents(github.Options{Owner: "acme", Repo: "tap", Token: githubtest.Token, BaseURL: srv.URL}, "")
+	c, err := github.NewContents("acme", "tap", "", github.WithToken(githubtest.Token), github.WithBaseURL(srv.URL))
 	if err != nil {
 		t.Fatal(err)
 	}

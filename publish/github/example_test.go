@@ -44,7 +44,7 @@ func stageExample(dir string) error {
 
 // Publish a staged release as a GitHub release. The example runs against
 // githubtest's in-memory GitHub Enterprise server; against github.com,
-// leave BaseURL empty and set GITHUB_TOKEN.
+// leave out WithBaseURL and set GITHUB_TOKEN.
 func ExampleNew() {
 	srv, err := githubtest.Start()
 	if err != nil {
@@ -57,11 +57,10 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 
-	store, err := github.New(github.Options{
-		Owner: "acme", Repo: "hello", Tag: "v1.0.0",
-		Token:   githubtest.Token, // default: $GITHUB_TOKEN or $GH_TOKEN
-		BaseURL: srv.URL,          // GitHub Enterprise; empty for github.com
-	})
+	store, err := github.New("acme", "hello", "v1.0.0",
+		github.WithToken(githubtest.Token), // default: $GITHUB_TOKEN or $GH_TOKEN
+		github.WithBaseURL(srv.URL),        // GitHub Enterprise; leave it out for github.com
+	)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -79,4 +78,42 @@ func ExampleNew() {
 	// Output:
 	// draft: false assets: [hello-1.0.0-linux-amd64.tar.gz manifest.json]
 	// uploaded: 2 files
+}
+
+// Publish a staged release in the forge layout: the root (manifest.json
+// and its signatures) in the index release, the version's files in the
+// release of its tag, described by the release options.
+func ExampleNewRepo() {
+	srv, err := githubtest.Start()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	staged, _ := os.MkdirTemp("", "staged")
+	defer os.RemoveAll(staged)
+	if err := stageExample(staged); err != nil {
+		log.Fatal(err)
+	}
+
+	repo, err := github.NewRepo("acme", "hello",
+		github.WithToken(githubtest.Token), // default: $GITHUB_TOKEN or $GH_TOKEN
+		github.WithBaseURL(srv.URL),
+		github.WithTag("v1.0.0"), github.WithName("hello 1.0.0"), github.WithBody("The first release."),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := publish.New(repo)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := p.Publish(context.Background(), staged); err != nil {
+		log.Fatal(err)
+	}
+	for _, rel := range srv.Releases("acme", "hello") {
+		fmt.Printf("%s %q: %v\n", rel.Tag, rel.Name, rel.Order)
+	}
+	// Output:
+	// v1.0.0 "hello 1.0.0": [hello-1.0.0-linux-amd64.tar.gz]
+	// relkit-index "Release index": [manifest.json]
 }

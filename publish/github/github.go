@@ -21,7 +21,7 @@ import (
 
 // ErrNoToken is returned by [New] when no token is given and neither
 // GITHUB_TOKEN nor GH_TOKEN is set.
-var ErrNoToken = errors.New("github: no token: set Options.Token, GITHUB_TOKEN or GH_TOKEN")
+var ErrNoToken = errors.New("github: no token: use WithToken, or set GITHUB_TOKEN or GH_TOKEN")
 
 // ErrNameCollision is wrapped by the error a Store returns when two object
 // names flatten to the same asset name ("1.0.0/SHA256SUMS" and
@@ -30,7 +30,7 @@ var ErrNameCollision = errors.New("github: two files flatten to the same asset n
 
 // RateLimitError reports a GitHub rate limit (primary or secondary) that
 // the Store did not wait for, because waiting is not allowed
-// ([Options.MaxRateLimitWait]) or the reset is too far away.
+// ([WithMaxRateLimitWait]) or the reset is too far away.
 type RateLimitError struct {
 	// Secondary is true for a secondary (abuse) limit.
 	Secondary bool
@@ -52,63 +52,8 @@ func (e *RateLimitError) Error() string {
 // Unwrap returns go-github's error.
 func (e *RateLimitError) Unwrap() error { return e.Err }
 
-// Options configures a [Store].
-type Options struct {
-	// Owner and Repo name the repository ("relkit", "relkit"). Required.
-	Owner, Repo string
-	// Tag is the release's git tag ("v1.2.0"). Required. If the tag does
-	// not exist yet, GitHub creates it from TargetCommitish when the
-	// release is published.
-	Tag string
-	// Token authenticates the requests. Default: $GITHUB_TOKEN, then
-	// $GH_TOKEN; New fails with [ErrNoToken] when all are empty.
-	Token string
-	// BaseURL is the API URL of a GitHub Enterprise Server
-	// ("https://ghe.example.com/" or ".../api/v3/"); UploadURL its upload
-	// URL (default: derived from BaseURL, ".../api/uploads/"). Default:
-	// github.com.
-	BaseURL, UploadURL string
-	// HTTPClient is the client for every request (default: a new
-	// http.Client). Asset downloads, which GitHub redirects to a
-	// pre-signed storage URL, are made without the token.
-	HTTPClient *http.Client
-	// Name is the release title (default: Tag); Body its description
-	// (Markdown); TargetCommitish the branch or commit the tag is created
-	// from when it does not exist (default: the repository's default
-	// branch); Prerelease marks it as a pre-release. They are used when
-	// the Store creates the draft; an existing release keeps its own.
-	Name, Body, TargetCommitish string
-	// Prerelease marks a new release as a pre-release.
-	Prerelease bool
-	// MakeLatest is passed to GitHub when the draft is published: "true",
-	// "false" or "legacy" (default: GitHub's default, "true" for a
-	// non-pre-release).
-	MakeLatest string
-	// MaxRateLimitWait is the longest the Store waits for a rate limit
-	// (primary: until X-RateLimit-Reset; secondary: Retry-After) before
-	// retrying a request once. Default 0: do not wait, fail with a
-	// [*RateLimitError].
-	MaxRateLimitWait time.Duration
-	// PerPage is the page size for listing releases and assets (default
-	// and maximum 100).
-	PerPage int
-	// Timeout bounds every request (default [DefaultTimeout]); uploads and
-	// downloads get MinThroughput's time for their bytes on top (default
-	// [DefaultMinThroughput] bytes per second). A request past its
-	// deadline fails with a retryable [*TimeoutError], so a stalled
-	// connection never hangs a publish.
-	Timeout       time.Duration
-	MinThroughput int64
-}
-
-// Defaults of [Options.Timeout] and [Options.MinThroughput].
-const (
-	DefaultTimeout       = 2 * time.Minute
-	DefaultMinThroughput = 64 << 10
-)
-
 // TimeoutError reports a request that ran past the Store's own deadline
-// (see [Options.Timeout]) while the caller's context was still live. It
+// (see [WithTimeout]) while the caller's context was still live. It
 // is a timeout in the net.Error sense, so the Publisher retries it.
 type TimeoutError struct {
 	Op, Name string
@@ -117,7 +62,7 @@ type TimeoutError struct {
 
 // Error implements error.
 func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("github: %s %s: request timed out (see github.Options.Timeout): %v", e.Op, e.Name, e.Err)
+	return fmt.Sprintf("github: %s %s: request timed out (see github.WithTimeout): %v", e.Op, e.Name, e.Err)
 }
 
 // Timeout reports true.
@@ -157,7 +102,7 @@ func (s *Store) reqctx(ctx context.Context, size int64) (context.Context, contex
 type Store struct {
 	client   *gh.Client
 	download *http.Client
-	opts     Options
+	opts     options
 
 	mu     sync.Mutex
 	rel    *gh.RepositoryRelease
@@ -185,14 +130,30 @@ var _ interface {
 	publish.Locator
 } = (*Store)(nil)
 
-// New returns a Store for opts. It makes no request: the release is looked
-// up (or created as a draft) on first use.
-func New(opts Options) (*Store, error) {
+// New returns a Store for the release of tag ("v1.2.0") in the
+// repository owner/repo ("acme", "hello"). If the tag does not exist yet,
+// GitHub creates it from [WithTarget] when the release is published. New
+// makes no request: the release is looked up (or created as a draft) on
+// first use.
+func New(owner, repo, tag string, opts ...Option) (*Store, error) {
+	o, err := apply("New", opts)
+	if err != nil {
+		return nil, err
+	}
+	o.Owner, o.Repo, o.Tag = owner, repo, tag
+	return newStore(o)
+}
+
+// newStore checks o, fills in the token, and returns its Store.
+func newStore(opts options) (*Store, error) {
 	if opts.Owner == "" || opts.Repo == "" || opts.Tag == "" {
-		return nil, errors.New("github: Options.Owner, Repo and Tag are required")
+		return nil, errors.New("github: the owner, repository and tag are required")
 	}
 	if strings.ContainsAny(opts.Owner+opts.Repo, "/?#") {
 		return nil, fmt.Errorf("github: invalid repository %q/%q", opts.Owner, opts.Repo)
+	}
+	if opts.UploadURL != "" && opts.BaseURL == "" {
+		return nil, errors.New("github: WithUploadURL needs WithBaseURL")
 	}
 	if opts.Token == "" {
 		opts.Token = os.Getenv("GITHUB_TOKEN")
@@ -202,23 +163,6 @@ func New(opts Options) (*Store, error) {
 	}
 	if opts.Token == "" {
 		return nil, ErrNoToken
-	}
-	if opts.PerPage <= 0 || opts.PerPage > 100 {
-		opts.PerPage = 100
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
-	if opts.MinThroughput == 0 {
-		opts.MinThroughput = DefaultMinThroughput
-	}
-	switch opts.MakeLatest {
-	case "", "true", "false", "legacy":
-	default:
-		return nil, fmt.Errorf("github: Options.MakeLatest %q: want true, false or legacy", opts.MakeLatest)
-	}
-	if opts.MaxRateLimitWait < 0 {
-		return nil, errors.New("github: negative Options.MaxRateLimitWait")
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
@@ -313,7 +257,7 @@ func (s *Store) call(ctx context.Context, op, name string, fn func(ctx context.C
 }
 
 // callSized is call for a request that moves size bytes: each attempt has
-// its own deadline (see [Options.Timeout]). A negative size leaves the
+// its own deadline (see [WithTimeout]). A negative size leaves the
 // deadline to fn (a download, whose body outlives the call).
 func (s *Store) callSized(ctx context.Context, op, name string, size int64, fn func(ctx context.Context) (*gh.Response, error)) error {
 	waited := false

@@ -23,13 +23,10 @@ import (
 	"github.com/relkit/relkit/publish/publishtest"
 )
 
-func newStore(t *testing.T, srv *githubtest.Server, tag string, mod ...func(*github.Options)) *github.Store {
+func newStore(t *testing.T, srv *githubtest.Server, tag string, extra ...github.Option) *github.Store {
 	t.Helper()
-	o := github.Options{Owner: "acme", Repo: "hello", Tag: tag, Token: githubtest.Token, BaseURL: srv.URL, PerPage: 2}
-	for _, m := range mod {
-		m(&o)
-	}
-	s, err := github.New(o)
+	opts := append([]github.Option{github.WithToken(githubtest.Token), github.WithBaseURL(srv.URL), github.WithPerPage(2)}, extra...)
+	s, err := github.New("acme", "hello", tag, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +74,7 @@ func TestPublishDraftThenCommit(t *testing.T) {
 	srv.Immutable = true
 	dir, names := stage(t)
 	ctx := context.Background()
-	s := newStore(t, srv, "v1.0.0", func(o *github.Options) { o.Body = "notes"; o.Name = "hello 1.0.0" })
+	s := newStore(t, srv, "v1.0.0", github.WithBody("notes"), github.WithName("hello 1.0.0"))
 
 	var sawDraft bool
 	p := newPub(t, s, publish.WithProgress(func(pr publish.Progress) {
@@ -238,7 +235,7 @@ func TestRateLimitPrimary(t *testing.T) {
 	// Allowed to wait: it waits for the reset and succeeds.
 	srv.SetRateLimit(100, 0, 1500*time.Millisecond)
 	start := time.Now()
-	s := newStore(t, srv, "v1.0.0", func(o *github.Options) { o.MaxRateLimitWait = 10 * time.Second })
+	s := newStore(t, srv, "v1.0.0", github.WithMaxRateLimitWait(10*time.Second))
 	if _, err := newPub(t, s).Publish(ctx, dir); err != nil {
 		t.Fatalf("Publish waiting for the reset: %v", err)
 	}
@@ -258,7 +255,7 @@ func TestRateLimitSecondary(t *testing.T) {
 		t.Fatalf("Publish with a secondary limit: %v, want a secondary *RateLimitError", err)
 	}
 	srv.SecondaryLimit(1, 1)
-	s := newStore(t, srv, "v1.0.0", func(o *github.Options) { o.MaxRateLimitWait = 5 * time.Second })
+	s := newStore(t, srv, "v1.0.0", github.WithMaxRateLimitWait(5*time.Second))
 	if _, err := newPub(t, s).Publish(ctx, dir); err != nil {
 		t.Fatalf("Publish waiting out a secondary limit: %v", err)
 	}
@@ -291,7 +288,7 @@ func TestServerErrorsRetried(t *testing.T) {
 func TestBadToken(t *testing.T) {
 	srv := githubtest.NewServer(t)
 	dir, _ := stage(t)
-	s := newStore(t, srv, "v1.0.0", func(o *github.Options) { o.Token = "wrong" })
+	s := newStore(t, srv, "v1.0.0", github.WithToken("wrong"))
 	_, err := newPub(t, s).Publish(context.Background(), dir)
 	var se *publish.StatusError
 	if !errors.As(err, &se) || se.StatusCode != http.StatusUnauthorized {
@@ -302,7 +299,7 @@ func TestBadToken(t *testing.T) {
 func TestTokenFromEnvironment(t *testing.T) {
 	t.Setenv("GITHUB_TOKEN", "")
 	t.Setenv("GH_TOKEN", "")
-	if _, err := github.New(github.Options{Owner: "a", Repo: "b", Tag: "v1"}); !errors.Is(err, github.ErrNoToken) {
+	if _, err := github.New("a", "b", "v1"); !errors.Is(err, github.ErrNoToken) {
 		t.Errorf("New without a token: %v", err)
 	}
 	srv := githubtest.NewServer(t)
@@ -310,7 +307,7 @@ func TestTokenFromEnvironment(t *testing.T) {
 	for _, env := range []string{"GITHUB_TOKEN", "GH_TOKEN"} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(env, githubtest.Token)
-			s, err := github.New(github.Options{Owner: "acme", Repo: "env-" + env, Tag: "v1.0.0", BaseURL: srv.URL + "/api/v3/"})
+			s, err := github.New("acme", "env-"+env, "v1.0.0", github.WithBaseURL(srv.URL+"/api/v3/"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -322,17 +319,44 @@ func TestTokenFromEnvironment(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
-	for _, o := range []github.Options{
-		{Repo: "b", Tag: "v1", Token: "x"},
-		{Owner: "a", Tag: "v1", Token: "x"},
-		{Owner: "a", Repo: "b", Token: "x"},
-		{Owner: "a/b", Repo: "c", Tag: "v1", Token: "x"},
-		{Owner: "a", Repo: "b", Tag: "v1", Token: "x", MakeLatest: "maybe"},
-		{Owner: "a", Repo: "b", Tag: "v1", Token: "x", BaseURL: "://bad"},
+	tok := github.WithToken("x")
+	for _, tc := range []struct {
+		name             string
+		owner, repo, tag string
+		opts             []github.Option
+	}{
+		{"no owner", "", "b", "v1", []github.Option{tok}},
+		{"no repo", "a", "", "v1", []github.Option{tok}},
+		{"no tag", "a", "b", "", []github.Option{tok}},
+		{"bad owner", "a/b", "c", "v1", []github.Option{tok}},
+		{"bad MakeLatest", "a", "b", "v1", []github.Option{tok, github.WithMakeLatest("maybe")}},
+		{"bad BaseURL", "a", "b", "v1", []github.Option{tok, github.WithBaseURL("://bad")}},
+		{"empty token", "a", "b", "v1", []github.Option{github.WithToken("")}},
+		{"PerPage 0", "a", "b", "v1", []github.Option{tok, github.WithPerPage(0)}},
+		{"PerPage 101", "a", "b", "v1", []github.Option{tok, github.WithPerPage(101)}},
+		{"negative rate-limit wait", "a", "b", "v1", []github.Option{tok, github.WithMaxRateLimitWait(-time.Second)}},
+		{"zero timeout", "a", "b", "v1", []github.Option{tok, github.WithTimeout(0, 0)}},
+		{"nil HTTP client", "a", "b", "v1", []github.Option{tok, github.WithHTTPClient(nil)}},
+		{"upload URL alone", "a", "b", "v1", []github.Option{tok, github.WithUploadURL("https://ghe.example.com/api/uploads/")}},
+		{"Repo option", "a", "b", "v1", []github.Option{tok, github.WithIndexTag("index")}},
+		{"WithTag", "a", "b", "v1", []github.Option{tok, github.WithTag("v2")}},
+		{"nil option", "a", "b", "v1", []github.Option{tok, nil}},
 	} {
-		if _, err := github.New(o); err == nil {
-			t.Errorf("New(%+v) succeeded", o)
+		if _, err := github.New(tc.owner, tc.repo, tc.tag, tc.opts...); err == nil {
+			t.Errorf("New %s: succeeded", tc.name)
 		}
+	}
+	if _, err := github.NewRepo("a", "b", tok, github.WithBody("notes")); err == nil {
+		t.Error("NewRepo with a release option and no WithTag: succeeded")
+	}
+	if _, err := github.NewRepo("a", "b", tok, github.WithTag("v1.0.0"), github.WithBody("notes"), github.WithIndexTag("index")); err != nil {
+		t.Errorf("NewRepo with WithTag and a release option: %v", err)
+	}
+	if _, err := github.NewContents("a", "b", "", tok, github.WithName("x")); err == nil {
+		t.Error("NewContents with a release option: succeeded")
+	}
+	if _, err := github.NewContents("a", "b", "", tok, github.WithTagFor(func(v string) string { return v })); err == nil {
+		t.Error("NewContents with a Repo option: succeeded")
 	}
 }
 

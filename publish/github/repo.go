@@ -31,18 +31,6 @@ const (
 	prevInfix = ".prev."
 )
 
-// RepoOptions configures a [Repo] beyond the [Options] its releases share.
-type RepoOptions struct {
-	// IndexTag is the tag of the index release (default
-	// [DefaultIndexTag]).
-	IndexTag string
-	// TagFor returns the tag of a version's release (default "v" +
-	// version, which is what package release tags). The release whose
-	// tag is Options.Tag gets Options.Name, Body and Prerelease; others
-	// are named after their tag and marked pre-release by their version.
-	TagFor func(version string) string
-}
-
 // Repo is the GitHub provider for a whole project, in the forge layout
 // of docs/wire-format.md: the root of the release layout (manifest.json,
 // its content-addressed signatures, keys.json, install.sh, the root
@@ -69,8 +57,7 @@ type RepoOptions struct {
 // repository without immutable releases, or publish the root to a
 // directory or S3 mirror.
 type Repo struct {
-	opts  Options
-	ro    RepoOptions
+	opts  options
 	index *Store
 
 	mu       sync.Mutex
@@ -84,29 +71,30 @@ var _ interface {
 	publish.Locator
 } = (*Repo)(nil)
 
-// NewRepo returns a Repo for opts (Owner, Repo, Token, BaseURL, ...; Tag,
-// Name, Body and Prerelease describe the release being published, if
-// any). It makes no request.
-func NewRepo(opts Options, ro RepoOptions) (*Repo, error) {
-	if ro.IndexTag == "" {
-		ro.IndexTag = DefaultIndexTag
+// NewRepo returns a Repo for the repository owner/repo ("acme", "hello").
+// Besides the options every client takes, [WithIndexTag] and [WithTagFor]
+// set where the root and each version go, and [WithTag] names the release
+// being published, which the release options ([WithName], [WithBody],
+// [WithPrerelease], ...) describe. NewRepo makes no request.
+func NewRepo(owner, repo string, opts ...Option) (*Repo, error) {
+	o, err := apply("NewRepo", opts)
+	if err != nil {
+		return nil, err
 	}
-	if ro.TagFor == nil {
-		ro.TagFor = func(v string) string { return "v" + v }
-	}
-	iopts := opts
-	iopts.Tag = ro.IndexTag
-	iopts.Name = "Release index"
-	iopts.Body = "The signed index of this repository's releases (manifest.json and its signatures), read by relkit clients. Do not delete it."
-	iopts.Prerelease = true
-	iopts.MakeLatest = "false"
-	index, err := New(iopts)
+	o.Owner, o.Repo = owner, repo
+	idx := o
+	idx.Tag = o.IndexTag
+	idx.Name = "Release index"
+	idx.Body = "The signed index of this repository's releases (manifest.json and its signatures), read by relkit clients. Do not delete it."
+	idx.Prerelease = true
+	idx.MakeLatest = "false"
+	index, err := newStore(idx)
 	if err != nil {
 		return nil, err
 	}
 	index.flatten = indexAssetName
-	r := &Repo{opts: index.opts, ro: ro, index: index, versions: map[string]*Store{}, touched: map[string]bool{}}
-	r.opts.Tag, r.opts.Name, r.opts.Body, r.opts.Prerelease, r.opts.MakeLatest = opts.Tag, opts.Name, opts.Body, opts.Prerelease, opts.MakeLatest
+	r := &Repo{opts: index.opts, index: index, versions: map[string]*Store{}, touched: map[string]bool{}}
+	r.opts.Tag, r.opts.Name, r.opts.Body, r.opts.Prerelease, r.opts.MakeLatest = o.Tag, o.Name, o.Body, o.Prerelease, o.MakeLatest
 	return r, nil
 }
 
@@ -138,14 +126,14 @@ func (r *Repo) store(name string) (*Store, error) {
 		return s, nil
 	}
 	o := r.opts
-	tag := r.ro.TagFor(v)
+	tag := r.opts.TagFor(v)
 	if tag != r.opts.Tag {
 		o.Name, o.Body, o.MakeLatest = tag, "", ""
 		pv, err := manifest.ParseVersion(v)
 		o.Prerelease = err == nil && pv.IsPrerelease()
 	}
 	o.Tag = tag
-	s, err := New(o)
+	s, err := newStore(o)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +190,7 @@ func (r *Repo) current(ctx context.Context, name string) (*asset, error) {
 		}
 	}
 	if prev == nil {
-		return nil, fmt.Errorf("github: asset %s of release %s: %w", flat, r.ro.IndexTag, publish.ErrNotExist)
+		return nil, fmt.Errorf("github: asset %s of release %s: %w", flat, r.opts.IndexTag, publish.ErrNotExist)
 	}
 	return prev, nil
 }
@@ -259,7 +247,7 @@ func (r *Repo) Put(ctx context.Context, name string, body *publish.Body, info pu
 		// "prev" name too (a swap in progress, or one a kill
 		// interrupted), so the root is never taken for empty.
 		if _, err := r.current(ctx, name); err == nil {
-			return fmt.Errorf("github: %s of release %s: %w", name, r.ro.IndexTag, publish.ErrExist)
+			return fmt.Errorf("github: %s of release %s: %w", name, r.opts.IndexTag, publish.ErrExist)
 		} else if !errors.Is(err, publish.ErrNotExist) {
 			return err
 		}
@@ -304,21 +292,21 @@ func (r *Repo) swap(ctx context.Context, name string, body *publish.Body, info p
 		cur = nil
 		if info.IfMatch != "" {
 			r.dropNext(ctx, nextObj)
-			return fmt.Errorf("github: %s of release %s is gone: %w", name, r.ro.IndexTag, publish.ErrChanged)
+			return fmt.Errorf("github: %s of release %s is gone: %w", name, r.opts.IndexTag, publish.ErrChanged)
 		}
 	case err != nil:
 		return err
 	}
 	if cur != nil && info.IfMatch != "" && strconv.FormatInt(cur.GetID(), 10) != info.IfMatch {
 		r.dropNext(ctx, nextObj)
-		return fmt.Errorf("github: %s of release %s is no longer asset %s: %w", name, r.ro.IndexTag, info.IfMatch, publish.ErrChanged)
+		return fmt.Errorf("github: %s of release %s is no longer asset %s: %w", name, r.opts.IndexTag, info.IfMatch, publish.ErrChanged)
 	}
 	if cur != nil && cur.GetName() == flat {
 		aside := flat + prevInfix + strconv.FormatInt(cur.GetID(), 10)
 		if err := r.rename(ctx, name, cur.GetID(), aside); err != nil {
 			r.dropNext(ctx, nextObj)
 			if errors.Is(err, publish.ErrNotExist) || errors.Is(err, publish.ErrExist) {
-				return fmt.Errorf("github: %s of release %s was replaced meanwhile: %w", name, r.ro.IndexTag, publish.ErrChanged)
+				return fmt.Errorf("github: %s of release %s was replaced meanwhile: %w", name, r.opts.IndexTag, publish.ErrChanged)
 			}
 			return err
 		}
@@ -328,13 +316,13 @@ func (r *Repo) swap(ctx context.Context, name string, body *publish.Body, info p
 		return err
 	}
 	if na == nil {
-		return fmt.Errorf("github: uploaded %s of release %s is gone: %w", next, r.ro.IndexTag, publish.ErrChanged)
+		return fmt.Errorf("github: uploaded %s of release %s is gone: %w", next, r.opts.IndexTag, publish.ErrChanged)
 	}
 	if err := r.rename(ctx, name, na.GetID(), flat); err != nil {
 		r.dropNext(ctx, nextObj)
 		if errors.Is(err, publish.ErrExist) {
 			// Another publisher claimed the name first: merge again.
-			return fmt.Errorf("github: %s of release %s was claimed by another publisher: %w", name, r.ro.IndexTag, publish.ErrChanged)
+			return fmt.Errorf("github: %s of release %s was claimed by another publisher: %w", name, r.opts.IndexTag, publish.ErrChanged)
 		}
 		return err
 	}

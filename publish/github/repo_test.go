@@ -21,8 +21,7 @@ import (
 
 func newRepo(t *testing.T, srv *githubtest.Server, repo string) *github.Repo {
 	t.Helper()
-	r, err := github.NewRepo(github.Options{Owner: "acme", Repo: repo, Token: githubtest.Token, BaseURL: srv.URL, PerPage: 3},
-		github.RepoOptions{})
+	r, err := github.NewRepo("acme", repo, github.WithToken(githubtest.Token), github.WithBaseURL(srv.URL), github.WithPerPage(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,8 +212,8 @@ func (s *stallOnce) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestStalledRequestIsRetried(t *testing.T) {
 	srv := githubtest.NewServer(t)
 	tr := &stallOnce{rt: http.DefaultTransport, n: 3}
-	r, err := github.NewRepo(github.Options{Owner: "acme", Repo: "hello", Token: githubtest.Token, BaseURL: srv.URL,
-		HTTPClient: &http.Client{Transport: tr}, Timeout: 300 * time.Millisecond}, github.RepoOptions{})
+	r, err := github.NewRepo("acme", "hello", github.WithToken(githubtest.Token), github.WithBaseURL(srv.URL),
+		github.WithHTTPClient(&http.Client{Transport: tr}), github.WithTimeout(300*time.Millisecond, github.DefaultMinThroughput))
 	if err != nil {
 		t.Fatal(err)
 	}

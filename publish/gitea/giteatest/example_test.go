@@ -49,7 +49,7 @@ func ExampleNewServer() {
 	//
 	//	srv := giteatest.NewServer(t)
 	//	srv.CreateRepo("acme", "hello", false)
-	//	store, err := gitea.New(gitea.Options{BaseURL: srv.URL, Owner: "acme", Repo: "hello", Token: srv.Token})
+	//	store, err := gitea.New(srv.URL, "acme", "hello", gitea.WithToken(srv.Token))
 	fmt.Println(giteatest.Token != giteatest.ReadToken)
 	// Output: true
 }

@@ -8,7 +8,7 @@
 // It serves the API under /api/v3/ and uploads under /api/uploads/, the
 // GitHub Enterprise layout, so a client is pointed at it with
 // go-github's WithEnterpriseURLs(srv.URL, srv.URL) or relkit's
-// publish/github Options.BaseURL.
+// publish/github WithBaseURL(srv.URL).
 //
 // # What it implements
 //
