@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/release/provenance"
 	"github.com/relkit/relkit/sign"
 )
 
@@ -30,7 +31,7 @@ func TestProvenanceDSSE(t *testing.T) {
 		if err := p.Run(t.Context(), st); err != nil {
 			t.Fatal(err)
 		}
-		data, err := os.ReadFile(filepath.Join(st.VersionDir(), ProvenanceDSSEFile))
+		data, err := os.ReadFile(filepath.Join(st.VersionDir(), provenance.DSSEFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +39,7 @@ func TestProvenanceDSSE(t *testing.T) {
 		if bytes.Count(data, []byte("\n")) != 1 || data[len(data)-1] != '\n' {
 			t.Fatalf("not one JSON line: %q", data)
 		}
-		var env Envelope
+		var env provenance.Envelope
 		if err := json.Unmarshal(data, &env); err != nil {
 			t.Fatal(err)
 		}
@@ -46,19 +47,19 @@ func TestProvenanceDSSE(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		plain, _ := os.ReadFile(filepath.Join(st.VersionDir(), ProvenanceFile))
-		if env.PayloadType != InTotoPayloadType || !bytes.Equal(payload, plain) {
+		plain, _ := os.ReadFile(filepath.Join(st.VersionDir(), provenance.File))
+		if env.PayloadType != provenance.InTotoPayloadType || !bytes.Equal(payload, plain) {
 			t.Errorf("payloadType %q, payload is the statement: %v", env.PayloadType, bytes.Equal(payload, plain))
 		}
 		if len(env.Signatures) != 1 || env.Signatures[0].KeyID != signer.KeyID() {
 			t.Fatalf("signatures %+v", env.Signatures)
 		}
 		sig, _ := base64.StdEncoding.DecodeString(env.Signatures[0].Sig)
-		sum := sha256.Sum256(PAE(env.PayloadType, payload))
+		sum := sha256.Sum256(provenance.PAE(env.PayloadType, payload))
 		if !ecdsa.VerifyASN1(signer.PublicKey().(*ecdsa.PublicKey), sum[:], sig) {
 			t.Error("the envelope signature does not verify over PAE")
 		}
-		for _, name := range []string{ProvenanceFile, ProvenanceDSSEFile} {
+		for _, name := range []string{provenance.File, provenance.DSSEFile} {
 			a, ok := st.Artifact(name)
 			if !ok || a.Kind != manifest.KindProvenance {
 				t.Errorf("%s not staged as provenance: %+v", name, a)
@@ -72,10 +73,4 @@ func TestProvenanceDSSE(t *testing.T) {
 	if !bytes.Equal(envs[0], envs[1]) {
 		t.Error("two runs wrote different envelopes")
 	}
-}
-
-// ExamplePAE shows the bytes a DSSE signature covers.
-func ExamplePAE() {
-	os.Stdout.Write(PAE("application/vnd.in-toto+json", []byte(`{"_type":"..."}`)))
-	// Output: DSSEv1 28 application/vnd.in-toto+json 15 {"_type":"..."}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/relkit/relkit/internal/testenv"
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/release/provenance"
 	"github.com/relkit/relkit/sign"
 )
 
@@ -117,7 +118,7 @@ func TestPrepareArchiveFormats(t *testing.T) {
 		}
 		return string(b)
 	}
-	sums, sbom, prov := read(manifest.ChecksumsFile), read(SBOMFile), read(ProvenanceFile)
+	sums, sbom, prov := read(manifest.ChecksumsFile), read(SBOMFile), read(provenance.File)
 	m, err := manifest.LoadFile(filepath.Join(st.Root, ManifestFile))
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/publish"
 	"github.com/relkit/relkit/publish/oci"
+	"github.com/relkit/relkit/release/provenance"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
 )
@@ -142,10 +143,10 @@ func TestImageEndToEnd(t *testing.T) {
 		!slices.Contains(doc.Relationships, spdxRelationship{spdxID("Image", index.Name), "CONTAINS", spdxID("Image", images[2].Name)}) {
 		t.Errorf("SBOM does not describe the image index %s: %+v", index.SHA256, doc.Relationships)
 	}
-	var stmt Statement
-	readJSON(t, filepath.Join(root, "1.2.0", ProvenanceFile), &stmt)
+	var stmt provenance.Statement
+	readJSON(t, filepath.Join(root, "1.2.0", provenance.File), &stmt)
 	for _, a := range images {
-		if !slices.ContainsFunc(stmt.Subject, func(s Subject) bool { return s.Name == a.Name && s.Digest["sha256"] == a.SHA256 }) {
+		if !slices.ContainsFunc(stmt.Subject, func(s provenance.Subject) bool { return s.Name == a.Name && s.Digest["sha256"] == a.SHA256 }) {
 			t.Errorf("provenance subjects lack %s sha256:%s: %+v", a.Name, a.SHA256, stmt.Subject)
 		}
 	}

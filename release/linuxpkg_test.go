@@ -13,6 +13,7 @@ import (
 	"github.com/relkit/relkit/install"
 	"github.com/relkit/relkit/internal/testenv"
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/release/provenance"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
 )
@@ -178,7 +179,7 @@ func TestLinuxPackagesInterop(t *testing.T) {
 		}
 		return string(b)
 	}
-	sums, sbom, prov := read(manifest.ChecksumsFile), read(SBOMFile), read(ProvenanceFile)
+	sums, sbom, prov := read(manifest.ChecksumsFile), read(SBOMFile), read(provenance.File)
 	m, err := manifest.LoadFile(filepath.Join(st.Root, ManifestFile))
 	if err != nil {
 		t.Fatal(err)

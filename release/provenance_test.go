@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/release/provenance"
 )
 
 func TestProvenanceSubjectsMatchSHA256SUMS(t *testing.T) {
@@ -21,15 +22,15 @@ func TestProvenanceSubjectsMatchSHA256SUMS(t *testing.T) {
 	if err := p.Run(t.Context(), st); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(st.VersionDir(), ProvenanceFile))
+	data, err := os.ReadFile(filepath.Join(st.VersionDir(), provenance.File))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stmt Statement
+	var stmt provenance.Statement
 	if err := json.Unmarshal(data, &stmt); err != nil {
 		t.Fatal(err)
 	}
-	if stmt.Type != InTotoStatementType || stmt.PredicateType != SLSAProvenanceType {
+	if stmt.Type != provenance.InTotoStatementType || stmt.PredicateType != provenance.SLSAProvenanceType {
 		t.Errorf("types %q %q", stmt.Type, stmt.PredicateType)
 	}
 	f, _ := os.Open(filepath.Join(st.VersionDir(), manifest.ChecksumsFile))
@@ -49,7 +50,7 @@ func TestProvenanceSubjectsMatchSHA256SUMS(t *testing.T) {
 		}
 	}
 	for _, e := range sums.Entries() {
-		if e.Name == ProvenanceFile {
+		if e.Name == provenance.File {
 			continue
 		}
 		if subjects[e.Name] != e.SHA256 {
@@ -64,7 +65,7 @@ func TestProvenanceSubjectsMatchSHA256SUMS(t *testing.T) {
 		len(ext.Targets) != 2 || ext.GoVersion == "" {
 		t.Errorf("external parameters %+v", ext)
 	}
-	if stmt.Predicate.RunDetails.Builder.ID != DefaultBuilderID || stmt.Predicate.BuildDefinition.BuildType != DefaultBuildType {
+	if stmt.Predicate.RunDetails.Builder.ID != provenance.DefaultBuilderID || stmt.Predicate.BuildDefinition.BuildType != provenance.DefaultBuildType {
 		t.Errorf("builder/buildType %+v", stmt.Predicate)
 	}
 	if rd := stmt.Predicate.BuildDefinition.ResolvedDependencies; len(rd) != 1 || rd[0].Digest["gitCommit"] != testCommit {
