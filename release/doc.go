@@ -179,8 +179,9 @@
 // # Release notes
 //
 // [Changelog] extracts the version's section of a Keep a Changelog file and
-// fails with [ErrNoChangelogSection] when it is missing or empty: put the
-// notes stage right after the guard. [PromoteUnreleased] turns the
+// fails with a [*NotesError] wrapping changelog.ErrNoSection when it is
+// missing or empty: put the notes stage right after the guard. Package
+// release/changelog parses the document; its PromoteUnreleased turns the
 // "Unreleased" section into the version's section and updates the compare
 // links, before tagging. [NotesTemplate] renders a text/template with
 // [NotesData]; [Fragments] assembles one file per change (Lix's rl-next).

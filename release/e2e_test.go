@@ -19,6 +19,7 @@ import (
 	"github.com/relkit/relkit/internal/testenv"
 	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/publish"
+	"github.com/relkit/relkit/release/changelog"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
 )
@@ -182,7 +183,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// 1.3.0: a new commit, the Unreleased section promoted, a new tag.
 	cl, _ := os.ReadFile(filepath.Join(r.dir, "CHANGELOG.md"))
-	cl, err = PromoteUnreleased(cl, manifest.MustParseVersion("1.3.0"), "v1.3.0", testDate)
+	cl, err = changelog.PromoteUnreleased(cl, manifest.MustParseVersion("1.3.0"), "v1.3.0", testDate)
 	if err != nil {
 		t.Fatal(err)
 	}

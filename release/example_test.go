@@ -38,39 +38,6 @@ func ExamplePipeline() {
 	// run build 1.2.0
 }
 
-// The section of a Keep a Changelog file for one version.
-func ExampleChangelogSection() {
-	changelog := []byte(`# Changelog
-
-## [Unreleased]
-
-## [1.2.0] - 2026-11-20
-
-### Fixed
-
-- Exit status on a broken pipe.
-
-## [1.1.0] - 2026-10-01
-
-- First release.
-
-[1.2.0]: https://github.com/example/hello/compare/v1.1.0...v1.2.0
-`)
-	notes, err := release.ChangelogSection(changelog, manifest.MustParseVersion("v1.2.0"))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Print(string(notes))
-	_, err = release.ChangelogSection(changelog, manifest.MustParseVersion("1.3.0"))
-	fmt.Println(err)
-	// Output:
-	// ### Fixed
-	//
-	// - Exit status on a broken pipe.
-	// no "## [1.3.0]" section: no changelog section
-}
-
 // Archive names follow <project>-<version>-<os>-<arch>, zip for windows.
 func ExampleArchiveName() {
 	v := manifest.MustParseVersion("1.2.0")

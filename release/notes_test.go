@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/release/changelog"
 )
 
 func notesState(t *testing.T, version string) *State {
@@ -41,8 +42,8 @@ func TestChangelogMissingSection(t *testing.T) {
 		st := notesState(t, v)
 		err := (&Notes{From: Changelog{Path: "testdata/CHANGELOG.md"}}).Run(t.Context(), st)
 		var ne *NotesError
-		if !errors.Is(err, ErrNoChangelogSection) || !errors.As(err, &ne) || ne.Version != manifest.MustParseVersion(v).String() {
-			t.Errorf("%s: err = %v, want NotesError wrapping ErrNoChangelogSection", v, err)
+		if !errors.Is(err, changelog.ErrNoSection) || !errors.As(err, &ne) || ne.Version != manifest.MustParseVersion(v).String() {
+			t.Errorf("%s: err = %v, want NotesError wrapping changelog.ErrNoSection", v, err)
 		}
 		if len(st.Artifacts) != 0 {
 			t.Errorf("%s: notes recorded", v)
@@ -52,35 +53,6 @@ func TestChangelogMissingSection(t *testing.T) {
 	err := (&Notes{From: Changelog{Path: "testdata/NO-CHANGELOG.md"}}).Run(t.Context(), notesState(t, "1.0.0"))
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: err = %v", err)
-	}
-}
-
-func TestPromoteUnreleased(t *testing.T) {
-	data, _ := os.ReadFile("testdata/CHANGELOG.md")
-	v := manifest.MustParseVersion("1.3.0")
-	out, err := PromoteUnreleased(data, v, "v1.3.0", testDate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(out)
-	for _, want := range []string{
-		"## [Unreleased]\n\n## [1.3.0] - 2026-11-20\n\n### Added\n\n- `hello --json`.",
-		"[Unreleased]: https://github.com/example/hello/compare/v1.3.0...HEAD\n[1.3.0]: https://github.com/example/hello/compare/v1.2.0...v1.3.0\n",
-	} {
-		if !strings.Contains(s, want) {
-			t.Errorf("promoted changelog lacks %q:\n%s", want, s)
-		}
-	}
-	sec, err := ChangelogSection(out, v)
-	if err != nil || string(sec) != "### Added\n\n- `hello --json`.\n" {
-		t.Errorf("section after promote: %q %v", sec, err)
-	}
-	// The Unreleased section is now empty: promoting again fails.
-	if _, err := PromoteUnreleased(out, manifest.MustParseVersion("1.4.0"), "v1.4.0", testDate); !errors.Is(err, ErrNoChangelogSection) {
-		t.Errorf("second promote: err = %v", err)
-	}
-	if _, err := PromoteUnreleased(data, manifest.MustParseVersion("1.2.0"), "v1.2.0", testDate); err == nil {
-		t.Error("promoted onto an existing version")
 	}
 }
 
