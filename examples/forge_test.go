@@ -115,7 +115,7 @@ func selfUpdate(t *testing.T, fr forgeRun) string {
 		t.Fatal(err)
 	}
 	bin := t.TempDir()
-	in, err := install.New(install.Config{Project: "hello", Source: fr.source, ForgeToken: fr.token, Dir: bin, Keys: ring})
+	in, err := install.New(install.Config{Project: "hello", Source: fr.source, Dir: bin, Trust: &verify.Trust{Keys: ring}, Network: install.Network{ForgeToken: fr.token}})
 	if err != nil {
 		t.Fatal(err)
 	}

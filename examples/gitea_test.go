@@ -230,7 +230,7 @@ func TestSelfUpdateFromGitea(t *testing.T) {
 	}
 	published := len(srv.Requests())
 	bin := t.TempDir()
-	in, err := install.New(install.Config{Project: "hello", Source: source, Dir: bin, Keys: ring})
+	in, err := install.New(install.Config{Project: "hello", Source: source, Dir: bin, Trust: &verify.Trust{Keys: ring}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestInstallFromPrivateGitea(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	anon, err := install.New(install.Config{Project: "hello", Source: source, Dir: t.TempDir(), Keys: ring})
+	anon, err := install.New(install.Config{Project: "hello", Source: source, Dir: t.TempDir(), Trust: &verify.Trust{Keys: ring}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestInstallFromPrivateGitea(t *testing.T) {
 	if !errors.As(err, &fe) || !errors.Is(err, verify.ErrRepoNotFound) {
 		t.Fatalf("install from a private repository without a token: %v, want a *verify.ForgeError (repository not found)", err)
 	}
-	in, err := install.New(install.Config{Project: "hello", Source: source, ForgeToken: srv.ReadToken, Dir: t.TempDir(), Keys: ring})
+	in, err := install.New(install.Config{Project: "hello", Source: source, Dir: t.TempDir(), Trust: &verify.Trust{Keys: ring}, Network: install.Network{ForgeToken: srv.ReadToken}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func TestCrashHelper(t *testing.T) {
 	}
 	in, err := New(Config{
 		Project: "banger", Source: os.Getenv("CRASH_SOURCE"), Dir: os.Getenv("CRASH_DIR"),
-		Binaries: strings.Split(os.Getenv("CRASH_BINARIES"), ","), Keys: ring,
+		Binaries: strings.Split(os.Getenv("CRASH_BINARIES"), ","), Trust: &verify.Trust{Keys: ring},
 		LockWait: 10 * time.Second,
 	})
 	if err != nil {

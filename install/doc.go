@@ -13,7 +13,7 @@
 //		Project:        "hello",
 //		Source:         "https://releases.example.com/hello/",
 //		Dir:            filepath.Dir(exe),
-//		Keys:           ring,
+//		Trust:          &verify.Trust{Keys: ring},
 //		CurrentVersion: version, // from -ldflags; else the receipt says
 //		Progress:       func(done, total int64) { bar.Set(done, total) },
 //	})
@@ -22,26 +22,33 @@
 //	res, err := in.Install(ctx, manifest.Query{})          // the stable channel
 //	res, err = in.Install(ctx, manifest.Query{Version: "1.4.2"})
 //
+// Project, Source, Dir and Trust are required; everything else in
+// [Config] has a default, stated in its comment. The optional parts are
+// grouped: [Network] (HTTP client, retries, timeouts, a forge token),
+// [Health] (the check of the new binaries) and [Limits] (size caps).
+// What one call may do (downgrade, reinstall, replace a package
+// manager's binary) is a [CallOption] of that call. Nothing is logged
+// unless Config.Logger is set (the rule across relkit); every warning
+// is also in the result.
+//
 // # Trust
 //
 // Nothing is installed unless it verifies, and verification goes through
-// package verify only. [Config] requires trust material: Trust (a
-// [verify.Trust], the whole trust material as one value), or Keys (a
-// [verify.KeyRing] of pinned signing keys, with an optional Threshold),
-// Roots (pinned root keys, with RootThreshold, default all of them, that
-// certify the signing keys in the release's keys.json and rotate
-// themselves through the root chain, root/<n>.json, so neither signing
-// nor root keys need a new program to rotate; see verify's package doc),
-// or a ready Verifier. With none, [New] fails with an error wrapping
-// [ErrNoTrust].
+// package verify only. Config.Trust, a [verify.Trust], is the one place
+// trust material goes: pinned signing keys (Keys, a [verify.KeyRing],
+// with an optional Threshold), or pinned root keys (Roots, with
+// RootThreshold, default all of them) that certify the signing keys in
+// the release's keys.json and rotate themselves through the root chain,
+// root/<n>.json, so neither signing nor root keys need a new program to
+// rotate (see verify's package doc), or both. Without it, or with no key
+// in it, [New] fails with an error wrapping [ErrNoTrust].
 //
-// Two protections hold whatever trust material is given, a custom
-// Verifier included: the signed manifest (and keys.json, and the root
-// chain) must be for Config.Project, and the highest serials accepted
-// (and the newest root set) are recorded in the state directory next to
-// the binaries, so a rollback is refused after a restart too. Only
-// Config.UnsafeSkipProjectCheck and Config.UnsafeNoPersistentState turn
-// them off. A keys.json that names no project (written before keys.json
+// Two protections hold whatever Trust says: the signed manifest (and
+// keys.json, and the root chain) must be for Config.Project, and the
+// highest serials accepted (and the newest root set) are recorded in the
+// state directory next to the binaries, as well as in Trust.State when
+// that is set, so a rollback is refused after a restart too. Only
+// Trust.UnsafeAnyProject and Trust.UnsafeMemoryState turn them off. A keys.json that names no project (written before keys.json
 // had a project field) is refused; re-sign it with the project
 // (examples/keys rotate), or set Trust.UnsafeAllowUnboundKeys.
 //
@@ -68,7 +75,7 @@
 //     the index release (tag relkit-index), each version's files from the
 //     release of its tag, through the public download URLs: the current
 //     manifest costs two requests, and no API request (so no API rate
-//     limit) is made. Config.ForgeToken reads a private repository; see
+//     limit) is made. Network.ForgeToken reads a private repository; see
 //     [verify.Forge];
 //   - a local release root directory, or its manifest.json;
 //   - a local archive (.tar.gz, .tgz, .zip) or bare binary, as an install
@@ -110,19 +117,19 @@
 // overlaps with the network and the hash; a zip is unpacked after.
 //
 // Downloads are capped (Limits.MaxDownload, and exactly the signed size),
-// retried on network errors and 5xx (Retries, RetryBackoff), and resumed
-// after a cut connection with an HTTP Range request guarded by If-Range (a
-// server that cannot resume, or whose file changed, restarts from zero;
-// so does a resume answered with 416, once). Every file is bounded in
-// time: an attempt is aborted when no byte arrives for StallTimeout or
-// when it receives less than MinThroughput bytes per second over a
-// ThroughputWindow (a *[SlowError]: a slow-loris server), and the whole
-// file, retries included, when DownloadTimeout passes (default one hour).
-// A refused redirect is final, never retried. The default HTTP client honours HTTP_PROXY,
-// HTTPS_PROXY and NO_PROXY; redirects follow relkit's one policy,
-// verify.CheckRedirect (same scheme or an http->https upgrade, never
-// https->http or another scheme). Config.Progress receives (bytes done, total) for a
-// progress bar.
+// retried on network errors and 5xx (Network.Retries, RetryBackoff), and
+// resumed after a cut connection with an HTTP Range request guarded by
+// If-Range (a server that cannot resume, or whose file changed, restarts
+// from zero; so does a resume answered with 416, once). Every file is
+// bounded in time: an attempt is aborted when no byte arrives for
+// Network.StallTimeout or when it receives less than MinThroughput bytes
+// per second over a ThroughputWindow (a *[SlowError]: a slow-loris
+// server), and the whole file, retries included, when DownloadTimeout
+// passes (default one hour). A refused redirect is final, never retried.
+// The default HTTP client honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY;
+// redirects follow relkit's one policy, verify.CheckRedirect (same scheme
+// or an http->https upgrade, never https->http or another scheme).
+// Config.Progress receives (bytes done, total) for a progress bar.
 //
 // # Archives
 //
@@ -151,7 +158,7 @@
 // renamed into place; on Windows the running .exe is first renamed aside
 // (hidden, and removed on the next run). Then the health check runs:
 // by default "<primary binary> version" must print the new version
-// ([VersionCommand]); Config.HealthCheck replaces it. If it fails, the
+// ([VersionCommand]); Health.Check replaces it. If it fails, the
 // whole set is restored and the error is a *[HealthCheckError] with
 // RolledBack set. Otherwise the receipt is written, which commits the
 // install, and the journal removed.
@@ -179,7 +186,7 @@
 // GOPATH/bin, with a *[ManagedError] naming the command to run instead
 // ("sudo apt upgrade hello", "brew upgrade hello"), unless the call is
 // passed [AllowManaged]; Check reports the same in Update.Warnings.
-// With Config.CheckBuildVersion, an extracted Go binary whose build
+// With Health.CheckBuildVersion, an extracted Go binary whose build
 // information states another tagged version than the release's is
 // refused (*[BuildVersionError]) before the swap.
 //

@@ -40,7 +40,7 @@ const (
 )
 
 // SlowError reports a download attempt that received less than the
-// minimum throughput (Config.MinThroughput) over one window.
+// minimum throughput (Network.MinThroughput) over one window.
 type SlowError struct {
 	// URL is what was being downloaded.
 	URL string

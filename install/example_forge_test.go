@@ -13,6 +13,7 @@ import (
 	"github.com/relkit/relkit/install"
 	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/publish/github/githubtest"
+	"github.com/relkit/relkit/verify"
 )
 
 // A program updates itself from the releases of its GitHub repository:
@@ -39,7 +40,7 @@ func ExampleConfig_forge() {
 		Project: "hello",
 		Source:  "github:" + gh.URL + "/example/hello",
 		Dir:     dir,
-		Keys:    rel.Keys,
+		Trust:   &verify.Trust{Keys: rel.Keys},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/relkit/relkit/install"
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/verify"
 )
 
 // Going back to an older release takes AllowDowngrade, for the one call
@@ -22,7 +23,7 @@ func ExampleAllowDowngrade() {
 	rel.Publish("1.1.0")
 	dir, _ := os.MkdirTemp("", "bin")
 	defer os.RemoveAll(dir)
-	in, err := install.New(install.Config{Project: "hello", Source: rel.URL, Dir: dir, Keys: rel.Keys})
+	in, err := install.New(install.Config{Project: "hello", Source: rel.URL, Dir: dir, Trust: &verify.Trust{Keys: rel.Keys}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func ExampleReinstall() {
 	defer rel.Close()
 	dir, _ := os.MkdirTemp("", "bin")
 	defer os.RemoveAll(dir)
-	in, err := install.New(install.Config{Project: "hello", Source: rel.URL, Dir: dir, Keys: rel.Keys})
+	in, err := install.New(install.Config{Project: "hello", Source: rel.URL, Dir: dir, Trust: &verify.Trust{Keys: rel.Keys}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func ExampleAllowManaged() {
 	dir := filepath.Join(root, "Cellar", "hello", "0.9.0", "bin")
 	must(os.MkdirAll(dir, 0o755))
 	must(os.WriteFile(filepath.Join(dir, "hello"), []byte("#!/bin/sh\necho hello 0.9.0\n"), 0o755))
-	in, err := install.New(install.Config{Project: "hello", Source: rel.URL, Dir: dir, Keys: rel.Keys})
+	in, err := install.New(install.Config{Project: "hello", Source: rel.URL, Dir: dir, Trust: &verify.Trust{Keys: rel.Keys}})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/relkit/relkit/install"
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/verify"
 )
 
 // Example installs the stable release of a project from a release root
@@ -24,7 +25,7 @@ func Example() {
 		Project: "hello",
 		Source:  rel.URL,
 		Dir:     dir,
-		Keys:    rel.Keys, // the pinned public key(s)
+		Trust:   &verify.Trust{Keys: rel.Keys}, // the pinned public key(s)
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -60,7 +61,7 @@ func ExampleInstaller_Check() {
 	defer rel.Close()
 	dir, _ := os.MkdirTemp("", "bin")
 	defer os.RemoveAll(dir)
-	in, err := install.New(install.Config{Project: "hello", Source: rel.URL, Dir: dir, Keys: rel.Keys})
+	in, err := install.New(install.Config{Project: "hello", Source: rel.URL, Dir: dir, Trust: &verify.Trust{Keys: rel.Keys}})
 	if err != nil {
 		log.Fatal(err)
 	}

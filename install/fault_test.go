@@ -83,7 +83,7 @@ func TestLocalIOErrorsAreFinalAndSaySo(t *testing.T) {
 					return nil
 				})
 				cfg := f.config(src, dir)
-				cfg.Retries = 3
+				cfg.Network.Retries = 3
 				before := len(srv.requests(".tar.gz"))
 				_, err := f.installer(cfg).Install(ctx, manifest.Query{Version: "1.1.0"})
 				notHangGuard(t, ctx, err)
@@ -135,7 +135,7 @@ func TestHTMLManifestSaysNotJSON(t *testing.T) {
 		return true
 	})
 	cfg := f.config(srv.URL, t.TempDir())
-	cfg.Retries = 3
+	cfg.Network.Retries = 3
 	_, err := f.installer(cfg).Check(ctx, manifest.Query{})
 	if err == nil {
 		t.Fatal("an HTML manifest was accepted")

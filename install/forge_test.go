@@ -284,7 +284,7 @@ func TestForgeSourceErrors(t *testing.T) {
 
 	check := func(repo, token string) error {
 		cfg := f.config("github:"+gh.URL+"/example/"+repo, t.TempDir())
-		cfg.ForgeToken = token
+		cfg.Network.ForgeToken = token
 		_, err := f.installer(cfg).Check(ctx, manifest.Query{})
 		return err
 	}
@@ -310,7 +310,7 @@ func TestForgeSourceErrors(t *testing.T) {
 	// token never reaches the asset host.
 	dir := t.TempDir()
 	cfg := f.config("github:"+gh.URL+"/example/secret", dir)
-	cfg.ForgeToken = githubtest.Token
+	cfg.Network.ForgeToken = githubtest.Token
 	before := len(gh.Requests())
 	res, err := f.installer(cfg).Install(ctx, manifest.Query{})
 	if err != nil || res.Version != "1.0.0" {
@@ -371,7 +371,7 @@ func TestForgeConfig(t *testing.T) {
 		{"https://releases.example.com/hello/", "tok", "ForgeToken"},
 	} {
 		cfg := f.config(c.source, t.TempDir())
-		cfg.ForgeToken = c.token
+		cfg.Network.ForgeToken = c.token
 		var ce *ConfigError
 		if _, err := New(cfg); !errors.As(err, &ce) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Source %q, ForgeToken %q: %v", c.source, c.token, err)
@@ -403,7 +403,7 @@ func TestForgeRootRotation(t *testing.T) {
 	f.toForge(gh, "hello")
 	dir := t.TempDir()
 	cfg := f.config("github:"+gh.URL+"/example/hello", dir)
-	cfg.Keys, cfg.Roots = nil, pinned
+	cfg.Trust = &verify.Trust{Roots: pinned}
 	if res, err := f.installer(cfg).Install(ctx, manifest.Query{}); err != nil || res.Version != "1.0.0" {
 		t.Fatalf("install with a pinned root: %+v %v", res, err)
 	}

@@ -311,9 +311,9 @@ func (s *server) requests(sub string) []string {
 // with fast retries.
 func (f *fixture) config(source, dir string) Config {
 	return Config{
-		Project: f.project, Source: source, Dir: dir, Keys: f.ring,
-		RetryBackoff: time.Millisecond, StallTimeout: 5 * time.Second,
-		Now: func() time.Time { return f.now },
+		Project: f.project, Source: source, Dir: dir, Trust: &verify.Trust{Keys: f.ring},
+		Network: Network{RetryBackoff: time.Millisecond, StallTimeout: 5 * time.Second},
+		Now:     func() time.Time { return f.now },
 	}
 }
 

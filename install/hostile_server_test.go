@@ -79,9 +79,9 @@ func TestSlowLorisFailsInBoundedTime(t *testing.T) {
 			})
 			dir := t.TempDir()
 			cfg := f.config(srv.URL, dir)
-			cfg.Retries = 1
-			cfg.MinThroughput = 1000 // bytes per second
-			cfg.ThroughputWindow = 300 * time.Millisecond
+			cfg.Network.Retries = 1
+			cfg.Network.MinThroughput = 1000 // bytes per second
+			cfg.Network.ThroughputWindow = 300 * time.Millisecond
 			_, err := f.installer(cfg).Install(ctx, manifest.Query{})
 			notHangGuard(t, ctx, err)
 			var se *SlowError
@@ -119,8 +119,8 @@ func TestDownloadTimeoutBoundsMetadataToo(t *testing.T) {
 		return true
 	})
 	cfg := f.config(srv.URL, t.TempDir())
-	cfg.MinThroughput = -1
-	cfg.DownloadTimeout = 500 * time.Millisecond
+	cfg.Network.MinThroughput = -1
+	cfg.Network.DownloadTimeout = 500 * time.Millisecond
 	_, err := f.installer(cfg).Check(ctx, manifest.Query{})
 	notHangGuard(t, ctx, err)
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -137,7 +137,7 @@ func TestDefaultDeadlines(t *testing.T) {
 	if DefaultDownloadTimeout <= 0 || DefaultMinThroughput <= 0 || DefaultThroughputWindow <= 0 {
 		t.Fatalf("defaults must bound a download: %v %v %v", DefaultDownloadTimeout, DefaultMinThroughput, DefaultThroughputWindow)
 	}
-	if _, err := New(Config{Project: "hello", Source: "https://example.invalid/", Dir: t.TempDir(), Keys: newFixture(t, "hello").ring, ThroughputWindow: -time.Second}); err == nil {
+	if _, err := New(Config{Project: "hello", Source: "https://example.invalid/", Dir: t.TempDir(), Trust: &verify.Trust{Keys: newFixture(t, "hello").ring}, Network: Network{ThroughputWindow: -time.Second}}); err == nil {
 		t.Fatal("a negative ThroughputWindow was accepted")
 	}
 }
@@ -174,7 +174,7 @@ func Test416DoesNotLoop(t *testing.T) {
 		return true
 	})
 	cfg := f.config(srv.URL, t.TempDir())
-	cfg.Retries = 3
+	cfg.Network.Retries = 3
 	_, err := f.installer(cfg).Install(ctx, manifest.Query{})
 	notHangGuard(t, ctx, err)
 	var he *HTTPError
@@ -264,7 +264,7 @@ func TestRedirectFailuresAreNotRetried(t *testing.T) {
 				return true
 			})
 			cfg := f.config(srv.URL, t.TempDir())
-			cfg.Retries = 3
+			cfg.Network.Retries = 3
 			_, err := f.installer(cfg).Install(ctx, manifest.Query{})
 			notHangGuard(t, ctx, err)
 			var de *DownloadError
@@ -318,14 +318,14 @@ func TestOneHTTPStack(t *testing.T) {
 	t.Cleanup(plain.Close)
 
 	cfg := f.config(plain.URL, t.TempDir())
-	cfg.HTTPClient = secure.Client()
+	cfg.Network.HTTPClient = secure.Client()
 	if _, err := f.installer(cfg).Install(ctx, manifest.Query{}); err != nil {
 		t.Fatalf("http root with its artifact upgraded to https: %v", err)
 	}
 
 	down.Store(true)
 	cfg = f.config(secure.URL, t.TempDir())
-	cfg.HTTPClient = secure.Client()
+	cfg.Network.HTTPClient = secure.Client()
 	before := plainArtifact.Load()
 	_, err := f.installer(cfg).Install(ctx, manifest.Query{})
 	var he *verify.HTTPError
@@ -337,7 +337,7 @@ func TestOneHTTPStack(t *testing.T) {
 	}
 
 	cfg = f.config(plain.URL+"/unavailable/", t.TempDir())
-	cfg.Retries = -1
+	cfg.Network.Retries = -1
 	_, err = f.installer(cfg).Check(ctx, manifest.Query{})
 	if !errors.As(err, &he) || he.StatusCode != http.StatusServiceUnavailable || !errors.Is(err, verify.ErrFetch) {
 		t.Fatalf("want a *verify.HTTPError with status 503, got %v", err)

@@ -85,7 +85,7 @@ func testHostile(t *testing.T, codec tarCodec) {
 	dir := filepath.Join(parent, "bin")
 	os.Mkdir(dir, 0o755)
 	base := f.config(srv.URL, dir)
-	base.Retries = 2
+	base.Network.Retries = 2
 	if _, err := f.installer(base).Install(ctx, manifest.Query{}); err != nil {
 		t.Fatal(err)
 	}
@@ -327,8 +327,8 @@ func testHostile(t *testing.T, codec tarCodec) {
 				return true
 			})
 			c := base
-			c.StallTimeout = 150 * time.Millisecond
-			c.Retries = -1
+			c.Network.StallTimeout = 150 * time.Millisecond
+			c.Network.Retries = -1
 			return c
 		}, as: new(*StallError)},
 		{name: "slow body (trickle under the download timeout)", setup: func(v string) Config {
@@ -353,7 +353,7 @@ func testHostile(t *testing.T, codec tarCodec) {
 				return true
 			})
 			c := base
-			c.DownloadTimeout = 300 * time.Millisecond
+			c.Network.DownloadTimeout = 300 * time.Millisecond
 			return c
 		}, want: []error{context.DeadlineExceeded}, as: &de},
 		{name: "redirect to file://", setup: serverFault(func(v string) func(http.ResponseWriter, *http.Request) bool {

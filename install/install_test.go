@@ -230,7 +230,7 @@ func TestHealthCheckFailureRestoresTheSet(t *testing.T) {
 	}
 
 	// A caller's health check replaces the default.
-	cfg.HealthCheck = func(ctx context.Context, bin, version string) error { return errors.New("service did not come back") }
+	cfg.Health.Check = func(ctx context.Context, bin, version string) error { return errors.New("service did not come back") }
 	_, err = f.installer(cfg).Install(ctx, manifest.Query{Version: "0.1.3"})
 	if !errors.As(err, &he) || !he.RolledBack {
 		t.Fatalf("caller health check: %v", err)
@@ -313,7 +313,7 @@ func TestNoTrustIsAnError(t *testing.T) {
 	if !errors.Is(err, ErrNoTrust) {
 		t.Fatalf("want ErrNoTrust, got %v", err)
 	}
-	_, err = New(Config{Project: "hello", Source: "https://example.invalid/", Dir: t.TempDir(), Keys: &verify.KeyRing{}})
+	_, err = New(Config{Project: "hello", Source: "https://example.invalid/", Dir: t.TempDir(), Trust: &verify.Trust{Keys: &verify.KeyRing{}}})
 	if !errors.Is(err, ErrNoTrust) {
 		t.Fatalf("empty ring: want ErrNoTrust, got %v", err)
 	}

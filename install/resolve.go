@@ -30,9 +30,9 @@ type plan struct {
 // downloader returns a downloader for src with the installer's settings.
 func (in *Installer) downloader(src fetcher) *downloader {
 	return &downloader{
-		src: src, log: in.log, progress: in.cfg.Progress, retries: in.cfg.Retries,
-		stall: in.cfg.StallTimeout, backoff: in.cfg.RetryBackoff, timeout: in.cfg.DownloadTimeout,
-		minRate: in.cfg.MinThroughput, window: in.cfg.ThroughputWindow,
+		src: src, log: in.log, progress: in.cfg.Progress, retries: in.cfg.Network.Retries,
+		stall: in.cfg.Network.StallTimeout, backoff: in.cfg.Network.RetryBackoff, timeout: in.cfg.Network.DownloadTimeout,
+		minRate: in.cfg.Network.MinThroughput, window: in.cfg.Network.ThroughputWindow,
 	}
 }
 
@@ -44,7 +44,7 @@ func (in *Installer) source() (fetcher, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		f, err := newForgeFetcher(r, in.cfg.ForgeToken, in.client, in.cfg.UserAgent)
+		f, err := newForgeFetcher(r, in.cfg.Network.ForgeToken, in.client, in.cfg.Network.UserAgent)
 		return f, "", err
 	}
 	if strings.Contains(s, "://") {
@@ -53,7 +53,7 @@ func (in *Installer) source() (fetcher, string, error) {
 			return nil, "", fmt.Errorf("source %q: %w", s, err)
 		}
 		if u.Scheme != "file" {
-			f, err := newHTTPFetcher(s, in.client, in.cfg.UserAgent)
+			f, err := newHTTPFetcher(s, in.client, in.cfg.Network.UserAgent)
 			return f, "", err
 		}
 		s = u.Path

@@ -98,7 +98,7 @@ func TestResumeSplicedRestartsFromZero(t *testing.T) {
 			srv, hits := changedFileServer(t, f, "1.0.0", false)
 			dir := t.TempDir()
 			cfg := f.config(srv.URL, dir)
-			cfg.Retries = retries
+			cfg.Network.Retries = retries
 			if _, err := f.installer(cfg).Install(ctx, manifest.Query{}); err != nil {
 				t.Fatal(err)
 			}

@@ -54,8 +54,7 @@ func TestRootsRotateSigningKeys(t *testing.T) {
 	srv := f.serve()
 	dir := t.TempDir()
 	cfg := f.config(srv.URL, dir)
-	cfg.Keys = nil
-	cfg.Roots = roots
+	cfg.Trust = &verify.Trust{Roots: roots}
 	res, err := f.installer(cfg).Install(ctx, manifest.Query{})
 	if err != nil || readFile(t, dir+"/hello") != string(v1["hello"]) {
 		t.Fatalf("install with roots: %+v %v", res, err)
@@ -66,7 +65,7 @@ func TestRootsRotateSigningKeys(t *testing.T) {
 	f.writeKeyBundle(root, 2, []*ecdsa.PrivateKey{newKey}, oldKey)
 	f.key = newKey
 	v2 := f.release("1.1.0")
-	cfg.Keys = f.ring // still pins the old key: the revocation wins
+	cfg.Trust = &verify.Trust{Keys: f.ring, Roots: roots} // still pins the old key: the revocation wins
 	if _, err := f.installer(cfg).Install(ctx, manifest.Query{}); err != nil {
 		t.Fatalf("after rotation: %v", err)
 	}
@@ -173,8 +172,8 @@ func (f *fixture) signRoot(project string, roots []*ecdsa.PrivateKey, keys []*ec
 // TestRootThreshold (issue 14 item 1): with roots R1 and R2 pinned and
 // Threshold 2, a keys.json signed by R1 alone that certifies two attacker
 // keys must not let the attacker's release in: the root threshold is all
-// of Roots unless RootThreshold says less, and it holds through
-// Config.Trust too.
+// of Roots unless RootThreshold says less, whatever the signing
+// Threshold.
 func TestRootThreshold(t *testing.T) {
 	ctx := context.Background()
 	gen := func() *ecdsa.PrivateKey {
@@ -195,7 +194,6 @@ func TestRootThreshold(t *testing.T) {
 	f.signRoot("hello", []*ecdsa.PrivateKey{r1}, []*ecdsa.PrivateKey{a1, a2})
 	dir := t.TempDir()
 	base := f.config(f.root, dir)
-	base.Keys = nil
 
 	refused := func(name string, cfg Config) {
 		t.Helper()
@@ -209,28 +207,25 @@ func TestRootThreshold(t *testing.T) {
 			t.Fatalf("%s: a refused install changed %s: %v", name, dir, after)
 		}
 	}
-	cfg := base
-	cfg.Roots, cfg.Threshold = roots, 2
-	refused("Roots, Threshold 2, default root threshold", cfg)
-	cfg.RootThreshold = 2
-	refused("Roots, RootThreshold 2", cfg)
-	refused("Trust", Config{
-		Project: base.Project, Source: base.Source, Dir: base.Dir, Now: base.Now, RetryBackoff: base.RetryBackoff,
-		Trust: &verify.Trust{Roots: roots, RootThreshold: 2, Threshold: 2},
-	})
+	with := func(tr verify.Trust) Config {
+		cfg := base
+		cfg.Trust = &tr
+		return cfg
+	}
+	refused("Roots, Threshold 2, default root threshold", with(verify.Trust{Roots: roots, Threshold: 2}))
+	refused("Roots, RootThreshold 2", with(verify.Trust{Roots: roots, Threshold: 2, RootThreshold: 2}))
+	refused("Roots, RootThreshold 2, default threshold", with(verify.Trust{Roots: roots, RootThreshold: 2}))
 
 	// Controls: the same files pass when one root is declared enough, and
 	// when both roots sign.
-	cfg.RootThreshold = 1
-	if _, err := f.installer(cfg).Check(ctx, manifest.Query{}); err != nil {
+	if _, err := f.installer(with(verify.Trust{Roots: roots, Threshold: 2, RootThreshold: 1})).Check(ctx, manifest.Query{}); err != nil {
 		t.Fatalf("RootThreshold 1: %v", err)
 	}
-	cfg.RootThreshold = 3
 	var ce *ConfigError
-	if _, err := New(cfg); !errors.As(err, &ce) {
+	if _, err := New(with(verify.Trust{Roots: roots, Threshold: 2, RootThreshold: 3})); !errors.As(err, &ce) {
 		t.Fatalf("RootThreshold 3 of 2 roots: %v, want *ConfigError", err)
 	}
-	cfg.RootThreshold = 0
+	cfg := with(verify.Trust{Roots: roots, Threshold: 2})
 	f.signRoot("hello", []*ecdsa.PrivateKey{r1, r2}, []*ecdsa.PrivateKey{a1, a2})
 	if _, err := f.installer(cfg).Install(ctx, manifest.Query{}); err != nil {
 		t.Fatalf("keys.json signed by both roots: %v", err)
@@ -251,7 +246,7 @@ func TestKeyBundleBoundToProject(t *testing.T) {
 	f.release("6.6.6")
 	dir := t.TempDir()
 	cfg := f.config(f.root, dir)
-	cfg.Keys, cfg.Roots = nil, roots
+	cfg.Trust = &verify.Trust{Roots: roots}
 	for _, project := range []string{"other", ""} {
 		f.signRoot(project, []*ecdsa.PrivateKey{root}, []*ecdsa.PrivateKey{f.key})
 		before := snapshot(t, dir)
@@ -265,8 +260,8 @@ func TestKeyBundleBoundToProject(t *testing.T) {
 		}
 	}
 	// Unbound bundles only with the Unsafe option.
-	unsafe := Config{Project: cfg.Project, Source: cfg.Source, Dir: cfg.Dir, Now: cfg.Now, RetryBackoff: cfg.RetryBackoff,
-		Trust: &verify.Trust{Roots: roots, UnsafeAllowUnboundKeys: true}}
+	unsafe := cfg
+	unsafe.Trust = &verify.Trust{Roots: roots, UnsafeAllowUnboundKeys: true}
 	if _, err := f.installer(unsafe).Install(ctx, manifest.Query{}); err != nil {
 		t.Fatalf("UnsafeAllowUnboundKeys: %v", err)
 	}
@@ -329,7 +324,7 @@ func TestRootRotationInstall(t *testing.T) {
 	f.signRoot("hello", []*ecdsa.PrivateKey{r1, r2}, []*ecdsa.PrivateKey{signing})
 	dir := t.TempDir()
 	cfg := f.config(f.root, dir)
-	cfg.Keys, cfg.Roots = pinnedR1, roots // R1 pinned as a signing key too
+	cfg.Trust = &verify.Trust{Keys: pinnedR1, Roots: roots} // R1 pinned as a signing key too
 	if _, err := f.installer(cfg).Install(ctx, manifest.Query{}); err != nil {
 		t.Fatalf("before the rotation: %v", err)
 	}
@@ -387,7 +382,7 @@ func TestRootRevokedInKeysJSON(t *testing.T) {
 	f.writeKeyBundle(r1, 1, []*ecdsa.PrivateKey{f.key}, r2)
 	dir := t.TempDir()
 	cfg := f.config(f.root, dir)
-	cfg.Keys, cfg.Roots, cfg.RootThreshold = nil, roots, 1
+	cfg.Trust = &verify.Trust{Roots: roots, RootThreshold: 1}
 	if _, err := f.installer(cfg).Install(ctx, manifest.Query{}); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 // information states a release version other than the one the signed
 // manifest installs it as: a mislabelled artifact (the 1.2.0 binary
 // published as 1.3.0). It wraps [ErrVerification]. See
-// Config.CheckBuildVersion.
+// Health.CheckBuildVersion.
 type BuildVersionError struct {
 	// Binary is the binary's name; Module its main module.
 	Binary, Module string
@@ -35,12 +35,12 @@ func (e *BuildVersionError) Unwrap() error { return ErrVerification }
 // which say nothing about the release.
 var pseudoVersion = regexp.MustCompile(`(^|[-.])(0\.)?\d{14}-[0-9a-f]{12}$`)
 
-// checkBuildVersions refuses, with Config.CheckBuildVersion, a Go binary
+// checkBuildVersions refuses, with Health.CheckBuildVersion, a Go binary
 // whose build information states a tagged version other than version.
 // Binaries without build information, built without VCS stamping
 // ("(devel)"), from a dirty tree or between tags are not checked.
 func (in *Installer) checkBuildVersions(files []newFile, version string) error {
-	if !in.cfg.CheckBuildVersion {
+	if !in.cfg.Health.CheckBuildVersion {
 		return nil
 	}
 	want, err := manifest.ParseVersion(version)

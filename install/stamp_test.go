@@ -51,7 +51,7 @@ func TestCheckBuildVersion(t *testing.T) {
 	srv := f.serve()
 	dir := t.TempDir()
 	cfg := f.config(srv.URL, dir)
-	cfg.CheckBuildVersion = true
+	cfg.Health.CheckBuildVersion = true
 	if _, err := f.installer(cfg).Install(ctx, manifest.Query{Version: "1.0.0"}); err != nil {
 		t.Fatal(err)
 	}
@@ -68,8 +68,8 @@ func TestCheckBuildVersion(t *testing.T) {
 	if l := leftovers(t, dir); len(l) != 0 {
 		t.Fatalf("leftover files: %v", l)
 	}
-	cfg.CheckBuildVersion = false
-	cfg.HealthCheck = func(ctx context.Context, binary, version string) error { return nil } // it would say 1.0.0
+	cfg.Health.CheckBuildVersion = false
+	cfg.Health.Check = func(ctx context.Context, binary, version string) error { return nil } // it would say 1.0.0
 	if _, err := f.installer(cfg).Install(ctx, manifest.Query{Version: "1.1.0"}); err != nil {
 		t.Fatalf("without CheckBuildVersion: %v", err)
 	}

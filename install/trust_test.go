@@ -11,24 +11,18 @@ import (
 	"github.com/relkit/relkit/verify"
 )
 
-// TestCustomVerifierChecksProject: a ready Config.Verifier built without
-// WithProject must not let another project's validly signed release
-// through; the installer compares the manifest's project with
-// Config.Project whatever verifier it is given. Only
-// Config.UnsafeSkipProjectCheck turns that off.
-func TestCustomVerifierChecksProject(t *testing.T) {
+// TestTrustWithoutProjectChecksProject: a Config.Trust that names no
+// Project must not let another project's validly signed release through;
+// the installer compares the manifest's project with Config.Project
+// whatever Trust it is given. Only Trust.UnsafeAnyProject turns that off.
+func TestTrustWithoutProjectChecksProject(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, "other") // a sibling project signed by the same key
 	f.release("6.6.6")
 	dir := t.TempDir()
-	v, err := verify.NewVerifier(f.ring) // no WithProject
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := f.config(f.root, dir)
 	cfg.Project = "hello"
-	cfg.Keys = nil
-	cfg.Verifier = v
+	cfg.Trust = &verify.Trust{Keys: f.ring} // no Project
 	before := snapshot(t, dir)
 	for _, op := range []string{"Check", "Install"} {
 		var err error
@@ -39,7 +33,7 @@ func TestCustomVerifierChecksProject(t *testing.T) {
 		}
 		var am *verify.ArtifactMismatchError
 		if !errors.Is(err, ErrVerification) || !errors.As(err, &am) || am.Field != "project" {
-			t.Fatalf("%s of another project's release with a custom verifier: %v, want a project *verify.ArtifactMismatchError", op, err)
+			t.Fatalf("%s of another project's release with a Trust naming no project: %v, want a project *verify.ArtifactMismatchError", op, err)
 		}
 		if am.Want != "other" || am.Got != "hello" {
 			t.Errorf("%s: mismatch %+v, want Want (the signed manifest's) \"other\", Got (ours) \"hello\"", op, am)
@@ -50,27 +44,24 @@ func TestCustomVerifierChecksProject(t *testing.T) {
 	}
 
 	// The escape hatch says Unsafe.
-	cfg.UnsafeSkipProjectCheck = true
+	cfg.Trust = &verify.Trust{Keys: f.ring, UnsafeAnyProject: true}
 	if _, err := f.installer(cfg).Check(ctx, manifest.Query{}); err != nil {
-		t.Fatalf("UnsafeSkipProjectCheck: %v", err)
+		t.Fatalf("UnsafeAnyProject: %v", err)
 	}
 
-	// A custom verifier bound to another project is a configuration error.
-	cfg.UnsafeSkipProjectCheck = false
-	if cfg.Verifier, err = verify.NewVerifier(f.ring, verify.WithProject("other")); err != nil {
-		t.Fatal(err)
-	}
+	// A Trust bound to another project is a configuration error.
+	cfg.Trust = &verify.Trust{Keys: f.ring, Project: "other"}
 	var ce *ConfigError
 	if _, err := New(cfg); !errors.As(err, &ce) {
-		t.Fatalf("Verifier for project other, Config.Project hello: %v, want *ConfigError", err)
+		t.Fatalf("Trust for project other, Config.Project hello: %v, want *ConfigError", err)
 	}
 }
 
-// TestCustomVerifierPersistsSerials: with a ready Config.Verifier (whose
-// own State is the in-memory default), the installer still records the
-// manifest serial in its state file, so a rolled-back manifest is refused
-// after a restart. Only Config.UnsafeNoPersistentState turns that off.
-func TestCustomVerifierPersistsSerials(t *testing.T) {
+// TestTrustWithStatePersistsSerials: with a Config.Trust whose own State
+// is in memory, the installer still records the manifest serial in its
+// state file, so a rolled-back manifest is refused after a restart. Only
+// Trust.UnsafeMemoryState turns that off.
+func TestTrustWithStatePersistsSerials(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, "hello")
 	f.release("1.0.0")
@@ -79,32 +70,27 @@ func TestCustomVerifierPersistsSerials(t *testing.T) {
 	f.release("1.1.0")
 	dir := t.TempDir()
 	cfg := f.config(f.root, dir)
-	cfg.Keys = nil
-	newVerifier := func() *verify.Verifier {
-		v, err := verify.NewVerifier(f.ring) // in-memory State
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
+	newTrust := func() *verify.Trust { // a fresh process: nothing in memory
+		return &verify.Trust{Keys: f.ring, State: verify.NewMemoryState()}
 	}
-	cfg.Verifier = newVerifier()
+	cfg.Trust = newTrust()
 	if _, err := f.installer(cfg).Install(ctx, manifest.Query{}); err != nil {
 		t.Fatal(err)
 	}
 	// The server goes back to the older, validly signed manifest; a new
-	// process (a fresh verifier, a fresh installer) must refuse it.
+	// process (a fresh Trust state, a fresh installer) must refuse it.
 	f.write("manifest.json", []byte(oldManifest))
 	f.write("manifest.json.sig", []byte(oldSig))
-	cfg.Verifier = newVerifier()
+	cfg.Trust = newTrust()
 	_, err := f.installer(cfg).Check(ctx, manifest.Query{})
 	if !errors.Is(err, ErrVerification) || !errors.Is(err, verify.ErrRollback) {
-		t.Fatalf("older manifest after a restart with a custom verifier: %v, want ErrRollback", err)
+		t.Fatalf("older manifest after a restart with a Trust of its own State: %v, want ErrRollback", err)
 	}
 
-	cfg.Verifier = newVerifier()
-	cfg.UnsafeNoPersistentState = true
+	cfg.Trust = newTrust()
+	cfg.Trust.UnsafeMemoryState = true
 	if _, err := f.installer(cfg).Check(ctx, manifest.Query{}); err != nil {
-		t.Fatalf("UnsafeNoPersistentState: %v", err)
+		t.Fatalf("UnsafeMemoryState: %v", err)
 	}
 }
 

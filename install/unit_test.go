@@ -252,7 +252,7 @@ func TestRedirectFromHTTPSToHTTPRefused(t *testing.T) {
 	}))
 	t.Cleanup(tlsSrv.Close)
 	cfg := f.config(tlsSrv.URL, t.TempDir())
-	cfg.HTTPClient = tlsSrv.Client()
+	cfg.Network.HTTPClient = tlsSrv.Client()
 	_, err := f.installer(cfg).Install(context.Background(), manifest.Query{})
 	if err == nil || !strings.Contains(err.Error(), "redirect from https") {
 		t.Fatalf("want a refused downgrade redirect, got %v", err)

@@ -208,7 +208,7 @@ func TestWindowsUpgradeAndRollback(t *testing.T) {
 	winRelease(f, "1.1.0", map[string][]byte{"hello.exe": []byte("hello 1.1.0"), "helper.exe": []byte("helper 1.1.0")})
 	dir := winTB{t}.TempDir()
 	cfg := f.config(f.root, dir)
-	cfg.Binaries, cfg.HealthCheck = []string{"hello.exe", "helper.exe"}, noHealthCheck
+	cfg.Binaries, cfg.Health.Check = []string{"hello.exe", "helper.exe"}, noHealthCheck
 	in := f.installer(cfg)
 	want := func(v, what string) {
 		t.Helper()
@@ -247,7 +247,7 @@ func TestWindowsReplaceRunningExe(t *testing.T) {
 	f, v1, v2 := winFixture(t)
 	dir := winTB{t}.TempDir()
 	cfg := f.config(f.root, dir)
-	cfg.HealthCheck = noHealthCheck
+	cfg.Health.Check = noHealthCheck
 	in := f.installer(cfg)
 	bin := filepath.Join(dir, "hello.exe")
 	if _, err := in.Install(ctx, manifest.Query{Version: "1.0.0"}); err != nil {
@@ -299,13 +299,13 @@ func TestWindowsHealthCheckFailureWhileRunning(t *testing.T) {
 	f, v1, _ := winFixture(t)
 	dir := winTB{t}.TempDir()
 	cfg := f.config(f.root, dir)
-	cfg.HealthCheck = noHealthCheck
+	cfg.Health.Check = noHealthCheck
 	if _, err := f.installer(cfg).Install(ctx, manifest.Query{Version: "1.0.0"}); err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "hello.exe")
 	proc := startHelper(t, bin)
-	cfg.HealthCheck = func(context.Context, string, string) error { return errors.New("broken") }
+	cfg.Health.Check = func(context.Context, string, string) error { return errors.New("broken") }
 	_, err := f.installer(cfg).Install(ctx, manifest.Query{})
 	if !errors.Is(err, ErrHealthCheck) {
 		t.Fatalf("err = %v, want ErrHealthCheck", err)
@@ -325,7 +325,7 @@ func TestWindowsLock(t *testing.T) {
 	winRelease(f, "1.0.0", map[string][]byte{"hello.exe": []byte("hello 1.0.0")})
 	dir := winTB{t}.TempDir()
 	cfg := f.config(f.root, dir)
-	cfg.HealthCheck = noHealthCheck
+	cfg.Health.Check = noHealthCheck
 	in := f.installer(cfg)
 	lp := lockPath(dir, "hello.exe")
 
@@ -387,7 +387,7 @@ func TestWindowsSymlinkedStateDirectory(t *testing.T) {
 		t.Skipf("os.Symlink made no symbolic link (Lstat: %v, %v)", fi, err)
 	}
 	cfg := f.config(f.root, dir)
-	cfg.HealthCheck = noHealthCheck
+	cfg.Health.Check = noHealthCheck
 	_, err := f.installer(cfg).Install(ctx, manifest.Query{})
 	var ue *UnsafePathError
 	if !errors.As(err, &ue) {

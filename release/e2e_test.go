@@ -171,7 +171,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	binDir := t.TempDir()
-	in, err := install.New(install.Config{Project: "hello", Source: pubDir, Dir: binDir, Keys: ring,
+	in, err := install.New(install.Config{Project: "hello", Source: pubDir, Dir: binDir, Trust: &verify.Trust{Keys: ring},
 		Platform: manifest.Platform{OS: "linux", Arch: "amd64"}})
 	if err != nil {
 		t.Fatal(err)

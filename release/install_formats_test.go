@@ -44,7 +44,7 @@ func TestInstallFromXZAndZstdReleases(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
-			in, err := install.New(install.Config{Project: "hello", Source: st.Root, Dir: dir, Keys: keys, Platform: host})
+			in, err := install.New(install.Config{Project: "hello", Source: st.Root, Dir: dir, Trust: &verify.Trust{Keys: keys}, Platform: host})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -571,7 +571,7 @@ func TestInstallerScriptReceiptInterop(t *testing.T) {
 	r := newShRoot(t, signer, "1.9.0", "1.10.0")
 	script := r.script(viaFile, nil)
 	dir := t.TempDir()
-	in, err := install.New(install.Config{Project: "hello", Source: r.dir, Dir: dir, Keys: ring,
+	in, err := install.New(install.Config{Project: "hello", Source: r.dir, Dir: dir, Trust: &verify.Trust{Keys: ring},
 		Platform: manifest.Platform{OS: "linux", Arch: "amd64"}})
 	if err != nil {
 		t.Fatal(err)
@@ -583,7 +583,7 @@ func TestInstallerScriptReceiptInterop(t *testing.T) {
 
 	dir = t.TempDir()
 	mustSh(t, sh, script, dir, nil, "1.10.0")
-	in, err = install.New(install.Config{Project: "hello", Source: r.dir, Dir: dir, Keys: ring,
+	in, err = install.New(install.Config{Project: "hello", Source: r.dir, Dir: dir, Trust: &verify.Trust{Keys: ring},
 		Platform: manifest.Platform{OS: "linux", Arch: "amd64"}})
 	if err != nil {
 		t.Fatal(err)
@@ -618,7 +618,7 @@ func TestInstallerScriptStateOfPackageInstall(t *testing.T) {
 		script := r.script(tr, nil)
 
 		dir := t.TempDir()
-		in, err := install.New(install.Config{Project: "hello", Source: r.dir, Dir: dir, Keys: ring,
+		in, err := install.New(install.Config{Project: "hello", Source: r.dir, Dir: dir, Trust: &verify.Trust{Keys: ring},
 			Platform: manifest.Platform{OS: "linux", Arch: "amd64"}})
 		if err != nil {
 			t.Fatal(err)

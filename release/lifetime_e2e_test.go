@@ -159,7 +159,7 @@ func TestChannelLifetime(t *testing.T) {
 			}
 			update := func(c *client) {
 				t.Helper()
-				in, err := install.New(install.Config{Project: "hello", Source: src, Dir: c.dir, Roots: rootRing,
+				in, err := install.New(install.Config{Project: "hello", Source: src, Dir: c.dir, Trust: &verify.Trust{Roots: rootRing},
 					Now: now, Logger: slog.New(slog.DiscardHandler)})
 				if err != nil {
 					t.Fatal(err)

@@ -232,7 +232,7 @@ func TestLinuxPackagesInterop(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in, err := install.New(install.Config{Project: "hello", Source: "http://127.0.0.1:9/", Dir: filepath.Dir(bin), Binaries: []string{"hello"}, Keys: keys})
+		in, err := install.New(install.Config{Project: "hello", Source: "http://127.0.0.1:9/", Dir: filepath.Dir(bin), Binaries: []string{"hello"}, Trust: &verify.Trust{Keys: keys}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -305,7 +305,7 @@ func runInstall(args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg := install.Config{Project: "hello", Source: *url, Dir: *dir, Keys: ring}
+	cfg := install.Config{Project: "hello", Source: *url, Dir: *dir, Trust: &verify.Trust{Keys: ring}}
 	if *verbose {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

@@ -93,7 +93,7 @@ func run(ctx context.Context, work string) error {
 	if err != nil {
 		return err
 	}
-	in, err := install.New(install.Config{Project: "hello", Source: srv.URL, Dir: bin, Keys: ring})
+	in, err := install.New(install.Config{Project: "hello", Source: srv.URL, Dir: bin, Trust: &verify.Trust{Keys: ring}})
 	if err != nil {
 		return err
 	}

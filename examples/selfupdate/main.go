@@ -147,12 +147,12 @@ func newInstaller(from, keyFile, token string) (*install.Installer, error) {
 	return install.New(install.Config{
 		Project:        project,
 		Source:         from,
-		ForgeToken:     token,
 		Dir:            filepath.Dir(exe),
+		Trust:          &verify.Trust{Keys: keys},
 		Binaries:       []string{filepath.Base(exe)},
-		Keys:           keys,
 		CurrentVersion: version,
 		Progress:       progressBar,
+		Network:        install.Network{ForgeToken: token},
 	})
 }
 
