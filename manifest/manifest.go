@@ -158,11 +158,16 @@ func New(project string) *Manifest {
 // SchemaError reports a manifest whose schema this package cannot read.
 type SchemaError struct {
 	Schema string
+	want   string // the schema expected; "" for Schema
 }
 
 // Error implements the error interface.
 func (e *SchemaError) Error() string {
-	return fmt.Sprintf("manifest schema %q is not supported (this relkit reads %s; upgrade relkit to read newer manifests)", e.Schema, Schema)
+	want := e.want
+	if want == "" {
+		want = Schema
+	}
+	return fmt.Sprintf("schema %q is not supported (this relkit reads %s; upgrade relkit to read newer files)", e.Schema, want)
 }
 
 // ErrTooLarge is returned (wrapped) when an input exceeds its size limit.
@@ -356,6 +361,17 @@ func (m *Manifest) Validate() error {
 	if !schemaSupported(m.Schema) {
 		p.add("schema", "unsupported schema %q (want %s)", m.Schema, Schema)
 	}
+	m.validate(&p, nil)
+	if len(p) > 0 {
+		return &ValidationError{Problems: p}
+	}
+	return nil
+}
+
+// validate checks everything but the schema. covered, when set, reports
+// whether a version a channel or alias points at, absent from Releases,
+// is in a shard the index names (checked when the shard is read).
+func (m *Manifest) validate(p *problems, covered func(Version) bool) {
 	if m.Project == "" {
 		p.add("project", "empty")
 	}
@@ -422,7 +438,7 @@ func (m *Manifest) Validate() error {
 		}
 		for j, a := range r.Artifacts {
 			af := func() string { return f() + ".artifacts[" + strconv.Itoa(j) + "]" }
-			validateArtifact(&p, af, a)
+			validateArtifact(p, af, a)
 			for k := range j { // a release has a handful of artifacts
 				if r.Artifacts[k].Name == a.Name {
 					p.add(af()+".name", "duplicate name %q in release %s", a.Name, r.Version)
@@ -440,6 +456,9 @@ func (m *Manifest) Validate() error {
 	pointer := func(field, version string) *Release {
 		v, err := ParseVersion(version)
 		i, ok := versions[precedenceKey(v)]
+		if err == nil && !ok && covered != nil && covered(v) {
+			return nil // in a shard
+		}
 		if err != nil || !ok {
 			p.add(field, "points at %q, which is not a release", version)
 			return nil
@@ -468,10 +487,6 @@ func (m *Manifest) Validate() error {
 			}
 		}
 	}
-	if len(p) > 0 {
-		return &ValidationError{Problems: p}
-	}
-	return nil
 }
 
 func validAlias(name string) bool {
