@@ -75,6 +75,7 @@ func noTokenOnAssetHost(t *testing.T, gh *githubtest.Server) {
 func TestForgeInstallUpdate(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, "hello")
+	f.v2 = true // index.json: the update check reads it and its signature
 	v1 := f.release("1.0.0")
 	gh := githubtest.NewServer(t)
 	// The API budget is spent: the public download path must not care.

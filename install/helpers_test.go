@@ -40,6 +40,9 @@ type fixture struct {
 	now     time.Time
 	project string
 	plat    manifest.Platform
+	// v2 makes sign write the manifest v2 index too: index.json, its
+	// content-addressed signature and the shards, as a publisher does.
+	v2 bool
 }
 
 // tb is the part of testing.TB the fixture needs, so that Example
@@ -100,6 +103,47 @@ func (f *fixture) sign() {
 	}
 	f.write("manifest.json", data)
 	f.write("manifest.json.sig", signBytes(f.t, f.key, data))
+	if f.v2 {
+		f.writeIndex()
+	}
+}
+
+// writeIndex splits the fixture's manifest into index.json and shards
+// and signs the index (sigs/index.json.<sha256>.sig).
+func (f *fixture) writeIndex() {
+	f.t.Helper()
+	ix, shards, err := manifest.Split(f.m)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, s := range shards {
+		f.write(s.Path, s.Data)
+	}
+	data, err := ix.Marshal()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	sum := hexSum(data)
+	sig := signBytes(f.t, f.key, data)
+	raw, err := verify.DecodeSignature(sig)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	id, err := verify.KeyID(&f.key.PublicKey)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	set := &verify.SignatureSet{Schema: verify.SignaturesSchema}
+	if err := set.Add(verify.SignatureEntry{KeyID: id, Algorithm: verify.AlgECDSASHA256, File: manifest.IndexFile, SHA256: sum, Signature: raw}); err != nil {
+		f.t.Fatal(err)
+	}
+	b, err := set.Marshal()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.write(manifest.SignaturePath(manifest.IndexFile, sum), sig)
+	f.write(manifest.SignatureSetPath(manifest.IndexFile, sum), b)
+	f.write(manifest.IndexFile, data)
 }
 
 func hexSum(b []byte) string {

@@ -93,14 +93,7 @@ func (in *Installer) resolve(ctx context.Context, q manifest.Query) (*plan, erro
 	if err != nil {
 		return nil, err
 	}
-	m, err := v.FetchManifest(ctx, loc)
-	if err != nil {
-		return nil, verificationError(src.name(verify.ManifestFile), err)
-	}
-	if mu, ok := src.(verify.ManifestUser); ok {
-		mu.UseManifest(m) // a forge: the version's files are in the release the manifest names
-	}
-	sel, err := m.Select(q)
+	m, sel, err := in.selectRelease(ctx, src, loc, v, q)
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +105,56 @@ func (in *Installer) resolve(ctx context.Context, q manifest.Query) (*plan, erro
 		return nil, fmt.Errorf("%s is a bare binary but %d binaries are configured", sel.Artifact.Name, len(in.cfg.Binaries))
 	}
 	return p, nil
+}
+
+// selectRelease answers q from the source's signed v2 index, reading
+// only the shards the answer (and the installed version's status) needs,
+// or, at a source without index.json, from the whole manifest.json. It
+// returns the releases it read as a manifest, for the checks that follow.
+func (in *Installer) selectRelease(ctx context.Context, src fetcher, loc location, v *verify.Verifier, q manifest.Query) (*manifest.Manifest, manifest.Selection, error) {
+	ix, err := v.FetchIndex(ctx, loc)
+	if absent(err) {
+		m, err := v.FetchManifest(ctx, loc)
+		if err != nil {
+			return nil, manifest.Selection{}, verificationError(src.name(verify.ManifestFile), err)
+		}
+		if mu, ok := src.(verify.ManifestUser); ok {
+			mu.UseManifest(m) // a forge: the version's files are in the release the manifest names
+		}
+		sel, err := m.Select(q)
+		return m, sel, err
+	}
+	if err != nil {
+		return nil, manifest.Selection{}, verificationError(src.name(verify.IndexFile), err)
+	}
+	shardErr := func(err error) error {
+		var se *manifest.ShardError
+		if errors.As(err, &se) {
+			return verificationError(src.name(se.Path), err)
+		}
+		return err
+	}
+	sel, err := verify.SelectRelease(ctx, loc, ix, q)
+	if err != nil {
+		return nil, manifest.Selection{}, shardErr(err)
+	}
+	if inst, _, _, _ := in.installed(); inst != "" {
+		// Its status (yanked, deprecated) is reported by Check.
+		if _, _, err := verify.FetchRelease(ctx, loc, ix, inst); err != nil {
+			return nil, manifest.Selection{}, shardErr(err)
+		}
+	}
+	return ix.Manifest(), sel, nil
+}
+
+// absent reports whether err says a file is not there: a 404, or the 403
+// a public bucket without list permission answers for a missing key.
+func absent(err error) bool {
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	var he *HTTPError
+	return errors.As(err, &he) && he.StatusCode == 403
 }
 
 // maxMetadata bounds one metadata file read through a location:

@@ -30,11 +30,11 @@ const (
 
 // ForgeAsset returns where the forge layout keeps the file name (a path
 // below the release root): whether it belongs to the index release (the
-// root: no directory, or sigs/ and root/) and its asset name there or in
-// its version's release: the last path element, except that the root
-// signatures.json is "root.signatures.json" (the version's own
-// signatures.json holds the name in its release) and root/<n>.json is
-// "root.<n>.json". For a version file, version is its directory.
+// root: no directory, or sigs/, shards/ and root/) and its asset name
+// there or in its version's release: the last path element, except that
+// the root signatures.json is "root.signatures.json" (the version's own
+// signatures.json holds the name in its release), root/<n>.json is
+// "root.<n>.json" and shards/<sha256>.json is "shard.<sha256>.json". For a version file, version is its directory.
 func ForgeAsset(name string) (index bool, version, asset string) {
 	dir, rest, nested := strings.Cut(name, "/")
 	switch {
@@ -44,6 +44,8 @@ func ForgeAsset(name string) (index bool, version, asset string) {
 		return true, "", name
 	case dir == SigsDir:
 		return true, "", path.Base(rest)
+	case dir == ShardsDir:
+		return true, "", "shard." + path.Base(rest)
 	case dir == RootsDir:
 		return true, "", "root." + path.Base(rest)
 	}

@@ -63,7 +63,33 @@ type RootFiles struct {
 	// retention policy); any other missing release is history loss (see
 	// [manifest.CheckSuccessor]).
 	Removed []string
+	// Index is the v2 index split from Manifest (see [manifest.Split]),
+	// published after the manifest.json commit; nil publishes none. With
+	// Manifest nil, the manifest stays as it is and only the index is
+	// brought up to date (a re-run after a stop between the two).
+	Index *IndexFiles
 }
+
+// IndexFiles is a signed v2 index and the shards it names. The Publisher
+// writes them after the manifest.json it was split from is committed:
+// the shards (content-addressed, create-only), the index's
+// content-addressed signatures under sigs/, then index.json, replaced
+// conditionally and only by an index of a higher serial, so that racing
+// publishers leave the newest one. A client reading index.json finds
+// every file it names.
+type IndexFiles struct {
+	// Index is index.json.
+	Index []byte
+	// Signature and Signatures are its detached signature and signature
+	// set, as for RootFiles.Manifest (at least one is set).
+	Signature  []byte
+	Signatures []byte
+	// Shards are the shard files the index names.
+	Shards []manifest.ShardFile
+}
+
+// IndexName is the v2 index at the root ([manifest.IndexFile]).
+const IndexName = manifest.IndexFile
 
 // MergeFunc computes the root files to commit from the manifest.json the
 // destination holds now (current; nil when it has none, for a first
@@ -344,12 +370,15 @@ func (p *Publisher) preflight(ctx context.Context, plan *Plan) (*merged, error) 
 	if err != nil {
 		return nil, err
 	}
-	if files != nil && (cur.data == nil || !bytes.Equal(files.Manifest, cur.data)) {
+	if files != nil && files.Manifest != nil && (cur.data == nil || !bytes.Equal(files.Manifest, cur.data)) {
 		next, err := manifest.Parse(files.Manifest)
 		if err != nil {
 			return nil, &RootError{Reason: "the manifest to publish does not parse", Err: err}
 		}
 		if err := p.checkSuccessor(cur.m, next, files.Removed); err != nil {
+			return nil, err
+		}
+		if err := p.refuseUnindexed(ctx, files); err != nil {
 			return nil, err
 		}
 	}
@@ -430,11 +459,16 @@ func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc, first *merg
 			return nil, err
 		}
 		res := &RootResult{Attempts: attempt, Previous: cur.serial(), Serial: cur.serial()}
-		if files == nil || (cur.data != nil && bytes.Equal(files.Manifest, cur.data)) {
+		if files == nil || files.Manifest == nil || (cur.data != nil && bytes.Equal(files.Manifest, cur.data)) {
 			// Already published (a re-run, or our own earlier attempt
 			// whose answer was lost).
 			if err := p.repairLegacy(ctx, nil); err != nil {
 				return nil, err
+			}
+			if files != nil && cur.m != nil {
+				if err := p.writeIndex(ctx, files.Index, cur.m.Serial); err != nil {
+					return nil, err
+				}
 			}
 			return res, nil
 		}
@@ -446,6 +480,9 @@ func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc, first *merg
 			if lost != nil {
 				return nil, &RaceError{Attempts: attempt, Serial: cur.serial(), Versions: newVersions(next, cur.m), Err: err}
 			}
+			return nil, err
+		}
+		if err := p.refuseUnindexed(ctx, files); err != nil {
 			return nil, err
 		}
 		sum := sha256Hex(files.Manifest)
@@ -479,6 +516,9 @@ func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc, first *merg
 		}
 		res.Changed, res.Serial = true, next.Serial
 		if err := p.repairLegacy(ctx, &committed{sum: sum, sig: files.Signature, set: files.Signatures}); err != nil {
+			return nil, err
+		}
+		if err := p.writeIndex(ctx, files.Index, next.Serial); err != nil {
 			return nil, err
 		}
 		return res, nil
@@ -626,4 +666,104 @@ func (p *Publisher) Delete(ctx context.Context, names ...string) error {
 		}
 	}
 	return nil
+}
+
+// refuseUnindexed refuses to commit a manifest without an index at a
+// destination that has one: v2 clients read only index.json, so they
+// would never see the new manifest.
+func (p *Publisher) refuseUnindexed(ctx context.Context, files *RootFiles) error {
+	if files == nil || files.Manifest == nil || files.Index != nil {
+		return nil
+	}
+	obj, err := p.remoteStat(ctx, IndexName)
+	if err != nil {
+		return err
+	}
+	if obj != nil {
+		return &RootError{Reason: "the destination has " + IndexName + " (manifest v2), and this publish brings no index to keep it in step with " + ManifestName + ": publish with release.Publish and PublishConfig.Signers, which writes both (nothing was replaced)"}
+	}
+	return nil
+}
+
+// maxIndexAttempts bounds the conditional replaces of index.json.
+const maxIndexAttempts = MaxMergeAttempts
+
+// writeIndex publishes ix, the index of the manifest of the given serial
+// that is now committed: the shards the destination's current index does
+// not already name, the index's signatures, then index.json, replaced
+// conditionally and only when the destination's is older. nil ix is a
+// no-op.
+func (p *Publisher) writeIndex(ctx context.Context, ix *IndexFiles, serial int64) error {
+	if ix == nil {
+		return nil
+	}
+	sum := sha256Hex(ix.Index)
+	for try := 0; try < maxIndexAttempts; try++ {
+		obj, err := p.remoteStat(ctx, IndexName)
+		if err != nil {
+			return err
+		}
+		have := map[string]bool{}
+		if obj != nil {
+			if obj.SHA256 == sum {
+				return nil
+			}
+			data, err := p.readAll(ctx, IndexName, manifest.MaxIndexSize)
+			if errors.Is(err, ErrNotExist) {
+				continue
+			}
+			if err != nil && !errors.Is(err, manifest.ErrTooLarge) {
+				return err
+			}
+			if sha256Hex(data) == sum {
+				return nil
+			}
+			if obj.SHA256 != "" && obj.SHA256 != sha256Hex(data) {
+				continue // replaced between Stat and Open
+			}
+			obj.SHA256 = sha256Hex(data)
+			// A damaged index is replaced; a newer one stays.
+			if cur, err := manifest.ParseIndex(data); err == nil {
+				if cur.Serial >= serial {
+					return nil
+				}
+				for _, s := range cur.Shards {
+					have[s.Path] = true
+				}
+			}
+		}
+		for _, sh := range ix.Shards {
+			if have[sh.Path] {
+				continue // named by the published index: written before it
+			}
+			if err := p.putIfDifferent(ctx, sh.Path, sh.Data, StageIndex); err != nil {
+				return err
+			}
+		}
+		if len(ix.Signature) > 0 {
+			if err := p.putIfDifferent(ctx, manifest.SignaturePath(IndexName, sum), ix.Signature, StageIndex); err != nil {
+				return err
+			}
+		}
+		if len(ix.Signatures) > 0 {
+			if err := p.putIfDifferent(ctx, manifest.SignatureSetPath(IndexName, sum), ix.Signatures, StageIndex); err != nil {
+				return err
+			}
+		}
+		var ifMatch string
+		if obj != nil {
+			if ifMatch = obj.Version; ifMatch == "" {
+				ifMatch = obj.SHA256
+			}
+		}
+		err = p.putBytes(ctx, IndexName, ix.Index, StageManifest, obj != nil, ifMatch)
+		if errors.Is(err, ErrChanged) || errors.Is(err, ErrExist) {
+			continue // another publisher's index: compare serials again
+		}
+		if err != nil {
+			return fmt.Errorf("publish: upload %s: %w", IndexName, err)
+		}
+		return nil
+	}
+	return &RaceError{Attempts: maxIndexAttempts, Serial: serial, Err: fmt.Errorf("publish: %s kept changing while it was replaced: %w", IndexName, ErrChanged)}
 }

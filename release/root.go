@@ -148,7 +148,74 @@ func (rp *rootPolicy) finish(ctx context.Context, m *manifest.Manifest, prevUpda
 	if _, err := v.VerifySignatures(ManifestFile, data, verify.Signatures{Detached: files.Signature, Set: set}); err != nil {
 		return nil, &publish.RootError{Reason: "the new manifest would not verify with the trusted keys (nothing was replaced)", Err: err}
 	}
+	if files.Index, err = rp.index(ctx, m); err != nil {
+		return nil, err
+	}
 	return files, nil
+}
+
+// index splits m (signed and committed as manifest.json) into its v2
+// index and shards (see manifest.Split) and signs the index with every
+// signer, checking that it verifies with the policy. The index carries
+// m's serial and dates, so the same m always gives the same bytes (the
+// signatures are deterministic): a re-run after a stop between the
+// manifest's commit and the index's writes exactly what the stopped run
+// would have.
+func (rp *rootPolicy) index(ctx context.Context, m *manifest.Manifest) (*publish.IndexFiles, error) {
+	ix, shards, err := manifest.Split(m)
+	if err != nil {
+		return nil, err
+	}
+	data, err := ix.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	signed, err := signFile(ctx, manifest.IndexFile, data, rp.signers)
+	if err != nil {
+		return nil, err
+	}
+	set, err := verify.ParseSignatureSet(signed.Signatures)
+	if err != nil {
+		return nil, err
+	}
+	v, err := rp.verifier()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := v.VerifySignatures(manifest.IndexFile, data, verify.Signatures{Detached: signed.Signature, Set: set}); err != nil {
+		return nil, &publish.RootError{Reason: "the new index would not verify with the trusted keys (nothing was replaced)", Err: err}
+	}
+	return &publish.IndexFiles{Index: data, Signature: signed.Signature, Signatures: signed.Signatures, Shards: shards}, nil
+}
+
+// signFile signs data, the root file name, with every signer: the first
+// signer's detached signature and a signature set with one entry per
+// signer.
+func signFile(ctx context.Context, name string, data []byte, signers []sign.Signer) (*publish.IndexFiles, error) {
+	if len(signers) == 0 {
+		return nil, fmt.Errorf("sign %s: %w", name, ErrNoSigningKey)
+	}
+	h := sha256.Sum256(data)
+	sum := hex.EncodeToString(h[:])
+	set := &verify.SignatureSet{Schema: verify.SignaturesSchema}
+	out := &publish.IndexFiles{Index: data}
+	for i, s := range signers {
+		sig, err := s.Sign(ctx, bytes.NewReader(data))
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			out.Signature = verify.EncodeSignature(sig)
+		}
+		set.Signatures = append(set.Signatures, verify.SignatureEntry{
+			KeyID: s.KeyID(), Algorithm: s.Algorithm(), File: name, SHA256: sum, Signature: sig})
+	}
+	enc, err := set.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	out.Signatures = enc
+	return out, nil
 }
 
 // carryEntries returns the signatures.json to publish beside a new
@@ -264,7 +331,16 @@ func (mg *merger) merge(ctx context.Context, current []byte, dest publish.Opener
 		return nil, err
 	}
 	if !changed {
-		return nil, nil // already published
+		if current == nil {
+			return nil, nil
+		}
+		// Already published: the manifest stays; its index is brought
+		// up to date in case a stop came between the two.
+		ix, err := mg.policy.index(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		return &publish.RootFiles{Index: ix}, nil
 	}
 	carry, err := carryEntries(ctx, dest, mg.staged, mg.stagedFiles)
 	if err != nil {

@@ -46,24 +46,35 @@ func (v *Verifier) VerifyManifest(ctx context.Context, data []byte, sigs Signatu
 		// as for every ArtifactMismatchError.
 		return nil, &ArtifactMismatchError{Name: ManifestFile, Field: "project", Want: m.Project, Got: v.project}
 	}
-	now := v.now()
-	if m.Expires.IsZero() {
-		return nil, &ExpiredError{What: ManifestFile, Expires: "never (a signed manifest must expire)", Now: now.UTC().Format(time.RFC3339)}
+	if err := v.checkFresh(ctx, ManifestFile, m.Expires, m.Serial); err != nil {
+		return nil, err
 	}
-	if now.After(m.Expires) {
-		return nil, &ExpiredError{What: ManifestFile, Expires: m.Expires.UTC().Format(time.RFC3339), Now: now.UTC().Format(time.RFC3339)}
+	return m, nil
+}
+
+// checkFresh refuses a signed root file (what) that never expires or has
+// expired (freeze attack), or whose serial is below the last one accepted
+// (rollback attack), and records the serial. manifest.json and
+// index.json share the record: they carry the same serials.
+func (v *Verifier) checkFresh(ctx context.Context, what string, expires time.Time, serial int64) error {
+	now := v.now()
+	if expires.IsZero() {
+		return &ExpiredError{What: what, Expires: "never (a signed manifest must expire)", Now: now.UTC().Format(time.RFC3339)}
+	}
+	if now.After(expires) {
+		return &ExpiredError{What: what, Expires: expires.UTC().Format(time.RFC3339), Now: now.UTC().Format(time.RFC3339)}
 	}
 	key := ManifestFile
 	if v.project != "" {
 		key += ":" + v.project
 	}
-	if err := v.checkSerial(ctx, ManifestFile, key, m.Serial); err != nil {
-		return nil, err
+	if err := v.checkSerial(ctx, what, key, serial); err != nil {
+		return err
 	}
-	if err := v.state.SetSerial(ctx, key, m.Serial); err != nil {
-		return nil, fmt.Errorf("verify: recording %s serial: %w", ManifestFile, err)
+	if err := v.state.SetSerial(ctx, key, serial); err != nil {
+		return fmt.Errorf("verify: recording %s serial: %w", what, err)
 	}
-	return m, nil
+	return nil
 }
 
 // ArtifactClaim describes an artifact as a client holds it: what it asked

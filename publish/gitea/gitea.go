@@ -261,8 +261,8 @@ func (s *Store) checkRedirect(req *http.Request, via []*http.Request) error {
 // release and its asset name, and whether that release is the index
 // release. Root files go to the index release under their own name
 // (signatures.json as [RootSignaturesAsset]), sigs/NAME as NAME,
-// root/<n>.json as root.<n>.json; VERSION/NAME goes to the release
-// of [WithTagFor](VERSION) as NAME.
+// root/<n>.json as root.<n>.json, shards/NAME as shard.NAME;
+// VERSION/NAME goes to the release of [WithTagFor](VERSION) as NAME.
 func (s *Store) Route(name string) (tag, asset string, index bool, err error) {
 	if err := publish.CheckName(name); err != nil {
 		return "", "", false, fmt.Errorf("gitea: %w", err)
@@ -277,6 +277,9 @@ func (s *Store) Route(name string) (tag, asset string, index bool, err error) {
 		return s.opts.IndexTag, asset, true, nil
 	case len(el) == 2 && el[0] == manifest.SigsDir:
 		return s.opts.IndexTag, el[1], true, nil
+	case len(el) == 2 && el[0] == manifest.ShardsDir:
+		_, _, asset := manifest.ForgeAsset(name)
+		return s.opts.IndexTag, asset, true, nil
 	case len(el) == 2 && el[0] == "root":
 		return s.opts.IndexTag, "root." + el[1], true, nil
 	case len(el) == 2:
