@@ -150,7 +150,70 @@ func checkRoot(t *testing.T, loc verify.Location, pubPEM []byte) (serial int64, 
 		versions = append(versions, r.Version)
 	}
 	slices.Sort(versions)
+	// The v2 index a publish with signers writes after the commit: same
+	// serial, and with its shards the same releases.
+	iserial, iversions := checkIndex(t, read, pub)
+	if iserial != m.Serial || !slices.Equal(iversions, versions) {
+		t.Errorf("checker: index.json has serial %d and %d releases, manifest.json serial %d and %d releases", iserial, len(iversions), m.Serial, len(versions))
+	}
 	return m.Serial, versions
+}
+
+// checkIndex is the independent checker of index.json: encoding/json and
+// crypto/ecdsa only. It verifies the index's signature under sigs/, reads
+// every shard it names, checks each shard's SHA-256 and size against the
+// index, and returns the serial and every version listed, sorted.
+func checkIndex(t *testing.T, read func(string) []byte, pub *ecdsa.PublicKey) (int64, []string) {
+	t.Helper()
+	data := read("index.json")
+	h := sha256.Sum256(data)
+	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(read("sigs/index.json." + hex.EncodeToString(h[:]) + ".sig"))))
+	if err != nil || !ecdsa.VerifyASN1(pub, h[:], sig) {
+		t.Errorf("checker: the signature of index.json does not verify")
+	}
+	type rels []struct {
+		Version string `json:"version"`
+	}
+	var ix struct {
+		Schema   string `json:"schema"`
+		Project  string `json:"project"`
+		Serial   int64  `json:"serial"`
+		Releases rels   `json:"releases"`
+		Shards   []struct {
+			Path   string `json:"path"`
+			SHA256 string `json:"sha256"`
+			Size   int    `json:"size"`
+			Count  int    `json:"count"`
+		} `json:"shards"`
+	}
+	if err := json.Unmarshal(data, &ix); err != nil {
+		t.Fatalf("checker: index.json: %v", err)
+	}
+	if ix.Schema != "relkit.manifest/v2" || ix.Project != "hello" {
+		t.Errorf("checker: index.json schema %q project %q", ix.Schema, ix.Project)
+	}
+	var versions []string
+	for _, r := range ix.Releases {
+		versions = append(versions, r.Version)
+	}
+	for _, ref := range ix.Shards {
+		b := read(ref.Path)
+		sum := sha256.Sum256(b)
+		if hex.EncodeToString(sum[:]) != ref.SHA256 || len(b) != ref.Size {
+			t.Errorf("checker: %s does not match the index", ref.Path)
+		}
+		var sh struct {
+			Releases rels `json:"releases"`
+		}
+		if err := json.Unmarshal(b, &sh); err != nil || len(sh.Releases) != ref.Count {
+			t.Errorf("checker: %s: %v (%d releases, index says %d)", ref.Path, err, len(sh.Releases), ref.Count)
+		}
+		for _, r := range sh.Releases {
+			versions = append(versions, r.Version)
+		}
+	}
+	slices.Sort(versions)
+	return ix.Serial, versions
 }
 
 // TestStaleBaseIsMerged: issue 12, failure 1. A release prepared without
@@ -337,6 +400,7 @@ func TestReaderDuringPublishes(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		v, _ := verify.NewVerifier(ring, verify.WithProject("hello")) // keeps the serial: a rollback fails
+		v2, _ := verify.NewVerifier(ring, verify.WithProject("hello"))
 		for i := 0; i < 100000; i++ {                                 // bounded
 			select {
 			case <-done:
@@ -346,6 +410,13 @@ func TestReaderDuringPublishes(t *testing.T) {
 			if _, err := v.FetchManifest(context.Background(), loc); err != nil {
 				failures.Add(1)
 				t.Errorf("read %d: %v", i, err)
+				return
+			}
+			// A v2 client: the index (written after each commit) verifies
+			// at every moment too, and never goes back.
+			if _, err := v2.FetchIndex(context.Background(), loc); err != nil {
+				failures.Add(1)
+				t.Errorf("index read %d: %v", i, err)
 				return
 			}
 			reads.Add(1)
