@@ -54,11 +54,23 @@ func TestReleaseToGitHub(t *testing.T) {
 		}
 	}
 	// In the index, manifest.json is the commit point: only the legacy
-	// root signature files follow its last swap.
+	// root signature files and the v2 index follow its last swap, and the
+	// index's own signatures and shards come before index.json.
 	o := idx.Order
 	i := slices.Index(o, "manifest.json")
-	for _, after := range o[i+1:] {
-		if after != "manifest.json.sig" && after != "root.signatures.json" && !strings.HasPrefix(after, "manifest.json.prev.") {
+	j := slices.Index(o, "index.json")
+	if j < i {
+		t.Errorf("index.json uploaded before manifest.json (the commit point): %v", o)
+	}
+	for k, after := range o[i+1:] {
+		switch {
+		case after == "manifest.json.sig" || after == "root.signatures.json" || strings.HasPrefix(after, "manifest.json.prev."):
+		case strings.HasPrefix(after, "index.json.") || strings.HasPrefix(after, "shard."):
+			if i+1+k > j && !strings.HasPrefix(after, "index.json.prev.") {
+				t.Errorf("%s uploaded after index.json, which names it: %v", after, o)
+			}
+		case after == "index.json":
+		default:
 			t.Errorf("%s uploaded after manifest.json (the commit point): %v", after, o)
 		}
 	}

@@ -401,7 +401,7 @@ func TestReaderDuringPublishes(t *testing.T) {
 		defer wg.Done()
 		v, _ := verify.NewVerifier(ring, verify.WithProject("hello")) // keeps the serial: a rollback fails
 		v2, _ := verify.NewVerifier(ring, verify.WithProject("hello"))
-		for i := 0; i < 100000; i++ {                                 // bounded
+		for i := 0; i < 100000; i++ { // bounded
 			select {
 			case <-done:
 				return
