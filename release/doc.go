@@ -158,8 +158,9 @@
 // information (the module version from the tag, vcs.revision, vcs.time)
 // only from the release commit's own checkout, else -buildvcs=false (see
 // [Build]); archive entries are sorted, owned by 0:0 without names, with fixed modes
-// and every mtime set to the source date (SOURCE_DATE_EPOCH, else the
-// commit time); gzip headers carry no name or time; the SBOM's creation
+// and every mtime set to the source date (Config.SourceDate, which
+// [SourceDateFromEnv] reads from SOURCE_DATE_EPOCH, else the commit time;
+// the package reads no environment otherwise); gzip headers carry no name or time; the SBOM's creation
 // time and namespace and the provenance derive from the commit. Only
 // signatures differ (ECDSA signatures are randomized) and manifest.json
 // (its updated and expires times).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/publish"
@@ -121,4 +122,20 @@ func ExamplePublish() {
 		return
 	}
 	fmt.Println("published", st.Version)
+}
+
+// A release tool honours SOURCE_DATE_EPOCH by reading it explicitly into
+// Config.SourceDate; Prepare itself never reads the environment.
+func ExampleSourceDateFromEnv() {
+	os.Setenv("SOURCE_DATE_EPOCH", "1700000000") // as a reproducible-build harness sets it
+	defer os.Unsetenv("SOURCE_DATE_EPOCH")
+
+	date, err := release.SourceDateFromEnv()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	cfg := release.Config{Project: "hello", SourceDate: date}
+	fmt.Println(cfg.SourceDate.Format(time.RFC3339))
+	// Output: 2023-11-14T22:13:20Z
 }

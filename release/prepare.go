@@ -37,8 +37,9 @@ type Config struct {
 	// Guard holds the version checks; its Dir and Version default to Repo
 	// and Version.
 	Guard Guard
-	// SourceDate fixes the archive mtimes and the SBOM time; zero reads
-	// SOURCE_DATE_EPOCH, else the commit time.
+	// SourceDate fixes the archive mtimes and the SBOM time; zero is the
+	// commit time. The environment is not read: [SourceDateFromEnv]
+	// returns SOURCE_DATE_EPOCH for this field.
 	SourceDate time.Time
 	// Build compiles the binaries; its Dir defaults to Repo. Nil with
 	// Prebuilt set packages those instead.
@@ -107,6 +108,30 @@ type Config struct {
 	// Default (nil): discard it; pass slog.Default() to log where the
 	// program logs.
 	Logger *slog.Logger
+}
+
+// SourceDateFromEnv returns the time in SOURCE_DATE_EPOCH (seconds since
+// the Unix epoch, as reproducible-builds.org defines it), in UTC, for
+// [Config.SourceDate]. Unset or empty, it returns the zero time, which
+// dates the release by its commit. A value that is not a non-negative
+// decimal integer is a *[ConfigError]. It is the only place package
+// release reads the environment:
+//
+//	date, err := release.SourceDateFromEnv()
+//	if err != nil {
+//		return err
+//	}
+//	st, err := release.Prepare(ctx, release.Config{Project: "hello", SourceDate: date /* ... */})
+func SourceDateFromEnv() (time.Time, error) {
+	env := os.Getenv("SOURCE_DATE_EPOCH")
+	if env == "" {
+		return time.Time{}, nil
+	}
+	sec, err := strconv.ParseInt(strings.TrimSpace(env), 10, 64)
+	if err != nil || sec < 0 {
+		return time.Time{}, &ConfigError{Field: "SOURCE_DATE_EPOCH", Reason: fmt.Sprintf("%q is not a Unix time", env)}
+	}
+	return time.Unix(sec, 0).UTC(), nil
 }
 
 // Validate reports every problem of the configuration at once, each a
@@ -244,15 +269,6 @@ func (c Config) Pipeline() (*Pipeline, *State, error) {
 		return nil, nil, err
 	}
 	st := &State{Project: c.Project, Root: filepath.Join(dist, "release"), Work: filepath.Join(dist, "build"), Date: c.SourceDate.UTC()}
-	if st.Date.IsZero() {
-		if env := os.Getenv("SOURCE_DATE_EPOCH"); env != "" {
-			sec, err := strconv.ParseInt(strings.TrimSpace(env), 10, 64)
-			if err != nil || sec < 0 {
-				return nil, nil, &ConfigError{Field: "SOURCE_DATE_EPOCH", Reason: fmt.Sprintf("%q is not a Unix time", env)}
-			}
-			st.Date = time.Unix(sec, 0).UTC()
-		}
-	}
 
 	g := c.Guard
 	if c.Snapshot {

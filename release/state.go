@@ -34,7 +34,7 @@ type State struct {
 	Tag string
 	// Commit is the full git commit the release is built from.
 	Commit string
-	// Date is the source date: SOURCE_DATE_EPOCH or the commit time. It is
+	// Date is the source date: Config.SourceDate or the commit time. It is
 	// the mtime of every archive entry and the creation time in the SBOM,
 	// so that two runs on the same commit make the same bytes.
 	Date time.Time

@@ -120,8 +120,12 @@ func cut(ctx context.Context, dist, site, url, v string, signer sign.Signer, pub
 	if err != nil {
 		return err
 	}
+	date, err := release.SourceDateFromEnv() // SOURCE_DATE_EPOCH, else the commit time
+	if err != nil {
+		return err
+	}
 	st, err := release.Prepare(ctx, release.Config{
-		Project: "hello", Dist: dist, Clean: true, Version: v,
+		Project: "hello", Dist: dist, Clean: true, Version: v, SourceDate: date,
 		Build: &release.Build{
 			Mains:   []release.Main{{Name: "hello", Package: "./examples/selfupdate"}},
 			Targets: []manifest.Platform{{OS: runtime.GOOS, Arch: runtime.GOARCH}},

@@ -174,8 +174,12 @@ func run(ctx context.Context) error {
 		}
 	}
 	wd, _ := os.Getwd()
+	date, err := release.SourceDateFromEnv() // SOURCE_DATE_EPOCH, else the commit time
+	if err != nil {
+		return err
+	}
 	st, err := release.Prepare(ctx, release.Config{
-		Project: *project, Dist: *dist, Clean: true, Version: *version,
+		Project: *project, Dist: *dist, Clean: true, Version: *version, SourceDate: date,
 		Build: &release.Build{
 			Mains:   []release.Main{{Name: *project, Package: *pkg}},
 			Targets: plats,
