@@ -18,8 +18,17 @@ import (
 // "relkit.manifest/v1[.N]": minor revisions only add optional fields.
 const Schema = "relkit.manifest/v1"
 
-// MaxManifestSize is the largest manifest Load and Parse accept (16 MiB).
+// MaxManifestSize is the largest manifest Load and Parse accept (16 MiB):
+// the limit of every client that reads manifest.json, reached near 6,200
+// releases. Clients of longer histories read the v2 index instead (see
+// [Index]).
 const MaxManifestSize = 16 << 20
+
+// MaxHistorySize is the largest manifest.json [ParsePublished] accepts
+// (256 MiB, near 90,000 releases): the publisher's own limit for the
+// destination's full history, which it verifies by signature before it
+// trusts it, and which may outgrow the clients' [MaxManifestSize].
+const MaxHistorySize = 256 << 20
 
 // Manifest is the machine-readable release index published at the root of
 // a release location as manifest.json. See the package documentation for
@@ -177,8 +186,18 @@ var ErrTooLarge = errors.New("input too large")
 // a *[SchemaError] and inputs over [MaxManifestSize]; it does not call
 // Validate.
 func Parse(data []byte) (*Manifest, error) {
-	if len(data) > MaxManifestSize {
-		return nil, fmt.Errorf("manifest: %w: %d bytes, limit %d", ErrTooLarge, len(data), MaxManifestSize)
+	return parse(data, MaxManifestSize)
+}
+
+// ParsePublished is [Parse] with the publisher's limit, [MaxHistorySize]:
+// for a publisher reading its destination's whole history.
+func ParsePublished(data []byte) (*Manifest, error) {
+	return parse(data, MaxHistorySize)
+}
+
+func parse(data []byte, limit int) (*Manifest, error) {
+	if len(data) > limit {
+		return nil, fmt.Errorf("manifest: %w: %d bytes, limit %d", ErrTooLarge, len(data), limit)
 	}
 	// One decoding pass; the schema is checked on the result. Only when
 	// decoding fails is the schema probed on its own, so that a newer

@@ -36,8 +36,10 @@ const (
 // replacing it first. It then fails with a [*RaceError].
 const MaxMergeAttempts = 8
 
-// maxRootFile bounds the root files the Publisher reads back.
-const maxRootFile = manifest.MaxManifestSize
+// maxRootFile bounds the root files the Publisher reads back: the whole
+// history in manifest.json may outgrow the clients' limit (v2 clients read
+// index.json).
+const maxRootFile = manifest.MaxHistorySize
 
 // RootFiles is what a publish commits at the root: the manifest and its
 // signatures. The signatures are first written under content-addressed
@@ -205,7 +207,7 @@ func (p *Publisher) readRoot(ctx context.Context) (*rootState, error) {
 			continue // replaced between Stat and Open
 		}
 		obj.SHA256 = sum
-		m, err := manifest.Parse(data)
+		m, err := manifest.ParsePublished(data)
 		if err != nil {
 			return nil, &RootError{Reason: "the published manifest.json does not parse", Err: err}
 		}
@@ -371,7 +373,7 @@ func (p *Publisher) preflight(ctx context.Context, plan *Plan) (*merged, error) 
 		return nil, err
 	}
 	if files != nil && files.Manifest != nil && (cur.data == nil || !bytes.Equal(files.Manifest, cur.data)) {
-		next, err := manifest.Parse(files.Manifest)
+		next, err := manifest.ParsePublished(files.Manifest)
 		if err != nil {
 			return nil, &RootError{Reason: "the manifest to publish does not parse", Err: err}
 		}
@@ -472,7 +474,7 @@ func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc, first *merg
 			}
 			return res, nil
 		}
-		next, err := manifest.Parse(files.Manifest)
+		next, err := manifest.ParsePublished(files.Manifest)
 		if err != nil {
 			return nil, &RootError{Reason: "the manifest to publish does not parse", Err: err}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -23,15 +24,37 @@ import (
 // with a long history, whose index has shards.
 func seedHistory(t *testing.T, store publish.Store, s sign.Signer, pub []byte, n int) {
 	t.Helper()
+	seedHistoryOf(t, store, s, pub, n, 1)
+}
+
+// seedHistoryOf is seedHistory with per releases' archives (one per
+// platform) each.
+func seedHistoryOf(t *testing.T, store publish.Store, s sign.Signer, pub []byte, n, per int) {
+	t.Helper()
 	m := manifest.New("hello")
-	for i := range n {
+	plats := [][2]string{{"linux", "amd64"}, {"linux", "arm64"}, {"darwin", "amd64"}, {"darwin", "arm64"}, {"windows", "amd64"},
+		{"windows", "arm64"}, {"freebsd", "amd64"}, {"freebsd", "arm64"}, {"linux", "386"}, {"linux", "riscv64"}}
+	// Newest first, as Add keeps them; Add of the newest derives the
+	// channels and aliases.
+	for i := n - 1; i >= 0; i-- {
 		v := fmt.Sprintf("0.1.%d", i)
-		name := "hello-" + v + "-linux-amd64.tar.gz"
-		if _, err := m.Add(manifest.Release{Version: v, Tag: "v" + v, Date: testDate, Commit: strings.Repeat("a", 40), Artifacts: []manifest.Artifact{{
-			Name: name, Path: v + "/" + name, Kind: manifest.KindArchive, OS: "linux", Arch: "amd64", Size: 1, SHA256: strings.Repeat("0", 64)}}}); err != nil {
-			t.Fatal(err)
+		r := manifest.Release{Version: v, Tag: "v" + v, Date: testDate, Commit: strings.Repeat("a", 40), Channel: manifest.ChannelStable, Status: manifest.StatusActive}
+		for _, p := range plats[:per] {
+			name := "hello-" + v + "-" + p[0] + "-" + p[1] + ".tar.gz"
+			r.Artifacts = append(r.Artifacts, manifest.Artifact{Name: name, Path: v + "/" + name, Kind: manifest.KindArchive, OS: p[0], Arch: p[1], Size: 1 << 20, SHA256: fmt.Sprintf("%064x", i)})
 		}
+		if i == n-1 {
+			continue
+		}
+		m.Releases = append(m.Releases, r)
 	}
+	last := fmt.Sprintf("0.1.%d", n-1)
+	name := "hello-" + last + "-linux-amd64.tar.gz"
+	if _, err := m.Add(manifest.Release{Version: last, Tag: "v" + last, Date: testDate, Commit: strings.Repeat("a", 40), Artifacts: []manifest.Artifact{{
+		Name: name, Path: last + "/" + name, Kind: manifest.KindArchive, OS: "linux", Arch: "amd64", Size: 1, SHA256: strings.Repeat("0", 64)}}}); err != nil {
+		t.Fatal(err)
+	}
+	m.Serial = int64(n)
 	rp, err := newRootPolicy("hello", [][]byte{pub}, 1, []sign.Signer{s}, 0, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -155,5 +178,47 @@ func TestPublishWithoutIndexIntoV2IsRefused(t *testing.T) {
 	}
 	if serial, vs := checkRoot(t, loc, pub); serial != 1 || len(vs) != 1 {
 		t.Fatalf("serial %d %v", serial, vs)
+	}
+}
+
+// A history past the clients' 16 MiB manifest.json limit (about 6,200
+// releases) is still published: the publisher reads the whole history up
+// to manifest.MaxHistorySize, and v2 clients read only the index. A v1
+// client refuses the manifest with a typed error (it must upgrade).
+func TestPublishPastTheClientManifestLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 19 MB manifest")
+	}
+	s, pub := newSigner(t)
+	keys, signers := [][]byte{pub}, []sign.Signer{s}
+	store, loc := dirStore(t)
+	const history = 7000
+	seedHistoryOf(t, store, s, pub, history, 10)
+	fi, err := os.Stat(filepath.Join(store.(*publish.DirStore).Root(), "manifest.json"))
+	if err != nil || fi.Size() <= manifest.MaxManifestSize {
+		t.Fatalf("seeded manifest.json: %v bytes, %v; want more than %d", fi.Size(), err, manifest.MaxManifestSize)
+	}
+	if _, err := publishTo(t, store, prepareVersion(t, s, "1.1.0", "", nil), keys, signers); err != nil {
+		t.Fatalf("publish into a %d-byte history: %v", fi.Size(), err)
+	}
+	ring, _ := verify.NewKeyRing(pub)
+	v, _ := verify.NewVerifier(ring, verify.WithProject("hello"))
+	ix, err := v.FetchIndex(t.Context(), loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := verify.SelectRelease(t.Context(), loc, ix, manifest.Query{Platform: manifest.Platform{OS: runtime.GOOS, Arch: runtime.GOARCH}})
+	if err != nil || sel.Release.Version != "1.1.0" {
+		t.Fatalf("v2 update check: %s %v", sel.Release.Version, err)
+	}
+	if r, ok, err := verify.FetchRelease(t.Context(), loc, ix, "0.1.17"); err != nil || !ok || len(r.Artifacts) != 10 {
+		t.Fatalf("an old release from its shard: %v %v %v", r, ok, err)
+	}
+	var le *verify.LimitError
+	if _, err := v.FetchManifest(t.Context(), loc); !errors.As(err, &le) {
+		t.Fatalf("v1 client on a %d-byte manifest.json: %v, want a *verify.LimitError", fi.Size(), err)
+	}
+	if serial, vs := checkRoot(t, loc, pub); serial != history+1 || len(vs) != history+1 {
+		t.Fatalf("serial %d, %d releases", serial, len(vs))
 	}
 }

@@ -67,7 +67,7 @@ func (u *UpdateManifest) Run(ctx context.Context, st *State) error {
 		if err != nil {
 			return err
 		}
-		if m, err = manifest.Parse(data); err != nil {
+		if m, err = manifest.ParsePublished(data); err != nil {
 			return err
 		}
 		if m.Project != st.Project {

@@ -103,7 +103,7 @@ func (rp *rootPolicy) readCurrent(ctx context.Context, data []byte, dest publish
 	if _, err := v.VerifySignatures(ManifestFile, data, sigs); err != nil {
 		return nil, &publish.RootError{Reason: fmt.Sprintf("the published manifest.json does not verify with %d of the trusted keys; fix the destination or the keys before publishing (nothing was replaced)", rp.threshold), Err: err}
 	}
-	m, err := manifest.Parse(data)
+	m, err := manifest.ParsePublished(data)
 	if err == nil {
 		err = m.Validate()
 	}
