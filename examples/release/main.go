@@ -304,25 +304,34 @@ func destination(ctx context.Context, to, tag, s3Endpoint, githubAPI string) (pu
 		if !ok {
 			return nil, fmt.Errorf("want github:OWNER/REPO, got %s", to)
 		}
+		opts, err := githubOptions(githubAPI, tag)
+		if err != nil {
+			return nil, err
+		}
 		// The forge layout: the root in the index release, each version
 		// in the release of its tag (see publish/github.Repo).
-		return github.NewRepo(owner, repo, githubOptions(githubAPI, tag)...)
+		return github.NewRepo(owner, repo, opts...)
 	}
 	return nil, fmt.Errorf("unknown destination %q (want dir:PATH, s3://BUCKET/PREFIX, github:OWNER/REPO or gitea:HOST/OWNER/REPO)", to)
 }
 
 // githubOptions are the GitHub client's options: the token from
-// $GITHUB_TOKEN or $GH_TOKEN (the default), the API URL of --github-api
-// when set, and the tag of the release being published, if any.
-func githubOptions(api, tag string) []github.Option {
-	var opts []github.Option
+// $GITHUB_TOKEN or $GH_TOKEN (github.TokenFromEnv; an error when neither is
+// set), the API URL of --github-api when set, and the tag of the release
+// being published, if any.
+func githubOptions(api, tag string) ([]github.Option, error) {
+	tok, err := github.TokenFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	opts := []github.Option{github.WithToken(tok)}
 	if api != "" {
 		opts = append(opts, github.WithBaseURL(api))
 	}
 	if tag != "" {
 		opts = append(opts, github.WithTag(tag))
 	}
-	return opts
+	return opts, nil
 }
 
 // giteaDestination is gitea:HOST/OWNER/REPO (or forgejo:, or with
@@ -342,7 +351,11 @@ func giteaDestination(to string) (publish.Store, error) {
 	if *giteaURL != "" {
 		base = *giteaURL
 	}
-	return gitea.New(base, r.Owner, r.Repo) // the token: $GITEA_TOKEN
+	tok, err := gitea.TokenFromEnv() // GITEA_TOKEN
+	if err != nil {
+		return nil, err
+	}
+	return gitea.New(base, r.Owner, r.Repo, gitea.WithToken(tok))
 }
 
 func location(s string) (verify.Location, error) {
@@ -366,7 +379,11 @@ func tapRepo(s, githubAPI string) (*release.TapRepo, error) {
 	if !ok {
 		return nil, fmt.Errorf("want github:OWNER/REPO, got %s", s)
 	}
-	w, err := github.NewContents(owner, name, "", githubOptions(githubAPI, "")...)
+	opts, err := githubOptions(githubAPI, "")
+	if err != nil {
+		return nil, err
+	}
+	w, err := github.NewContents(owner, name, "", opts...)
 	if err != nil {
 		return nil, err
 	}

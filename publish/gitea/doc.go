@@ -4,7 +4,8 @@
 //
 // Most callers want [New] and then publish.New with the returned [Store]:
 //
-//	store, err := gitea.New("https://codeberg.org", "acme", "hello") // options: gitea.WithToken, ...
+//	tok, err := gitea.TokenFromEnv() // GITEA_TOKEN
+//	store, err := gitea.New("https://codeberg.org", "acme", "hello", gitea.WithToken(tok)) // options: ...
 //	p, err := publish.New(store)
 //	res, err := p.Publish(ctx, "dist/release")
 //	// res.Assets: the public download URLs, <base>/acme/hello/releases/download/<tag>/<name>.
@@ -79,7 +80,9 @@
 //
 // [New] takes the server and the repository as arguments and everything
 // else as an [Option], each documenting its default. The token comes from
-// [WithToken], else GITEA_TOKEN; it is sent only to the configured server.
+// [WithToken] (without it the requests are anonymous); the package reads
+// no environment except in [TokenFromEnv], which returns GITEA_TOKEN for
+// it. The token is sent only to the configured server.
 // Every request has a deadline ([WithTimeout]: a fixed part, and for
 // uploads and downloads the time to move the bytes at a minimum rate). Answers other than 2xx are
 // an [*APIError] that names the request and says what to do; 5xx and 429

@@ -44,7 +44,7 @@ func stageExample(dir string) error {
 
 // Publish a staged release to a Gitea (or Forgejo) repository. The example
 // runs against giteatest's in-memory server; against a real one, BaseURL is
-// its root URL and the token comes from GITEA_TOKEN.
+// its root URL and the token comes from TokenFromEnv (GITEA_TOKEN).
 func ExampleNew() {
 	srv, err := giteatest.Start()
 	if err != nil {
@@ -78,6 +78,24 @@ func ExampleNew() {
 	// uploaded 2 files, manifest serial 1
 	// release v1.0.0: draft=false prerelease=false assets=[hello-1.0.0-linux-amd64.tar.gz]
 	// release relkit-index: draft=false prerelease=true assets=[manifest.json]
+}
+
+// A release tool takes the token from the environment explicitly; the
+// library itself never reads it.
+func ExampleTokenFromEnv() {
+	os.Setenv("GITEA_TOKEN", "example-token") // set by the CI job or the user
+	defer os.Unsetenv("GITEA_TOKEN")
+
+	tok, err := gitea.TokenFromEnv()
+	if err != nil {
+		log.Fatal(err) // gitea: no token: set GITEA_TOKEN ...
+	}
+	store, err := gitea.New("https://gitea.example.com", "acme", "hello", gitea.WithToken(tok))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(store != nil)
+	// Output: true
 }
 
 // Route shows where each object of a release root goes.

@@ -36,9 +36,24 @@ const DefaultIndexTag = "relkit-index"
 // with a version's own signatures.json.
 const RootSignaturesAsset = "root.signatures.json"
 
-// ErrNoToken is returned by [New] when no token is given and GITEA_TOKEN is
-// not set.
-var ErrNoToken = errors.New("gitea: no token: use WithToken, or set GITEA_TOKEN, with a token with write access to the repository")
+// ErrNoToken is returned by [TokenFromEnv] when GITEA_TOKEN is not set.
+var ErrNoToken = errors.New("gitea: no token: set GITEA_TOKEN to a token with write access to the repository")
+
+// TokenFromEnv returns $GITEA_TOKEN, or [ErrNoToken] when it is empty or
+// unset. It is the only place this package reads the environment; pass its
+// result to [WithToken]:
+//
+//	tok, err := gitea.TokenFromEnv()
+//	if err != nil {
+//		return err
+//	}
+//	store, err := gitea.New("https://codeberg.org", "acme", "hello", gitea.WithToken(tok))
+func TokenFromEnv() (string, error) {
+	if tok := os.Getenv("GITEA_TOKEN"); tok != "" {
+		return tok, nil
+	}
+	return "", ErrNoToken
+}
 
 // ErrNameCollision is wrapped by the error a Store returns when two object
 // names map to the same asset of the same release (the root's
@@ -86,7 +101,7 @@ func (e *APIError) Error() string {
 func (e *APIError) Advice() string {
 	switch c := e.StatusCode; {
 	case c == http.StatusUnauthorized:
-		return "the token is missing, wrong or expired: use WithToken, or set GITEA_TOKEN, with a token of a user with write access"
+		return "the token is missing, wrong or expired: use WithToken (GITEA_TOKEN, through TokenFromEnv) with a token of a user with write access"
 	case c == http.StatusForbidden:
 		return "the token may not do this: it needs write access to the repository (token scope write:repository); a release made immutable takes no new assets"
 	case c == http.StatusNotFound:
@@ -223,12 +238,6 @@ func New(baseURL, owner, repo string, opts ...Option) (*Store, error) {
 	if strings.ContainsAny(o.Owner+o.Repo, "/?#% ") {
 		return nil, fmt.Errorf("gitea: invalid repository %q/%q", o.Owner, o.Repo)
 	}
-	if o.Token == "" {
-		o.Token = os.Getenv("GITEA_TOKEN")
-	}
-	if o.Token == "" {
-		return nil, ErrNoToken
-	}
 	hc := o.HTTPClient
 	if hc == nil {
 		hc = &http.Client{}
@@ -317,6 +326,14 @@ func (s *Store) route(name string) (*relState, string, error) {
 		st.touched = true
 	}
 	return st, asset, nil
+}
+
+// authorize sets the token on a request to the server, if there is one
+// (the SDK does the same for its own requests).
+func (s *Store) authorize(req *http.Request) {
+	if s.opts.Token != "" {
+		req.Header.Set("Authorization", "token "+s.opts.Token)
+	}
 }
 
 func (s *Store) repoName() string { return s.opts.Owner + "/" + s.opts.Repo }
@@ -748,7 +765,7 @@ func (s *Store) download(ctx context.Context, name string, a *sdk.Attachment) (i
 		return nil, fmt.Errorf("gitea: download %s: %w", name, err)
 	}
 	if req.URL.Host == s.base.Host && req.URL.Scheme == s.base.Scheme {
-		req.Header.Set("Authorization", "token "+s.opts.Token)
+		s.authorize(req)
 	}
 	resp, err := s.dl.Do(req)
 	if err != nil {
@@ -1039,7 +1056,7 @@ func (s *Store) uploadStream(ctx context.Context, st *relState, relID int64, nam
 	}
 	req.ContentLength = int64(frame.Len()) + size
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "token "+s.opts.Token)
+	s.authorize(req)
 	req.Header.Set("User-Agent", "relkit-publish-gitea")
 	resp, err := s.hc.Do(req)
 	pr.Close()        // ends the writer if the request stopped reading early

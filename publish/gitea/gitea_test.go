@@ -500,7 +500,7 @@ func TestRequestDeadline(t *testing.T) {
 
 func TestNew(t *testing.T) {
 	t.Setenv("GITEA_TOKEN", "")
-	if _, err := gitea.New("https://gitea.example.com", "o", "r"); !errors.Is(err, gitea.ErrNoToken) {
+	if _, err := gitea.TokenFromEnv(); !errors.Is(err, gitea.ErrNoToken) {
 		t.Errorf("no token: %v, want ErrNoToken", err)
 	}
 	for _, base := range []string{"", "gitea.example.com", "ftp://x", "https://x/?a=b"} {
@@ -524,8 +524,12 @@ func TestNew(t *testing.T) {
 		}
 	}
 	t.Setenv("GITEA_TOKEN", "from-env")
-	if _, err := gitea.New("https://gitea.example.com/sub", "o", "r"); err != nil {
-		t.Errorf("token from GITEA_TOKEN: %v", err)
+	tok, err := gitea.TokenFromEnv()
+	if err != nil || tok != "from-env" {
+		t.Errorf("token from GITEA_TOKEN: %q, %v", tok, err)
+	}
+	if _, err := gitea.New("https://gitea.example.com/sub", "o", "r", gitea.WithToken(tok)); err != nil {
+		t.Errorf("New with the token from GITEA_TOKEN: %v", err)
 	}
 }
 

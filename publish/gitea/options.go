@@ -56,8 +56,10 @@ func defaultOptions() options {
 }
 
 // WithToken authenticates every API request ("Authorization: token T").
-// It is sent to the server's host only. Default: none, and New then reads
-// $GITEA_TOKEN and fails with [ErrNoToken] when it is empty.
+// It is sent to the server's host only. Default: none, and the requests
+// are anonymous, which reads public releases only (publishing then fails
+// with HTTP 401). The environment is never read: [TokenFromEnv] returns
+// GITEA_TOKEN for this option.
 func WithToken(token string) Option {
 	return func(o *options) error {
 		if strings.TrimSpace(token) == "" {

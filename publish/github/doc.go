@@ -3,7 +3,8 @@
 //
 // Most callers want [New] and then publish.New with the returned [Store]:
 //
-//	store, err := github.New("acme", "hello", "v1.2.0") // options: github.WithToken, WithBaseURL, ...
+//	tok, err := github.TokenFromEnv() // GITHUB_TOKEN, else GH_TOKEN
+//	store, err := github.New("acme", "hello", "v1.2.0", github.WithToken(tok)) // options: WithBaseURL, ...
 //	p, err := publish.New(store)
 //	res, err := p.Publish(ctx, "dist/release")
 //	// res.URL is the release page; res.Assets the download URLs.
@@ -35,10 +36,11 @@
 //
 // The constructors take the repository (and, for New, the tag) as
 // arguments and everything else as an [Option], each documenting its
-// default. The token comes from [WithToken], else GITHUB_TOKEN, else
-// GH_TOKEN. [WithBaseURL] points the Store at GitHub Enterprise Server.
-// Lists are paginated through the Link header. A primary rate limit (403 with
-// X-RateLimit-Remaining: 0) or a secondary one (403 with Retry-After) is
+// default. The token comes from [WithToken] (without it the requests are
+// anonymous); the package reads no environment except in [TokenFromEnv],
+// which returns GITHUB_TOKEN, else GH_TOKEN, for it. [WithBaseURL] points
+// the Store at GitHub Enterprise Server. Lists are paginated through the
+// Link header. A primary rate limit (403 with X-RateLimit-Remaining: 0) or a secondary one (403 with Retry-After) is
 // waited out when it ends within [WithMaxRateLimitWait], else it is a
 // [*RateLimitError]; 5xx and 429 answers are reported so that the
 // Publisher retries them with back-off, other 4xx are final.

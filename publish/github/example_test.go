@@ -44,7 +44,7 @@ func stageExample(dir string) error {
 
 // Publish a staged release as a GitHub release. The example runs against
 // githubtest's in-memory GitHub Enterprise server; against github.com,
-// leave out WithBaseURL and set GITHUB_TOKEN.
+// leave out WithBaseURL and pass the token from TokenFromEnv.
 func ExampleNew() {
 	srv, err := githubtest.Start()
 	if err != nil {
@@ -58,7 +58,7 @@ func ExampleNew() {
 	}
 
 	store, err := github.New("acme", "hello", "v1.0.0",
-		github.WithToken(githubtest.Token), // default: $GITHUB_TOKEN or $GH_TOKEN
+		github.WithToken(githubtest.Token), // from github.TokenFromEnv() in a release tool
 		github.WithBaseURL(srv.URL),        // GitHub Enterprise; leave it out for github.com
 	)
 	if err != nil {
@@ -96,7 +96,7 @@ func ExampleNewRepo() {
 	}
 
 	repo, err := github.NewRepo("acme", "hello",
-		github.WithToken(githubtest.Token), // default: $GITHUB_TOKEN or $GH_TOKEN
+		github.WithToken(githubtest.Token), // from github.TokenFromEnv() in a release tool
 		github.WithBaseURL(srv.URL),
 		github.WithTag("v1.0.0"), github.WithName("hello 1.0.0"), github.WithBody("The first release."),
 	)
@@ -116,4 +116,22 @@ func ExampleNewRepo() {
 	// Output:
 	// v1.0.0 "hello 1.0.0": [hello-1.0.0-linux-amd64.tar.gz]
 	// relkit-index "Release index": [manifest.json]
+}
+
+// A release tool takes the token from the environment explicitly, as the
+// GitHub CLI and GitHub Actions set it; the library itself never reads it.
+func ExampleTokenFromEnv() {
+	os.Setenv("GITHUB_TOKEN", "ghp_example") // set by GitHub Actions or the user
+	defer os.Unsetenv("GITHUB_TOKEN")
+
+	tok, err := github.TokenFromEnv()
+	if err != nil {
+		log.Fatal(err) // github: no token: set GITHUB_TOKEN or GH_TOKEN
+	}
+	store, err := github.New("acme", "hello", "v1.2.0", github.WithToken(tok))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(store != nil)
+	// Output: true
 }

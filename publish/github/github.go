@@ -19,9 +19,27 @@ import (
 	"github.com/relkit/relkit/publish"
 )
 
-// ErrNoToken is returned by [New] when no token is given and neither
-// GITHUB_TOKEN nor GH_TOKEN is set.
-var ErrNoToken = errors.New("github: no token: use WithToken, or set GITHUB_TOKEN or GH_TOKEN")
+// ErrNoToken is returned by [TokenFromEnv] when neither GITHUB_TOKEN nor
+// GH_TOKEN is set.
+var ErrNoToken = errors.New("github: no token: set GITHUB_TOKEN or GH_TOKEN")
+
+// TokenFromEnv returns the token the GitHub CLI and GitHub Actions use:
+// $GITHUB_TOKEN, else $GH_TOKEN, else [ErrNoToken]. It is the only place
+// this package reads the environment; pass its result to [WithToken]:
+//
+//	tok, err := github.TokenFromEnv()
+//	if err != nil {
+//		return err
+//	}
+//	store, err := github.New("acme", "hello", "v1.2.0", github.WithToken(tok))
+func TokenFromEnv() (string, error) {
+	for _, v := range []string{"GITHUB_TOKEN", "GH_TOKEN"} {
+		if tok := os.Getenv(v); tok != "" {
+			return tok, nil
+		}
+	}
+	return "", ErrNoToken
+}
 
 // ErrNameCollision is wrapped by the error a Store returns when two object
 // names flatten to the same asset name ("1.0.0/SHA256SUMS" and
@@ -144,7 +162,7 @@ func New(owner, repo, tag string, opts ...Option) (*Store, error) {
 	return newStore(o)
 }
 
-// newStore checks o, fills in the token, and returns its Store.
+// newStore checks o and returns its Store.
 func newStore(opts options) (*Store, error) {
 	if opts.Owner == "" || opts.Repo == "" || opts.Tag == "" {
 		return nil, errors.New("github: the owner, repository and tag are required")
@@ -155,20 +173,14 @@ func newStore(opts options) (*Store, error) {
 	if opts.UploadURL != "" && opts.BaseURL == "" {
 		return nil, errors.New("github: WithUploadURL needs WithBaseURL")
 	}
-	if opts.Token == "" {
-		opts.Token = os.Getenv("GITHUB_TOKEN")
-	}
-	if opts.Token == "" {
-		opts.Token = os.Getenv("GH_TOKEN")
-	}
-	if opts.Token == "" {
-		return nil, ErrNoToken
-	}
 	hc := opts.HTTPClient
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	client := gh.NewClient(hc).WithAuthToken(opts.Token)
+	client := gh.NewClient(hc)
+	if opts.Token != "" {
+		client = client.WithAuthToken(opts.Token)
+	}
 	if opts.BaseURL != "" {
 		up := opts.UploadURL
 		if up == "" {

@@ -296,18 +296,24 @@ func TestBadToken(t *testing.T) {
 	}
 }
 
+// TestTokenFromEnvironment: a token from GITHUB_TOKEN or GH_TOKEN, passed
+// through TokenFromEnv, publishes; with neither set there is no token.
 func TestTokenFromEnvironment(t *testing.T) {
 	t.Setenv("GITHUB_TOKEN", "")
 	t.Setenv("GH_TOKEN", "")
-	if _, err := github.New("a", "b", "v1"); !errors.Is(err, github.ErrNoToken) {
-		t.Errorf("New without a token: %v", err)
+	if _, err := github.TokenFromEnv(); !errors.Is(err, github.ErrNoToken) {
+		t.Errorf("TokenFromEnv without a token: %v", err)
 	}
 	srv := githubtest.NewServer(t)
 	dir, _ := stage(t)
 	for _, env := range []string{"GITHUB_TOKEN", "GH_TOKEN"} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(env, githubtest.Token)
-			s, err := github.New("acme", "env-"+env, "v1.0.0", github.WithBaseURL(srv.URL+"/api/v3/"))
+			tok, err := github.TokenFromEnv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := github.New("acme", "env-"+env, "v1.0.0", github.WithBaseURL(srv.URL+"/api/v3/"), github.WithToken(tok))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -87,9 +87,11 @@ func apply(kind string, opts []Option) (options, error) {
 	return o, nil
 }
 
-// WithToken authenticates every request with token. Default: none, and
-// New, NewRepo and NewContents then read $GITHUB_TOKEN, then $GH_TOKEN,
-// and fail with [ErrNoToken] when both are empty.
+// WithToken authenticates every request with token ("Authorization:
+// Bearer T"). Default: none, and the requests are anonymous, which reads
+// public releases only (publishing then fails with HTTP 401). The
+// environment is never read: [TokenFromEnv] returns GITHUB_TOKEN or
+// GH_TOKEN for this option.
 func WithToken(token string) Option {
 	return func(o *options) error {
 		if strings.TrimSpace(token) == "" {
