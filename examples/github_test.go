@@ -110,3 +110,27 @@ func TestReleaseToGitHub(t *testing.T) {
 		t.Errorf("manifest from the index: latest %s, %d releases, serial %d", m.Aliases["latest"], len(m.Releases), m.Serial)
 	}
 }
+
+// TestReleaseToGitHubPrerelease: a release candidate published with
+// `--to github:` is a GitHub pre-release (so it never becomes the
+// repository's "latest" release), and the stable release after it is not.
+func TestReleaseToGitHubPrerelease(t *testing.T) {
+	gh := githubtest.NewServer(t)
+	kdir, env := keys(t)
+	src := project(t)
+	env = append(env, "GITHUB_TOKEN="+gh.Token)
+	for _, v := range []string{"2.0.0-rc.1", "2.0.0"} {
+		run(t, src, env, true, "release", "--project", "hello", "--version", v, "--key", filepath.Join(kdir, "cosign.key"),
+			"--targets", host(), "--to", "github:example/hello", "--github-api", gh.URL+"/api/v3/", "--dist", filepath.Join(src, "dist"))
+	}
+	byTag := map[string]githubtest.Release{}
+	for _, r := range gh.Releases("example", "hello") {
+		byTag[r.Tag] = r
+	}
+	if rc, ok := byTag["v2.0.0-rc.1"]; !ok || !rc.Prerelease {
+		t.Errorf("v2.0.0-rc.1: found %v, pre-release %v; want a pre-release", ok, rc.Prerelease)
+	}
+	if st, ok := byTag["v2.0.0"]; !ok || st.Prerelease {
+		t.Errorf("v2.0.0: found %v, pre-release %v; want a release that is not a pre-release", ok, st.Prerelease)
+	}
+}

@@ -129,7 +129,7 @@ func run(ctx context.Context) error {
 	} else {
 		// Every destination reads like a client location (a directory, an
 		// S3 prefix, a GitHub repository's index and version releases).
-		store, err := destination(ctx, *to, "", *s3Endpoint, *githubAPI)
+		store, err := destination(ctx, *to, *s3Endpoint, *githubAPI)
 		if err != nil {
 			return err
 		}
@@ -198,7 +198,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	store, err := destination(ctx, *to, st.Version.Tag(), *s3Endpoint, *githubAPI)
+	store, err := destination(ctx, *to, *s3Endpoint, *githubAPI)
 	if err != nil {
 		return err
 	}
@@ -250,7 +250,7 @@ func list(s string) []string {
 
 // amend runs refresh, yank, deprecate or prune on the published manifest.
 func amend(ctx context.Context, op, project, to, s3Endpoint, githubAPI, reason, channel string, keep int, del bool, signer sign.Signer, pub []byte) error {
-	store, err := destination(ctx, to, "", s3Endpoint, githubAPI)
+	store, err := destination(ctx, to, s3Endpoint, githubAPI)
 	if err != nil {
 		return err
 	}
@@ -286,7 +286,7 @@ func amend(ctx context.Context, op, project, to, s3Endpoint, githubAPI, reason, 
 	return nil
 }
 
-func destination(ctx context.Context, to, tag, s3Endpoint, githubAPI string) (publish.Store, error) {
+func destination(ctx context.Context, to, s3Endpoint, githubAPI string) (publish.Store, error) {
 	switch {
 	case strings.HasPrefix(to, "dir:"):
 		return publish.NewDirStore(strings.TrimPrefix(to, "dir:"))
@@ -304,12 +304,16 @@ func destination(ctx context.Context, to, tag, s3Endpoint, githubAPI string) (pu
 		if !ok {
 			return nil, fmt.Errorf("want github:OWNER/REPO, got %s", to)
 		}
-		opts, err := githubOptions(githubAPI, tag)
+		opts, err := githubOptions(githubAPI)
 		if err != nil {
 			return nil, err
 		}
 		// The forge layout: the root in the index release, each version
-		// in the release of its tag (see publish/github.Repo).
+		// in the release of its tag (see publish/github.Repo), named
+		// after the tag and a pre-release when its version is. (No
+		// WithTag: it would make the release it names a stable one, so
+		// that a release candidate could become the repository's
+		// "latest" release.)
 		return github.NewRepo(owner, repo, opts...)
 	}
 	return nil, fmt.Errorf("unknown destination %q (want dir:PATH, s3://BUCKET/PREFIX, github:OWNER/REPO or gitea:HOST/OWNER/REPO)", to)
@@ -317,9 +321,8 @@ func destination(ctx context.Context, to, tag, s3Endpoint, githubAPI string) (pu
 
 // githubOptions are the GitHub client's options: the token from
 // $GITHUB_TOKEN or $GH_TOKEN (github.TokenFromEnv; an error when neither is
-// set), the API URL of --github-api when set, and the tag of the release
-// being published, if any.
-func githubOptions(api, tag string) ([]github.Option, error) {
+// set) and the API URL of --github-api when set.
+func githubOptions(api string) ([]github.Option, error) {
 	tok, err := github.TokenFromEnv()
 	if err != nil {
 		return nil, err
@@ -327,9 +330,6 @@ func githubOptions(api, tag string) ([]github.Option, error) {
 	opts := []github.Option{github.WithToken(tok)}
 	if api != "" {
 		opts = append(opts, github.WithBaseURL(api))
-	}
-	if tag != "" {
-		opts = append(opts, github.WithTag(tag))
 	}
 	return opts, nil
 }
@@ -379,7 +379,7 @@ func tapRepo(s, githubAPI string) (*release.TapRepo, error) {
 	if !ok {
 		return nil, fmt.Errorf("want github:OWNER/REPO, got %s", s)
 	}
-	opts, err := githubOptions(githubAPI, "")
+	opts, err := githubOptions(githubAPI)
 	if err != nil {
 		return nil, err
 	}
