@@ -1,7 +1,10 @@
 package manifest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -32,13 +35,13 @@ func history(tb testing.TB, n int) *Manifest {
 			name := fmt.Sprintf("hello-%s-%s.tar.gz", v, p)
 			os, arch, _ := cutDash(p)
 			r.Artifacts = append(r.Artifacts, Artifact{Name: name, Path: v + "/" + name, Kind: KindArchive, OS: os, Arch: arch,
-				Size: int64(1 << 20), SHA256: fmt.Sprintf("%064x", i*16+j)})
+				Size: int64(1 << 20), SHA256: digestOf(i*16 + j)})
 		}
 		for j, f := range []struct {
 			name string
 			kind Kind
 		}{{"SHA256SUMS", KindChecksums}, {"SHA256SUMS.sig", KindSignature}, {"sbom.spdx.json", KindSBOM}, {"provenance.intoto.json", KindProvenance}} {
-			r.Artifacts = append(r.Artifacts, Artifact{Name: f.name, Path: v + "/" + f.name, Kind: f.kind, Size: 512, SHA256: fmt.Sprintf("%064x", i*16+8+j)})
+			r.Artifacts = append(r.Artifacts, Artifact{Name: f.name, Path: v + "/" + f.name, Kind: f.kind, Size: 512, SHA256: digestOf(i*16 + 8 + j)})
 		}
 		m.Releases = append(m.Releases, r)
 	}
@@ -50,6 +53,13 @@ func history(tb testing.TB, n int) *Manifest {
 		tb.Fatal(err)
 	}
 	return m
+}
+
+// digestOf is a SHA-256 as random as a real file's: a count in hex would
+// compress far better than real manifests do.
+func digestOf(i int) string {
+	s := sha256.Sum256([]byte(strconv.Itoa(i)))
+	return hex.EncodeToString(s[:])
 }
 
 func cutDash(s string) (string, string, bool) {
@@ -140,6 +150,64 @@ func TestValidateIsLinear(t *testing.T) {
 		t.Logf("%s: %.0f allocations at 2000 releases, %.0f at 4000 (x%.2f)", name, a, b, ratio)
 		if ratio > 2.3 {
 			t.Errorf("%s allocates x%.2f when the history doubles: not linear", name, ratio)
+		}
+	}
+}
+
+// BenchmarkIndexUpdateCheck is a v2 client's update check after the
+// fetch: ParseIndex, Validate and Select of the stable channel, at each
+// history size. The index holds the newest IndexHead releases and one
+// shard reference per ShardReleases older ones, so the cost stays flat.
+func BenchmarkIndexUpdateCheck(b *testing.B) {
+	for _, n := range scaleSizes {
+		ix, _, err := Split(history(b, n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		data, err := ix.Marshal()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				got, err := ParseIndex(data)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := got.Validate(); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := got.Select(Query{Channel: "stable", Platform: Platform{OS: "linux", Arch: "amd64"}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAddShard is the work of reading one old release: a shard of
+// ShardReleases releases checked and added to the index.
+func BenchmarkAddShard(b *testing.B) {
+	ix, shards, err := Split(history(b, 1000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := ix.Marshal()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sh := shards[len(shards)-1]
+	b.SetBytes(int64(len(sh.Data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		got, err := ParseIndex(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := got.AddShard(sh.Path, sh.Data); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
