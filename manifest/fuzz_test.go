@@ -3,7 +3,10 @@ package manifest
 import (
 	"bytes"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // The seed corpora live in testdata/fuzz/<FuzzName>/.
@@ -119,6 +122,53 @@ func FuzzParseManifest(f *testing.F) {
 		b2, _ := m2.Marshal()
 		if !bytes.Equal(b1, b2) {
 			t.Fatalf("round trip changed bytes")
+		}
+	})
+}
+
+// FuzzParseIndex feeds index.json and one shard to a v2 client's path:
+// ParseIndex, Validate, Select, AddShard. Nothing may panic, a refused
+// shard adds nothing, and an accepted one leaves an index whose releases
+// still validate.
+func FuzzParseIndex(f *testing.F) {
+	m := New("hello")
+	for i := range 40 {
+		v := "1.0." + strconv.Itoa(i)
+		name := "hello-" + v + "-linux-amd64.tar.gz"
+		if _, err := m.Add(Release{Version: v, Date: time.Unix(1700000000, 0), Artifacts: []Artifact{{Name: name, Path: v + "/" + name, Kind: KindArchive, OS: "linux", Arch: "amd64", Size: 1, SHA256: digestOf(i)}}}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	m.Touch(time.Unix(1700000000, 0), time.Hour)
+	ix, shards, err := Split(m)
+	if err != nil {
+		f.Fatal(err)
+	}
+	data, err := ix.Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data, shards[0].Path, shards[0].Data)
+	f.Add([]byte(`{"schema":"relkit.manifest/v2","project":"x","releases":[],"shards":[{"path":"shards/`+strings.Repeat("a", 64)+`.json","sha256":"`+strings.Repeat("a", 64)+`","size":1,"count":1,"newest":"1.0.0","oldest":"1.0.0"}]}`), "shards/"+strings.Repeat("a", 64)+".json", []byte("{}"))
+	f.Fuzz(func(t *testing.T, index []byte, path string, shard []byte) {
+		ix, err := ParseIndex(index)
+		if err != nil || ix.Validate() != nil {
+			return
+		}
+		_, _ = ix.Select(Query{Platform: Platform{OS: "linux", Arch: "amd64"}})
+		_, _ = ix.Select(Query{Constraint: "<1.0.5", Platform: Platform{OS: "linux", Arch: "amd64"}})
+		before := len(ix.Releases)
+		if err := ix.AddShard(path, shard); err != nil {
+			if len(ix.Releases) != before {
+				t.Fatalf("a refused shard changed the index: %d releases, then %d", before, len(ix.Releases))
+			}
+			return
+		}
+		view := ix.Manifest()
+		var p problems
+		view.validate(&p, func(Version) bool { return true })
+		if len(p) > 0 {
+			t.Fatalf("an accepted shard left an invalid view: %v", p)
 		}
 	})
 }
