@@ -339,6 +339,75 @@ func (rv *releaseRun) manifest(ctx context.Context) bool {
 	rv.rel = rel
 	rep.Version = rel.Version
 	rep.add("manifest lists release", nil, fmt.Sprintf("%s, status %s, %d artifacts", rel.Version, rel.Status, len(rel.Artifacts)))
+	rv.index(ctx, m, rel)
+	return true
+}
+
+// index checks the v2 index.json, when there is one, the way a v2 client
+// reads it: signed, fresh, and listing this release exactly as
+// manifest.json does (from its shard when it is an older one). An index
+// one serial behind the manifest is a warning (a publish stopped between
+// the two; the next publish or a re-run writes it); any other difference
+// fails.
+func (rv *releaseRun) index(ctx context.Context, m *manifest.Manifest, rel *manifest.Release) {
+	rep := rv.rep
+	data, err := rv.optional(ctx, IndexFile, manifest.MaxIndexSize)
+	if err != nil {
+		rep.add("index "+IndexFile, err, "")
+		return
+	}
+	if data == nil {
+		rep.missing("index "+IndexFile, "not published: v2 clients read manifest.json (publish with relkit v2 to write it)")
+		return
+	}
+	sigs, err := rv.rootSigs(ctx, IndexFile, data)
+	if err != nil {
+		rep.add("index "+IndexFile, err, "")
+		return
+	}
+	// Its own state: the index may be one serial behind the manifest
+	// just accepted, which is not a rollback.
+	v := *rv.v
+	v.state = NewMemoryState()
+	ix, err := v.VerifyIndex(ctx, data, sigs)
+	if err != nil {
+		rep.add("index "+IndexFile, err, "")
+		return
+	}
+	switch {
+	case ix.Serial > m.Serial:
+		rep.add("index "+IndexFile, fmt.Errorf("serial %d is above manifest.json's %d: the two were not published together", ix.Serial, m.Serial), "")
+		return
+	case ix.Serial < m.Serial:
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s has serial %d, %s %d: v2 clients do not see the newest changes yet; publish again (a re-run writes the index)", IndexFile, ix.Serial, ManifestFile, m.Serial))
+	}
+	got, ok, err := FetchRelease(ctx, rv.loc, ix, rel.Version)
+	switch {
+	case err != nil:
+		rep.add("index "+IndexFile, err, "")
+	case !ok && ix.Serial == m.Serial:
+		rep.add("index "+IndexFile, &MissingEntryError{Name: "release " + rel.Version, In: IndexFile}, "")
+	case !ok:
+		rep.add("index "+IndexFile, nil, fmt.Sprintf("serial %d, signed, not expired; %s not in it yet", ix.Serial, rel.Version))
+	case !sameRelease(got, rel):
+		rep.add("index "+IndexFile, fmt.Errorf("release %s differs from manifest.json's", rel.Version), "")
+	default:
+		rep.add("index "+IndexFile, nil, fmt.Sprintf("serial %d, signed, not expired; lists %s as manifest.json does", ix.Serial, rel.Version))
+	}
+}
+
+// sameRelease reports whether a and b are the same release entry (an
+// index can only lag: the entry of a published version never changes
+// but for its status).
+func sameRelease(a, b *manifest.Release) bool {
+	if a.Version != b.Version || a.Commit != b.Commit || len(a.Artifacts) != len(b.Artifacts) {
+		return false
+	}
+	for i := range a.Artifacts {
+		if a.Artifacts[i] != b.Artifacts[i] {
+			return false
+		}
+	}
 	return true
 }
 
