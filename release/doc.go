@@ -21,7 +21,7 @@
 //		Source:     true,
 //		Notes:      release.Changelog{Path: "CHANGELOG.md"},
 //		Repository: "git+https://github.com/example/hello",
-//		Installer:  &release.Installer{BaseURL: "https://releases.example.com/hello"},
+//		InstallScript: &installsh.Script{BaseURL: "https://releases.example.com/hello"},
 //		Signers:    []sign.Signer{signer},
 //		Published:  current, // the destination's manifest.json, nil for a first release
 //	})
@@ -58,7 +58,7 @@
 //	provenance     Provenance       provenance.intoto.json (in-toto Statement v1, SLSA provenance v1), and with signers provenance.intoto.jsonl (the same, DSSE-signed)
 //	checksums      Checksums        SHA256SUMS over everything above
 //	sign           Sign             SHA256SUMS.sig and signatures.json (package sign)
-//	installer      Installer        install.sh at the root, with the public key embedded
+//	installer      InstallScriptStage  install.sh at the root, with the public key embedded (package release/installsh)
 //	installer-key  InstallerKeyCheck  refuses when the script's key is not the signing key
 //	manifest       UpdateManifest   manifest.json: the release added, channels, aliases, serial, expiry
 //	sign-manifest  SignManifest     manifest.json.sig and signatures.json
@@ -189,21 +189,24 @@
 //
 // # Installer
 //
-// [Installer] renders a POSIX sh install.sh (banger's curl | sh installer)
-// that makes package install's checks where a shell can: the manifest's
-// signature (at sigs/manifest.json.<sha256>.sig, or manifest.json.sig),
-// checked with `openssl dgst -sha256 -verify` against the public key
-// embedded in the script, its project and expiry, the release's status,
-// SHA256SUMS.sig, the archive's SHA-256, and no downgrade of the installed
-// version without --allow-downgrade. It installs through mktemp names and
-// renames, refuses symlinked targets, writes package install's receipt,
-// and is one function called on its last line, so a truncated download
-// runs nothing. Render refuses plain http (except to loopback with
-// AllowLoopbackHTTP) and names that are not plain, with a *[ConfigError].
-// The script names no version, so its bytes stay the same from release to
-// release. [InstallerKeyCheck] (and [CheckInstallerKey]) refuse
-// to go on when the embedded key is not the signing key, with a
-// *[KeyDriftError]. The key must be ECDSA (cosign keys are) or RSA.
+// Package release/installsh renders a POSIX sh install.sh (banger's
+// curl | sh installer) that makes package install's checks where a shell
+// can: the manifest's signature (at sigs/manifest.json.<sha256>.sig, or
+// manifest.json.sig), checked with `openssl dgst -sha256 -verify` against
+// the public key embedded in the script, its project and expiry, the
+// release's status, SHA256SUMS.sig, the archive's SHA-256, and no
+// downgrade of the installed version without --allow-downgrade. The
+// script names no version, so its bytes stay the same from release to
+// release. The key must be ECDSA (cosign keys are) or RSA.
+//
+// With Config.InstallScript, [Prepare] renders it to <root>/install.sh
+// ([InstallScriptStage]) for the release's project and with the first
+// signer's key, unless the Script names its own; [Config.Validate]
+// renders it first, so that a plain-http base URL or a name the script
+// cannot take is a *[ConfigError] ("InstallScript.BaseURL") before the
+// build. [InstallerKeyCheck] refuses to go on when the embedded key is
+// not the signing key, with an *installsh.KeyDriftError; [Publish] runs
+// it again when the staged root has an install.sh.
 //
 // # GoReleaser
 //

@@ -20,6 +20,7 @@ import (
 	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/publish"
 	"github.com/relkit/relkit/release/changelog"
+	"github.com/relkit/relkit/release/installsh"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
 )
@@ -73,14 +74,14 @@ func releaseConfig(t *testing.T, r *testRepo, dist string, signers []sign.Signer
 		Build:   b,
 		// BestSpeed keeps the race run short; TestPackageReproducible
 		// covers the default level.
-		Package:    Package{Level: gzip.BestSpeed, Extra: []File{{Src: filepath.Join(r.dir, "LICENSE")}, {Src: filepath.Join(r.dir, "README.md")}}},
-		Source:     true,
-		Notes:      Changelog{Path: filepath.Join(r.dir, "CHANGELOG.md")},
-		Repository: "git+https://github.com/example/hello",
-		Installer:  &Installer{BaseURL: baseURL},
-		Signers:    signers,
-		Now:        func() time.Time { return testDate.Add(time.Hour) },
-		Logger:     testLogger(t),
+		Package:       Package{Level: gzip.BestSpeed, Extra: []File{{Src: filepath.Join(r.dir, "LICENSE")}, {Src: filepath.Join(r.dir, "README.md")}}},
+		Source:        true,
+		Notes:         Changelog{Path: filepath.Join(r.dir, "CHANGELOG.md")},
+		Repository:    "git+https://github.com/example/hello",
+		InstallScript: &installsh.Script{BaseURL: baseURL},
+		Signers:       signers,
+		Now:           func() time.Time { return testDate.Add(time.Hour) },
+		Logger:        testLogger(t),
 	}
 }
 
@@ -267,7 +268,7 @@ func runInstaller(t *testing.T, pubDir, installDir string, args ...string) {
 }
 
 func installerCmd(t *testing.T, pubDir, installDir string, args ...string) *exec.Cmd {
-	cmd := exec.Command("sh", append([]string{filepath.Join(pubDir, InstallerFile)}, args...)...)
+	cmd := exec.Command("sh", append([]string{filepath.Join(pubDir, installsh.File)}, args...)...)
 	cmd.Env = append(os.Environ(), "HELLO_INSTALL_DIR="+installDir, "HELLO_OS=linux", "HELLO_ARCH=amd64")
 	return cmd
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/publish"
 	"github.com/relkit/relkit/release"
+	"github.com/relkit/relkit/release/installsh"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
 )
@@ -74,13 +75,13 @@ func ExamplePrepare() {
 			},
 			Vars: release.LinkVars{Version: "main.version", Commit: "main.commit", Date: "main.date"},
 		},
-		Package:    release.Package{Extra: []release.File{{Src: "LICENSE"}, {Src: "README.md"}}},
-		Source:     true,
-		Notes:      release.Changelog{Path: "CHANGELOG.md"},
-		Repository: "git+https://github.com/example/hello",
-		Installer:  &release.Installer{BaseURL: "https://releases.example.com/hello"},
-		Signers:    []sign.Signer{signer},
-		Published:  current,
+		Package:       release.Package{Extra: []release.File{{Src: "LICENSE"}, {Src: "README.md"}}},
+		Source:        true,
+		Notes:         release.Changelog{Path: "CHANGELOG.md"},
+		Repository:    "git+https://github.com/example/hello",
+		InstallScript: &installsh.Script{BaseURL: "https://releases.example.com/hello"},
+		Signers:       []sign.Signer{signer},
+		Published:     current,
 	})
 	if err != nil {
 		fmt.Println(err)

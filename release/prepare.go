@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/release/installsh"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
 )
@@ -74,9 +75,12 @@ type Config struct {
 	Repository string
 	// BuilderID identifies the builder in the provenance.
 	BuilderID string
-	// Installer, when set, renders install.sh at the root with the first
-	// signer's public key (its Key, when nil) and checks it for drift.
-	Installer *Installer
+	// InstallScript, when set, renders install.sh at the root (stage
+	// "installer", [InstallScriptStage]) for Project (its Project, when
+	// empty) with the first signer's public key (its Key, when nil), and
+	// checks it for drift ("installer-key"). Validate checks it before
+	// the build.
+	InstallScript *installsh.Script
 	// Signers sign SHA256SUMS and manifest.json; the first one's
 	// signature is the .sig file. Required unless "sign" and
 	// "sign-manifest" are skipped.
@@ -137,7 +141,8 @@ func SourceDateFromEnv() (time.Time, error) {
 // Validate reports every problem of the configuration at once, each a
 // *ConfigError naming the Config field to fix (joined with errors.Join),
 // before anything is built: a required field missing for a stage that
-// will run, a bad version or channel, a signer that the self-updaters'
+// will run, a bad version or channel, an install script that cannot be
+// rendered (InstallScript.BaseURL, ...), a signer that the self-updaters'
 // pinned keys do not trust (ClientKeys). Prepare calls it first;
 // Pipeline, which only lays the stages out, checks less.
 func (c Config) Validate() error {
@@ -188,6 +193,21 @@ func (c Config) Validate() error {
 	if len(c.Signers) == 0 && !skipped("sign", "sign-manifest") {
 		bad("Signers", "no signing key (load one with sign.LoadSigner), or skip the \"sign\" and \"sign-manifest\" stages")
 	}
+	if c.InstallScript != nil && !skipped("installer") {
+		// Rendered now, so that a base URL or a name the script cannot
+		// take fails before the build. A missing key is the Signers
+		// problem above.
+		if s := c.installScript(); s.Key != nil {
+			if _, err := s.Render(); err != nil {
+				var ce *installsh.ConfigError
+				if errors.As(err, &ce) {
+					bad("InstallScript."+ce.Field, "%s", ce.Reason)
+				} else {
+					bad("InstallScript", "%v", err)
+				}
+			}
+		}
+	}
 	if len(c.ClientKeys) > 0 {
 		pinned, err := verify.NewKeyRing(c.ClientKeys...)
 		if err != nil {
@@ -201,6 +221,19 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// installScript is Config.InstallScript with the release's project and
+// the first signer's key filled in.
+func (c Config) installScript() installsh.Script {
+	s := *c.InstallScript
+	if s.Project == "" {
+		s.Project = c.Project
+	}
+	if s.Key == nil {
+		s.Key = signingKey(c.Signers)
+	}
+	return s
 }
 
 // notesInRepo resolves a notes source's relative paths against the
@@ -348,12 +381,8 @@ func (c Config) Pipeline() (*Pipeline, *State, error) {
 		Checksums{},
 		&Sign{Signers: c.Signers},
 	)
-	if c.Installer != nil {
-		in := *c.Installer
-		if in.Key == nil {
-			in.Key = signingKey(c.Signers)
-		}
-		stages = append(stages, &in, &InstallerKeyCheck{Key: signingKey(c.Signers)})
+	if c.InstallScript != nil {
+		stages = append(stages, &InstallScriptStage{Script: c.installScript()}, &InstallerKeyCheck{Key: signingKey(c.Signers)})
 	}
 	stages = append(stages,
 		&UpdateManifest{Published: c.Published, Channel: c.Channel, TTL: c.ManifestTTL, Now: c.Now},
@@ -478,7 +507,7 @@ func Publish(ctx context.Context, c PublishConfig) (*State, error) {
 		st.Work = filepath.Dir(filepath.Clean(c.Root))
 	}
 	var stages []Stage
-	if _, err := os.Stat(filepath.Join(c.Root, InstallerFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(c.Root, installsh.File)); err == nil {
 		key, err := verify.ParsePublicKey(c.Keys[0])
 		if err != nil {
 			return nil, err

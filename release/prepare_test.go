@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/release/installsh"
 )
 
 func TestPrepareSnapshot(t *testing.T) {
@@ -172,7 +173,7 @@ func TestPrepareConfigErrors(t *testing.T) {
 
 func TestPrepareStageOrder(t *testing.T) {
 	p, _, err := Config{Project: "hello", Prebuilt: fakeBinaries(t), Notes: Changelog{Path: "x"}, Source: true,
-		Installer: &Installer{BaseURL: "https://x"}}.Pipeline()
+		InstallScript: &installsh.Script{BaseURL: "https://x"}}.Pipeline()
 	if err != nil {
 		t.Fatal(err)
 	}

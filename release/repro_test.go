@@ -10,6 +10,7 @@ import (
 
 	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/publish"
+	"github.com/relkit/relkit/release/installsh"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
 )
@@ -56,8 +57,8 @@ func TestReproducible(t *testing.T) {
 	if compared < 9 { // 4 archives, source, SBOM, provenance, notes, SHA256SUMS
 		t.Errorf("compared only %d files", compared)
 	}
-	a, _ := os.ReadFile(filepath.Join(roots[0], InstallerFile))
-	b, _ := os.ReadFile(filepath.Join(roots[1], InstallerFile))
+	a, _ := os.ReadFile(filepath.Join(roots[0], installsh.File))
+	b, _ := os.ReadFile(filepath.Join(roots[1], installsh.File))
 	if len(a) == 0 || !bytes.Equal(a, b) {
 		t.Error("install.sh differs between two runs")
 	}

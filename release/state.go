@@ -210,9 +210,3 @@ func hashFile(name string) (int64, string, error) {
 	}
 	return hw.n, hw.sum(), nil
 }
-
-func hashBytes(b []byte) (int64, string, error) {
-	hw := newHashWriter()
-	hw.Write(b)
-	return hw.n, hw.sum(), nil
-}

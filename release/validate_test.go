@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/release/installsh"
 	"github.com/relkit/relkit/sign"
 )
 
@@ -92,5 +93,41 @@ func TestBuildTargetsAcceptAliases(t *testing.T) {
 	}
 	if len(st.Binaries) != 1 || st.Binaries[0].Platform != (manifest.Platform{OS: "linux", Arch: "amd64"}) {
 		t.Fatalf("binaries %+v", st.Binaries)
+	}
+}
+
+// TestConfigValidateInstallScript: an install.sh that cannot be rendered
+// (plain http to a public host, a bad binary name) is reported by Validate
+// before the build, naming the Config field, not after the slow stages.
+func TestConfigValidateInstallScript(t *testing.T) {
+	s, _ := newSigner(t)
+	dist := t.TempDir()
+	cfg := Config{Project: "hello", Dist: dist, Version: "1.0.0", Prebuilt: fakeBinaries(t), SourceDate: testDate,
+		Repository: "git+https://example.com/hello", Signers: []sign.Signer{s}, Logger: testLogger(t),
+		InstallScript: &installsh.Script{BaseURL: "http://releases.example.com/hello", Binaries: []string{"../hello"}}}
+	err := cfg.Validate()
+	found := false
+	for _, e := range flatten(err) {
+		var ce *ConfigError
+		if errors.As(e, &ce) && ce.Field == "InstallScript.BaseURL" && strings.Contains(ce.Reason, "plain http") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("Validate: %v, want a *ConfigError for InstallScript.BaseURL", err)
+	}
+	if _, err := Prepare(t.Context(), cfg); !errors.As(err, new(*ConfigError)) {
+		t.Fatalf("Prepare: %v, want a *ConfigError", err)
+	}
+	if entries, _ := os.ReadDir(dist); len(entries) != 0 {
+		t.Errorf("a refused config left %d entries in Dist", len(entries))
+	}
+	// Without a signer, the missing key is the Signers problem alone.
+	cfg.Signers, cfg.InstallScript = nil, &installsh.Script{BaseURL: "https://releases.example.com/hello"}
+	for _, e := range flatten(cfg.Validate()) {
+		var ce *ConfigError
+		if errors.As(e, &ce) && strings.HasPrefix(ce.Field, "InstallScript") {
+			t.Errorf("no signer: %v", e)
+		}
 	}
 }

@@ -1,0 +1,4 @@
+package installsh
+
+// VercmpAWK is the script's version comparison, for the tests.
+const VercmpAWK = vercmpAWK
