@@ -211,10 +211,11 @@
 // # GoReleaser
 //
 // [GoReleaserImport] reads GoReleaser's dist/artifacts.json and
-// metadata.json into a staged release, so a GoReleaser user can keep
-// building with GoReleaser and sign, publish and serve updates with relkit:
-// run it, then [Checksums], [Sign], [UpdateManifest], [SignManifest],
-// [VerifyStaged] and [PublishStage].
+// metadata.json (parsed by package release/goreleaser) into a staged
+// release, so a GoReleaser user can keep building with GoReleaser and
+// sign, publish and serve updates with relkit: run it, then [Checksums],
+// [Sign], [UpdateManifest], [SignManifest], [VerifyStaged] and
+// [PublishStage]. Its failures wrap goreleaser.ErrImport.
 //
 // # Limits and concurrency
 //

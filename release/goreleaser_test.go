@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/release/goreleaser"
 	"github.com/relkit/relkit/sign"
 )
 
@@ -85,13 +86,13 @@ func TestGoReleaserImport(t *testing.T) {
 func TestGoReleaserImportChecksumMismatch(t *testing.T) {
 	st := &State{Root: t.TempDir()}
 	err := (&GoReleaserImport{ArtifactsFile: fakeGoReleaserDist(t, true)}).Run(t.Context(), st)
-	if !errors.Is(err, ErrImport) {
-		t.Fatalf("err = %v, want ErrImport", err)
+	if !errors.Is(err, goreleaser.ErrImport) {
+		t.Fatalf("err = %v, want goreleaser.ErrImport", err)
 	}
 	if _, err := os.Stat(filepath.Join(st.VersionDir(), "hello_1.2.0_windows_amd64.zip")); err == nil {
 		t.Error("the corrupt file stayed staged")
 	}
-	if err := (&GoReleaserImport{ArtifactsFile: filepath.Join(t.TempDir(), "artifacts.json")}).Run(t.Context(), &State{}); !errors.Is(err, ErrImport) {
+	if err := (&GoReleaserImport{ArtifactsFile: filepath.Join(t.TempDir(), "artifacts.json")}).Run(t.Context(), &State{}); !errors.Is(err, goreleaser.ErrImport) {
 		t.Errorf("missing file: err = %v", err)
 	}
 }
