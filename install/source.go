@@ -29,6 +29,11 @@ type fetcher interface {
 	name(rel string) string
 }
 
+// String names the source that the metadata location (see resolve.go)
+// reads: its base URL without credentials, its directory or its
+// repository, for the reports and errors that embed it.
+func (l location) String() string { return l.d.src.name("") }
+
 // fetchInfo describes a response.
 type fetchInfo struct {
 	start     int64  // offset of the first byte of the body

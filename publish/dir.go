@@ -78,6 +78,10 @@ func NewDirStore(root string) (*DirStore, error) {
 // Root returns the directory's absolute path.
 func (d *DirStore) Root() string { return d.root }
 
+// String returns the directory, as Root does, so that a DirStore used as
+// a verify.Location prints as its path in messages.
+func (d *DirStore) String() string { return d.root }
+
 func (d *DirStore) path(name string) (string, error) {
 	if err := CheckName(name); err != nil {
 		return "", fmt.Errorf("publish: %w", err)

@@ -1,6 +1,7 @@
 package publish_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/relkit/relkit/publish"
@@ -21,4 +22,17 @@ func TestDirStoreConformance(t *testing.T) {
 		}
 		return o
 	}})
+}
+
+// TestDirStoreString: a DirStore used as a verify.Location (release's
+// remote verification) prints as its directory in errors.
+func TestDirStoreString(t *testing.T) {
+	dir := t.TempDir()
+	d, err := publish.NewDirStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(d); got != d.Root() {
+		t.Errorf("fmt.Sprint(DirStore) = %q, want %q", got, d.Root())
+	}
 }

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/relkit/relkit/manifest"
@@ -187,4 +190,45 @@ func TestRemoteVerifyFlat(t *testing.T) {
 	if err := rv.Run(t.Context(), st); !errors.As(err, &me) || me.Names[0] != "hello-1.2.0-linux-arm64.tar.gz" {
 		t.Fatalf("err = %v, want *MissingAssetsError", err)
 	}
+}
+
+// TestMissingAssetsErrorNamesTheURL: a file missing at an HTTP location is
+// reported with the location's base URL, not a Go pointer dump
+// ("&{0x3bf29a9f6090 …}", issue 16 item 8).
+func TestMissingAssetsErrorNamesTheURL(t *testing.T) {
+	signer, pub := newSigner(t)
+	st := lightState(t)
+	stages := []Stage{&Package{}, &SBOM{}, &Provenance{Repository: "git+https://example.com/hello"}, Checksums{},
+		&Sign{Signers: []sign.Signer{signer}}, &UpdateManifest{}, &SignManifest{Signers: []sign.Signer{signer}}}
+	if err := (&Pipeline{Stages: stages, Logger: testLogger(t)}).Run(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	loc, err := verify.NewHTTP(srv.URL + "/releases/hello/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = (&RemoteVerify{Location: loc, Keys: [][]byte{pub}}).Run(t.Context(), st)
+	var me *MissingAssetsError
+	if !errors.As(err, &me) {
+		t.Fatalf("err = %v, want *MissingAssetsError", err)
+	}
+	want := srv.URL + "/releases/hello/"
+	if me.Location != want || !strings.Contains(err.Error(), "missing at "+want+":") {
+		t.Errorf("Location = %q, err = %q; want both to name %s", me.Location, err, want)
+	}
+
+	// A caller's Location without a String method is named by its type,
+	// not dumped (its fields could hold a token).
+	err = (&RemoteVerify{Location: tokenLocation{loc, "s3cr3t"}, Keys: [][]byte{pub}}).Run(t.Context(), st)
+	if !errors.As(err, &me) || me.Location != "release.tokenLocation" || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("err = %v, want a *MissingAssetsError naming release.tokenLocation", err)
+	}
+}
+
+// tokenLocation is a caller's Location without a String method.
+type tokenLocation struct {
+	verify.Location
+	token string
 }

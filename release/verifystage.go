@@ -100,8 +100,11 @@ type Verification struct {
 // MissingAssetsError reports staged files that the published location
 // does not serve.
 type MissingAssetsError struct {
+	// Location names the published location: its String (a base URL, a
+	// directory, a repository), or its type when it has none.
 	Location string
-	Names    []string
+	// Names are the missing files, as the location names them.
+	Names []string
 }
 
 // Error implements the error interface.
@@ -163,7 +166,7 @@ func (r *RemoteVerify) Run(ctx context.Context, st *State) error {
 		rc.Close()
 	}
 	if len(missing) > 0 {
-		return &MissingAssetsError{Location: fmt.Sprint(r.Location), Names: missing}
+		return &MissingAssetsError{Location: locationName(r.Location), Names: missing}
 	}
 	st.Verified = append(st.Verified, fmt.Sprintf("remote: all %d staged files are served", len(names)))
 	dir := ""
@@ -171,6 +174,18 @@ func (r *RemoteVerify) Run(ctx context.Context, st *State) error {
 		dir = "."
 	}
 	return verifyAt(ctx, st, "remote", r.Location, dir, r.Keys, r.Signers)
+}
+
+// locationName names loc for a message: its String method, a Dir's path,
+// else its type (never a struct dump, which could hold a token).
+func locationName(loc verify.Location) string {
+	switch l := loc.(type) {
+	case verify.Dir:
+		return string(l)
+	case fmt.Stringer:
+		return l.String()
+	}
+	return fmt.Sprintf("%T", loc)
 }
 
 // flatName maps a staged name to its GitHub release asset name.

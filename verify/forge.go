@@ -375,6 +375,9 @@ func (f *Forge) Asset(name string) (tag, asset string, err error) {
 	return "", "", &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: no place for %q in the forge layout", fs.ErrInvalid, name)}
 }
 
+// String returns the repository's web URL ("https://github.com/acme/hello").
+func (f *Forge) String() string { return f.repo.String() }
+
 // URL returns the public download URL of name ("" names the repository).
 func (f *Forge) URL(name string) string {
 	if name == "" || name == "." {

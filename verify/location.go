@@ -22,6 +22,11 @@ import (
 // Open must return an error wrapping fs.ErrNotExist (ErrNotFound) for a
 // missing file, must refuse names that are not clean relative paths, and
 // must bound what it returns (the HTTP location caps bytes and time).
+//
+// Reports and errors name a Location by its String method when it has
+// one (Dir prints as its path, *HTTP as its base URL, *Forge as its
+// repository's web URL), else by its type: give your own Location a
+// String method.
 type Location interface {
 	Open(ctx context.Context, name string) (io.ReadCloser, error)
 }
@@ -264,6 +269,9 @@ func NewHTTP(baseURL string, opts ...HTTPOption) (*HTTP, error) {
 	h.client.CheckRedirect = CheckRedirect
 	return h, nil
 }
+
+// String returns the base URL, which never holds credentials.
+func (h *HTTP) String() string { return h.base.String() }
 
 // URL returns the absolute URL of name.
 func (h *HTTP) URL(name string) string {

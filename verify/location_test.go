@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -126,5 +127,44 @@ func TestCheckRedirectChainsOnAClient(t *testing.T) {
 	var he *HTTPError
 	if !errors.As(err, &he) || he.Redirect != "ftp://127.0.0.1/x" || he.URL != srv.URL+"/a" {
 		t.Fatalf("want an *HTTPError for the ftp redirect from /a, got %v", err)
+	}
+}
+
+// namedLocation is a caller's Location with a String method.
+type namedLocation struct{ Dir }
+
+func (namedLocation) String() string { return "mirror:hello" }
+
+// TestLocationsPrintReadably: every Location of this package prints as
+// the place it reads (its directory, base URL or repository), in fmt
+// verbs and in a report, never as a struct dump; a caller's Location is
+// described by its String method when it has one (issue 16 item 8).
+func TestLocationsPrintReadably(t *testing.T) {
+	h, err := NewHTTP("https://example.com/releases/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewForge("github:acme/hello", ForgeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		loc  Location
+		want string
+	}{
+		{Dir("/srv/releases/hello"), "/srv/releases/hello"},
+		{h, "https://example.com/releases/hello/"},
+		{f, "https://github.com/acme/hello"},
+		{namedLocation{Dir(t.TempDir())}, "mirror:hello"},
+	} {
+		if got := fmt.Sprint(c.loc); got != c.want {
+			t.Errorf("fmt.Sprint(%T) = %q, want %q", c.loc, got, c.want)
+		}
+		if got := fmt.Sprintf("%v", c.loc); got != c.want {
+			t.Errorf("%%v of %T = %q, want %q", c.loc, got, c.want)
+		}
+		if got := describe(c.loc); got != c.want {
+			t.Errorf("report location of %T = %q, want %q", c.loc, got, c.want)
+		}
 	}
 }

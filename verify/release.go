@@ -216,10 +216,8 @@ func describe(loc Location) string {
 	switch l := loc.(type) {
 	case Dir:
 		return string(l)
-	case *HTTP:
-		return l.base.String()
-	case *Forge:
-		return l.repo.String()
+	case fmt.Stringer:
+		return l.String()
 	}
 	return fmt.Sprintf("%T", loc)
 }

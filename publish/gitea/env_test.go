@@ -3,6 +3,7 @@ package gitea_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -94,5 +95,17 @@ func TestTokenFromEnv(t *testing.T) {
 	t.Setenv("GITEA_TOKEN", "from-env")
 	if tok, err := gitea.TokenFromEnv(); err != nil || tok != "from-env" {
 		t.Errorf("TokenFromEnv: %q, %v", tok, err)
+	}
+}
+
+// TestStoreString: a Store used as a verify.Location (release's remote
+// verification) prints as the repository's releases page in errors.
+func TestStoreString(t *testing.T) {
+	s, err := gitea.New("https://git.example.com/gitea", "acme", "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(s), "https://git.example.com/gitea/acme/hello/releases"; got != want {
+		t.Errorf("fmt.Sprint(Store) = %q, want %q", got, want)
 	}
 }

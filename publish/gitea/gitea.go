@@ -1190,6 +1190,11 @@ func (s *Store) editRelease(ctx context.Context, st *relState, rel *sdk.Release,
 	return out, nil
 }
 
+// String returns the repository's releases page, as URL("") does, so
+// that a Store used as a verify.Location prints readably (and never its
+// token) in messages.
+func (s *Store) String() string { return s.URL("") }
+
 // URL implements [publish.Locator]: the public download URL of the object
 // (BaseURL/OWNER/REPO/releases/download/TAG/ASSET), or the repository's
 // releases page for "".

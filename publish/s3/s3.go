@@ -106,6 +106,16 @@ func (s *Store) Bucket() string { return s.bucket }
 // the bucket's root).
 func (s *Store) Prefix() string { return s.opts.prefix }
 
+// String returns "s3://BUCKET/PREFIX" ("s3://BUCKET" without a prefix),
+// so that a Store used as a verify.Location prints readably (and never
+// its credentials) in messages.
+func (s *Store) String() string {
+	if s.opts.prefix == "" {
+		return "s3://" + s.bucket
+	}
+	return "s3://" + s.bucket + "/" + s.opts.prefix
+}
+
 // Client returns the S3 client the store uses.
 func (s *Store) Client() *awss3.Client { return s.client }
 

@@ -916,3 +916,16 @@ func TestStalledRequestIsRetried(t *testing.T) {
 		t.Error("a TimeoutError is not retryable")
 	}
 }
+
+// TestStoreString: a Store used as a verify.Location (release's remote
+// verification) prints as its bucket and prefix in errors.
+func TestStoreString(t *testing.T) {
+	srv := s3test.Start(t)
+	s := newStoreAt(t, srv, "releases/hello")
+	if got, want := fmt.Sprint(s), "s3://"+srv.Bucket+"/releases/hello"; got != want {
+		t.Errorf("fmt.Sprint(Store) = %q, want %q", got, want)
+	}
+	if got, want := fmt.Sprint(newStoreAt(t, srv, "")), "s3://"+srv.Bucket; got != want {
+		t.Errorf("fmt.Sprint(Store without prefix) = %q, want %q", got, want)
+	}
+}
