@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/publish/github/githubtest"
 	"github.com/relkit/relkit/verify"
 )
 
@@ -199,4 +200,36 @@ func readBytes(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// On a forge, the shards are assets of the index release: an old
+// version installs from github:OWNER/REPO through the public download
+// URLs, reading one shard.
+func TestForgeInstallOldVersionFromItsShard(t *testing.T) {
+	f, _ := longHistory(t, 300)
+	gh := githubtest.NewServer(t)
+	f.toForge(gh, "hello")
+	dir := t.TempDir()
+	in := f.installer(f.config("github:"+gh.URL+"/example/hello", dir))
+	before := len(gh.Requests())
+	u, err := in.Check(context.Background(), manifest.Query{})
+	if err != nil || u.Latest.Release.Version != "1.0.0" {
+		t.Fatalf("check: %+v %v", u, err)
+	}
+	if n := len(gh.Requests()) - before; n != 2 {
+		t.Errorf("the update check took %d requests, want 2: %v", n, gh.Requests()[before:])
+	}
+	res, err := in.Install(context.Background(), manifest.Query{Version: "0.0.1"})
+	if err != nil || res.Version != "0.0.1" {
+		t.Fatalf("install 0.0.1: %+v %v", res, err)
+	}
+	shards := 0
+	for _, r := range gh.Requests() {
+		if strings.Contains(r, "/relkit-index/shard.") {
+			shards++
+		}
+	}
+	if shards != 1 {
+		t.Errorf("%d shard requests, want 1: %v", shards, gh.Requests())
+	}
 }

@@ -81,7 +81,8 @@ func (s *Server) SetPrerelease(owner, repoName, tag string, pre bool) bool {
 // layout of docs/wire-format.md) to the release tag and asset name of
 // the forge layout: root files go to the index release (IndexTag) under
 // their last path element, except that the root signatures.json is
-// "root.signatures.json" and root/<n>.json is "root.<n>.json"; a
+// "root.signatures.json", root/<n>.json is "root.<n>.json" and
+// shards/<sha256>.json is "shard.<sha256>.json"; a
 // version file "<version>/<name>" goes to the release tag(version). It
 // is written independently of relkit's client, so tests check one
 // against the other.
@@ -94,6 +95,8 @@ func LayoutAsset(rel string, tag func(version string) string) (releaseTag, name 
 		return IndexTag, parts[0], nil
 	case len(parts) == 2 && parts[0] == "sigs":
 		return IndexTag, parts[1], nil
+	case len(parts) == 2 && parts[0] == "shards":
+		return IndexTag, "shard." + parts[1], nil
 	case len(parts) == 2 && parts[0] == "root" && strings.HasSuffix(parts[1], ".json"):
 		return IndexTag, "root." + parts[1], nil
 	case len(parts) == 2:
