@@ -122,8 +122,10 @@ func TestReleaseToGitea(t *testing.T) {
 		switch {
 		case n == "root.signatures.json":
 			name = "signatures.json"
-		case strings.HasPrefix(n, "manifest.json.") && n != "manifest.json.sig":
+		case strings.HasPrefix(n, "manifest.json.") && n != "manifest.json.sig", strings.HasPrefix(n, "index.json."):
 			name = "sigs/" + n
+		case strings.HasPrefix(n, "shard."):
+			name = "shards/" + strings.TrimPrefix(n, "shard.")
 		case strings.HasPrefix(n, "root.") && strings.HasSuffix(n, ".json"):
 			name = "root/" + strings.TrimPrefix(n, "root.")
 		}

@@ -69,17 +69,17 @@ type RootFiles struct {
 	// published after the manifest.json commit; nil publishes none. With
 	// Manifest nil, the manifest stays as it is and only the index is
 	// brought up to date (a re-run after a stop between the two).
-	Index *IndexFiles
+	Index *SignedIndex
 }
 
-// IndexFiles is a signed v2 index and the shards it names. The Publisher
+// SignedIndex is a signed v2 index and the shards it names. The Publisher
 // writes them after the manifest.json it was split from is committed:
 // the shards (content-addressed, create-only), the index's
 // content-addressed signatures under sigs/, then index.json, replaced
 // conditionally and only by an index of a higher serial, so that racing
 // publishers leave the newest one. A client reading index.json finds
 // every file it names.
-type IndexFiles struct {
+type SignedIndex struct {
 	// Index is index.json.
 	Index []byte
 	// Signature and Signatures are its detached signature and signature
@@ -695,7 +695,7 @@ const maxIndexAttempts = MaxMergeAttempts
 // not already name, the index's signatures, then index.json, replaced
 // conditionally and only when the destination's is older. nil ix is a
 // no-op.
-func (p *Publisher) writeIndex(ctx context.Context, ix *IndexFiles, serial int64) error {
+func (p *Publisher) writeIndex(ctx context.Context, ix *SignedIndex, serial int64) error {
 	if ix == nil {
 		return nil
 	}

@@ -87,15 +87,17 @@
 // edge and nightly builds edge and nightly-YYYY-MM-DD; latest never moves
 // backwards) and signed with the release key as "cosign sign --key"
 // would, without a transparency log. The tags follow the release's channel
-// (Config.Channel) unless ImageConfig.Channel names another; a release
+// (Config.Channel) unless ImageConfig.Spec.Channel names another; a release
 // candidate, which the manifest puts on edge by default, moves only its
 // own tag.
 //
 //	image := &release.ImageConfig{
-//		Repository: "ghcr.io/example/hello",
-//		Base:       "gcr.io/distroless/static@sha256:...", // optional; pin it by digest
-//		Source:     "https://github.com/example/hello",
-//		Signer:     signer,                                  // ECDSA (cosign keys) or RSA
+//		Spec: oci.Spec{
+//			Repository: "ghcr.io/example/hello",
+//			Base:       "gcr.io/distroless/static@sha256:...", // optional; pin it by digest
+//			Source:     "https://github.com/example/hello",
+//		},
+//		Signer: signer, // ECDSA (cosign keys) or RSA
 //	}
 //	st, err := release.Prepare(ctx, release.Config{ /* ... */ Image: image})
 //	st, err = release.Publish(ctx, release.PublishConfig{ /* ... */ Image: image})

@@ -23,42 +23,26 @@ import (
 // image from the staged archives and refuses to ship anything but the
 // recorded digest (*oci.DigestMismatchError).
 type ImageConfig struct {
-	// Repository is where the image is pushed, without tag or digest
-	// ("ghcr.io/example/hello", "127.0.0.1:5000/hello"); required by
-	// [ImagePush], unused by [ImageBuild].
-	Repository string
-	// Name tells apart several images of one release (oci.Spec.Name);
-	// empty for a project's one image.
-	Name string
+	// Spec describes the image as for oci.Build: set Repository (where
+	// the image is pushed, without tag or digest, e.g.
+	// "ghcr.io/example/hello"; required by [ImagePush], unused by
+	// [ImageBuild]), and optionally Name (tells apart several images of
+	// one release), Base (the base image, best pinned by digest since
+	// the push must rebuild the same bytes; empty means scratch, and then
+	// building needs no network), Source, Files, BinDir, Entrypoint,
+	// Cmd, Env, User, WorkingDir, Labels and Annotations. Channel decides
+	// which tags the push moves (see oci.Tags); empty means the release's
+	// channel (Config.Channel, as staged in manifest.json), except that a
+	// pre-release on the edge channel, where the manifest puts
+	// pre-releases by default, moves only its own tags.
+	//
+	// The release fills in Project, Version, Commit, Created and
+	// Binaries; setting them is a *ConfigError.
+	oci.Spec
 	// Binary is the executable put into the image, as named in the
 	// archives ("hello"); empty means the project name. Other binaries of
 	// the release are not in the image.
 	Binary string
-	// Base is the base image ("gcr.io/distroless/static@sha256:...", best
-	// pinned by digest, since the push must rebuild the same bytes); empty
-	// means scratch, and then building needs no network.
-	Base string
-	// Source is the source repository URL for the image annotations
-	// ("https://github.com/example/hello"); optional.
-	Source string
-	// Channel decides which tags the push moves (see oci.Tags). Empty
-	// means the release's channel (Config.Channel, as staged in
-	// manifest.json), except that a pre-release on the edge channel, where
-	// the manifest puts pre-releases by default, moves only its own tags:
-	// a release candidate does not move "edge" unless Channel says so.
-	Channel string
-	// Files are extra files in every image.
-	Files []oci.File
-	// BinDir, Entrypoint, Cmd, Env, User, WorkingDir, Labels and
-	// Annotations are passed to oci.Spec unchanged.
-	BinDir      string
-	Entrypoint  []string
-	Cmd         []string
-	Env         []string
-	User        string
-	WorkingDir  string
-	Labels      map[string]string
-	Annotations map[string]string
 	// Signer signs the pushed index as "cosign sign --key" does (ECDSA,
 	// such as a cosign key, or RSA PKCS#1 v1.5); nil pushes an unsigned
 	// image. [ImageBuild] checks it, so an unusable key fails Prepare
@@ -80,12 +64,33 @@ func (c *ImageConfig) binary(st *State) string {
 // spec returns the oci.Spec of the release in st on the tag channel
 // channel with binaries bins.
 func (c *ImageConfig) spec(st *State, channel string, bins []oci.Binary) oci.Spec {
-	return oci.Spec{
-		Repository: c.Repository, Project: st.Project, Name: c.Name, Version: st.Version.String(),
-		Commit: st.Commit, Created: st.Date, Channel: channel, Source: c.Source, Base: c.Base,
-		Binaries: bins, Files: c.Files, BinDir: c.BinDir, Entrypoint: c.Entrypoint, Cmd: c.Cmd,
-		Env: c.Env, User: c.User, WorkingDir: c.WorkingDir, Labels: c.Labels, Annotations: c.Annotations,
+	s := c.Spec
+	s.Project, s.Version, s.Commit, s.Created, s.Channel, s.Binaries = st.Project, st.Version.String(), st.Commit, st.Date, channel, bins
+	return s
+}
+
+// check refuses the Spec fields the release fills in.
+func (c *ImageConfig) check() error {
+	var set []string
+	if c.Project != "" {
+		set = append(set, "Project")
 	}
+	if c.Version != "" {
+		set = append(set, "Version")
+	}
+	if c.Commit != "" {
+		set = append(set, "Commit")
+	}
+	if !c.Created.IsZero() {
+		set = append(set, "Created")
+	}
+	if len(c.Binaries) > 0 {
+		set = append(set, "Binaries")
+	}
+	if len(set) > 0 {
+		return &ConfigError{Field: "ImageConfig.Spec", Reason: fmt.Sprintf("%s: set by the release from its state; leave empty", strings.Join(set, ", "))}
+	}
+	return nil
 }
 
 // channel returns the channel of the image tags of version v released on
@@ -161,6 +166,9 @@ func (b *ImageBuild) Name() string { return "image" }
 func (b *ImageBuild) Run(ctx context.Context, st *State) error {
 	if b.Image == nil {
 		return &ConfigError{Field: "ImageBuild.Image", Reason: "required"}
+	}
+	if err := b.Image.check(); err != nil {
+		return err
 	}
 	if err := st.needVersion(); err != nil {
 		return err
@@ -277,7 +285,10 @@ func (p *ImagePush) Run(ctx context.Context, st *State) error {
 		return &ConfigError{Field: "ImagePush.Image", Reason: "required"}
 	}
 	if p.Image.Repository == "" {
-		return &ConfigError{Field: "ImageConfig.Repository", Reason: "required to push"}
+		return &ConfigError{Field: "ImageConfig.Spec.Repository", Reason: "required to push"}
+	}
+	if err := p.Image.check(); err != nil {
+		return err
 	}
 	if err := st.needVersion(); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/relkit/relkit/manifest"
+	"github.com/relkit/relkit/publish/oci"
 	"github.com/relkit/relkit/release"
 )
 
@@ -31,7 +32,7 @@ func ExampleImageBuild() {
 		Commit: "4f9c2e0000000000000000000000000000000001", Date: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC),
 		Root: filepath.Join(dir, "release"), Binaries: bins, Log: slog.New(slog.DiscardHandler),
 	}
-	stage := &release.ImageBuild{Image: &release.ImageConfig{Repository: "ghcr.io/example/hello"}}
+	stage := &release.ImageBuild{Image: &release.ImageConfig{Spec: oci.Spec{Repository: "ghcr.io/example/hello"}}}
 	if err := stage.Run(context.Background(), st); err != nil {
 		fmt.Println(err)
 		return

@@ -66,7 +66,7 @@ func TestImageEndToEnd(t *testing.T) {
 	reg := registrytest.Start(t)
 	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no credentials from the machine
 	signer, pub := newSigner(t)
-	image := &ImageConfig{Repository: reg.Host + "/hello", Source: "https://github.com/example/hello", Signer: signer}
+	image := &ImageConfig{Spec: oci.Spec{Repository: reg.Host + "/hello", Source: "https://github.com/example/hello"}, Signer: signer}
 
 	dist := t.TempDir()
 	st := imageRelease(t, dist, signer, image)
@@ -251,7 +251,7 @@ func TestImagePushRefusesDrift(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := &ImageConfig{Repository: reg.Host + "/hello", Signer: signer, Labels: map[string]string{"org.example.drift": "yes"}}
+	other := &ImageConfig{Spec: oci.Spec{Repository: reg.Host + "/hello", Labels: map[string]string{"org.example.drift": "yes"}}, Signer: signer}
 	_, err = Publish(t.Context(), PublishConfig{Root: filepath.Join(dist, "release"), Publisher: pubr, Keys: [][]byte{pub}, Image: other, Logger: testLogger(t)})
 	var mismatch *oci.DigestMismatchError
 	if !errors.As(err, &mismatch) {
@@ -268,13 +268,13 @@ func TestImagePushRefusesDrift(t *testing.T) {
 // TestImagePushNeedsRecord: a release staged without an image cannot push one.
 func TestImagePushNeedsRecord(t *testing.T) {
 	st := emptyState(t)
-	err := (&ImagePush{Image: &ImageConfig{Repository: "127.0.0.1:1/hello"}}).Run(t.Context(), st)
+	err := (&ImagePush{Image: &ImageConfig{Spec: oci.Spec{Repository: "127.0.0.1:1/hello"}}}).Run(t.Context(), st)
 	if !errors.Is(err, ErrNoImage) {
 		t.Fatalf("err = %v, want ErrNoImage", err)
 	}
 	err = (&ImagePush{Image: &ImageConfig{}}).Run(t.Context(), st)
 	var ce *ConfigError
-	if !errors.As(err, &ce) || ce.Field != "ImageConfig.Repository" {
+	if !errors.As(err, &ce) || ce.Field != "ImageConfig.Spec.Repository" {
 		t.Fatalf("err = %v, want a ConfigError for the repository", err)
 	}
 }
@@ -289,12 +289,18 @@ func TestImageBuildChecks(t *testing.T) {
 		t.Errorf("missing binary: err = %v", err)
 	}
 	st.Version = manifest.MustParseVersion("1.3.0-rc.1")
-	err = (&ImageBuild{Image: &ImageConfig{Channel: manifest.ChannelStable}}).Run(t.Context(), st)
+	err = (&ImageBuild{Image: &ImageConfig{Spec: oci.Spec{Channel: manifest.ChannelStable}}}).Run(t.Context(), st)
 	if !errors.Is(err, manifest.ErrPrereleaseOnStable) {
 		t.Errorf("pre-release on stable: err = %v", err)
 	}
 	if arts := st.Artifacts; len(arts) != 0 {
 		t.Errorf("refused image stage staged %+v", arts)
+	}
+	// The Spec fields the release fills in are refused, not overwritten
+	// behind the user's back.
+	err = (&ImageBuild{Image: &ImageConfig{Spec: oci.Spec{Version: "9.9.9", Project: "other"}}}).Run(t.Context(), st)
+	if !errors.As(err, &ce) || ce.Field != "ImageConfig.Spec" || !strings.Contains(ce.Reason, "Project, Version") {
+		t.Errorf("pipeline-owned Spec fields: err = %v", err)
 	}
 }
 
@@ -305,7 +311,7 @@ func TestImagePrerelease(t *testing.T) {
 	reg := registrytest.Start(t)
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	signer, pub := newSigner(t)
-	image := &ImageConfig{Repository: reg.Host + "/hello", Signer: signer}
+	image := &ImageConfig{Spec: oci.Spec{Repository: reg.Host + "/hello"}, Signer: signer}
 	publishTo := func(st *State) *State {
 		t.Helper()
 		store, err := publish.NewDirStore(t.TempDir())
@@ -361,7 +367,7 @@ func TestImageChannel(t *testing.T) {
 		{manifest.ChannelEdge, manifest.ChannelEdge, rc, manifest.ChannelEdge},
 		{"beta", manifest.ChannelStable, final, "beta"},
 	} {
-		if got := (&ImageConfig{Channel: c.image}).channel(c.v, c.rel); got != c.want {
+		if got := (&ImageConfig{Spec: oci.Spec{Channel: c.image}}).channel(c.v, c.rel); got != c.want {
 			t.Errorf("ImageConfig.Channel %q, release %s on %q: %q, want %q", c.image, c.v, c.rel, got, c.want)
 		}
 	}

@@ -161,7 +161,7 @@ func (rp *rootPolicy) finish(ctx context.Context, m *manifest.Manifest, prevUpda
 // signatures are deterministic): a re-run after a stop between the
 // manifest's commit and the index's writes exactly what the stopped run
 // would have.
-func (rp *rootPolicy) index(ctx context.Context, m *manifest.Manifest) (*publish.IndexFiles, error) {
+func (rp *rootPolicy) index(ctx context.Context, m *manifest.Manifest) (*publish.SignedIndex, error) {
 	ix, shards, err := manifest.Split(m)
 	if err != nil {
 		return nil, err
@@ -185,20 +185,20 @@ func (rp *rootPolicy) index(ctx context.Context, m *manifest.Manifest) (*publish
 	if _, err := v.VerifySignatures(manifest.IndexFile, data, verify.Signatures{Detached: signed.Signature, Set: set}); err != nil {
 		return nil, &publish.RootError{Reason: "the new index would not verify with the trusted keys (nothing was replaced)", Err: err}
 	}
-	return &publish.IndexFiles{Index: data, Signature: signed.Signature, Signatures: signed.Signatures, Shards: shards}, nil
+	return &publish.SignedIndex{Index: data, Signature: signed.Signature, Signatures: signed.Signatures, Shards: shards}, nil
 }
 
 // signFile signs data, the root file name, with every signer: the first
 // signer's detached signature and a signature set with one entry per
 // signer.
-func signFile(ctx context.Context, name string, data []byte, signers []sign.Signer) (*publish.IndexFiles, error) {
+func signFile(ctx context.Context, name string, data []byte, signers []sign.Signer) (*publish.SignedIndex, error) {
 	if len(signers) == 0 {
 		return nil, fmt.Errorf("sign %s: %w", name, ErrNoSigningKey)
 	}
 	h := sha256.Sum256(data)
 	sum := hex.EncodeToString(h[:])
 	set := &verify.SignatureSet{Schema: verify.SignaturesSchema}
-	out := &publish.IndexFiles{Index: data}
+	out := &publish.SignedIndex{Index: data}
 	for i, s := range signers {
 		sig, err := s.Sign(ctx, bytes.NewReader(data))
 		if err != nil {

@@ -53,6 +53,7 @@ import (
 	"github.com/relkit/relkit/publish"
 	"github.com/relkit/relkit/publish/gitea"
 	"github.com/relkit/relkit/publish/github"
+	"github.com/relkit/relkit/publish/oci"
 	"github.com/relkit/relkit/publish/s3"
 	"github.com/relkit/relkit/release"
 	"github.com/relkit/relkit/sign"
@@ -148,7 +149,7 @@ func run(ctx context.Context) error {
 	}
 	var img *release.ImageConfig // the same for Prepare (record digests) and Publish (push)
 	if *image != "" {
-		img = &release.ImageConfig{Repository: *image, Base: *imageBase, Signer: signer}
+		img = &release.ImageConfig{Spec: oci.Spec{Repository: *image, Base: *imageBase}, Signer: signer}
 	}
 	var pkgs *release.LinuxPackages
 	if *packages != "" {
