@@ -194,10 +194,7 @@ func (d *downloader) fetchSmall(ctx context.Context, rel string, limit int64) ([
 		defer stop()
 		body, info, err := d.src.get(actx, rel, 0, "")
 		if err != nil {
-			if he := (*HTTPError)(nil); errors.As(err, &he) && he.StatusCode == 404 {
-				return fmt.Errorf("%s: %w", name, fs.ErrNotExist)
-			}
-			return cause(actx, err)
+			return cause(actx, err) // a 404 *HTTPError wraps fs.ErrNotExist
 		}
 		defer body.Close()
 		if info.total > limit {

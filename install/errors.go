@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"strings"
 
 	"github.com/relkit/relkit/verify"
@@ -215,9 +216,23 @@ type DownloadError struct {
 	Err error
 }
 
-// Error implements the error interface.
+// Error implements the error interface. It names the URL once: "GET
+// URL: 503 Service Unavailable (3 attempts)" when the last error names it
+// already, else "download URL (3 attempts): dial tcp …". A *url.Error is
+// printed as its cause, since it restates the URL ("Get \"URL\": …").
 func (e *DownloadError) Error() string {
-	return fmt.Sprintf("download %s (%s): %v", e.URL, attempts(e.Attempts), e.Err)
+	cause := e.Err
+	if ue, ok := cause.(*url.Error); ok {
+		cause = ue.Err
+	}
+	if cause == nil {
+		return fmt.Sprintf("download %s (%s)", e.URL, attempts(e.Attempts))
+	}
+	msg := cause.Error()
+	if strings.Contains(msg, e.URL) {
+		return fmt.Sprintf("%s (%s)", msg, attempts(e.Attempts))
+	}
+	return fmt.Sprintf("download %s (%s): %s", e.URL, attempts(e.Attempts), msg)
 }
 
 func attempts(n int) string {

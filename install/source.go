@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -266,6 +267,11 @@ func (d *dirFetcher) get(ctx context.Context, rel string, offset int64, _ string
 	}
 	f, err := d.root.Open(filepath.FromSlash(rel))
 	if err != nil {
+		// Name the file by its whole path, once ("openat manifest.json"
+		// names it relative to a root the message does not show).
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			err = &fs.PathError{Op: "open", Path: d.name(rel), Err: pe.Err}
+		}
 		return nil, fetchInfo{}, err
 	}
 	fi, err := f.Stat()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strings"
 
 	"github.com/relkit/relkit/manifest"
 )
@@ -22,7 +23,7 @@ func (v *Verifier) FetchManifest(ctx context.Context, loc Location) (*manifest.M
 	rv := &releaseRun{loc: loc}
 	data, err := rv.open(ctx, ManifestFile, manifest.MaxManifestSize)
 	if err != nil {
-		return nil, fmt.Errorf("verify: %s: %w", ManifestFile, err)
+		return nil, fileError(ManifestFile, err)
 	}
 	sigs, err := rv.rootSigs(ctx, ManifestFile, data)
 	if err != nil {
@@ -52,7 +53,7 @@ func (v *Verifier) FetchKeyBundle(ctx context.Context, loc Location) (*KeyRing, 
 	rv := &releaseRun{loc: loc}
 	data, err := rv.open(ctx, KeysFile, MaxKeysSize)
 	if err != nil {
-		return nil, fmt.Errorf("verify: %s: %w", KeysFile, err)
+		return nil, fileError(KeysFile, err)
 	}
 	sigs, err := rv.rootSigs(ctx, KeysFile, data)
 	if err != nil {
@@ -73,7 +74,7 @@ func FetchArtifact(ctx context.Context, loc Location, a manifest.Artifact, w io.
 	}
 	rc, err := loc.Open(ctx, a.Path)
 	if err != nil {
-		return 0, fmt.Errorf("verify: %s: %w", a.Path, err)
+		return 0, fileError(a.Path, err)
 	}
 	defer rc.Close()
 	return Copy(ctx, w, rc, ExpectArtifact(a))
@@ -87,4 +88,16 @@ func FetchArtifact(ctx context.Context, loc Location, a manifest.Artifact, w io.
 func FetchSignatures(ctx context.Context, loc Location, name string, data []byte) (Signatures, error) {
 	rv := &releaseRun{loc: loc}
 	return rv.rootSigs(ctx, name, data)
+}
+
+// fileError prefixes err, from reading the file name at a location, with
+// "verify: " and names the file only when err does not already: the
+// errors of Dir, HTTP and Forge name it by its path or URL, and saying it
+// twice ("verify: manifest.json: open /srv/hello/manifest.json: …") reads
+// as two failures.
+func fileError(name string, err error) error {
+	if strings.Contains(err.Error(), name) {
+		return fmt.Errorf("verify: %w", err)
+	}
+	return fmt.Errorf("verify: %s: %w", name, err)
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -21,7 +22,9 @@ import (
 //
 // Open must return an error wrapping fs.ErrNotExist (ErrNotFound) for a
 // missing file, must refuse names that are not clean relative paths, and
-// must bound what it returns (the HTTP location caps bytes and time).
+// must bound what it returns (the HTTP location caps bytes and time). Its
+// errors should name the file as the location knows it (Dir's path, the
+// HTTP URL), once: the Fetch functions then do not repeat the name.
 //
 // Reports and errors name a Location by its String method when it has
 // one (Dir prints as its path, *HTTP as its base URL, *Forge as its
@@ -35,7 +38,11 @@ type Location interface {
 // os.Root, so neither ".." nor a symbolic link can escape the directory.
 type Dir string
 
-// Open implements Location.
+// Open implements Location. An error is an *fs.PathError naming the file
+// by its path below the directory ("open /srv/hello/manifest.json: no
+// such file or directory"), wrapping fs.ErrNotExist for a missing file
+// or directory and fs.ErrInvalid for a name that is not a clean relative
+// path or a file that is not a regular one.
 func (d Dir) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -43,18 +50,24 @@ func (d Dir) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if !cleanRelPath(name) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
+	fail := func(err error) error {
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return &fs.PathError{Op: "open", Path: filepath.Join(string(d), filepath.FromSlash(name)), Err: err}
+	}
 	root, err := os.OpenRoot(string(d))
 	if err != nil {
-		return nil, err
+		return nil, fail(err)
 	}
 	defer root.Close()
 	f, err := root.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, fail(err)
 	}
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+		return nil, fail(fs.ErrInvalid)
 	}
 	return f, nil
 }
@@ -324,7 +337,7 @@ func (h *HTTP) get(ctx context.Context, target string, hdr http.Header) (io.Read
 		if errors.As(cause, &te) {
 			return nil, nil, te
 		}
-		return nil, nil, fmt.Errorf("%w: GET %s: %w", ErrFetch, target, err)
+		return nil, nil, &fetchError{op: "GET", url: target, err: err}
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
@@ -384,8 +397,29 @@ func (b *body) wrap(err error) error {
 			return te
 		}
 	}
-	return fmt.Errorf("%w: reading %s: %w", ErrFetch, b.url, err)
+	return &fetchError{op: "read", url: b.url, err: err}
 }
+
+// fetchError is a request or a body read that failed below HTTP (a
+// refused connection, DNS, a reset): "GET URL: dial tcp …". It names the
+// URL once: the *url.Error it wraps says it again ("Get \"URL\": …"), so
+// only that error's cause is printed, while errors.As still finds the
+// *url.Error and what it wraps (a *net.OpError).
+type fetchError struct {
+	op, url string
+	err     error
+}
+
+func (e *fetchError) Error() string {
+	msg := e.err
+	if ue, ok := e.err.(*url.Error); ok {
+		msg = ue.Err
+	}
+	return e.op + " " + e.url + ": " + msg.Error()
+}
+
+// Unwrap returns ErrFetch and the error it wraps.
+func (e *fetchError) Unwrap() []error { return []error{ErrFetch, e.err} }
 
 func (b *body) Close() error {
 	err := b.rc.Close()

@@ -5,11 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/relkit/relkit/manifest"
 )
 
 // TestRedirectPolicy: the one redirect policy (CheckRedirect), through
@@ -167,4 +173,70 @@ func TestLocationsPrintReadably(t *testing.T) {
 			t.Errorf("report location of %T = %q, want %q", c.loc, got, c.want)
 		}
 	}
+}
+
+// unreachable returns an http:// base URL on which nothing listens.
+func unreachable(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr + "/releases/hello/"
+}
+
+// TestFetchErrorsSayEachThingOnce: a missing file in a Dir and an
+// unreachable HTTP location give messages that name the file (path or
+// URL) once ("verify: manifest.json: openat manifest.json: …" and
+// `GET http://…: Get "http://…": dial …` did it twice, issue 16 item 8),
+// and keep the typed errors underneath.
+func TestFetchErrorsSayEachThingOnce(t *testing.T) {
+	v := verifier(t, ring(t, newKey(t, "p256")))
+	dir := t.TempDir()
+
+	_, err := v.FetchManifest(bg, Dir(dir))
+	want := filepath.Join(dir, "manifest.json")
+	if err == nil || strings.Count(err.Error(), "manifest.json") != 1 || !strings.Contains(err.Error(), want) {
+		t.Errorf("FetchManifest(Dir): %v; want %s named once", err, want)
+	}
+	var pe *fs.PathError
+	if !errors.Is(err, ErrNotFound) || !errors.Is(err, fs.ErrNotExist) || !errors.As(err, &pe) || pe.Path != want {
+		t.Errorf("FetchManifest(Dir): %v (%#v); want ErrNotFound and a *fs.PathError for %s", err, pe, want)
+	}
+
+	a := manifest.Artifact{Name: "hello.tar.gz", Path: "1.2.0/hello.tar.gz"}
+	_, err = FetchArtifact(bg, Dir(dir), a, io.Discard)
+	if err == nil || strings.Count(err.Error(), "hello.tar.gz") != 1 || !errors.Is(err, ErrNotFound) {
+		t.Errorf("FetchArtifact(Dir): %v; want ErrNotFound naming the file once", err)
+	}
+
+	base := unreachable(t)
+	h, err := NewHTTP(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, err error) {
+		t.Helper()
+		u := base + "manifest.json"
+		if err == nil || strings.Count(err.Error(), u) != 1 || strings.Contains(err.Error(), `Get "`) || strings.Count(err.Error(), "manifest.json") != 1 {
+			t.Errorf("%s: %v; want %s named once", what, err, u)
+		}
+		var ue *url.Error
+		var oe *net.OpError
+		if !errors.Is(err, ErrFetch) || !errors.As(err, &ue) || !errors.As(err, &oe) || errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: %v; want ErrFetch, a *url.Error and a *net.OpError underneath", what, err)
+		}
+	}
+	_, err = v.FetchManifest(bg, h)
+	check("FetchManifest(HTTP)", err)
+	_, err = h.Open(bg, "manifest.json")
+	check("HTTP.Open", err)
+	_, err = v.VerifyRelease(bg, h, ReleaseOptions{})
+	var se interface{ Unwrap() []error }
+	if errors.As(err, &se) && len(se.Unwrap()) == 1 {
+		err = se.Unwrap()[0] // the one failed check: "manifest manifest.json: …"
+	}
+	check("VerifyRelease(HTTP)", errors.Unwrap(err))
 }

@@ -401,7 +401,7 @@ func (v *Verifier) FetchRoots(ctx context.Context, loc Location) (*Verifier, err
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("verify: %s: %w", name, err)
+			return nil, fileError(name, err)
 		}
 		next, err := cur.verifyRoot(ctx, name, data)
 		if err != nil {
