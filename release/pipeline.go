@@ -140,28 +140,28 @@ func (p *Pipeline) Run(ctx context.Context, st *State) error {
 	st.Snapshot = st.Snapshot || p.Snapshot
 	for _, s := range p.Stages {
 		name := s.Name()
-		slog := log.With("stage", name)
+		stageLog := log.With("stage", name)
 		if slices.Contains(p.Skip, name) {
-			slog.Info("skip", "reason", "skipped by name")
+			stageLog.Info("skip", "reason", "skipped by name")
 			continue
 		}
 		if pub, ok := s.(Publishing); ok && pub.Publishes() && st.Snapshot {
-			slog.Info("skip", "reason", "snapshot")
+			stageLog.Info("skip", "reason", "snapshot")
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return &StageError{Stage: name, Err: err}
 		}
-		st.Log = slog
+		st.Log = stageLog
 		start := time.Now()
-		slog.Info("start")
+		stageLog.Info("start")
 		err := s.Run(ctx, st)
 		st.Log = nil
 		if err != nil {
-			slog.Error("failed", "err", err, "elapsed", time.Since(start).Round(time.Millisecond))
+			stageLog.Error("failed", "err", err, "elapsed", time.Since(start).Round(time.Millisecond))
 			return &StageError{Stage: name, Err: err}
 		}
-		slog.Info("done", "elapsed", time.Since(start).Round(time.Millisecond))
+		stageLog.Info("done", "elapsed", time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }
