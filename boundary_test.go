@@ -126,14 +126,15 @@ func TestForgeSDKBoundary(t *testing.T) {
 	}
 }
 
-// TestNameOnlyImports: release and publish/oci use the published layout's
-// names (package manifest owns them) and never link a forge SDK for them;
-// only publish/github and publish/gitea, which talk to the forges, do.
+// TestNameOnlyImports: release (and its leaf packages) and publish/oci use
+// the published layout's names (package manifest owns them) and never
+// link a forge SDK for them; only publish/github and publish/gitea, which
+// talk to the forges, do.
 func TestNameOnlyImports(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
 	}
-	for _, pkg := range []string{"./release", "./publish/oci", "./publish", "./verify"} {
+	for _, pkg := range []string{"./release/...", "./publish/oci", "./publish", "./verify"} {
 		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
 		if err != nil {
 			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)

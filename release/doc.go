@@ -219,6 +219,16 @@
 // [Sign], [UpdateManifest], [SignManifest], [VerifyStaged] and
 // [PublishStage]. Its failures wrap goreleaser.ErrImport.
 //
+// # Homebrew and Scoop
+//
+// Package release/tap writes a Homebrew cask and a Scoop app manifest
+// from the published, signed manifest, so only a published release
+// reaches a tap. With Config.Taps, [Prepare] checks the configuration
+// ([Config.Validate], as "Taps.<field>") and that each tap repository can
+// be cloned and pushed to (stage "tap-check") before the build; after
+// [Publish], call tap.Update, or append a [TapStage] to a publish's
+// stages.
+//
 // # Limits and concurrency
 //
 // Builds and archives run [DefaultParallel] at a time unless a stage's

@@ -59,23 +59,3 @@ func ExampleLinuxPackages() {
 	// package hello_1.2.0_x86_64.apk
 	// true [Maintainer Description License]
 }
-
-// Update a Homebrew tap and a Scoop bucket after the release is
-// published: both files come from the signed manifest the destination
-// serves, and a re-run changes nothing.
-func ExampleUpdateTaps() {
-	pub, _ := os.ReadFile("cosign.pub")
-	res, err := release.UpdateTaps(context.Background(), release.TapConfig{
-		Project: "hello", BaseURL: "https://releases.example.com/hello", Keys: [][]byte{pub},
-		Homebrew:    &release.TapRepo{URL: "git@github.com:example/homebrew-tap.git"},
-		Scoop:       &release.TapRepo{URL: "git@github.com:example/scoop-bucket.git"},
-		Description: "Says hello.", Homepage: "https://example.com/hello", License: "MIT",
-	})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	for _, u := range res.Updates {
-		fmt.Println(u.File, u.Changed)
-	}
-}

@@ -1,32 +1,20 @@
 package release
 
 import (
-	"bytes"
 	"context"
 	"os/exec"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/relkit/relkit/internal/gitcmd"
 )
 
-// GitError reports a git command that failed.
-type GitError struct {
-	Args   []string
-	Stderr string
-	Err    error
-}
-
-// Error implements the error interface.
-func (e *GitError) Error() string {
-	msg := "git " + strings.Join(e.Args, " ") + ": " + e.Err.Error()
-	if s := strings.TrimSpace(e.Stderr); s != "" {
-		msg += ": " + s
-	}
-	return msg
-}
-
-// Unwrap returns the underlying error (often an *exec.ExitError).
-func (e *GitError) Unwrap() error { return e.Err }
+// GitError reports a git command that failed: its fields are Args (git's
+// arguments), Stderr (the end of git's standard error, at most 2 KiB) and
+// Err (the cause, often an *exec.ExitError); Unwrap returns Err. The
+// release/tap package's errors wrap the same type.
+type GitError = gitcmd.Error
 
 // git runs the real git binary in a directory.
 type git struct {
@@ -35,23 +23,12 @@ type git struct {
 }
 
 func (g git) cmd(ctx context.Context, args ...string) *exec.Cmd {
-	c := exec.CommandContext(ctx, "git", args...)
-	c.Dir = g.dir
-	if len(g.env) > 0 {
-		c.Env = append(c.Environ(), g.env...)
-	}
-	return c
+	return gitcmd.Git{Dir: g.dir, Env: g.env}.Cmd(ctx, args...)
 }
 
 // run returns git's stdout without the trailing newline.
 func (g git) run(ctx context.Context, args ...string) (string, error) {
-	var stdout, stderr bytes.Buffer
-	c := g.cmd(ctx, args...)
-	c.Stdout, c.Stderr = &stdout, &stderr
-	if err := c.Run(); err != nil {
-		return "", &GitError{Args: args, Stderr: lastBytes(stderr.String(), 2048), Err: err}
-	}
-	return strings.TrimRight(stdout.String(), "\n"), nil
+	return gitcmd.Git{Dir: g.dir, Env: g.env}.Run(ctx, args...)
 }
 
 func (g git) isRepo(ctx context.Context) bool {
@@ -75,9 +52,4 @@ func (g git) commitTime(ctx context.Context, rev string) (time.Time, error) {
 	return time.Unix(sec, 0).UTC(), nil
 }
 
-func lastBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
-}
+func lastBytes(s string, n int) string { return gitcmd.LastBytes(s, n) }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/release/installsh"
+	"github.com/relkit/relkit/release/tap"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
 )
@@ -57,9 +58,10 @@ type Config struct {
 	// Taps, when set, is checked before the build (stage "tap-check":
 	// the configuration, and that each tap or bucket repository can be
 	// cloned and pushed to), so that a release whose taps cannot be
-	// updated fails before anything is built. Prepare writes no tap: run
-	// [UpdateTaps] (or append a [TapStage]) after [Publish].
-	Taps *TapConfig
+	// updated fails before anything is built. Its Project defaults to
+	// Project. Prepare writes no tap: run tap.Update (package
+	// release/tap) or append a [TapStage] after [Publish].
+	Taps *tap.Config
 	// Image, when set, builds a container image of the linux binaries and
 	// records its digests in the release (stage "image", [ImageBuild]);
 	// give the same ImageConfig to [PublishConfig.Image] to push it. Nil
@@ -141,8 +143,9 @@ func SourceDateFromEnv() (time.Time, error) {
 // Validate reports every problem of the configuration at once, each a
 // *ConfigError naming the Config field to fix (joined with errors.Join),
 // before anything is built: a required field missing for a stage that
-// will run, a bad version or channel, an install script that cannot be
-// rendered (InstallScript.BaseURL, ...), a signer that the self-updaters'
+// will run, a bad version or channel, a tap configuration Homebrew or
+// Scoop cannot take (Taps.Description, ...), an install script that
+// cannot be rendered (InstallScript.BaseURL, ...), a signer that the self-updaters'
 // pinned keys do not trust (ClientKeys). Prepare calls it first;
 // Pipeline, which only lays the stages out, checks less.
 func (c Config) Validate() error {
@@ -192,6 +195,15 @@ func (c Config) Validate() error {
 	}
 	if len(c.Signers) == 0 && !skipped("sign", "sign-manifest") {
 		bad("Signers", "no signing key (load one with sign.LoadSigner), or skip the \"sign\" and \"sign-manifest\" stages")
+	}
+	if c.Taps != nil {
+		tc := *c.Taps
+		if tc.Project == "" {
+			tc.Project = c.Project
+		}
+		if err := tc.Validate(); err != nil {
+			errs = append(errs, tapConfigError(err))
+		}
 	}
 	if c.InstallScript != nil && !skipped("installer") {
 		// Rendered now, so that a base URL or a name the script cannot
@@ -331,8 +343,8 @@ func (c Config) Pipeline() (*Pipeline, *State, error) {
 		if tc.Project == "" {
 			tc.Project = c.Project
 		}
-		if err := tc.check(); err != nil {
-			return nil, nil, err
+		if err := tc.Validate(); err != nil {
+			return nil, nil, tapConfigError(err)
 		}
 		stages = append(stages, &tapCheck{c: tc})
 	}

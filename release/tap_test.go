@@ -12,6 +12,7 @@ import (
 	"github.com/relkit/relkit/internal/testenv"
 	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/publish"
+	"github.com/relkit/relkit/release/tap"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
 )
@@ -45,7 +46,7 @@ func head(t *testing.T, repo string) string {
 // publishedRelease prepares release 1.2.0 for allTargets (fake binaries)
 // and publishes it into a directory; it returns the published root, the
 // trusted key and the staged state.
-func publishedRelease(t *testing.T, taps *TapConfig) (string, []byte, *State) {
+func publishedRelease(t *testing.T, taps *tap.Config) (string, []byte, *State) {
 	t.Helper()
 	signer, pub := newSigner(t)
 	r := releaseRepo(t, "v1.2.0")
@@ -76,113 +77,19 @@ func publishedRelease(t *testing.T, taps *TapConfig) (string, []byte, *State) {
 	return pubDir, pub, st
 }
 
-func tapConfig(pubDir string, pub []byte, brew, scoop string) TapConfig {
-	return TapConfig{
+func tapConfig(pubDir string, pub []byte, brew, scoop string) tap.Config {
+	return tap.Config{
 		Project: "hello", BaseURL: "https://releases.example.com/hello", Remote: verify.Dir(pubDir), Keys: [][]byte{pub},
-		Homebrew:    &TapRepo{URL: brew},
-		Scoop:       &TapRepo{URL: scoop},
+		Homebrew:    &tap.Repo{URL: brew},
+		Scoop:       &tap.Repo{URL: scoop},
 		Description: "Says hello.", Homepage: "https://example.com/hello", License: "MIT",
 	}
 }
 
-// TestUpdateTaps: after the publish, UpdateTaps writes Casks/hello.rb and
-// bucket/hello.json from the signed published manifest (every URL and
-// SHA-256 the manifest's), commits and pushes them to the tap and bucket
-// repositories (local paths); the cask passes `ruby -c` and has the
-// stanzas Homebrew's Cask Cookbook requires, the Scoop manifest the
-// fields Scoop's app manifest reference requires; a re-run changes
-// nothing; and a version that was never published reaches no tap.
-func TestUpdateTaps(t *testing.T) {
-	ruby := testenv.Tool(t, "ruby")
-	brew, scoop := bareRepo(t), bareRepo(t)
-	pubDir, pub, st := publishedRelease(t, nil)
-	c := tapConfig(pubDir, pub, brew, scoop)
-	res, err := UpdateTaps(t.Context(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Version != "1.2.0" || len(res.Updates) != 2 || !res.Updates[0].Changed || !res.Updates[1].Changed {
-		t.Fatalf("result %+v", res)
-	}
-	m, err := manifest.LoadFile(filepath.Join(pubDir, ManifestFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rel, _ := m.Release("1.2.0")
-	art := func(os, arch string) manifest.Artifact {
-		for _, a := range rel.Artifacts {
-			if a.OS == os && a.Arch == arch && a.Kind == manifest.KindArchive {
-				return a
-			}
-		}
-		t.Fatalf("no %s/%s archive", os, arch)
-		return manifest.Artifact{}
-	}
-
-	cask := show(t, brew, "Casks/hello.rb")
-	t.Logf("Casks/hello.rb:\n%s", cask)
-	caskFile := filepath.Join(t.TempDir(), "hello.rb")
-	os.WriteFile(caskFile, []byte(cask), 0o644)
-	if out, err := exec.Command(ruby, "-c", caskFile).CombinedOutput(); err != nil || !strings.Contains(string(out), "Syntax OK") {
-		t.Fatalf("ruby -c: %v %s", err, out)
-	}
-	for _, want := range []string{`cask "hello" do`, `version "1.2.0"`, `name "hello"`, `desc "Says hello."`,
-		`homepage "https://example.com/hello"`, `binary "hello"`, "on_macos do", "on_linux do", "on_arm do", "on_intel do"} {
-		if !strings.Contains(cask, want) {
-			t.Errorf("cask lacks %q", want)
-		}
-	}
-	for _, p := range [][2]string{{"darwin", "arm64"}, {"linux", "amd64"}, {"linux", "arm64"}} {
-		a := art(p[0], p[1])
-		if !strings.Contains(cask, `sha256 "`+a.SHA256+`"`+"\n      url \"https://releases.example.com/hello/"+a.Path+`"`) {
-			t.Errorf("cask lacks the url and sha256 of %s", a.Name)
-		}
-	}
-
-	var sm map[string]any
-	if err := json.Unmarshal([]byte(show(t, scoop, "bucket/hello.json")), &sm); err != nil {
-		t.Fatal(err)
-	}
-	win := art("windows", "amd64")
-	a64, _ := sm["architecture"].(map[string]any)["64bit"].(map[string]any)
-	if sm["version"] != "1.2.0" || sm["description"] != "Says hello." || sm["homepage"] != "https://example.com/hello" ||
-		sm["license"] != "MIT" || sm["bin"] != "hello.exe" ||
-		a64["url"] != "https://releases.example.com/hello/"+win.Path || a64["hash"] != win.SHA256 {
-		t.Errorf("scoop manifest %v", sm)
-	}
-
-	// A re-run changes nothing.
-	heads := [2]string{head(t, brew), head(t, scoop)}
-	res, err = UpdateTaps(t.Context(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Updates[0].Changed || res.Updates[1].Changed || head(t, brew) != heads[0] || head(t, scoop) != heads[1] {
-		t.Errorf("a re-run changed the taps: %+v", res)
-	}
-
-	// A version the published manifest lacks (prepared, never
-	// published) reaches no tap.
-	c.Version = "1.3.0"
-	if _, err := UpdateTaps(t.Context(), c); !errors.Is(err, manifest.ErrNotFound) {
-		t.Errorf("an unpublished version: got %v, want ErrNotFound", err)
-	}
-	if head(t, brew) != heads[0] || head(t, scoop) != heads[1] {
-		t.Error("an unpublished version changed a tap")
-	}
-	// A manifest signed by another key reaches no tap either.
-	_, other := newSigner(t)
-	c.Version, c.Keys = "", [][]byte{other}
-	if _, err := UpdateTaps(t.Context(), c); !errors.Is(err, verify.ErrBadSignature) {
-		t.Errorf("a manifest not signed by the trusted key: got %v, want ErrBadSignature", err)
-	}
-	_ = st
-}
-
 // TestTapsCheckedBeforeBuild: a tap repository that cannot be cloned or
-// pushed to fails Prepare with a *TapError before anything is built, and
+// pushed to fails Prepare with a *tap.Error before anything is built, and
 // a configuration missing what Homebrew and Scoop require is a
-// *ConfigError from Config.Pipeline.
+// *ConfigError from Config.Pipeline naming the Config field.
 func TestTapsCheckedBeforeBuild(t *testing.T) {
 	testenv.Tool(t, "git")
 	dist := t.TempDir()
@@ -191,23 +98,24 @@ func TestTapsCheckedBeforeBuild(t *testing.T) {
 	cfg := Config{Project: "hello", Dist: dist, Repo: releaseRepo(t, "v1.2.0").dir, Version: "1.2.0", Prebuilt: fakeBinaries(t), Taps: &c, Logger: testLogger(t),
 		Repository: "git+https://example.com/hello", Signers: []sign.Signer{signer}} // valid but for the taps
 	_, err := Prepare(t.Context(), cfg)
-	var te *TapError
+	var te *tap.Error
 	var se *StageError
 	if !errors.As(err, &te) || !errors.As(err, &se) || se.Stage != "tap-check" {
-		t.Fatalf("got %v, want a *TapError from the tap-check stage", err)
+		t.Fatalf("got %v, want a *tap.Error from the tap-check stage", err)
 	}
 	if entries, _ := os.ReadDir(filepath.Join(dist, "release")); len(entries) != 0 {
 		t.Errorf("something was staged: %v", entries)
 	}
 	bad := c
 	bad.Description = ""
-	if _, _, err := (Config{Project: "hello", Prebuilt: fakeBinaries(t), Taps: &bad}).Pipeline(); !errors.As(err, new(*ConfigError)) {
-		t.Errorf("no description: got %v, want a *ConfigError", err)
+	var ce *ConfigError
+	if _, _, err := (Config{Project: "hello", Prebuilt: fakeBinaries(t), Taps: &bad}).Pipeline(); !errors.As(err, &ce) || ce.Field != "Taps.Description" {
+		t.Errorf("no description: got %v, want a *ConfigError for Taps.Description", err)
 	}
 	bad = c
 	bad.BaseURL = "http://releases.example.com"
-	if _, _, err := (Config{Project: "hello", Prebuilt: fakeBinaries(t), Taps: &bad}).Pipeline(); !errors.As(err, new(*ConfigError)) {
-		t.Errorf("plain http base URL: got %v, want a *ConfigError", err)
+	if _, _, err := (Config{Project: "hello", Prebuilt: fakeBinaries(t), Taps: &bad}).Pipeline(); !errors.As(err, &ce) || ce.Field != "Taps.BaseURL" {
+		t.Errorf("plain http base URL: got %v, want a *ConfigError for Taps.BaseURL", err)
 	}
 	// Both repositories usable: the check passes and pushes nothing.
 	good := tapConfig("", []byte("unused"), bareRepo(t), bareRepo(t))
@@ -216,5 +124,40 @@ func TestTapsCheckedBeforeBuild(t *testing.T) {
 	}
 	if h := head(t, good.Homebrew.URL); h != "" {
 		t.Errorf("Check pushed %s", h)
+	}
+}
+
+// TestTapStage: appended to a publish's stages, the taps stage writes the
+// cask and the Scoop manifest of the state's version from the published
+// manifest; a snapshot skips it; a version that was staged but not
+// published reaches no tap.
+func TestTapStage(t *testing.T) {
+	testenv.Tool(t, "git")
+	brew, scoop := bareRepo(t), bareRepo(t)
+	pubDir, pub, st := publishedRelease(t, nil)
+	c := tapConfig(pubDir, pub, brew, scoop)
+	c.Project = "" // the state's
+	stage := &TapStage{Config: c}
+	snap := *st
+	if err := (&Pipeline{Stages: []Stage{stage}, Snapshot: true}).Run(t.Context(), &snap); err != nil || head(t, brew) != "" {
+		t.Fatalf("snapshot: %v, tap head %q", err, head(t, brew))
+	}
+	if err := (&Pipeline{Stages: []Stage{stage}, Logger: testLogger(t)}).Run(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	if cask := show(t, brew, "Casks/hello.rb"); !strings.Contains(cask, `version "1.2.0"`) {
+		t.Errorf("cask:\n%s", cask)
+	}
+	var sm map[string]any
+	if err := json.Unmarshal([]byte(show(t, scoop, "bucket/hello.json")), &sm); err != nil || sm["version"] != "1.2.0" {
+		t.Errorf("scoop manifest %v, %v", sm, err)
+	}
+	heads := [2]string{head(t, brew), head(t, scoop)}
+	st.Version = manifest.MustParseVersion("1.3.0")
+	if err := (&Pipeline{Stages: []Stage{stage}, Logger: testLogger(t)}).Run(t.Context(), st); !errors.Is(err, manifest.ErrNotFound) {
+		t.Errorf("an unpublished version: %v, want ErrNotFound", err)
+	}
+	if head(t, brew) != heads[0] || head(t, scoop) != heads[1] {
+		t.Error("an unpublished version changed a tap")
 	}
 }

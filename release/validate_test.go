@@ -9,6 +9,7 @@ import (
 
 	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/release/installsh"
+	"github.com/relkit/relkit/release/tap"
 	"github.com/relkit/relkit/sign"
 )
 
@@ -129,5 +130,23 @@ func TestConfigValidateInstallScript(t *testing.T) {
 		if errors.As(e, &ce) && strings.HasPrefix(ce.Field, "InstallScript") {
 			t.Errorf("no signer: %v", e)
 		}
+	}
+}
+
+// TestConfigValidateTaps: a tap configuration missing what Homebrew and
+// Scoop require is reported by Validate with the other problems, naming
+// the Config field.
+func TestConfigValidateTaps(t *testing.T) {
+	err := Config{Project: "hello", Version: "bad", Prebuilt: fakeBinaries(t),
+		Taps: &tap.Config{BaseURL: "https://releases.example.com/hello", Keys: [][]byte{[]byte("k")}, Homebrew: &tap.Repo{URL: "x"}, Homepage: "https://example.com"}}.Validate()
+	got := map[string]bool{}
+	for _, e := range flatten(err) {
+		var ce *ConfigError
+		if errors.As(e, &ce) {
+			got[ce.Field] = true
+		}
+	}
+	if !got["Taps.Description"] || !got["Version"] {
+		t.Errorf("Validate: %v, want problems for Taps.Description and Version", err)
 	}
 }

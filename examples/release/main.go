@@ -56,6 +56,7 @@ import (
 	"github.com/relkit/relkit/publish/oci"
 	"github.com/relkit/relkit/publish/s3"
 	"github.com/relkit/relkit/release"
+	"github.com/relkit/relkit/release/tap"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
 )
@@ -156,9 +157,9 @@ func run(ctx context.Context) error {
 		pkgs = &release.LinuxPackages{Formats: list(*packages), Maintainer: *maintainer, Description: *description,
 			License: *license, Homepage: *homepage, Depends: list(*depends)}
 	}
-	var taps *release.TapConfig
+	var taps *tap.Config
 	if *homebrewTap != "" || *scoopBucket != "" {
-		taps = &release.TapConfig{Project: *project, BaseURL: *baseURL, Remote: remote, Keys: [][]byte{pub},
+		taps = &tap.Config{Project: *project, BaseURL: *baseURL, Remote: remote, Keys: [][]byte{pub},
 			Description: *description, Homepage: *homepage, License: *license}
 		if taps.Homebrew, err = tapRepo(*homebrewTap, *githubAPI); err != nil {
 			return err
@@ -227,7 +228,7 @@ func run(ctx context.Context) error {
 		// After the commit point, from the manifest the destination now
 		// serves: a failed publish never reaches a tap.
 		taps.Remote, taps.Version = remote, st.Version.String()
-		res, err := release.UpdateTaps(ctx, *taps)
+		res, err := tap.Update(ctx, *taps)
 		if err != nil {
 			return err
 		}
@@ -368,13 +369,13 @@ func location(s string) (verify.Location, error) {
 
 // tapRepo is the tap or bucket named by a flag: a git repository, or
 // github:OWNER/REPO written through the contents API.
-func tapRepo(s, githubAPI string) (*release.TapRepo, error) {
+func tapRepo(s, githubAPI string) (*tap.Repo, error) {
 	if s == "" {
 		return nil, nil
 	}
 	repo, ok := strings.CutPrefix(s, "github:")
 	if !ok {
-		return &release.TapRepo{URL: s}, nil
+		return &tap.Repo{URL: s}, nil
 	}
 	owner, name, ok := strings.Cut(repo, "/")
 	if !ok {
@@ -388,5 +389,5 @@ func tapRepo(s, githubAPI string) (*release.TapRepo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &release.TapRepo{URL: "https://github.com/" + repo, Writer: w}, nil
+	return &tap.Repo{URL: "https://github.com/" + repo, Writer: w}, nil
 }

@@ -13,9 +13,9 @@ import (
 )
 
 // Contents writes files into a GitHub repository through the contents
-// API, one commit per changed file: how release.UpdateTaps updates a
-// Homebrew tap or a Scoop bucket hosted on GitHub without a git client.
-// It implements the release package's tap writer (WriteFile).
+// API, one commit per changed file: how tap.Update (package release/tap)
+// updates a Homebrew tap or a Scoop bucket hosted on GitHub without a git
+// client. It implements tap.Writer (WriteFile).
 type Contents struct {
 	store *Store
 	// Branch is the branch written to ("" is the repository's default).
