@@ -185,7 +185,7 @@ type faultStore struct {
 
 type err503 struct{}
 
-func (err503) Error() string   { return "503 Service Unavailable (injected)" }
+func (err503) Error() string       { return "503 Service Unavailable (injected)" }
 func (err503) HTTPStatusCode() int { return 503 }
 
 func (f *faultStore) hit(op, name string) error {
@@ -374,4 +374,56 @@ func TestAttack17ThreeRacingPublishersIntoShards(t *testing.T) {
 		t.Logf("trial %d: %d verified reads", trial, reads.Load())
 	}
 	_ = fmt.Sprint
+}
+
+// attack17 (held): a yank of a release deep in a shard (which rewrites
+// that shard) killed after each of its writes: the index verifies and
+// the release is found after each kill (yanked or not yet), and a re-run
+// of the yank converges to an index that says yanked, in step with
+// manifest.json.
+func TestAttack17KilledYankConverges(t *testing.T) {
+	s, pub := newSigner(t)
+	keys, signers := [][]byte{pub}, []sign.Signer{s}
+	ring, _ := verify.NewKeyRing(pub)
+	const history = 300
+	yank := func(store publish.Store) error {
+		p, _ := publish.New(store, publish.WithRetry(publish.RetryPolicy{Attempts: 2, InitialDelay: time.Millisecond, MaxDelay: time.Millisecond}))
+		_, err := Yank(t.Context(), AmendConfig{Project: "hello", Publisher: p, Keys: keys, Signers: signers}, "0.1.7", "bad")
+		return err
+	}
+	probe, _ := dirStore(t)
+	seedHistory(t, probe, s, pub, history)
+	counter := &killAtPut{Store: probe, n: 1 << 30}
+	if err := yank(counter); err != nil {
+		t.Fatal(err)
+	}
+	total := counter.puts.Load()
+	t.Logf("%d writes: %v", total, counter.names)
+	for n := int64(0); n < total; n++ {
+		store, loc := dirStore(t)
+		seedHistory(t, store, s, pub, history)
+		killed := &killAtPut{Store: store, n: n}
+		if err := yank(killed); !errors.Is(err, errKilledTest) {
+			t.Fatalf("kill after write %d: %v", n, err)
+		}
+		v, _ := verify.NewVerifier(ring, verify.WithProject("hello"))
+		ix, err := v.FetchIndex(t.Context(), loc)
+		if err != nil {
+			t.Fatalf("kill after write %d (%s): %v", n, lastName(killed.names), err)
+		}
+		if _, ok, err := verify.FetchRelease(t.Context(), loc, ix, "0.1.7"); err != nil || !ok {
+			t.Fatalf("kill after write %d: 0.1.7: %v %v", n, ok, err)
+		}
+		if err := yank(store); err != nil {
+			t.Fatalf("re-run after a kill after write %d: %v", n, err)
+		}
+		checkRoot(t, loc, pub)
+		ix, err = v.FetchIndex(t.Context(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, ok, err := verify.FetchRelease(t.Context(), loc, ix, "0.1.7"); err != nil || !ok || r.Status != manifest.StatusYanked {
+			t.Fatalf("after the re-run (kill after write %d): %+v %v %v", n, r, ok, err)
+		}
+	}
 }

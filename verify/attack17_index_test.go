@@ -191,7 +191,7 @@ func a17Same(t *testing.T, q manifest.Query, want manifest.Selection, werr error
 // the same with one index reused across every query.
 func TestAttack17SelectReleaseMatchesWholeManifest(t *testing.T) {
 	k := newKey(t, "p256")
-	for _, seed := range []uint64{1, 2, 3} {
+	for _, seed := range []uint64{1, 2} {
 		m := a17History(t, 700, seed)
 		loc := a17Publish(t, k, m, nil)
 		v := verifier(t, ring(t, k), WithProject("hello"))
