@@ -113,7 +113,7 @@ func (in *Installer) resolve(ctx context.Context, q manifest.Query) (*plan, erro
 // returns the releases it read as a manifest, for the checks that follow.
 func (in *Installer) selectRelease(ctx context.Context, src fetcher, loc location, v *verify.Verifier, q manifest.Query) (*manifest.Manifest, manifest.Selection, error) {
 	ix, err := v.FetchIndex(ctx, loc)
-	if absent(err) {
+	if errors.Is(err, verify.ErrIndexNotPublished) {
 		m, err := v.FetchManifest(ctx, loc)
 		if err != nil {
 			return nil, manifest.Selection{}, verificationError(src.name(verify.ManifestFile), err)
@@ -145,16 +145,6 @@ func (in *Installer) selectRelease(ctx context.Context, src fetcher, loc locatio
 		}
 	}
 	return ix.Manifest(), sel, nil
-}
-
-// absent reports whether err says a file is not there: a 404, or the 403
-// a public bucket without list permission answers for a missing key.
-func absent(err error) bool {
-	if errors.Is(err, fs.ErrNotExist) {
-		return true
-	}
-	var he *HTTPError
-	return errors.As(err, &he) && he.StatusCode == 403
 }
 
 // maxMetadata bounds one metadata file read through a location:

@@ -5,10 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -71,7 +71,9 @@ type Index struct {
 	// version ranges are disjoint and below every release of Releases.
 	Shards []ShardRef `json:"shards,omitempty"`
 
-	loaded []bool // per Shards entry: added with AddShard
+	loaded []bool            // per Shards entry: added with AddShard
+	paths  map[string]string // artifact path -> version, of the releases held (built by AddShard)
+	scan   *rangeScan        // the last range query's scan (see rangeBest)
 }
 
 // ShardRef is the index's commitment to one shard.
@@ -351,42 +353,80 @@ func (ix *Index) AddShard(path string, data []byte) error {
 		}
 		prev = v
 	}
-	// Validate the union: order, duplicates, paths and the pointers that
-	// land in this shard.
-	merged := ix.view()
-	merged.Releases = mergeNewestFirst(ix.Releases, sh.Releases)
+	// The shard's own releases (order, duplicates, fields, paths among
+	// themselves), then what crosses into the rest: paths already used,
+	// and the channels and aliases whose version lies in this shard's
+	// range. Each AddShard costs the shard's size, not the history's.
 	var p problems
-	covered := func(v Version) bool {
-		for j, s := range ix.Shards {
-			if j == i || ix.loaded[j] {
-				continue
-			}
-			ov, e1 := ParseVersion(s.Oldest)
-			nv, e2 := ParseVersion(s.Newest)
-			if e1 == nil && e2 == nil && Compare(v, ov) >= 0 && Compare(v, nv) <= 0 {
-				return true
-			}
-		}
-		return false
-	}
-	merged.validate(&p, covered)
+	own := &Manifest{Schema: Schema, Project: ix.Project, Releases: sh.Releases}
+	own.validate(&p, nil)
 	if len(p) > 0 {
 		return &ShardError{Path: path, Reason: "invalid", Err: &ValidationError{Problems: p}}
 	}
-	ix.Releases = merged.Releases
+	if ix.paths == nil {
+		ix.paths = make(map[string]string, 10*len(ix.Releases))
+		for _, r := range ix.Releases {
+			for _, a := range r.Artifacts {
+				if a.Path != "" {
+					ix.paths[a.Path] = r.Version
+				}
+			}
+		}
+	}
+	for _, r := range sh.Releases {
+		for _, a := range r.Artifacts {
+			if other, dup := ix.paths[a.Path]; dup && a.Path != "" {
+				p.add("releases", "%s: artifact path %q is also used by release %s", r.Version, a.Path, other)
+			}
+		}
+	}
+	lo, _ := ParseVersion(ref.Oldest)
+	hi, _ := ParseVersion(ref.Newest)
+	byVersion := make(map[string]*Release, len(sh.Releases))
+	for j := range sh.Releases {
+		v, _ := ParseVersion(sh.Releases[j].Version)
+		byVersion[precedenceKey(v)] = &sh.Releases[j]
+	}
+	checkPointer := func(field, version string, alias bool) {
+		v, err := ParseVersion(version)
+		if err != nil || Compare(v, lo) < 0 || Compare(v, hi) > 0 {
+			return // not this shard's
+		}
+		r, ok := byVersion[precedenceKey(v)]
+		switch {
+		case !ok:
+			p.add(field, "points at %q, which is not a release", version)
+		case r.Status == StatusYanked:
+			p.add(field, "points at yanked release %s", version)
+		case alias && v.IsPrerelease():
+			p.add(field, "points at pre-release %s", version)
+		}
+	}
+	for _, name := range sortedKeys(ix.Channels) {
+		checkPointer("channels."+name, ix.Channels[name], false)
+	}
+	for _, name := range sortedKeys(ix.Aliases) {
+		checkPointer("aliases."+name, ix.Aliases[name], true)
+	}
+	if len(p) > 0 {
+		return &ShardError{Path: path, Reason: "invalid", Err: &ValidationError{Problems: p}}
+	}
+	for _, r := range sh.Releases {
+		for _, a := range r.Artifacts {
+			if a.Path != "" {
+				ix.paths[a.Path] = r.Version
+			}
+		}
+	}
+	// Splice: the ranges are disjoint and newest first, so the shard
+	// goes in one piece before the first release older than its oldest.
+	at := sort.Search(len(ix.Releases), func(k int) bool {
+		v, err := ParseVersion(ix.Releases[k].Version)
+		return err == nil && Compare(v, lo) < 0
+	})
+	ix.Releases = slices.Insert(ix.Releases, at, sh.Releases...)
 	ix.loaded[i] = true
 	return nil
-}
-
-// mergeNewestFirst merges two version-sorted (newest first) release lists
-// whose ranges do not overlap.
-func mergeNewestFirst(a, b []Release) []Release {
-	out := make([]Release, 0, len(a)+len(b))
-	out = append(out, a...)
-	out = append(out, b...)
-	m := &Manifest{Releases: out}
-	m.sortReleases()
-	return m.Releases
 }
 
 // ParseShard decodes a shard. It refuses other schemas with a
@@ -473,19 +513,17 @@ func (ix *Index) Select(q Query) (Selection, error) {
 		}
 		return view.Select(q)
 	}
-	sel, err := view.Select(q)
 	// A range: shards are disjoint and ordered, so a match is final
-	// unless a shard not added yet holds newer versions than it.
-	var nm *NoMatchError
-	if err != nil && !errors.As(err, &nm) {
-		return sel, err
-	}
-	var best Version
-	if err == nil {
-		best, _ = ParseVersion(sel.Release.Version)
+	// unless a shard not added yet holds newer versions than it. The
+	// releases are scanned once per query however many rounds it takes
+	// (the scan state is kept between calls), then Manifest.Select gives
+	// the answer, with its reasons, over everything read.
+	best, err := ix.rangeBest(q)
+	if err != nil {
+		return Selection{}, err
 	}
 	for i, s := range ix.Shards {
-		if ix.loaded != nil && ix.loaded[i] {
+		if ix.loaded[i] {
 			continue
 		}
 		nv, perr := ParseVersion(s.Newest)
@@ -496,7 +534,119 @@ func (ix *Index) Select(q Query) (Selection, error) {
 			return Selection{}, &ShardNeededError{Shard: s}
 		}
 	}
-	return sel, err
+	return view.Select(q)
+}
+
+// rangeScan is what rangeBest has scanned for one range query.
+type rangeScan struct {
+	query   string
+	head    bool   // the index's own releases scanned
+	scanned []bool // per Shards entry
+	best    Version
+}
+
+// rangeBest returns the newest release Select could choose for the range
+// query q among the releases held now (the zero Version when none),
+// scanning only those not scanned for q before.
+func (ix *Index) rangeBest(q Query) (Version, error) {
+	c, err := ParseConstraint(q.Constraint)
+	if err != nil {
+		return Version{}, err
+	}
+	if q.Platform.OS != "" || q.Platform.Arch != "" {
+		o, err := NormalizeOS(q.Platform.OS)
+		if err != nil {
+			return Version{}, err
+		}
+		a, err := NormalizeArch(q.Platform.Arch)
+		if err != nil {
+			return Version{}, err
+		}
+		q.Platform = Platform{OS: o, Arch: a}
+	}
+	kinds := q.Kinds
+	if len(kinds) == 0 {
+		kinds = []Kind{KindArchive, KindBinary}
+	}
+	key := fmt.Sprintf("%s|%v|%s|%v", q.Constraint, q.Prerelease, q.Platform, kinds)
+	if len(ix.loaded) != len(ix.Shards) {
+		ix.loaded = make([]bool, len(ix.Shards))
+	}
+	if ix.scan == nil || ix.scan.query != key {
+		ix.scan = &rangeScan{query: key, scanned: make([]bool, len(ix.Shards))}
+	}
+	sc := ix.scan
+	consider := func(rs []Release) {
+		for i := range rs {
+			r := &rs[i]
+			v, err := ParseVersion(r.Version)
+			if err != nil || (!sc.best.IsZero() && Compare(v, sc.best) <= 0) {
+				continue
+			}
+			if v.IsPrerelease() && !q.Prerelease {
+				continue
+			}
+			if !c.Check(v) && !(q.Prerelease && c.Check(releaseOf(v))) {
+				continue
+			}
+			if r.Status != StatusActive {
+				continue
+			}
+			if _, ok := pickArtifact(r, q.Platform, kinds); ok {
+				sc.best = v
+				return // newest first: the first match is this run's best
+			}
+		}
+	}
+	if !sc.head {
+		consider(ix.Releases[:ix.headLen()])
+		sc.head = true
+	}
+	for i := range ix.Shards {
+		if ix.loaded[i] && !sc.scanned[i] {
+			consider(ix.shardReleases(i))
+			sc.scanned[i] = true
+		}
+	}
+	return sc.best, nil
+}
+
+// headLen is the number of the index's own releases: those newer than
+// every shard (they come first in Releases).
+func (ix *Index) headLen() int {
+	if len(ix.Shards) == 0 {
+		return len(ix.Releases)
+	}
+	top, err := ParseVersion(ix.Shards[0].Newest)
+	if err != nil {
+		return len(ix.Releases)
+	}
+	return sort.Search(len(ix.Releases), func(k int) bool {
+		v, err := ParseVersion(ix.Releases[k].Version)
+		return err == nil && Compare(v, top) <= 0
+	})
+}
+
+// shardReleases returns the releases of the added shard i within
+// Releases.
+func (ix *Index) shardReleases(i int) []Release {
+	lo, err1 := ParseVersion(ix.Shards[i].Oldest)
+	hi, err2 := ParseVersion(ix.Shards[i].Newest)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	from := sort.Search(len(ix.Releases), func(k int) bool {
+		v, err := ParseVersion(ix.Releases[k].Version)
+		return err == nil && Compare(v, hi) <= 0
+	})
+	to := sort.Search(len(ix.Releases), func(k int) bool {
+		v, err := ParseVersion(ix.Releases[k].Version)
+		return err == nil && Compare(v, lo) < 0
+	})
+	if from > to {
+		return nil
+	}
+	return ix.Releases[from:to]
 }
 
 // Manifest returns the releases the index holds now (its own and those

@@ -310,6 +310,13 @@ func (p *Publisher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 	st := &runState{totalBytes: plan.UploadBytes(), totalFiles: len(plan.Steps)}
 	res := &Result{}
 	rootCommit := plan.hasManifest && !p.opts.noManifest
+	if rootCommit && plan.merge == nil {
+		// A staged manifest brings no index: refuse it at a v2
+		// destination before anything is uploaded.
+		if err := p.refuseIndexed(ctx); err != nil {
+			return nil, err
+		}
+	}
 	preflown := false
 	var first *merged // the preflight's merge, the commit's first attempt
 	var stage []int

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -469,7 +470,7 @@ func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc, first *merg
 			}
 			if files != nil && cur.m != nil {
 				if err := p.writeIndex(ctx, files.Index, cur.m.Serial); err != nil {
-					return nil, err
+					return nil, &IndexError{Serial: cur.m.Serial, Err: err}
 				}
 			}
 			return res, nil
@@ -521,7 +522,7 @@ func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc, first *merg
 			return nil, err
 		}
 		if err := p.writeIndex(ctx, files.Index, next.Serial); err != nil {
-			return nil, err
+			return nil, &IndexError{Serial: next.Serial, Err: err}
 		}
 		return res, nil
 	}
@@ -677,6 +678,11 @@ func (p *Publisher) refuseUnindexed(ctx context.Context, files *RootFiles) error
 	if files == nil || files.Manifest == nil || files.Index != nil {
 		return nil
 	}
+	return p.refuseIndexed(ctx)
+}
+
+// refuseIndexed is a *RootError when the destination has index.json.
+func (p *Publisher) refuseIndexed(ctx context.Context) error {
 	obj, err := p.remoteStat(ctx, IndexName)
 	if err != nil {
 		return err
@@ -711,26 +717,39 @@ func (p *Publisher) writeIndex(ctx context.Context, ix *SignedIndex, serial int6
 				return nil
 			}
 			data, err := p.readAll(ctx, IndexName, manifest.MaxIndexSize)
-			if errors.Is(err, ErrNotExist) {
+			switch {
+			case errors.Is(err, ErrNotExist):
 				continue
-			}
-			if err != nil && !errors.Is(err, manifest.ErrTooLarge) {
+			case errors.Is(err, manifest.ErrTooLarge):
+				data = nil // damaged: replaced below, at the revision Stat saw
+			case err != nil:
 				return err
-			}
-			if sha256Hex(data) == sum {
-				return nil
-			}
-			if obj.SHA256 != "" && obj.SHA256 != sha256Hex(data) {
-				continue // replaced between Stat and Open
-			}
-			obj.SHA256 = sha256Hex(data)
-			// A damaged index is replaced; a newer one stays.
-			if cur, err := manifest.ParseIndex(data); err == nil {
-				if cur.Serial >= serial {
+			default:
+				dsum := sha256Hex(data)
+				if dsum == sum {
 					return nil
 				}
-				for _, s := range cur.Shards {
-					have[s.Path] = true
+				if obj.SHA256 != "" && obj.SHA256 != dsum {
+					continue // replaced between Stat and Open
+				}
+				obj.SHA256 = dsum
+			}
+			if cur, err := manifest.ParseIndex(data); data != nil && err == nil {
+				if cur.Serial > serial {
+					// A newer publisher's index stays, unless it is ahead of
+					// the manifest now published (an index left from a
+					// history the destination was rolled back from).
+					ms, err := p.publishedSerial(ctx)
+					if err != nil {
+						return err
+					}
+					if ms >= cur.Serial {
+						return nil
+					}
+				} else {
+					for _, s := range cur.Shards {
+						have[s.Path] = true
+					}
 				}
 			}
 		}
@@ -767,5 +786,66 @@ func (p *Publisher) writeIndex(ctx context.Context, ix *SignedIndex, serial int6
 		}
 		return nil
 	}
-	return &RaceError{Attempts: maxIndexAttempts, Serial: serial, Err: fmt.Errorf("publish: %s kept changing while it was replaced: %w", IndexName, ErrChanged)}
+	return fmt.Errorf("%s kept changing while it was replaced (%d attempts): %w", IndexName, maxIndexAttempts, ErrChanged)
 }
+
+// publishedSerial reads the serial of the destination's manifest.json
+// from the start of the file (the encoding puts it third), without
+// decoding the whole history.
+func (p *Publisher) publishedSerial(ctx context.Context) (int64, error) {
+	var serial int64
+	err := p.retry(ctx, ManifestName, func(ctx context.Context) error {
+		rc, err := p.store.Open(ctx, ManifestName)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		dec := json.NewDecoder(io.LimitReader(rc, maxRootFile))
+		dec.UseNumber()
+		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+			return fmt.Errorf("%s: not a JSON object", ManifestName)
+		}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			if k == "serial" {
+				var n json.Number
+				if err := dec.Decode(&n); err != nil {
+					return err
+				}
+				serial, err = n.Int64()
+				return err
+			}
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return err
+			}
+		}
+		return fmt.Errorf("%s has no serial", ManifestName)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("publish: read the serial of %s: %w", ManifestName, err)
+	}
+	return serial, nil
+}
+
+// IndexError reports a publish that committed manifest.json (Serial) but
+// could not bring index.json up to date: clients that read manifest v2
+// do not see the change yet, and nothing is lost. Publish again: a re-run
+// of the same release, or the next publish, writes the index.
+type IndexError struct {
+	// Serial is the serial of the manifest that was committed.
+	Serial int64
+	// Err is the cause.
+	Err error
+}
+
+// Error implements error.
+func (e *IndexError) Error() string {
+	return fmt.Sprintf("publish: manifest.json serial %d is committed, but %s could not be brought up to date (v2 clients do not see it yet; publish again): %v", e.Serial, IndexName, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *IndexError) Unwrap() error { return e.Err }

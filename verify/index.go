@@ -12,6 +12,12 @@ import (
 // manifest.Index).
 const IndexFile = manifest.IndexFile
 
+// ErrIndexNotPublished is returned (wrapped) by FetchIndex when the location has no
+// index.json: a 404, or the 403 a public bucket without list permission
+// answers for a missing key. It is the only FetchIndex error after which
+// a client may read manifest.json instead.
+var ErrIndexNotPublished = errors.New("the location has no " + IndexFile)
+
 // VerifyIndex verifies index.json bytes as VerifyManifest verifies
 // manifest.json: the size limit, the threshold of signatures over exactly
 // these bytes, the parse and validation (manifest.ParseIndex and
@@ -45,7 +51,7 @@ func (v *Verifier) VerifyIndex(ctx context.Context, data []byte, sigs Signatures
 // of exactly those bytes (sigs/index.json.<sha256>.signatures.json or
 // .sig) and verifies it with VerifyIndex. A location without index.json
 // (published before manifest v2, or by a publisher that writes none)
-// gives an error wrapping ErrNotFound: read manifest.json with
+// gives an error wrapping ErrIndexNotPublished: read manifest.json with
 // FetchManifest instead, which is as strongly checked. An index that is
 // there but does not verify is an error like any other: never fall back
 // to manifest.json then.
@@ -55,6 +61,10 @@ func (v *Verifier) VerifyIndex(ctx context.Context, data []byte, sigs Signatures
 func (v *Verifier) FetchIndex(ctx context.Context, loc Location) (*manifest.Index, error) {
 	rv := &releaseRun{loc: loc}
 	data, err := rv.open(ctx, IndexFile, manifest.MaxIndexSize)
+	var he *HTTPError
+	if errors.Is(err, ErrNotFound) || errors.As(err, &he) && he.StatusCode == 403 {
+		return nil, fmt.Errorf("verify: %w: %w", ErrIndexNotPublished, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("verify: %s: %w", IndexFile, err)
 	}

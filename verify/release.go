@@ -467,11 +467,34 @@ func (rv *releaseRun) rootSigs(ctx context.Context, name string, data []byte) (S
 		s.Detached = det
 		return s, nil
 	}
-	legacy, err := rv.sigs(ctx, name, "")
+	legacy, err := rv.legacyRootSigs(ctx, name)
 	if s.Set != nil && legacy.Set == nil {
 		legacy.Set = s.Set
 	}
 	return legacy, err
+}
+
+// legacyRootSigs reads the legacy root signatures of name (name.sig and
+// the root signatures.json), a 403 counting as absent as for probe: a
+// bucket without list permission must end in "no signature", not in a
+// transport error a caller could take for a missing file.
+func (rv *releaseRun) legacyRootSigs(ctx context.Context, name string) (Signatures, error) {
+	var s Signatures
+	det, err := rv.probe(ctx, name+SignatureSuffix, MaxSignatureSize)
+	if err != nil {
+		return s, err
+	}
+	s.Detached = det
+	set, err := rv.probe(ctx, SignaturesFile, MaxSignaturesSize)
+	if err != nil {
+		return s, err
+	}
+	if set != nil {
+		if s.Set, err = ParseSignatureSet(set); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
 }
 
 // probe reads an optional content-addressed signature file. A 403 counts
