@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -75,6 +76,7 @@ type killAtPut struct {
 	publish.Store
 	n     int64
 	puts  atomic.Int64
+	mu    sync.Mutex // guards names: the publisher puts concurrently
 	names []string
 }
 
@@ -82,7 +84,9 @@ func (k *killAtPut) Put(ctx context.Context, name string, r *publish.Body, info 
 	if k.puts.Add(1) > k.n {
 		return errKilledTest
 	}
+	k.mu.Lock()
 	k.names = append(k.names, name)
+	k.mu.Unlock()
 	return k.Store.Put(ctx, name, r, info)
 }
 
