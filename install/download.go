@@ -317,7 +317,7 @@ func (d *downloader) attemptVerified(ctx context.Context, rel, name string, want
 	}
 	resumed = *done > 0
 	*validator = info.validator
-	if want.Size >= 0 && info.total >= 0 && info.total != want.Size {
+	if want.Size != verify.UnknownSize && info.total >= 0 && info.total != want.Size {
 		return resumed, &SizeError{Name: path.Base(rel), Want: want.Size, Got: info.total}
 	}
 	if want.Size > limit || info.total > limit {

@@ -13,15 +13,21 @@ import (
 	"github.com/relkit/relkit/manifest"
 )
 
+// UnknownSize is the Size of an Expected whose size is not known (a
+// SHA256SUMS entry carries none): only the digest is checked. A Size of 0
+// is a known size, that of an empty file.
+const UnknownSize = -1
+
 // Expected is what a file must be: its SHA-256 and, when known, its size.
 type Expected struct {
 	// Name names the file in errors.
 	Name string
 	// SHA256 is the expected lowercase (or uppercase) hex digest. Required.
 	SHA256 string
-	// Size is the expected size in bytes, or -1 when unknown (a
-	// SHA256SUMS entry carries no size). A known size also bounds the
-	// read: a longer stream fails as soon as it passes Size.
+	// Size is the expected size in bytes, or [UnknownSize] (-1). Zero is
+	// not "unknown": it is an empty file, and a longer one fails. A known
+	// size also bounds the read: a longer stream fails as soon as it
+	// passes Size. Any other negative value is refused.
 	Size int64
 }
 
@@ -30,21 +36,21 @@ func ExpectArtifact(a manifest.Artifact) Expected {
 	return Expected{Name: a.Name, SHA256: a.SHA256, Size: a.Size}
 }
 
-// ExpectChecksum returns what the checksums file says name is, with size
-// unknown (-1), or a *MissingEntryError.
+// ExpectChecksum returns what the checksums file says name is, with Size
+// UnknownSize, or a *MissingEntryError.
 func ExpectChecksum(sums *manifest.Checksums, name string) (Expected, error) {
 	e, ok := sums.Lookup(name)
 	if !ok {
 		return Expected{}, &MissingEntryError{Name: name, In: manifest.ChecksumsFile}
 	}
-	return Expected{Name: name, SHA256: e.SHA256, Size: -1}, nil
+	return Expected{Name: name, SHA256: e.SHA256, Size: UnknownSize}, nil
 }
 
 func (e Expected) check() error {
 	if !isHex64(strings.ToLower(e.SHA256)) {
 		return &FormatError{File: e.Name, Reason: fmt.Sprintf("expected sha256 %q is not 64 hex digits", e.SHA256)}
 	}
-	if e.Size < -1 {
+	if e.Size < 0 && e.Size != UnknownSize {
 		return &FormatError{File: e.Name, Reason: fmt.Sprintf("expected size %d is negative", e.Size)}
 	}
 	return nil
@@ -84,7 +90,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 	if r.err != nil {
 		return 0, r.err
 	}
-	if r.want.Size >= 0 {
+	if r.want.Size != UnknownSize {
 		// Read at most one byte past the expected size, so an endless
 		// stream is detected without reading it.
 		if rem := r.want.Size - r.n + 1; int64(len(p)) > rem {
@@ -95,7 +101,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 	if n > 0 {
 		r.h.Write(p[:n])
 		r.n += int64(n)
-		if r.want.Size >= 0 && r.n > r.want.Size {
+		if r.want.Size != UnknownSize && r.n > r.want.Size {
 			r.err = &SizeMismatchError{Name: r.want.Name, Want: r.want.Size, Got: r.n}
 			return 0, r.err
 		}
@@ -111,7 +117,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 }
 
 func (r *Reader) finish() error {
-	if r.want.Size >= 0 && r.n != r.want.Size {
+	if r.want.Size != UnknownSize && r.n != r.want.Size {
 		return &SizeMismatchError{Name: r.want.Name, Want: r.want.Size, Got: r.n}
 	}
 	if got := r.Sum(); got != r.wantSum {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/relkit/relkit/manifest"
 )
 
 func TestReaderAndVerifyFile(t *testing.T) {
@@ -140,5 +142,41 @@ func TestHTTPOptions(t *testing.T) {
 	}
 	if got := h.URL("1.2.0/SHA256SUMS"); got != "https://example.com/releases/1.2.0/SHA256SUMS" {
 		t.Errorf("URL = %s", got)
+	}
+}
+
+// TestExpectedSize: Size 0 means an empty file (a non-empty one fails),
+// UnknownSize skips the size check (the digest still decides), the size of
+// a SHA256SUMS entry is UnknownSize, and any other negative size is
+// refused (issue 16 item 8: -1 for unknown beside 0 for empty misled).
+func TestExpectedSize(t *testing.T) {
+	if UnknownSize != -1 {
+		t.Fatalf("UnknownSize = %d: the wire and every caller use -1", UnknownSize)
+	}
+	empty := Expected{Name: "empty", SHA256: sha256hex(nil), Size: 0}
+	if err := Verify(bg, strings.NewReader(""), empty); err != nil {
+		t.Errorf("empty file, Size 0: %v", err)
+	}
+	body := []byte("x")
+	var se *SizeMismatchError
+	if err := Verify(bg, bytes.NewReader(body), Expected{Name: "x", SHA256: sha256hex(body), Size: 0}); !errors.As(err, &se) || se.Want != 0 || se.Got != 1 {
+		t.Errorf("one byte, Size 0: %v; want a *SizeMismatchError (want 0, got 1)", err)
+	}
+	if err := Verify(bg, bytes.NewReader(body), Expected{Name: "x", SHA256: sha256hex(body), Size: UnknownSize}); err != nil {
+		t.Errorf("one byte, UnknownSize: %v", err)
+	}
+	if err := Verify(bg, strings.NewReader("y"), Expected{Name: "x", SHA256: sha256hex(body), Size: UnknownSize}); !errors.Is(err, ErrChecksumMismatch) {
+		t.Errorf("wrong byte, UnknownSize: %v; want ErrChecksumMismatch", err)
+	}
+	var fe *FormatError
+	if _, err := NewReader(bytes.NewReader(body), Expected{Name: "x", SHA256: sha256hex(body), Size: UnknownSize - 1}); !errors.As(err, &fe) {
+		t.Errorf("Size %d: %v; want a *FormatError", UnknownSize-1, err)
+	}
+	sums, err := manifest.ParseChecksums(strings.NewReader(sha256hex(body) + "  x\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := ExpectChecksum(sums, "x"); err != nil || e.Size != UnknownSize {
+		t.Errorf("ExpectChecksum: %+v, %v; want Size UnknownSize", e, err)
 	}
 }

@@ -578,7 +578,7 @@ func (rv *releaseRun) files(ctx context.Context) {
 			rep.add("checksum "+e.Name, &FormatError{File: manifest.ChecksumsFile, Reason: fmt.Sprintf("entry %q is not a plain file name", e.Name)}, "")
 			continue
 		}
-		want := Expected{Name: e.Name, SHA256: e.SHA256, Size: -1}
+		want := Expected{Name: e.Name, SHA256: e.SHA256, Size: UnknownSize}
 		if rv.rel != nil {
 			a, ok := inManifest[e.Name]
 			switch {
@@ -617,7 +617,7 @@ func (rv *releaseRun) files(ctx context.Context) {
 	rv.hashAll(ctx, jobs)
 	for _, j := range jobs {
 		detail := "sha256 " + strings.ToLower(j.want.SHA256)
-		if j.want.Size >= 0 {
+		if j.want.Size != UnknownSize {
 			detail += fmt.Sprintf(", %d bytes", j.want.Size)
 		}
 		rep.add("checksum "+j.name, j.err, detail)
