@@ -102,7 +102,8 @@ type Config struct {
 	// 0755.
 	Mode fs.FileMode
 	// LockWait is how long Install and Rollback wait for another install
-	// into Dir to finish. Default 0: fail at once with a *[LockedError].
+	// into Dir to finish; the wait is logged once ("waiting for the
+	// install lock"). Default 0: fail at once with a *[LockedError].
 	LockWait time.Duration
 
 	// Logger receives progress and warnings. Default nil: nothing is

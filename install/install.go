@@ -311,7 +311,7 @@ func (in *Installer) begin(ctx context.Context) (func(), []string, error) {
 	if err := in.sw.checkStateFiles(); err != nil {
 		return nil, nil, err
 	}
-	unlock, err := acquireLock(ctx, lockPath(in.cfg.Dir, in.primary()), in.cfg.LockWait, in.now)
+	unlock, err := acquireLock(ctx, lockPath(in.cfg.Dir, in.primary()), in.cfg.LockWait, in.now, in.log)
 	if err != nil {
 		return nil, nil, err
 	}

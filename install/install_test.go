@@ -391,7 +391,7 @@ func TestLockedInstallRefused(t *testing.T) {
 	f.release("1.0.0")
 	dir := t.TempDir()
 	in := f.installer(f.config(f.root, dir))
-	unlock, err := acquireLock(context.Background(), lockPath(dir, "hello"), 0, f.now.Local)
+	unlock, err := acquireLock(context.Background(), lockPath(dir, "hello"), 0, f.now.Local, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +18,9 @@ func lockInfo(now time.Time) string {
 }
 
 // acquireLock takes the install lock at path, waiting up to wait (0: fail
-// at once) for another holder. The returned func releases it.
-func acquireLock(ctx context.Context, path string, wait time.Duration, now func() time.Time) (func(), error) {
+// at once) for another holder, which it logs once to log (nil: nowhere).
+// The returned func releases it.
+func acquireLock(ctx context.Context, path string, wait time.Duration, now func() time.Time, log *slog.Logger) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, localErr("lock", path, err)
 	}
@@ -26,6 +28,7 @@ func acquireLock(ctx context.Context, path string, wait time.Duration, now func(
 		return nil, err
 	}
 	deadline := now().Add(wait)
+	waiting := false
 	for {
 		release, holder, err := tryLock(path, now())
 		if err == nil {
@@ -40,6 +43,10 @@ func acquireLock(ctx context.Context, path string, wait time.Duration, now func(
 		if wait <= 0 || now().After(deadline) {
 			return nil, &LockedError{Path: path, Holder: strings.TrimSpace(holder)}
 		}
+		if !waiting && log != nil {
+			log.Info("waiting for the install lock", "path", path, "holder", strings.TrimSpace(holder), "wait", wait)
+		}
+		waiting = true
 		t := time.NewTimer(100 * time.Millisecond)
 		select {
 		case <-ctx.Done():

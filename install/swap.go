@@ -615,7 +615,7 @@ func (in *Installer) DiscardJournal(ctx context.Context) (string, error) {
 	if _, err := in.sw.stateDir(); err != nil {
 		return "", err
 	}
-	unlock, err := acquireLock(ctx, lockPath(in.cfg.Dir, in.primary()), in.cfg.LockWait, in.now)
+	unlock, err := acquireLock(ctx, lockPath(in.cfg.Dir, in.primary()), in.cfg.LockWait, in.now, in.log)
 	if err != nil {
 		return "", err
 	}

@@ -3,6 +3,7 @@ package install
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -201,32 +202,51 @@ func TestConcurrentInstallsDoNotRace(t *testing.T) {
 	var once sync.Once
 	release := func() { once.Do(func() { close(hold) }) }
 	t.Cleanup(release) // before the server's Close (cleanups run last-in first-out)
+	downloading := make(chan struct{})
+	var started sync.Once
 	srv.setFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if strings.HasSuffix(r.URL.Path, ".tar.gz") {
+			started.Do(func() { close(downloading) })
 			<-hold // the first install sits in its download
 		}
 		return false
 	})
 	dir := t.TempDir()
-	install := func(wait time.Duration, errs chan<- error) {
+	install := func(wait time.Duration, log *slog.Logger, errs chan<- error) {
 		cfg := f.config(srv.URL, dir)
 		cfg.LockWait = wait
+		cfg.Logger = log
 		_, err := f.installer(cfg).Install(context.Background(), manifest.Query{}, Reinstall())
 		errs <- err
 	}
-	first := make(chan error, 1)
-	go install(0, first)
-	for len(srv.requests(".tar.gz")) == 0 { // the first holds the lock now
-		time.Sleep(5 * time.Millisecond)
+	bound := func(ch <-chan struct{}, what string) {
+		t.Helper()
+		select {
+		case <-ch:
+		case <-time.After(30 * time.Second):
+			t.Fatal(what)
+		}
 	}
+	first := make(chan error, 1)
+	go install(0, nil, first)
+	bound(downloading, "the first install never started its download") // it holds the lock now
 	second := make(chan error, 1)
-	install(0, second)
+	install(0, nil, second)
 	if err := <-second; !errors.Is(err, ErrLocked) {
 		t.Fatalf("second install: %v", err)
 	}
+	// The third waits for the lock: released only once it says so, so a
+	// LockWait that does not wait fails here rather than running late.
+	waitingForLock := make(chan struct{})
 	waiting := make(chan error, 1)
-	go install(30*time.Second, waiting)
-	time.Sleep(50 * time.Millisecond)
+	go install(30*time.Second, slog.New(&onMessage{msg: "waiting for the install lock", seen: waitingForLock}), waiting)
+	select {
+	case <-waitingForLock:
+	case err := <-waiting:
+		t.Fatalf("install with LockWait did not wait for the held lock: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("install with LockWait never said it was waiting for the lock")
+	}
 	release()
 	if err := <-first; err != nil {
 		t.Fatalf("first install: %v", err)
@@ -286,3 +306,21 @@ func TestCheckWarnsAboutAYankedInstall(t *testing.T) {
 		t.Fatalf("%+v", u)
 	}
 }
+
+// onMessage is a slog.Handler that closes seen at the first record with
+// the message msg.
+type onMessage struct {
+	msg  string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (h *onMessage) Enabled(context.Context, slog.Level) bool { return true }
+func (h *onMessage) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.once.Do(func() { close(h.seen) })
+	}
+	return nil
+}
+func (h *onMessage) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *onMessage) WithGroup(string) slog.Handler      { return h }

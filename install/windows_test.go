@@ -329,7 +329,7 @@ func TestWindowsLock(t *testing.T) {
 	in := f.installer(cfg)
 	lp := lockPath(dir, "hello.exe")
 
-	unlock, err := acquireLock(ctx, lp, 0, time.Now)
+	unlock, err := acquireLock(ctx, lp, 0, time.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -268,22 +267,53 @@ func TestCheckName(t *testing.T) {
 	}
 }
 
-// gate counts concurrent Puts.
+// gate counts concurrent Puts. The Puts of the artifact stage (the three
+// archives) wait for each other until want of them are in flight, or all
+// three have arrived, so that a bound of want is reached whatever the
+// scheduling; the other stages pass through, still counted.
 type gate struct {
 	publish.Store
-	cur, max atomic.Int32
+	want, total int // the bound under test; the archives in the stage
+
+	mu            sync.Mutex
+	cur, max, got int // Puts in flight, the most seen, archives arrived
+	met           chan struct{}
+}
+
+func newGate(s publish.Store, want, total int) *gate {
+	return &gate{Store: s, want: want, total: total, met: make(chan struct{})}
 }
 
 func (g *gate) Put(ctx context.Context, name string, r *publish.Body, info publish.PutInfo) error {
-	n := g.cur.Add(1)
-	defer g.cur.Add(-1)
-	for {
-		m := g.max.Load()
-		if n <= m || g.max.CompareAndSwap(m, n) {
-			break
+	archive := strings.HasSuffix(name, ".tar.gz") || strings.HasSuffix(name, ".zip")
+	g.mu.Lock()
+	g.cur++
+	g.max = max(g.max, g.cur)
+	if archive {
+		g.got++
+		if g.cur == g.want || g.got == g.total {
+			select {
+			case <-g.met:
+			default:
+				close(g.met)
+			}
 		}
 	}
-	time.Sleep(20 * time.Millisecond)
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		g.cur--
+		g.mu.Unlock()
+	}()
+	if archive {
+		select {
+		case <-g.met:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Second):
+			return fmt.Errorf("%s: only %d of %d Puts ever ran at once", name, g.max, g.want)
+		}
+	}
 	return g.Store.Put(ctx, name, r, info)
 }
 
@@ -291,12 +321,12 @@ func TestConcurrencyBound(t *testing.T) {
 	dir := t.TempDir()
 	publishtest.StageRelease(t, dir, publishtest.Release{})
 	for _, n := range []int{1, 2} {
-		g := &gate{Store: newDir(t)}
+		g := newGate(newDir(t), n, 3)
 		if _, err := newPub(t, g, publish.WithConcurrency(n)).Publish(context.Background(), dir); err != nil {
 			t.Fatal(err)
 		}
-		if got := g.max.Load(); int(got) != n {
-			t.Errorf("WithConcurrency(%d): at most %d concurrent Puts, want exactly %d (3 artifacts)", n, got, n)
+		if int(g.max) != n {
+			t.Errorf("WithConcurrency(%d): at most %d concurrent Puts, want exactly %d (3 artifacts)", n, g.max, n)
 		}
 	}
 }

@@ -1,12 +1,15 @@
 package githubtest_test
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -255,21 +258,36 @@ func TestAuth(t *testing.T) {
 	}
 }
 
+// TestShortUploadStoresNothing: an upload whose body ends before its
+// Content-Length (the client gave up) stores nothing. The body is cut by
+// half-closing the connection, so the server's answer, read before the
+// check, says that the handler has decided.
 func TestShortUploadStoresNothing(t *testing.T) {
 	srv := githubtest.NewServer(t)
 	id := srv.CreateRelease("acme", "hello", githubtest.Release{Tag: "v1", Draft: true})
-	pr, pw := io.Pipe()
-	go func() {
-		pw.Write([]byte("only part"))
-		pw.CloseWithError(fmt.Errorf("client gave up"))
-	}()
-	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/uploads/repos/acme/hello/releases/%d/assets?name=x", srv.URL, id), pr)
-	req.ContentLength = 100
-	req.Header.Set("Authorization", "token "+githubtest.Token)
-	if resp, err := http.DefaultClient.Do(req); err == nil {
-		resp.Body.Close()
+	u, err := url.Parse(fmt.Sprintf("%s/api/uploads/repos/acme/hello/releases/%d/assets?name=x", srv.URL, id))
+	if err != nil {
+		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // let the handler finish
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: token %s\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\nonly part",
+		u.RequestURI(), u.Host, githubtest.Token)
+	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a short upload: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("short upload: %s, want 400", resp.Status)
+	}
 	if n := len(srv.Releases("acme", "hello")[0].Assets); n != 0 {
 		t.Errorf("a short upload stored %d assets", n)
 	}
