@@ -26,6 +26,7 @@ type options struct {
 	Name, Body         string
 	TargetCommitish    string
 	Prerelease         bool
+	prereleaseSet      bool // WithPrerelease was given
 	MakeLatest         string
 	MaxRateLimitWait   time.Duration
 	PerPage            int
@@ -227,11 +228,11 @@ func WithTarget(commitish string) Option {
 
 // WithPrerelease marks a release the client creates as a pre-release (or
 // not, with false). Default: not a pre-release for [New]; for [NewRepo],
-// the release of [WithTag] follows this option and the other releases
-// are pre-releases when their version is.
+// a release is a pre-release when its version is one, and this option
+// decides it for the release of [WithTag] only.
 func WithPrerelease(pre bool) Option {
 	return func(o *options) error {
-		o.Prerelease, o.release = pre, true
+		o.Prerelease, o.prereleaseSet, o.release = pre, true, true
 		return nil
 	}
 }

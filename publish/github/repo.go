@@ -129,6 +129,8 @@ func (r *Repo) store(name string) (*Store, error) {
 	tag := r.opts.TagFor(v)
 	if tag != r.opts.Tag {
 		o.Name, o.Body, o.MakeLatest = tag, "", ""
+	}
+	if tag != r.opts.Tag || !r.opts.prereleaseSet {
 		pv, err := manifest.ParseVersion(v)
 		o.Prerelease = err == nil && pv.IsPrerelease()
 	}

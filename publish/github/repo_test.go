@@ -233,3 +233,48 @@ func TestStalledRequestIsRetried(t *testing.T) {
 		t.Error("a TimeoutError is not retryable")
 	}
 }
+
+// A Repo given WithTag (the release its name and notes describe) but no
+// WithPrerelease marks that release as a pre-release when its version is
+// one, as it does every other version's: a release candidate must not
+// become GitHub's "latest".
+func TestRepoTaggedReleaseFollowsItsVersion(t *testing.T) {
+	for _, c := range []struct {
+		version string
+		opts    []github.Option
+		want    bool
+	}{
+		{"2.0.0-rc.1", nil, true},
+		{"2.0.0", nil, false},
+		{"2.0.0-rc.1", []github.Option{github.WithPrerelease(false)}, false},
+		{"2.0.0", []github.Option{github.WithPrerelease(true)}, true},
+	} {
+		srv := githubtest.NewServer(t)
+		opts := append([]github.Option{github.WithToken(githubtest.Token), github.WithBaseURL(srv.URL), github.WithTag("v" + c.version), github.WithName("hello " + c.version)}, c.opts...)
+		r, err := github.NewRepo("acme", "hello", opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		publishtest.StageRelease(t, dir, publishtest.Release{Version: c.version})
+		p, err := publish.New(r, publish.WithRetry(publishtest.FastRetry))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Publish(context.Background(), dir); err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, rel := range srv.Releases("acme", "hello") {
+			if rel.Tag == "v"+c.version {
+				found = true
+				if rel.Prerelease != c.want {
+					t.Errorf("%s with %d extra options: prerelease %v, want %v", c.version, len(c.opts), rel.Prerelease, c.want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no release v%s", c.version, c.version)
+		}
+	}
+}
