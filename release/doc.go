@@ -20,7 +20,7 @@
 //		Package:    release.Package{Extra: []release.File{{Src: "LICENSE"}, {Src: "README.md"}}},
 //		Source:     true,
 //		Notes:      release.Changelog{Path: "CHANGELOG.md"},
-//		Repository: "git+https://github.com/example/hello",
+//		SourceURI: "git+https://github.com/example/hello",
 //		InstallScript: &installsh.Script{BaseURL: "https://releases.example.com/hello"},
 //		Signers:    []sign.Signer{signer},
 //		Published:  current, // the destination's manifest.json, nil for a first release

@@ -26,7 +26,7 @@ func TestProvenanceDSSE(t *testing.T) {
 	for i := range envs {
 		st := lightState(t)
 		p := &Pipeline{Logger: testLogger(t), Stages: []Stage{
-			&Package{}, &SBOM{}, &Provenance{Repository: "git+https://github.com/example/hello", Signers: []sign.Signer{signer}}, Checksums{},
+			&Package{}, &SBOM{}, &Provenance{SourceURI: "git+https://github.com/example/hello", Signers: []sign.Signer{signer}}, Checksums{},
 		}}
 		if err := p.Run(t.Context(), st); err != nil {
 			t.Fatal(err)

@@ -77,7 +77,7 @@ func releaseConfig(t *testing.T, r *testRepo, dist string, signers []sign.Signer
 		Package:       Package{Level: gzip.BestSpeed, Extra: []File{{Src: filepath.Join(r.dir, "LICENSE")}, {Src: filepath.Join(r.dir, "README.md")}}},
 		Source:        true,
 		Notes:         Changelog{Path: filepath.Join(r.dir, "CHANGELOG.md")},
-		Repository:    "git+https://github.com/example/hello",
+		SourceURI:     "git+https://github.com/example/hello",
 		InstallScript: &installsh.Script{BaseURL: baseURL},
 		Signers:       signers,
 		Now:           func() time.Time { return testDate.Add(time.Hour) },

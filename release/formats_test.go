@@ -101,11 +101,11 @@ func TestPrepareArchiveFormats(t *testing.T) {
 	host := manifest.Platform{OS: "linux", Arch: "amd64"}
 	cfg := Config{
 		Project: "hello", Dist: dist, Repo: r.dir, Version: "1.2.0",
-		Prebuilt:   onlyPlatform(sharedBinaries(t), host),
-		Package:    Package{Formats: []string{FormatTarGz, FormatTarXz, FormatTarZst}},
-		Repository: "git+https://github.com/example/hello",
-		Signers:    []sign.Signer{signer},
-		Logger:     testLogger(t),
+		Prebuilt:  onlyPlatform(sharedBinaries(t), host),
+		Package:   Package{Formats: []string{FormatTarGz, FormatTarXz, FormatTarZst}},
+		SourceURI: "git+https://github.com/example/hello",
+		Signers:   []sign.Signer{signer},
+		Logger:    testLogger(t),
 	}
 	st, err := Prepare(t.Context(), cfg)
 	if err != nil {

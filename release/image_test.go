@@ -41,14 +41,14 @@ func imageReleaseOf(t *testing.T, tag, dist string, signer sign.Signer, image *I
 	}
 	st, err := Prepare(t.Context(), Config{
 		Project: "hello", Dist: dist, Repo: r.dir,
-		Guard:      Guard{RequireV: true}.Strict(),
-		Prebuilt:   bins,
-		Package:    Package{Level: gzip.BestSpeed},
-		Repository: "git+https://github.com/example/hello",
-		Signers:    []sign.Signer{signer},
-		Image:      image,
-		Now:        func() time.Time { return testDate.Add(time.Hour) },
-		Logger:     testLogger(t),
+		Guard:     Guard{RequireV: true}.Strict(),
+		Prebuilt:  bins,
+		Package:   Package{Level: gzip.BestSpeed},
+		SourceURI: "git+https://github.com/example/hello",
+		Signers:   []sign.Signer{signer},
+		Image:     image,
+		Now:       func() time.Time { return testDate.Add(time.Hour) },
+		Logger:    testLogger(t),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -30,11 +30,11 @@ func TestInstallFromXZAndZstdReleases(t *testing.T) {
 			r := releaseRepo(t, "v1.2.0")
 			st, err := Prepare(t.Context(), Config{
 				Project: "hello", Dist: t.TempDir(), Repo: r.dir, Version: "1.2.0",
-				Prebuilt:   onlyPlatform(sharedBinaries(t), host),
-				Package:    Package{Formats: []string{format}},
-				Repository: "git+https://github.com/example/hello",
-				Signers:    []sign.Signer{signer},
-				Logger:     testLogger(t),
+				Prebuilt:  onlyPlatform(sharedBinaries(t), host),
+				Package:   Package{Formats: []string{format}},
+				SourceURI: "git+https://github.com/example/hello",
+				Signers:   []sign.Signer{signer},
+				Logger:    testLogger(t),
 			})
 			if err != nil {
 				t.Fatal(err)

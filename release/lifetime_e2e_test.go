@@ -107,7 +107,7 @@ func TestChannelLifetime(t *testing.T) {
 				dist := t.TempDir()
 				if _, err := Prepare(ctx, Config{
 					Project: "hello", Dist: dist, Version: version, Channel: channel, Prebuilt: versionBinaries(t, version),
-					SourceDate: testDate, Repository: "git+https://example.com/hello",
+					SourceDate: testDate, SourceURI: "git+https://example.com/hello",
 					Signers: []sign.Signer{signer}, Now: now, Logger: slog.New(slog.DiscardHandler),
 				}); err != nil {
 					t.Fatalf("prepare %s: %v", version, err)

@@ -38,7 +38,7 @@ func prepareVersion(t *testing.T, s sign.Signer, version, channel string, publis
 	dist := t.TempDir()
 	_, err := Prepare(t.Context(), Config{
 		Project: "hello", Dist: dist, Version: version, Channel: channel, Prebuilt: fakeBinaries(t),
-		SourceDate: testDate, Repository: "git+https://example.com/hello",
+		SourceDate: testDate, SourceURI: "git+https://example.com/hello",
 		Signers: []sign.Signer{s}, Published: published, Logger: testLogger(t),
 	})
 	if err != nil {

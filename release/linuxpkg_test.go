@@ -257,7 +257,7 @@ func prepareWithPackages(t *testing.T) (*State, []byte) {
 		Project: "hello", Dist: t.TempDir(), Repo: r.dir, Version: "1.2.0",
 		Prebuilt:      onlyPlatform(sharedBinaries(t), manifest.Platform{OS: "linux", Arch: "amd64"}),
 		LinuxPackages: testPackages(),
-		Repository:    "git+https://github.com/example/hello",
+		SourceURI:     "git+https://github.com/example/hello",
 		Signers:       []sign.Signer{signer},
 		Logger:        testLogger(t),
 	}

@@ -71,10 +71,10 @@ type Config struct {
 	Notes NotesSource
 	// SBOM holds the SBOM settings; nil uses the defaults.
 	SBOM *SBOM
-	// Repository is the source repository URI for the provenance
+	// SourceURI is the source repository URI for the provenance
 	// ("git+https://github.com/example/hello"); required unless the
 	// "provenance" stage is skipped.
-	Repository string
+	SourceURI string
 	// BuilderID identifies the builder in the provenance.
 	BuilderID string
 	// InstallScript, when set, renders install.sh at the root (stage
@@ -190,8 +190,8 @@ func (c Config) Validate() error {
 	if c.ManifestTTL != 0 && c.ManifestTTL < MinManifestTTL {
 		bad("ManifestTTL", "%v is shorter than %v: clients would refuse the manifest as expired", c.ManifestTTL, MinManifestTTL)
 	}
-	if c.Repository == "" && !skipped("provenance") && !c.Snapshot {
-		bad("Repository", `required for the provenance ("git+https://github.com/OWNER/REPO"), or skip the "provenance" stage`)
+	if c.SourceURI == "" && !skipped("provenance") && !c.Snapshot {
+		bad("SourceURI", `required for the provenance ("git+https://github.com/OWNER/REPO"), or skip the "provenance" stage`)
 	}
 	if len(c.Signers) == 0 && !skipped("sign", "sign-manifest") {
 		bad("Signers", "no signing key (load one with sign.LoadSigner), or skip the \"sign\" and \"sign-manifest\" stages")
@@ -389,7 +389,7 @@ func (c Config) Pipeline() (*Pipeline, *State, error) {
 		sb = &SBOM{}
 	}
 	stages = append(stages, sb,
-		&Provenance{Repository: c.Repository, BuilderID: c.BuilderID, Signers: c.Signers},
+		&Provenance{SourceURI: c.SourceURI, BuilderID: c.BuilderID, Signers: c.Signers},
 		Checksums{},
 		&Sign{Signers: c.Signers},
 	)

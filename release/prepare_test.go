@@ -22,11 +22,11 @@ func TestPrepareSnapshot(t *testing.T) {
 	dist := t.TempDir()
 	st, err := Prepare(t.Context(), Config{
 		Project: "hello", Dist: dist, Repo: r.dir, Snapshot: true,
-		Guard:      Guard{RequireClean: true, RequireTag: true}, // ignored in snapshot mode
-		Prebuilt:   fakeBinaries(t),
-		Repository: "git+https://example.com/hello",
-		Skip:       []string{"sign", "sign-manifest", "verify-staged"},
-		Logger:     testLogger(t),
+		Guard:     Guard{RequireClean: true, RequireTag: true}, // ignored in snapshot mode
+		Prebuilt:  fakeBinaries(t),
+		SourceURI: "git+https://example.com/hello",
+		Skip:      []string{"sign", "sign-manifest", "verify-staged"},
+		Logger:    testLogger(t),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -33,9 +33,9 @@ import (
 // gives the same bytes, and so does the envelope with a deterministic
 // signer (an in-process ECDSA, Ed25519 or RSA PKCS#1 v1.5 key).
 type Provenance struct {
-	// Repository is the source repository URI
+	// SourceURI is the source repository URI
 	// ("git+https://github.com/example/hello"); required.
-	Repository string
+	SourceURI string
 	// BuilderID identifies the build platform (a CI workflow URI);
 	// empty means [provenance.DefaultBuilderID].
 	BuilderID string
@@ -50,8 +50,8 @@ func (p *Provenance) Name() string { return "provenance" }
 
 // Run writes the statement.
 func (p *Provenance) Run(ctx context.Context, st *State) error {
-	if p.Repository == "" {
-		return &ConfigError{Field: "Provenance.Repository", Reason: "required"}
+	if p.SourceURI == "" {
+		return &ConfigError{Field: "Provenance.SourceURI", Reason: "required"}
 	}
 	stmt := p.statement(st)
 	if len(stmt.Subject) == 0 {
@@ -131,7 +131,7 @@ func (p *Provenance) statement(st *State) *provenance.Statement {
 	def := provenance.BuildDefinition{
 		BuildType: p.BuildType,
 		ExternalParameters: provenance.ExternalParameters{
-			Repository: p.Repository, Ref: ref, Commit: st.Commit,
+			Repository: p.SourceURI, Ref: ref, Commit: st.Commit,
 			Version: st.Version.String(), GoVersion: goVersion, Targets: targets,
 		},
 	}
@@ -139,7 +139,7 @@ func (p *Provenance) statement(st *State) *provenance.Statement {
 		def.BuildType = provenance.DefaultBuildType
 	}
 	if st.Commit != "" {
-		uri := p.Repository
+		uri := p.SourceURI
 		if ref != "" {
 			uri += "@" + ref
 		}

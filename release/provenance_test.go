@@ -17,7 +17,7 @@ func TestProvenanceSubjectsMatchSHA256SUMS(t *testing.T) {
 	st.Binaries = append(st.Binaries, fakeBinaries(t)[0])
 	repo := "git+https://github.com/example/hello"
 	p := &Pipeline{Logger: testLogger(t), Stages: []Stage{
-		&Package{}, &SBOM{}, &Provenance{Repository: repo}, Checksums{},
+		&Package{}, &SBOM{}, &Provenance{SourceURI: repo}, Checksums{},
 	}}
 	if err := p.Run(t.Context(), st); err != nil {
 		t.Fatal(err)

@@ -70,7 +70,7 @@ func TestReproducible(t *testing.T) {
 func TestVerifyStagedCatchesTampering(t *testing.T) {
 	signer, _ := newSigner(t)
 	st := lightState(t)
-	stages := []Stage{&Package{}, &SBOM{}, &Provenance{Repository: "git+https://example.com/hello"}, Checksums{},
+	stages := []Stage{&Package{}, &SBOM{}, &Provenance{SourceURI: "git+https://example.com/hello"}, Checksums{},
 		&Sign{Signers: []sign.Signer{signer}}, &UpdateManifest{}, &SignManifest{Signers: []sign.Signer{signer}}}
 	if err := (&Pipeline{Stages: stages, Logger: testLogger(t)}).Run(t.Context(), st); err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func TestPublishMissingRemoteAsset(t *testing.T) {
 func TestRemoteVerifyFlat(t *testing.T) {
 	signer, pub := newSigner(t)
 	st := lightState(t)
-	stages := []Stage{&Package{}, &SBOM{}, &Provenance{Repository: "git+https://example.com/hello"}, Checksums{},
+	stages := []Stage{&Package{}, &SBOM{}, &Provenance{SourceURI: "git+https://example.com/hello"}, Checksums{},
 		&Sign{Signers: []sign.Signer{signer}}, &UpdateManifest{}, &SignManifest{Signers: []sign.Signer{signer}}}
 	if err := (&Pipeline{Stages: stages, Logger: testLogger(t)}).Run(t.Context(), st); err != nil {
 		t.Fatal(err)
@@ -198,7 +198,7 @@ func TestRemoteVerifyFlat(t *testing.T) {
 func TestMissingAssetsErrorNamesTheURL(t *testing.T) {
 	signer, pub := newSigner(t)
 	st := lightState(t)
-	stages := []Stage{&Package{}, &SBOM{}, &Provenance{Repository: "git+https://example.com/hello"}, Checksums{},
+	stages := []Stage{&Package{}, &SBOM{}, &Provenance{SourceURI: "git+https://example.com/hello"}, Checksums{},
 		&Sign{Signers: []sign.Signer{signer}}, &UpdateManifest{}, &SignManifest{Signers: []sign.Signer{signer}}}
 	if err := (&Pipeline{Stages: stages, Logger: testLogger(t)}).Run(t.Context(), st); err != nil {
 		t.Fatal(err)

@@ -52,11 +52,11 @@ func publishedRelease(t *testing.T, taps *tap.Config) (string, []byte, *State) {
 	r := releaseRepo(t, "v1.2.0")
 	cfg := Config{
 		Project: "hello", Dist: t.TempDir(), Repo: r.dir, Version: "1.2.0",
-		Prebuilt:   fakeBinaries(t),
-		Repository: "git+https://github.com/example/hello",
-		Signers:    []sign.Signer{signer},
-		Taps:       taps,
-		Logger:     testLogger(t),
+		Prebuilt:  fakeBinaries(t),
+		SourceURI: "git+https://github.com/example/hello",
+		Signers:   []sign.Signer{signer},
+		Taps:      taps,
+		Logger:    testLogger(t),
 	}
 	st, err := Prepare(t.Context(), cfg)
 	if err != nil {
@@ -96,7 +96,7 @@ func TestTapsCheckedBeforeBuild(t *testing.T) {
 	c := tapConfig("", []byte("unused"), filepath.Join(t.TempDir(), "no-such-tap.git"), bareRepo(t))
 	signer, _ := newSigner(t)
 	cfg := Config{Project: "hello", Dist: dist, Repo: releaseRepo(t, "v1.2.0").dir, Version: "1.2.0", Prebuilt: fakeBinaries(t), Taps: &c, Logger: testLogger(t),
-		Repository: "git+https://example.com/hello", Signers: []sign.Signer{signer}} // valid but for the taps
+		SourceURI: "git+https://example.com/hello", Signers: []sign.Signer{signer}} // valid but for the taps
 	_, err := Prepare(t.Context(), cfg)
 	var te *tap.Error
 	var se *StageError

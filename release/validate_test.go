@@ -22,7 +22,7 @@ func TestConfigValidateReportsEverything(t *testing.T) {
 	if err == nil {
 		t.Fatal("an empty config prepared")
 	}
-	for _, field := range []string{"Project", "Build", "Version", "Channel", "Repository", "Signers"} {
+	for _, field := range []string{"Project", "Build", "Version", "Channel", "SourceURI", "Signers"} {
 		found := false
 		for _, e := range flatten(err) {
 			var ce *ConfigError
@@ -52,7 +52,7 @@ func TestClientKeysDrift(t *testing.T) {
 	s, pub := newSigner(t)
 	other, otherPub := newSigner(t)
 	cfg := Config{Project: "hello", Dist: t.TempDir(), Version: "1.0.0", Prebuilt: fakeBinaries(t), SourceDate: testDate,
-		Repository: "git+https://example.com/hello", Signers: []sign.Signer{s}, ClientKeys: [][]byte{otherPub}, Logger: testLogger(t)}
+		SourceURI: "git+https://example.com/hello", Signers: []sign.Signer{s}, ClientKeys: [][]byte{otherPub}, Logger: testLogger(t)}
 	_, err := Prepare(t.Context(), cfg)
 	var ce *ConfigError
 	if !errors.As(err, &ce) || ce.Field != "Signers" || !strings.Contains(err.Error(), "ClientKeys") {
@@ -73,7 +73,7 @@ func TestChangelogRelativeToRepo(t *testing.T) {
 	r.commit("changelog")
 	s, _ := newSigner(t)
 	st, err := Prepare(t.Context(), Config{Project: "hello", Dist: t.TempDir(), Repo: r.dir, Version: "1.0.0",
-		Prebuilt: fakeBinaries(t), SourceDate: testDate, Repository: "git+https://example.com/hello",
+		Prebuilt: fakeBinaries(t), SourceDate: testDate, SourceURI: "git+https://example.com/hello",
 		Notes: Changelog{Path: "CHANGELOG.md"}, Signers: []sign.Signer{s}, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func TestConfigValidateInstallScript(t *testing.T) {
 	s, _ := newSigner(t)
 	dist := t.TempDir()
 	cfg := Config{Project: "hello", Dist: dist, Version: "1.0.0", Prebuilt: fakeBinaries(t), SourceDate: testDate,
-		Repository: "git+https://example.com/hello", Signers: []sign.Signer{s}, Logger: testLogger(t),
+		SourceURI: "git+https://example.com/hello", Signers: []sign.Signer{s}, Logger: testLogger(t),
 		InstallScript: &installsh.Script{BaseURL: "http://releases.example.com/hello", Binaries: []string{"../hello"}}}
 	err := cfg.Validate()
 	found := false

@@ -171,12 +171,12 @@ func prepare(dist string, parallel int, signer sign.Signer) error {
 			Vars:     release.LinkVars{Version: "main.version"},
 			Parallel: parallel, NoVCS: true,
 		},
-		Package:    release.Package{Parallel: parallel},
-		Repository: "git+https://github.com/relkit/relkit",
-		Signers:    []sign.Signer{signer},
-		Now:        func() time.Time { return date },
-		Logger:     logger,
-		Skip:       skip,
+		Package:   release.Package{Parallel: parallel},
+		SourceURI: "git+https://github.com/relkit/relkit",
+		Signers:   []sign.Signer{signer},
+		Now:       func() time.Time { return date },
+		Logger:    logger,
+		Skip:      skip,
 	})
 	return err
 }

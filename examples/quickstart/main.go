@@ -132,8 +132,8 @@ func cut(ctx context.Context, dist, site, url, v string, signer sign.Signer, pub
 			Vars:    release.LinkVars{Version: "main.version"},
 			LDFlags: []string{"-X", "main.releaseURL=" + url, "-X", "main.publicKey=" + base64.StdEncoding.EncodeToString(pub)},
 		},
-		Repository: "git+https://example.invalid/relkit-quickstart",
-		Signers:    []sign.Signer{signer}, Published: published, Logger: quiet,
+		SourceURI: "git+https://example.invalid/relkit-quickstart",
+		Signers:   []sign.Signer{signer}, Published: published, Logger: quiet,
 	})
 	if err != nil {
 		return err

@@ -190,7 +190,7 @@ func run(ctx context.Context) error {
 		Package:       release.Package{Formats: list(*formats)},
 		LinuxPackages: pkgs,
 		Taps:          taps,
-		Repository:    "git+file://" + wd,
+		SourceURI:     "git+file://" + wd,
 		Signers:       []sign.Signer{signer},
 		Published:     published,
 		Channel:       *channel,

@@ -80,7 +80,7 @@ func Prepare(ctx context.Context, s sign.Signer, dist, version, channel string, 
 	}
 	_, err = release.Prepare(ctx, release.Config{
 		Project: "hello", Dist: filepath.Join(dist, "d"), Version: version, Channel: channel, Prebuilt: bins,
-		SourceDate: SourceDate, Repository: "git+https://example.com/hello", Clean: true,
+		SourceDate: SourceDate, SourceURI: "git+https://example.com/hello", Clean: true,
 		Signers: []sign.Signer{s}, Published: published, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
