@@ -10,9 +10,19 @@
 //	res, err := p.Publish(ctx, "dist/release")
 //	// res.Assets: every file with its URL; res.BytesUploaded is 0 on a re-run.
 //
-// The providers are [DirStore] in this package, publish/s3 and
-// publish/github; each implements the small [Store] interface and runs the
-// conformance suite in publish/publishtest.
+// The providers are [DirStore] in this package, publish/s3, publish/github
+// and publish/gitea; each implements the small [Store] interface and runs
+// the conformance suite in publish/publishtest. publish/github/githubtest
+// and publish/gitea/giteatest are the in-memory forge servers their tests
+// run against, public test servers with a compatibility promise (see
+// their package documentation).
+//
+// publish/oci is not a provider: it publishes the release's binaries as a
+// container image to an OCI registry, with its own registry client
+// (go-containerregistry), beside the file publish rather than through a
+// [Store]. A registry holds content-addressed images and tags, not files
+// under names, so the commit-point protocol does not apply; it lives here
+// because it is one more destination a release is published to.
 //
 // # The staged directory
 //

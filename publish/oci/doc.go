@@ -5,6 +5,16 @@
 // pushed to any OCI registry (GHCR, Docker Hub, ECR, Harbor, Zot,
 // docker-registry).
 //
+// oci is not a publish.Store provider, unlike its siblings publish/s3,
+// publish/github and publish/gitea: a registry stores content-addressed
+// blobs, manifests and tags, not files under names, so it has its own
+// client (go-containerregistry's remote package) and its own commit point
+// (the tags are set last, after the images, the index and its signature:
+// see Tags). It lives under publish because it is a destination a release
+// is published to, beside the files: release's "image" and "push-image"
+// stages call it, and the image digests it records go into manifest.json
+// with the other artifacts.
+//
 // Most callers want Client.Push: build the images a Spec describes and
 // push them. A release that records image digests before it publishes
 // calls Client.Build (no registry needed with the default scratch base),

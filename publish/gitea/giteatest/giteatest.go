@@ -64,11 +64,35 @@
 // # Compatibility
 //
 // giteatest is a public test server, for relkit's tests and for anyone
-// testing code against Gitea's release API. Its exported API (NewServer,
-// Start, the Server fields and methods, Release, Asset, StorageRequest)
-// only grows within a major version of relkit: nothing is removed or
-// changes meaning. Its HTTP behaviour changes only to follow Gitea more
-// faithfully, and each such change says so in its commit message.
+// testing code against Gitea's or Forgejo's release API, as
+// go-containerregistry's pkg/registry is for registries: relkit commits
+// to it as to any of its packages. What it emulates is what the section
+// above lists: Gitea's release API and download routes as of the version
+// named above, as code.gitea.io/sdk/gitea calls them.
+//
+// Stable within a major version of relkit (from v1.0.0; before it, as
+// for every relkit package, a change is recorded in CHANGELOG.md with how
+// to move over):
+//
+//   - the exported API (NewServer, Start, the Server fields and methods,
+//     Release, Asset, StorageRequest) only grows: nothing is removed or
+//     changes meaning;
+//   - the routes listed above keep their statuses, the documented JSON
+//     fields and headers, pagination and the token rules. They change
+//     only to follow Gitea more faithfully (a newer Gitea, a fixed
+//     advisory), and each such change is recorded in relkit's
+//     CHANGELOG.md.
+//
+// Not stable, so a test must not depend on it:
+//
+//   - anything the section above does not list: other routes (404 today)
+//     may be added, and answers may gain JSON fields and headers;
+//   - the text of error messages (only the status and the body's shape),
+//     IDs, UUIDs, timestamps, the order of JSON fields, and the paths of
+//     the storage server behind [Server.ServeDirect].
+//
+// It is a test fixture, not a Gitea replacement: it listens on 127.0.0.1
+// only and keeps everything in memory.
 package giteatest
 
 import (

@@ -86,11 +86,36 @@
 //
 // githubtest is a public test server, for relkit's tests and for anyone
 // testing code against GitHub's release API, as go-containerregistry's
-// pkg/registry is for registries. Its exported API (NewServer, the Server
-// fields and methods, Release, Token, IndexTag) only grows within a major
-// version of relkit: nothing is removed or changes meaning. Its HTTP
-// behaviour changes only to follow GitHub's documented behaviour more
-// faithfully, and each such change says so in its commit message.
+// pkg/registry is for registries: relkit commits to it as to any of its
+// packages. What it emulates is what the sections above list: GitHub's
+// documented REST behaviour of those endpoints, in the GitHub Enterprise
+// Server layout, with github.com's public download paths and asset host.
+//
+// Stable within a major version of relkit (from v1.0.0; before it, as
+// for every relkit package, a change is recorded in CHANGELOG.md with how
+// to move over):
+//
+//   - the exported API (NewServer, Start, the Server fields and methods,
+//     Release, AssetRequest, Token, IndexTag, MaxAssetSize, LayoutAsset)
+//     only grows: nothing is removed or changes meaning;
+//   - the endpoints listed above keep their statuses, the documented JSON
+//     fields and headers, pagination, authentication and rate-limit
+//     behaviour. They change only to follow GitHub more faithfully, and
+//     each such change is recorded in relkit's CHANGELOG.md.
+//
+// Not stable, so a test must not depend on it:
+//
+//   - anything the sections above do not list: other endpoints (404
+//     today) may be added, and answers may gain JSON fields and headers;
+//   - the text of error messages (only the status and documented fields
+//     such as errors[].code), IDs, timestamps, the order of JSON fields,
+//     the default rate-limit budget, and the paths of the asset host (only
+//     that it is another host and needs no token);
+//   - what [Server.PublishLayout] and [LayoutAsset] produce, which follows
+//     relkit's forge layout (docs/wire-format.md) and changes with it.
+//
+// It is a test fixture, not a GitHub replacement: it listens on 127.0.0.1
+// only and keeps everything in memory.
 package githubtest
 
 import (
