@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// TestDependencyBoundary enforces DESIGN.md's import rules: the packages a
-// self-updater imports (manifest, verify, install) use only the standard
-// library, golang.org/x and each other, so they never pull in cosign,
+// TestDependencyBoundary enforces the import rules of docs/design.md: the
+// packages a self-updater imports (manifest, verify, install) use only the
+// standard library, golang.org/x and each other, so they never pull in cosign,
 // sigstore, the AWS SDK or go-github; and install never imports sign or
 // publish. The light example binaries keep the same promise. The opt-in
 // decoder packages (install/xz, install/zstd) add one library each, and

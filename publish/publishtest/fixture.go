@@ -39,8 +39,9 @@ type Release struct {
 	SerialBump int64
 }
 
-// StageRelease writes a staged release directory in the layout of the
-// design (DESIGN.md) into dir and returns the names of its files, sorted:
+// StageRelease writes a staged release directory in the published layout
+// (docs/design.md, with the names of docs/wire-format.md) into dir and
+// returns the names of its files, sorted:
 //
 //	manifest.json, manifest.json.sig, signatures.json
 //	<v>/hello-<v>-linux-amd64.tar.gz, -darwin-arm64.tar.gz, -windows-amd64.zip
