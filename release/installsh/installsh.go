@@ -11,10 +11,14 @@
 //
 // The script makes the checks of package install that a shell can make:
 //
-//   - it fetches manifest.json and its signature: the content-addressed
-//     sigs/manifest.json.<sha256>.sig (the SHA-256 of the manifest's bytes,
-//     lowercase hex), or manifest.json.sig when that is missing (HTTP 404,
-//     or no such file; any other failure is final), and checks it with
+//   - it fetches the signed root: index.json (manifest v2, the newest
+//     releases) when the release root has one, and manifest.json when it
+//     has none or the version asked for is older than the index lists
+//     (the script reads no shards); and its signature: the
+//     content-addressed sigs/<file>.<sha256>.sig (the SHA-256 of the
+//     file's bytes, lowercase hex), or, for manifest.json only,
+//     manifest.json.sig when that is missing (HTTP 404, or no such file;
+//     any other failure is final), and checks it with
 //     `openssl dgst -sha256 -verify` against the public key embedded in the
 //     script;
 //   - the manifest must be the project's (its "project" field), must name
@@ -616,14 +620,15 @@ seen_serial() {
 	awk 'index($0, "    \"manifest.json:[%.Project%]\": ") == 1 { v = substr($0, length("manifest.json:[%.Project%]") + 9); sub(/,$/, "", v); print v; n++ } END { if (!n) print 0 }' "$state_dir/state.json"
 }
 
-# manifest_alias NAME: prints the version the rolling alias NAME points at.
+# manifest_alias NAME: prints the version the rolling alias NAME points at
+# in the signed root file read last ($meta).
 manifest_alias() {
-	awk -v k="$1" '/^  "aliases": [{]/ { a = 1; next } a && /^  [}]/ { a = 0 } a && index($0, "    \"" k "\": \"") == 1 { v = substr($0, length(k) + 10); sub(/",?$/, "", v); print v; n++ } END { exit n != 1 }' "$tmp/manifest.json"
+	awk -v k="$1" '/^  "aliases": [{]/ { a = 1; next } a && /^  [}]/ { a = 0 } a && index($0, "    \"" k "\": \"") == 1 { v = substr($0, length(k) + 10); sub(/",?$/, "", v); print v; n++ } END { exit n != 1 }' "$meta"
 }
 
 # manifest_release VERSION FILE: prints "status S", "reason R", and the
 # "sha256 H" and "size N" of the artifact FILE of release VERSION; fails
-# unless the manifest lists VERSION once.
+# unless the signed root file read last ($meta) lists VERSION once.
 manifest_release() {
 	awk -v want="$1" -v file="$2" '
 	function val(s) { s = substr(s, index(s, ": ") + 2); sub(/,$/, "", s); sub(/^"/, "", s); sub(/"$/, "", s); return s }
@@ -640,7 +645,58 @@ manifest_release() {
 	/^          "name": / { art = val($0); next }
 	art == file && /^          "sha256": / { print "sha256 " val($0); next }
 	art == file && /^          "size": / { print "size " val($0); next }
-	END { exit found != 1 }' "$tmp/manifest.json"
+	END { exit found != 1 }' "$meta"
+}
+
+# check_root NAME: checks the signed root file $tmp/NAME (index.json or
+# manifest.json) and makes it the one read ($meta): its signature (at its
+# content-addressed path sigs/NAME.<sha256>.sig; for manifest.json also the
+# legacy manifest.json.sig of a release root without sigs/), project,
+# expiry, and a serial not lower than package install verified ($seen).
+check_root() {
+	meta="$tmp/$1"
+	meta_name="$1"
+	sha256_of "$meta"
+	if ! fetch_if_present "$(root_url "sigs/$1.$sum.sig")" "$meta.sig"; then
+		[ "$1" = manifest.json ] || die "$1 has no signature at sigs/$1.$sum.sig"
+		fetch "$(root_url manifest.json.sig)" "$meta.sig"
+	fi
+	verify_sig "$meta" "$meta.sig"
+	project=$(json_top "$meta" project) || die "$1 names no project"
+	if [ "$project" != [%.Project%] ]; then
+		die "$1 is for project \"$project\", not \"[%.Project%]\": refusing another project's release"
+	fi
+	expires=$(json_top "$meta" expires) || die "$1 has no expiry (a signed manifest must expire)"
+	case "$expires" in
+	[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z) ;;
+	[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].*Z) ;;
+	*) die "$1: cannot read its expiry $expires" ;;
+	esac
+	exp=$(printf '%s\n' "$expires" | cut -c1-19 | tr -d 'T:-')
+	if [ "$exp" -le "$now" ]; then
+		die "$1 expired at $expires (now $now_iso): refusing a stale manifest"
+	fi
+	serial=$(json_top "$meta" serial) || die "$1 has no serial"
+	case "$serial$seen" in
+	'' | *[!0-9]*) die "cannot read the manifest serials ($serial, $seen)" ;;
+	*) ;;
+	esac
+	if [ "$serial" -lt "$seen" ]; then
+		die "$1 has serial $serial, older than serial $seen verified here before: refusing a manifest rolled back"
+	fi
+}
+
+# pick_release: resolves $version (an exact version, or a rolling alias
+# such as latest or 1.2) in the root file read last, and sets archive and
+# info (see manifest_release); fails when that file does not list it.
+pick_release() {
+	picked="$version"
+	if [ "$picked" = latest ] || ! manifest_release "$picked" "" >/dev/null; then
+		picked=$(manifest_alias "$version") || return 1
+	fi
+	archive="[%.Project%]-$picked-$os-$arch.tar.gz"
+	info=$(manifest_release "$picked" "$archive") || return 1
+	version="$picked"
 }
 
 # field NAME INFO: the value of the line "NAME value" in INFO.
@@ -815,29 +871,6 @@ main() {
 [%.Key%]
 RELKIT_PUBLIC_KEY
 
-	# The signed manifest: signature at its content-addressed path, or the
-	# legacy manifest.json.sig when the release root has no sigs/.
-	fetch "$(root_url manifest.json)" "$tmp/manifest.json"
-	sha256_of "$tmp/manifest.json"
-	if ! fetch_if_present "$(root_url "sigs/manifest.json.$sum.sig")" "$tmp/manifest.json.sig"; then
-		fetch "$(root_url manifest.json.sig)" "$tmp/manifest.json.sig"
-	fi
-	verify_sig "$tmp/manifest.json" "$tmp/manifest.json.sig"
-	project=$(json_top "$tmp/manifest.json" project) || die "manifest.json names no project"
-	if [ "$project" != [%.Project%] ]; then
-		die "manifest.json is for project \"$project\", not \"[%.Project%]\": refusing another project's release"
-	fi
-	expires=$(json_top "$tmp/manifest.json" expires) || die "manifest.json has no expiry (a signed manifest must expire)"
-	case "$expires" in
-	[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z) ;;
-	[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].*Z) ;;
-	*) die "manifest.json: cannot read its expiry $expires" ;;
-	esac
-	exp=$(printf '%s\n' "$expires" | cut -c1-19 | tr -d 'T:-')
-	if [ "$exp" -le "$now" ]; then
-		die "manifest.json expired at $expires (now $now_iso): refusing a stale manifest"
-	fi
-
 	# The state directory package install keeps: no symlinks, no install
 	# of its left half done, no manifest older than one it has verified.
 	for d in "$state_dir" "$receipt" "$state_dir/state.json"; do
@@ -851,23 +884,24 @@ RELKIT_PUBLIC_KEY
 	if [ -e "$state_dir/journal.json" ]; then
 		die "an interrupted install is pending in $state_dir (journal.json): run [%.Primary%]'s own update once to finish or undo it, then run install.sh again"
 	fi
-	serial=$(json_top "$tmp/manifest.json" serial) || die "manifest.json has no serial"
 	seen=$(seen_serial)
-	case "$serial$seen" in
-	'' | *[!0-9]*) die "cannot read the manifest serials ($serial, $seen)" ;;
-	*) ;;
-	esac
-	if [ "$serial" -lt "$seen" ]; then
-		die "manifest.json has serial $serial, older than serial $seen verified here before: refusing a manifest rolled back"
-	fi
 
-	# The release.
-	if [ "$version" = latest ] || ! manifest_release "$version" "" >/dev/null; then
-		asked="$version"
-		version=$(manifest_alias "$asked") || die "no release $asked in manifest.json"
+	# The signed root: index.json (manifest v2: the newest releases, a few
+	# KB whatever the history) when the release root has one, and the
+	# whole manifest.json when it has none or when the release asked for
+	# is older than the index lists.
+	if fetch_if_present "$(root_url index.json)" "$tmp/index.json"; then
+		check_root index.json
+		if ! pick_release; then
+			fetch "$(root_url manifest.json)" "$tmp/manifest.json"
+			check_root manifest.json
+			pick_release || die "no release $version in manifest.json"
+		fi
+	else
+		fetch "$(root_url manifest.json)" "$tmp/manifest.json"
+		check_root manifest.json
+		pick_release || die "no release $version in manifest.json"
 	fi
-	archive="[%.Project%]-$version-$os-$arch.tar.gz"
-	info=$(manifest_release "$version" "$archive") || die "no release $version in manifest.json"
 	status=$(field status "$info")
 	case "$status" in
 	active) ;;
@@ -877,7 +911,7 @@ RELKIT_PUBLIC_KEY
 	want_sum=$(field sha256 "$info")
 	want_size=$(field size "$info")
 	if [ -z "$want_sum" ] || [ -z "$want_size" ]; then
-		die "manifest.json lists no $archive in release $version"
+		die "$meta_name lists no $archive in release $version"
 	fi
 
 	# What is installed: no downgrade unless asked for, no symlinks.
@@ -903,7 +937,7 @@ RELKIT_PUBLIC_KEY
 	tag=$(field tag "$info")
 	[ -n "$tag" ] || tag="v$version"
 	case "$tag" in
-	*[!A-Za-z0-9._+-]*) die "bad tag $tag in manifest.json" ;;
+	*[!A-Za-z0-9._+-]*) die "bad tag $tag in $meta_name" ;;
 	esac
 	fetch "$(version_url "$version" "$tag" SHA256SUMS)" "$tmp/SHA256SUMS"
 	fetch "$(version_url "$version" "$tag" SHA256SUMS.sig)" "$tmp/SHA256SUMS.sig"
@@ -911,7 +945,7 @@ RELKIT_PUBLIC_KEY
 	sums_sum=$(awk -v f="$archive" '$2 == f || $2 == "*" f { print $1; n++ } END { exit n != 1 }' "$tmp/SHA256SUMS") ||
 		die "no $archive in release $version"
 	if [ "$sums_sum" != "$want_sum" ]; then
-		die "SHA256SUMS and manifest.json disagree on $archive"
+		die "SHA256SUMS and $meta_name disagree on $archive"
 	fi
 	fetch "$(version_url "$version" "$tag" "$archive")" "$tmp/$archive" "$want_size"
 	sha256_of "$tmp/$archive"

@@ -1,6 +1,7 @@
 package installsh_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -17,7 +18,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -1111,4 +1114,108 @@ func TestInstallerScriptFromForge(t *testing.T) {
 		mustSh(t, sh, p, dir, nil, "1.1.0")
 		checkVersion(t, filepath.Join(dir, "hello"), "1.1.0")
 	}
+}
+
+// writeIndex splits the root's manifest.json into the v2 index.json and
+// shards, as a publish does, and signs the index at its content-addressed
+// path.
+func (r *shRoot) writeIndex() {
+	t := r.t
+	t.Helper()
+	m, err := manifest.LoadFile(filepath.Join(r.dir, manifest.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, shards, err := manifest.Split(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range shards {
+		r.write(s.Path, s.Data)
+	}
+	data, err := ix.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := r.signer.Sign(t.Context(), bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	r.write(manifest.SignaturePath(manifest.IndexFile, hex.EncodeToString(sum[:])), verify.EncodeSignature(sig))
+	r.write(manifest.IndexFile, data)
+}
+
+// TestInstallerScriptReadsTheIndex: at a release root with the v2
+// index.json, the script installs the latest release from the index alone
+// (never reading the whole manifest.json), reads manifest.json only for a
+// version older than the index lists, and refuses an index whose
+// signature is bad or missing instead of falling back.
+func TestInstallerScriptReadsTheIndex(t *testing.T) {
+	signer, _ := newSigner(t)
+	other, _ := newSigner(t)
+	r := newShRoot(t, signer, "0.1.0")
+	r.rewrite(func(m *manifest.Manifest) {
+		for i := range manifest.IndexHead + 8 {
+			v := fmt.Sprintf("0.5.%d", i)
+			name := "hello-" + v + "-linux-amd64.tar.gz"
+			if _, err := m.Add(manifest.Release{Version: v, Tag: "v" + v, Date: m.Updated, Artifacts: []manifest.Artifact{{
+				Name: name, Path: v + "/" + name, Kind: manifest.KindArchive, OS: "linux", Arch: "amd64", Size: 1, SHA256: strings.Repeat("0", 64)}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	r.add("1.0.0")
+	r.writeIndex()
+	forShells(t, []shTransport{viaHTTP}, func(t *testing.T, sh shell, tr shTransport) {
+		var mu sync.Mutex
+		var paths []string
+		logged := func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				mu.Lock()
+				paths = append(paths, req.URL.Path)
+				mu.Unlock()
+				h.ServeHTTP(w, req)
+			})
+		}
+		script := r.script(tr, logged)
+		dir := t.TempDir()
+		mustSh(t, sh, script, dir, nil)
+		checkVersion(t, filepath.Join(dir, "hello"), "1.0.0")
+		mu.Lock()
+		if slices.Contains(paths, "/"+manifest.File) || !slices.Contains(paths, "/"+manifest.IndexFile) {
+			t.Errorf("latest: the script read %v (want index.json, not manifest.json)", paths)
+		}
+		paths = nil
+		mu.Unlock()
+
+		// 0.1.0 is in a shard: the script reads manifest.json for it.
+		dir = t.TempDir()
+		mustSh(t, sh, script, dir, nil, "0.1.0")
+		checkVersion(t, filepath.Join(dir, "hello"), "0.1.0")
+		mu.Lock()
+		if !slices.Contains(paths, "/"+manifest.File) {
+			t.Errorf("0.1.0: the script did not read manifest.json: %v", paths)
+		}
+		mu.Unlock()
+	})
+	forShells(t, []shTransport{viaFile}, func(t *testing.T, sh shell, tr shTransport) {
+		// A bad signature on the index is final.
+		data := r.read(manifest.IndexFile)
+		sum := sha256.Sum256(data)
+		sigPath := manifest.SignaturePath(manifest.IndexFile, hex.EncodeToString(sum[:]))
+		good := r.read(sigPath)
+		bad, err := other.Sign(t.Context(), bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.write(sigPath, verify.EncodeSignature(bad))
+		refusedSh(t, sh, r.script(tr, nil), t.TempDir(), nil, "bad signature on index.json")
+		// A missing one too.
+		if err := os.Remove(filepath.Join(r.dir, filepath.FromSlash(sigPath))); err != nil {
+			t.Fatal(err)
+		}
+		refusedSh(t, sh, r.script(tr, nil), t.TempDir(), nil, "index.json has no signature")
+		r.write(sigPath, good)
+	})
 }
