@@ -23,6 +23,15 @@ const (
 	KeysFile = "keys.json"
 	// RootsDir is the root directory of the root chain (root/<n>.json).
 	RootsDir = "root"
+	// SBOMFile is the SPDX SBOM in a version directory.
+	SBOMFile = "sbom.spdx.json"
+	// ProvenanceFile is the in-toto provenance statement in a version
+	// directory.
+	ProvenanceFile = "provenance.intoto.json"
+	// ProvenanceDSSEFile is the signed provenance in a version
+	// directory: the statement in DSSE envelopes, one per line, under the
+	// name OpenSSF Scorecard counts as provenance (*.intoto.jsonl).
+	ProvenanceDSSEFile = "provenance.intoto.jsonl"
 	// IndexTag is the default tag of a forge's index release, which holds
 	// the root on GitHub, Gitea and Forgejo (see [ForgeAsset]).
 	IndexTag = "relkit-index"

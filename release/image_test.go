@@ -132,7 +132,7 @@ func TestImageEndToEnd(t *testing.T) {
 		t.Errorf("SHA256SUMS lacks the index:\n%s", sums)
 	}
 	var doc spdxDocument
-	readJSON(t, filepath.Join(root, "1.2.0", SBOMFile), &doc)
+	readJSON(t, filepath.Join(root, "1.2.0", manifest.SBOMFile), &doc)
 	found := false
 	for _, p := range doc.Packages {
 		if p.PackageFileName == index.Name && len(p.Checksums) == 1 && p.Checksums[0].ChecksumValue == index.SHA256 && p.PrimaryPackagePurpose == "CONTAINER" {

@@ -179,7 +179,7 @@ func TestLinuxPackagesInterop(t *testing.T) {
 		}
 		return string(b)
 	}
-	sums, sbom, prov := read(manifest.ChecksumsFile), read(SBOMFile), read(provenance.File)
+	sums, sbom, prov := read(manifest.ChecksumsFile), read(manifest.SBOMFile), read(provenance.File)
 	m, err := manifest.LoadFile(filepath.Join(st.Root, ManifestFile))
 	if err != nil {
 		t.Fatal(err)

@@ -16,9 +16,6 @@ import (
 	"github.com/relkit/relkit/manifest"
 )
 
-// SBOMFile is the name of the SBOM in a release directory.
-const SBOMFile = "sbom.spdx.json"
-
 // DefaultNamespaceBase is the URI prefix of SPDX document namespaces when
 // [SBOM.NamespaceBase] is empty.
 const DefaultNamespaceBase = "https://spdx.org/spdxdocs/relkit"
@@ -124,7 +121,7 @@ func (s *SBOM) Run(ctx context.Context, st *State) error {
 	if err != nil {
 		return err
 	}
-	a, err := st.stageFile(SBOMFile, manifest.KindSBOM, manifest.Platform{}, func(w io.Writer) error {
+	a, err := st.stageFile(manifest.SBOMFile, manifest.KindSBOM, manifest.Platform{}, func(w io.Writer) error {
 		return writeJSON(w, doc)
 	})
 	if err != nil {

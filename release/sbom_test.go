@@ -41,7 +41,7 @@ func runSBOM(t *testing.T) (*State, []byte) {
 	if err := (&SBOM{Creators: []string{"Organization: Example"}}).Run(t.Context(), st); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(st.VersionDir(), SBOMFile))
+	data, err := os.ReadFile(filepath.Join(st.VersionDir(), manifest.SBOMFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestSBOMValidSPDX23(t *testing.T) {
 	if err := validateJSON(t, sch, data); err != nil {
 		t.Fatalf("SBOM does not validate against SPDX 2.3:\n%v", err)
 	}
-	a, ok := st.Artifact(SBOMFile)
+	a, ok := st.Artifact(manifest.SBOMFile)
 	if !ok || a.Kind != manifest.KindSBOM {
 		t.Fatalf("SBOM not recorded: %+v", st.Artifacts)
 	}
@@ -172,7 +172,7 @@ func TestSBOMNonGoBinary(t *testing.T) {
 	if err := (&SBOM{}).Run(t.Context(), st); err != nil {
 		t.Fatal(err)
 	}
-	data, _ := os.ReadFile(filepath.Join(st.VersionDir(), SBOMFile))
+	data, _ := os.ReadFile(filepath.Join(st.VersionDir(), manifest.SBOMFile))
 	if err := validateJSON(t, spdxSchema(t), data); err != nil {
 		t.Fatal(err)
 	}

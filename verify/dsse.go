@@ -11,12 +11,6 @@ import (
 	"strings"
 )
 
-// ProvenanceDSSEFile is the signed provenance of a release: in-toto
-// statements in DSSE envelopes, one JSON object per line, under the name
-// OpenSSF Scorecard counts as provenance (*.intoto.jsonl). VerifyRelease
-// checks it when present, as well as the older unsigned ProvenanceFile.
-const ProvenanceDSSEFile = "provenance.intoto.jsonl"
-
 // maxEnvelopes bounds the envelopes one provenance file may hold.
 const maxEnvelopes = 64
 

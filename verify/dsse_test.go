@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+
+	"github.com/relkit/relkit/manifest"
 )
 
 // envelopeLine is a DSSE envelope of payload signed by keys, as one
@@ -60,11 +62,11 @@ func TestVerifyReleaseDSSEProvenance(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, k)
-			stmt := f.files[f.p(ProvenanceFile)]
-			delete(f.files, f.p(ProvenanceFile))
-			f.files[f.p(ProvenanceDSSEFile)] = tc.line(stmt)
+			stmt := f.files[f.p(manifest.ProvenanceFile)]
+			delete(f.files, f.p(manifest.ProvenanceFile))
+			f.files[f.p(manifest.ProvenanceDSSEFile)] = tc.line(stmt)
 			rep, err := v.VerifyRelease(bg, Dir(f.write(t)), ReleaseOptions{})
-			checkStatus(t, rep, "provenance signature "+ProvenanceDSSEFile+"#1", tc.check)
+			checkStatus(t, rep, "provenance signature "+manifest.ProvenanceDSSEFile+"#1", tc.check)
 			if tc.check == Pass {
 				if err != nil {
 					t.Fatalf("%v\n%s", err, rep.Markdown())

@@ -66,7 +66,7 @@ func (v *Verifier) FetchIndex(ctx context.Context, loc Location) (*manifest.Inde
 		return nil, fmt.Errorf("verify: %w: %w", ErrIndexNotPublished, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("verify: %s: %w", IndexFile, err)
+		return nil, fileError(IndexFile, err)
 	}
 	sigs, err := rv.rootSigs(ctx, IndexFile, data)
 	if err != nil {
@@ -95,7 +95,7 @@ func FetchShard(ctx context.Context, loc Location, ix *manifest.Index, path stri
 	rv := &releaseRun{loc: loc}
 	data, err := rv.open(ctx, path, manifest.MaxShardSize)
 	if err != nil {
-		return fmt.Errorf("verify: %s: %w", path, err)
+		return fileError(path, err)
 	}
 	if err := ix.AddShard(path, data); err != nil {
 		return fmt.Errorf("verify: %w", err)

@@ -16,13 +16,6 @@ import (
 	"github.com/relkit/relkit/manifest"
 )
 
-// Conventional names of a release's metadata files, in its version
-// directory.
-const (
-	SBOMFile       = "sbom.spdx.json"
-	ProvenanceFile = "provenance.intoto.json"
-)
-
 // Limits on release metadata read by VerifyRelease.
 const (
 	// MaxSBOMSize is the largest SBOM read.
@@ -46,7 +39,7 @@ type ReleaseOptions struct {
 	// a reported, skipped check.
 	RequireManifest bool
 	// SBOM and Provenance name the optional documents in Dir (defaults
-	// SBOMFile and ProvenanceFile).
+	// manifest.SBOMFile and manifest.ProvenanceFile).
 	SBOM, Provenance string
 	// Parallelism is how many files are hashed at once (default
 	// runtime.GOMAXPROCS(0)).
@@ -186,7 +179,7 @@ func (r *Report) missing(name, detail string) {
 //   - the provenance (in-toto Statement v1, or a DSSE envelope holding
 //     one), when present: every subject is a release file with that digest,
 //     and every archive or binary of the release is a subject. Both
-//     ProvenanceFile and the signed ProvenanceDSSEFile (DSSE envelopes,
+//     manifest.ProvenanceFile and the signed manifest.ProvenanceDSSEFile (DSSE envelopes,
 //     one per line, whose signatures must meet the verifier's threshold
 //     of trusted keys) are checked when present.
 //
@@ -691,7 +684,7 @@ func (rv *releaseRun) sbom(ctx context.Context) {
 	rep := rv.rep
 	name := rv.opts.SBOM
 	if name == "" {
-		name = SBOMFile
+		name = manifest.SBOMFile
 	}
 	data, err := rv.optional(ctx, path.Join(rv.dir, name), MaxSBOMSize)
 	if err != nil {
@@ -733,7 +726,7 @@ func (rv *releaseRun) provenance(ctx context.Context) {
 	if rv.opts.Provenance == "" {
 		// The unsigned statement (relkit's first name for it) and the
 		// signed DSSE envelopes; a release may publish either or both.
-		names = []string{ProvenanceFile, ProvenanceDSSEFile}
+		names = []string{manifest.ProvenanceFile, manifest.ProvenanceDSSEFile}
 	}
 	found := false
 	for _, name := range names {

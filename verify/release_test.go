@@ -56,8 +56,8 @@ func newFixture(t testing.TB, k *testKey) *fixture {
 		"checksums": []map[string]string{{"algorithm": "SHA256", "checksumValue": strings.Repeat("ab", 32)}}})
 	sbom, _ := json.MarshalIndent(map[string]any{"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "hello", "packages": pkgs}, "", "  ")
 	prov, _ := json.MarshalIndent(map[string]any{"_type": StatementType, "subject": subjects, "predicateType": "https://slsa.dev/provenance/v1", "predicate": map[string]any{}}, "", "  ")
-	f.files[f.p(SBOMFile)] = sbom
-	f.files[f.p(ProvenanceFile)] = prov
+	f.files[f.p(manifest.SBOMFile)] = sbom
+	f.files[f.p(manifest.ProvenanceFile)] = prov
 	sumsData := sums.Marshal()
 	f.files[f.p(manifest.ChecksumsFile)] = sumsData
 	rel.Artifacts = append(rel.Artifacts, manifest.Artifact{Name: manifest.ChecksumsFile, Path: f.p(manifest.ChecksumsFile), Kind: manifest.KindChecksums, Size: int64(len(sumsData)), SHA256: sha256hex(sumsData)})
@@ -141,14 +141,14 @@ func TestVerifyReleaseDir(t *testing.T) {
 func TestVerifyReleaseOptionalDocsMissing(t *testing.T) {
 	k := newKey(t, "p256")
 	f := newFixture(t, k)
-	delete(f.files, f.p(SBOMFile))
-	delete(f.files, f.p(ProvenanceFile))
+	delete(f.files, f.p(manifest.SBOMFile))
+	delete(f.files, f.p(manifest.ProvenanceFile))
 	rep, err := verifier(t, ring(t, k)).VerifyRelease(bg, Dir(f.write(t)), ReleaseOptions{Version: "1.2.0"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkStatus(t, rep, "sbom "+SBOMFile, Missing)
-	checkStatus(t, rep, "provenance "+ProvenanceFile, Missing)
+	checkStatus(t, rep, "sbom "+manifest.SBOMFile, Missing)
+	checkStatus(t, rep, "provenance "+manifest.ProvenanceFile, Missing)
 }
 
 func TestVerifyReleaseWithoutManifestFlat(t *testing.T) {
@@ -208,30 +208,30 @@ func TestHostileReleases(t *testing.T) {
 			f.files[ManifestFile+SignatureSuffix] = EncodeSignature(other.sign(t, f.files[ManifestFile]))
 		}, "signature manifest.json", ErrBadSignature},
 		{"SBOM with another digest", func(t *testing.T, f *fixture) {
-			f.files[f.p(SBOMFile)] = []byte(strings.Replace(string(f.files[f.p(SBOMFile)]), sha256hex(f.files[f.p(amd)]), strings.Repeat("0", 64), 1))
+			f.files[f.p(manifest.SBOMFile)] = []byte(strings.Replace(string(f.files[f.p(manifest.SBOMFile)]), sha256hex(f.files[f.p(amd)]), strings.Repeat("0", 64), 1))
 		}, "sbom agrees: " + amd, ErrChecksumMismatch},
 		{"SBOM of another SPDX version", func(t *testing.T, f *fixture) {
-			f.files[f.p(SBOMFile)] = []byte(`{"spdxVersion":"SPDX-2.1","packages":[]}`)
-		}, "sbom " + SBOMFile, ErrMalformed},
-		{"SBOM that is not JSON", func(t *testing.T, f *fixture) { f.files[f.p(SBOMFile)] = []byte("<xml/>") }, "sbom " + SBOMFile, ErrMalformed},
+			f.files[f.p(manifest.SBOMFile)] = []byte(`{"spdxVersion":"SPDX-2.1","packages":[]}`)
+		}, "sbom " + manifest.SBOMFile, ErrMalformed},
+		{"SBOM that is not JSON", func(t *testing.T, f *fixture) { f.files[f.p(manifest.SBOMFile)] = []byte("<xml/>") }, "sbom " + manifest.SBOMFile, ErrMalformed},
 		{"SBOM describing no release file", func(t *testing.T, f *fixture) {
-			f.files[f.p(SBOMFile)] = []byte(`{"spdxVersion":"SPDX-2.3","packages":[]}`)
+			f.files[f.p(manifest.SBOMFile)] = []byte(`{"spdxVersion":"SPDX-2.3","packages":[]}`)
 		}, "sbom covers the release", ErrMissingEntry},
 		{"provenance subject not in the release", func(t *testing.T, f *fixture) {
-			f.files[f.p(ProvenanceFile)] = []byte(`{"_type":"` + StatementType + `","subject":[{"name":"evil.tar.gz","digest":{"sha256":"` + strings.Repeat("1", 64) + `"}}]}`)
+			f.files[f.p(manifest.ProvenanceFile)] = []byte(`{"_type":"` + StatementType + `","subject":[{"name":"evil.tar.gz","digest":{"sha256":"` + strings.Repeat("1", 64) + `"}}]}`)
 		}, "provenance agrees: evil.tar.gz", ErrMissingEntry},
 		{"provenance missing an archive", func(t *testing.T, f *fixture) {
 			var st map[string]any
-			json.Unmarshal(f.files[f.p(ProvenanceFile)], &st)
+			json.Unmarshal(f.files[f.p(manifest.ProvenanceFile)], &st)
 			st["subject"] = st["subject"].([]any)[1:]
-			f.files[f.p(ProvenanceFile)], _ = json.Marshal(st)
+			f.files[f.p(manifest.ProvenanceFile)], _ = json.Marshal(st)
 		}, "provenance covers: hello-1.2.0-linux-amd64.tar.gz", ErrMissingEntry},
 		{"provenance with another digest", func(t *testing.T, f *fixture) {
-			f.files[f.p(ProvenanceFile)] = []byte(strings.Replace(string(f.files[f.p(ProvenanceFile)]), sha256hex(f.files[f.p(amd)]), strings.Repeat("0", 64), 1))
+			f.files[f.p(manifest.ProvenanceFile)] = []byte(strings.Replace(string(f.files[f.p(manifest.ProvenanceFile)]), sha256hex(f.files[f.p(amd)]), strings.Repeat("0", 64), 1))
 		}, "provenance agrees: " + amd, &sumErr},
 		{"provenance of another statement type", func(t *testing.T, f *fixture) {
-			f.files[f.p(ProvenanceFile)] = []byte(`{"_type":"https://in-toto.io/Statement/v0.1","subject":[]}`)
-		}, "provenance " + ProvenanceFile, ErrMalformed},
+			f.files[f.p(manifest.ProvenanceFile)] = []byte(`{"_type":"https://in-toto.io/Statement/v0.1","subject":[]}`)
+		}, "provenance " + manifest.ProvenanceFile, ErrMalformed},
 		{"manifest without the release", func(t *testing.T, f *fixture) {
 			m, _ := manifest.Parse(f.files[ManifestFile])
 			m.Releases[0].Version = "1.1.0"

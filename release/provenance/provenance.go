@@ -28,17 +28,19 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/sign"
 )
 
 // File is the name of the provenance statement in a release's version
-// directory.
-const File = "provenance.intoto.json"
+// directory (manifest.ProvenanceFile, the layout's owner).
+const File = manifest.ProvenanceFile
 
 // DSSEFile is the name of the signed provenance: the statement of [File]
 // as a DSSE envelope, one JSON object per line. "*.intoto.jsonl" is the
-// name OpenSSF Scorecard's signed-releases check counts as provenance.
-const DSSEFile = "provenance.intoto.jsonl"
+// name OpenSSF Scorecard's signed-releases check counts as provenance
+// (manifest.ProvenanceDSSEFile).
+const DSSEFile = manifest.ProvenanceDSSEFile
 
 // In-toto, SLSA and DSSE identifiers relkit writes.
 const (
