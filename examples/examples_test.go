@@ -94,6 +94,11 @@ func TestQuickstart(t *testing.T) {
 	if out, err := exec.Command(exe, "version").Output(); err != nil || strings.TrimSpace(string(out)) != "hello 1.1.0" {
 		t.Errorf("installed demo reports %q, %v", out, err)
 	}
+	// The release root the tour publishes is a v2 root: the demo's update
+	// check read index.json.
+	if _, err := os.Stat(filepath.Join(keep, "site", "index.json")); err != nil {
+		t.Errorf("the quickstart's release root has no index.json: %v", err)
+	}
 }
 
 // project makes a throwaway git repository holding a tiny Go program.

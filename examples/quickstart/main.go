@@ -5,7 +5,7 @@
 //
 // It generates a cosign key pair, builds the demo program
 // (examples/selfupdate) at v1.0.0 and v1.1.0, releases both into a
-// directory (signed manifest, checksums, SBOM, provenance), serves that
+// directory (signed manifest and its v2 index, checksums, SBOM, provenance), serves that
 // directory on 127.0.0.1, installs v1.0.0, lets the demo's own `update`
 // command reach v1.1.0, and shows `update --check` and a refused downgrade.
 package main
@@ -153,7 +153,7 @@ func cut(ctx context.Context, dist, site, url, v string, signer sign.Signer, pub
 	if err != nil {
 		return err
 	}
-	pst, err := release.Publish(ctx, release.PublishConfig{Root: filepath.Join(dist, "release"), Publisher: p, Keys: [][]byte{pub}, Remote: remote, Logger: quiet})
+	pst, err := release.Publish(ctx, release.PublishConfig{Root: filepath.Join(dist, "release"), Publisher: p, Keys: [][]byte{pub}, Signers: []sign.Signer{signer}, Remote: remote, Logger: quiet})
 	if err != nil {
 		return err
 	}
