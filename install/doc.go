@@ -52,19 +52,12 @@
 // had a project field) is refused; re-sign it with the project
 // (examples/keys rotate), or set Trust.UnsafeAllowUnboundKeys.
 //
-// From a release root the installer reads the signed v2 index, index.json
-// (the newest releases, a few KB however long the history), with the
-// signatures of its exact bytes, and verifies it with
-// [verify.Verifier.FetchIndex]: the signatures, the project name, the
-// expiry (freeze attacks) and the serial, which must never go down
+// From a release root the installer reads manifest.json with its
+// signatures (manifest.json.sig and/or signatures.json) and verifies them
+// with [verify.Verifier.FetchManifest]: the signatures, the project name,
+// the expiry (freeze attacks) and the serial, which must never go down
 // (rollback attacks; the highest serial seen is kept in the state
-// directory). A query the index cannot answer alone (an older version, a
-// range, the status of an old installed version) reads the one shard it
-// needs, checked against the index ([verify.SelectRelease]). At a root
-// without index.json (published before manifest v2) it reads the whole
-// manifest.json the same way ([verify.Verifier.FetchManifest]); an index
-// that is there but does not verify is an error, never a reason to read
-// manifest.json instead. The artifact is then checked against the signed manifest's
+// directory). The artifact is then checked against the signed manifest's
 // size and SHA-256 while it downloads, and against its version, OS and
 // architecture ([verify.CheckArtifact], mix-and-match attacks).
 //

@@ -28,28 +28,6 @@
 // aliases. Every change increments [Manifest.Serial], which verifiers use
 // to refuse rollbacks.
 //
-// # The v2 index and shards
-//
-// manifest.json grows about 2.7 KB per release, so the whole history is
-// not what a client should read for an update check. [Split] divides a
-// manifest into an [Index] (index.json, schema "relkit.manifest/v2": the
-// project, serial, dates, channels and aliases, the newest [IndexHead]
-// releases, and a [ShardRef] per shard) and [ShardFile]s
-// (shards/<sha256>.json, [ShardReleases] older releases each,
-// content-addressed). A client parses and validates the signed index
-// ([ParseIndex], [Index.Validate]), then asks [Index.Select]; when the
-// answer may lie in a shard it has not read, Select returns a
-// *[ShardNeededError] naming it, and [Index.AddShard] checks the shard's
-// bytes against the index's reference (size, SHA-256, project, range,
-// order) before adding its releases; a mismatch is a *[ShardError]. The
-// answers are those of [Manifest.Select] over the whole history. Package
-// verify drives this loop over a location (verify.FetchIndex,
-// verify.SelectRelease); docs/wire-format.md specifies the files.
-//
-// A publisher reads its destination's whole history with
-// [ParsePublished], whose limit ([MaxHistorySize]) is above the clients'
-// [MaxManifestSize].
-//
 // # Versions and tags
 //
 // [ParseVersion] reads SemVer 2.0 (with or without "v") and calendar

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
 	"strings"
 	"time"
 
@@ -117,4 +118,81 @@ func ExampleParseChecksums() {
 	e, ok := c.Lookup("hello.tar.gz")
 	fmt.Println(ok, e.SHA256[:12])
 	// Output: true 9b1f1c3b2a0d
+}
+
+// Example merges a new release into the published manifest.json, yanks
+// an older one, and selects what a linux/amd64 client installs.
+func Example() {
+	defer inTempDir()()                               // a release tool runs in its work tree
+	writePublished("manifest.json", "1.1.0", "1.2.0") // the destination's manifest
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	arts := exampleArtifacts("1.3.0")
+
+	m, err := manifest.LoadFile("manifest.json")
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = m.Add(manifest.Release{Version: "1.3.0", Tag: "v1.3.0", Date: now, Artifacts: arts}) // idempotent; refuses reused versions
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = m.Yank("1.2.0", "corrupts the config file") // never deleted; latest/1/1.2 move back
+	if err != nil {
+		log.Fatal(err)
+	}
+	sel, err := m.Select(manifest.Query{Channel: "stable", Platform: manifest.Platform{OS: "linux", Arch: "x86_64"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(sel.Release.Version, sel.Artifact.Path)
+	fmt.Println("releases:", len(m.Releases), "aliases:", m.Aliases, "serial:", m.Serial)
+	// Output:
+	// 1.3.0 1.3.0/hello-1.3.0-linux-amd64.tar.gz
+	// releases: 3 aliases: map[1:1.3.0 1.1:1.1.0 1.3:1.3.0 latest:1.3.0] serial: 4
+}
+
+// exampleArtifacts returns the linux/amd64 archive of version.
+func exampleArtifacts(version string) []manifest.Artifact {
+	name := "hello-" + version + "-linux-amd64.tar.gz"
+	return []manifest.Artifact{{Name: name, Path: version + "/" + name, Kind: manifest.KindArchive,
+		OS: "linux", Arch: "amd64", Size: 2538720, SHA256: strings.Repeat(version[2:3], 64)}}
+}
+
+// writePublished writes a manifest of project hello with the given
+// versions to name.
+func writePublished(name string, versions ...string) {
+	m := manifest.New("hello")
+	for i, v := range versions {
+		date := time.Date(2026, 11, 1+i, 12, 0, 0, 0, time.UTC)
+		if _, err := m.Add(manifest.Release{Version: v, Tag: "v" + v, Date: date, Artifacts: exampleArtifacts(v)}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	data, err := m.Marshal()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(name, data, 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// inTempDir moves into a new temporary directory and returns the function
+// that moves back and removes it.
+func inTempDir() func() {
+	dir, err := os.MkdirTemp("", "relkit-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	back, err := os.Getwd()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := os.Chdir(dir); err != nil {
+		log.Fatal(err)
+	}
+	return func() {
+		os.Chdir(back)
+		os.RemoveAll(dir)
+	}
 }

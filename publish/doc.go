@@ -30,7 +30,6 @@
 // directory and on S3; flattened to file names as GitHub release assets):
 //
 //	manifest.json                the release index, the commit point
-//	index.json, shards/          the v2 index, written by a merge after the commit (not staged)
 //	manifest.json.sig            its signature
 //	signatures.json, keys.json   optional, replaced with the manifest
 //	install.sh, ...              any other root file, replaced likewise
@@ -74,29 +73,6 @@
 // once: the reader a store gets ([Body]) fails with a [*ChecksumError],
 // withholding the last bytes, if the staged file does not match the plan,
 // and the store must then publish nothing.
-//
-// # The commit: merged, conditional, signatures first, then the index
-//
-// [Publisher.PublishMerge] and [Publisher.UpdateRoot] (what release.Publish,
-// Refresh, Yank and Prune use) do not trust the staged manifest: a
-// [MergeFunc] computes the root files from the manifest.json the
-// destination holds at the moment of the commit. The Publisher writes the
-// new manifest's signatures under content-addressed names
-// (sigs/manifest.json.<sha256>.*), then replaces manifest.json
-// conditionally (the commit point: If-Match on S3, compare-and-rename under
-// a lock on a directory, renames on a forge); another publisher's commit
-// in between makes it merge again, at most [MaxMergeAttempts] times, then
-// fail with a [*RaceError] having changed nothing visible. A manifest
-// that would lose a release is refused ([manifest.CheckSuccessor]).
-//
-// After the commit it writes the v2 index the merge returned
-// ([RootFiles.Index], a [SignedIndex]): the shards the destination's
-// index does not name, the index's content-addressed signatures, then
-// index.json, replaced conditionally and only over an older index. A
-// failure there is an [*IndexError]: the manifest is committed, the index
-// lags until the next publish or a re-run. A staged publish, which brings
-// no index, is refused at a destination that has one. docs/wire-format.md
-// specifies the order and the files.
 //
 // # Retries and progress
 //

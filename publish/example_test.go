@@ -148,3 +148,55 @@ func ExamplePublisher_Promote() {
 	// Output:
 	// promoted: [1.0.0/hello-1.0.0-linux-amd64.tar.gz 1.0.0/SHA256SUMS manifest.json]
 }
+
+// Example publishes a staged release into a directory, and again: the
+// protocol is the same for every Store.
+func Example() {
+	ctx := context.Background()
+	defer inTempDir()() // a release tool runs in its work tree
+	if err := stageExample("dist/release"); err != nil {
+		log.Fatal(err)
+	}
+
+	store, err := publish.NewDirStore("www/hello") // a web server's root; or s3.New(ctx, bucket, ...), github.New(owner, repo, tag, ...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := publish.New(store, publish.WithConcurrency(4))
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := p.Publish(ctx, "dist/release") // artifacts first, manifest.json last; a re-run uploads 0 bytes
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("uploaded:", res.Names(), res.BytesUploaded, "bytes")
+	res, err = p.Publish(ctx, "dist/release")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("re-run:", res.BytesUploaded, "bytes")
+	// Output:
+	// uploaded: [1.0.0/hello-1.0.0-linux-amd64.tar.gz 1.0.0/SHA256SUMS manifest.json] 1067 bytes
+	// re-run: 0 bytes
+}
+
+// inTempDir moves into a new temporary directory and returns the function
+// that moves back and removes it.
+func inTempDir() func() {
+	dir, err := os.MkdirTemp("", "relkit-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	back, err := os.Getwd()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := os.Chdir(dir); err != nil {
+		log.Fatal(err)
+	}
+	return func() {
+		os.Chdir(back)
+		os.RemoveAll(dir)
+	}
+}

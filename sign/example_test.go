@@ -252,3 +252,57 @@ func ExampleSignRoot() {
 	// refused without the old threshold
 	// root/2.json version 2 threshold 2 revoked 1
 }
+
+// Example makes a cosign key pair and signs a staged release directory
+// with it, as a release job does.
+func Example() {
+	ctx := context.Background()
+	defer inTempDir()()                           // a release tool runs in its work tree
+	os.Setenv("COSIGN_PASSWORD", "correct horse") // a CI secret
+	defer os.Unsetenv("COSIGN_PASSWORD")
+	stageExample("dist/release") // manifest.json and 1.2.0/SHA256SUMS, as package release stages them
+
+	kp, err := sign.GenerateCosignKeyPair(sign.EnvPassword) // like `cosign generate-key-pair`
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = kp.WriteFiles("cosign.key", "cosign.pub", false) // 0600 and 0644
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, err := sign.LoadSigner("cosign.key", sign.EnvPassword)
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := sign.SignRelease(ctx, "dist/release", s) // SHA256SUMS.sig, manifest.json.sig, signatures.json
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range res {
+		fmt.Println("signed", r.File)
+	}
+	// Output:
+	// signed manifest.json
+	// signed 1.2.0/SHA256SUMS
+}
+
+// stageExample writes a minimal staged release below root.
+func stageExample(root string) {
+	must(os.MkdirAll(filepath.Join(root, "1.2.0"), 0o755))
+	must(os.WriteFile(filepath.Join(root, "manifest.json"), []byte(`{"schema":"relkit.manifest/v1"}`+"\n"), 0o644))
+	must(os.WriteFile(filepath.Join(root, "1.2.0", "SHA256SUMS"), []byte("9b1f000000000000000000000000000000000000000000000000000000000000  hello-1.2.0-linux-amd64.tar.gz\n"), 0o644))
+}
+
+// inTempDir moves into a new temporary directory and returns the function
+// that moves back and removes it.
+func inTempDir() func() {
+	dir, err := os.MkdirTemp("", "relkit-example")
+	must(err)
+	back, err := os.Getwd()
+	must(err)
+	must(os.Chdir(dir))
+	return func() {
+		os.Chdir(back)
+		os.RemoveAll(dir)
+	}
+}

@@ -18,14 +18,6 @@
 //	n, err := verify.FetchArtifact(ctx, loc, sel.Artifact, tmpFile) // size + SHA-256 while writing
 //
 // and renames tmpFile into place only when FetchArtifact returned nil.
-// At a release root with the manifest v2 index (index.json, written by
-// every relkit publish with signers), the first two calls are
-//
-//	ix, err := v.FetchIndex(ctx, loc)                  // signed, fresh, not rolled back; a few KB at any history
-//	sel, err := verify.SelectRelease(ctx, loc, ix, q)  // reads and checks a shard only when the answer is in one
-//
-// and FetchIndex's ErrIndexNotPublished (and only it) says to use
-// FetchManifest instead. Package install does exactly this.
 // loc is a [Dir], an [HTTP] release root ([NewHTTP]), or a [Forge]: a
 // GitHub, GitHub Enterprise or Gitea/Forgejo repository in relkit's forge
 // layout ([NewForge]("github:OWNER/REPO", ...)), read through its public
@@ -59,13 +51,11 @@
 //     ([Verifier.VerifyKeyBundle], [Verifier.FetchKeyBundle]); the root
 //     keys themselves rotate through the root chain ([Root],
 //     [Verifier.FetchRoots]). [Trust] puts it all in one value.
-//   - Manifests ([Verifier.VerifyManifest], [Verifier.VerifyIndex]):
-//     manifest.json, or the v2 index.json, is returned only when it is
-//     signed, parses and validates, has not expired (freeze attack),
-//     belongs to the expected project, and its serial is not lower than
-//     the last one accepted (rollback attack, remembered by a [State]; the
-//     two share the record). A shard of the index is used only when its
-//     size and SHA-256 are those the signed index names ([FetchShard]).
+//   - Manifests ([Verifier.VerifyManifest]): manifest.json is returned only
+//     when it is signed, parses and validates, has not expired (freeze
+//     attack), belongs to the expected project, and its serial is not lower
+//     than the last one accepted (rollback attack, remembered by a
+//     [State]).
 //   - Artifacts ([Copy], [Reader], [FetchArtifact], [CheckArtifact]): the
 //     size and SHA-256 are checked while the bytes stream to disk, in one
 //     pass, never holding the artifact in memory; a longer stream is cut

@@ -9,6 +9,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -253,4 +256,82 @@ func ExampleTrust_Verifier() {
 	// trusts the signing key certified by r1+r2
 	// keys.json by r1+r2 after the rotation refused: true
 	// trusts the signing key certified by r2+r3
+}
+
+// Example is what a self-updater does before it trusts a byte: fetch the
+// signed manifest from the release root with the pinned key, then the
+// artifact it selects, checked while it is written.
+func Example() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "relkit-example")
+	defer os.RemoveAll(dir)
+	pinnedPEM, releaseURL, stop := serveExampleRelease(dir) // a signed release root on 127.0.0.1
+	defer stop()
+	statePath := filepath.Join(dir, "hello.state.json") // next to the binary in real life
+	tmp, err := os.CreateTemp(dir, "hello-download-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tmp.Close()
+
+	keys, err := verify.NewKeyRing(pinnedPEM)
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := verify.NewVerifier(keys, verify.WithProject("hello"), verify.WithState(verify.NewFileState(statePath)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	loc, err := verify.NewHTTP(releaseURL) // "https://releases.example.com/hello/"
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := v.FetchManifest(ctx, loc) // signed, unexpired, serial not rolled back
+	if err != nil {
+		log.Fatal(err)
+	}
+	sel, err := m.Select(manifest.Query{Platform: manifest.Platform{OS: "linux", Arch: "amd64"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	n, err := verify.FetchArtifact(ctx, loc, sel.Artifact, tmp) // size and SHA-256 checked while writing
+	if err != nil {
+		log.Fatal(err) // discard tmp: it holds unverified bytes
+	}
+	fmt.Println("serial", m.Serial, "verified", sel.Artifact.Name, n, "bytes")
+	// Output:
+	// serial 1 verified hello-1.2.0-linux-amd64.tar.gz 27 bytes
+}
+
+// serveExampleRelease writes a release root for hello 1.2.0 into
+// dir/www, signed by a new Ed25519 key, and serves it on 127.0.0.1. It
+// returns the public key (PEM), the root's URL and the function that
+// stops the server.
+func serveExampleRelease(dir string) (pubPEM []byte, url string, stop func()) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	www := filepath.Join(dir, "www")
+	body := []byte("the hello binary, archived\n")
+	sum := sha256.Sum256(body)
+	m := manifest.New("hello")
+	_, err := m.Add(manifest.Release{Version: "1.2.0", Date: time.Now(), Artifacts: []manifest.Artifact{{
+		Name: "hello-1.2.0-linux-amd64.tar.gz", Path: "1.2.0/hello-1.2.0-linux-amd64.tar.gz", Kind: manifest.KindArchive,
+		OS: "linux", Arch: "amd64", Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:]),
+	}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	m.Touch(time.Now(), 24*time.Hour)
+	data, _ := m.Marshal()
+	if err := os.MkdirAll(filepath.Join(www, "1.2.0"), 0o755); err != nil {
+		log.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(www, "1.2.0", "hello-1.2.0-linux-amd64.tar.gz"), body, 0o644)
+	os.WriteFile(filepath.Join(www, "manifest.json"), data, 0o644)
+	os.WriteFile(filepath.Join(www, "manifest.json.sig"), verify.EncodeSignature(ed25519.Sign(priv, data)), 0o644)
+	srv := httptest.NewServer(http.FileServer(http.Dir(www)))
+	pubPEM, err = verify.MarshalPublicKey(pub)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return pubPEM, srv.URL + "/", srv.Close
 }
