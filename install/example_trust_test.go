@@ -47,11 +47,11 @@ func ExampleConfig_trust() {
 			sum := sha256.Sum256(data)
 			sig, _ := ecdsa.SignASN1(rand.Reader, k, sum[:])
 			kid, _ := verify.KeyID(&k.PublicKey)
-			set.Add(verify.SignatureEntry{KeyID: kid, Algorithm: verify.AlgECDSASHA256, File: verify.KeysFile, SHA256: hex.EncodeToString(sum[:]), Signature: sig})
+			set.Add(verify.SignatureEntry{KeyID: kid, Algorithm: verify.AlgECDSASHA256, File: manifest.KeysFile, SHA256: hex.EncodeToString(sum[:]), Signature: sig})
 		}
 		sigs, _ := set.Marshal()
-		must(os.WriteFile(filepath.Join(rel.root, verify.KeysFile), data, 0o644))
-		must(os.WriteFile(filepath.Join(rel.root, verify.SignaturesFile), sigs, 0o644))
+		must(os.WriteFile(filepath.Join(rel.root, manifest.KeysFile), data, 0o644))
+		must(os.WriteFile(filepath.Join(rel.root, manifest.SignaturesFile), sigs, 0o644))
 	}
 	cfg := install.Config{
 		Project: "hello",

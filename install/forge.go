@@ -59,7 +59,7 @@ func (g *forgeFetcher) get(ctx context.Context, rel string, offset int64, valida
 		return nil, fetchInfo{}, err
 	}
 	body, info, err := g.try(ctx, rel, offset, validator)
-	if rel != verify.ManifestFile || !notFound(err) {
+	if rel != manifest.File || !notFound(err) {
 		return body, info, err
 	}
 	// A publisher replaces manifest.json by a delete and an upload: ask

@@ -25,7 +25,7 @@ import (
 // version.
 func (f *fixture) toForge(gh *githubtest.Server, repo string) {
 	f.t.Helper()
-	data, err := os.ReadFile(filepath.Join(f.root, verify.ManifestFile))
+	data, err := os.ReadFile(filepath.Join(f.root, manifest.File))
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -39,14 +39,14 @@ func (f *fixture) toForge(gh *githubtest.Server, repo string) {
 		f.t.Fatal(err)
 	}
 	set := &verify.SignatureSet{Schema: verify.SignaturesSchema}
-	if err := set.Add(verify.SignatureEntry{KeyID: id, Algorithm: verify.AlgECDSASHA256, File: verify.ManifestFile, SHA256: sum, Signature: raw}); err != nil {
+	if err := set.Add(verify.SignatureEntry{KeyID: id, Algorithm: verify.AlgECDSASHA256, File: manifest.File, SHA256: sum, Signature: raw}); err != nil {
 		f.t.Fatal(err)
 	}
 	b, err := set.Marshal()
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	f.write(manifest.SignatureSetPath(verify.ManifestFile, sum), b)
+	f.write(manifest.SignatureSetPath(manifest.File, sum), b)
 	if err := gh.PublishLayout("example", repo, f.root); err != nil {
 		f.t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func (in *Installer) source() (fetcher, string, error) {
 		f, err := newDirFetcher(s)
 		return f, "", err
 	}
-	if filepath.Base(s) == verify.ManifestFile {
+	if filepath.Base(s) == manifest.File {
 		f, err := newDirFetcher(filepath.Dir(s))
 		return f, "", err
 	}
@@ -116,7 +116,7 @@ func (in *Installer) selectRelease(ctx context.Context, src fetcher, loc locatio
 	if errors.Is(err, verify.ErrIndexNotPublished) {
 		m, err := v.FetchManifest(ctx, loc)
 		if err != nil {
-			return nil, manifest.Selection{}, verificationError(src.name(verify.ManifestFile), err)
+			return nil, manifest.Selection{}, verificationError(src.name(manifest.File), err)
 		}
 		if mu, ok := src.(verify.ManifestUser); ok {
 			mu.UseManifest(m) // a forge: the version's files are in the release the manifest names
@@ -125,7 +125,7 @@ func (in *Installer) selectRelease(ctx context.Context, src fetcher, loc locatio
 		return m, sel, err
 	}
 	if err != nil {
-		return nil, manifest.Selection{}, verificationError(src.name(verify.IndexFile), err)
+		return nil, manifest.Selection{}, verificationError(src.name(manifest.IndexFile), err)
 	}
 	shardErr := func(err error) error {
 		var se *manifest.ShardError
@@ -185,7 +185,7 @@ func (in *Installer) releaseVerifier(ctx context.Context, loc verify.Location) (
 	}
 	v, err := in.trust.Verifier(ctx, loc)
 	if err != nil {
-		return nil, verificationError(loc.(location).d.src.name(verify.KeysFile), err)
+		return nil, verificationError(loc.(location).d.src.name(manifest.KeysFile), err)
 	}
 	return v, nil
 }
@@ -198,13 +198,13 @@ func (in *Installer) signatures(ctx context.Context, d *downloader, name string)
 	if sigs.Detached, err = d.fetchOptional(ctx, name+verify.SignatureSuffix, verify.MaxSignatureSize); err != nil {
 		return sigs, err
 	}
-	set, err := d.fetchOptional(ctx, verify.SignaturesFile, verify.MaxSignaturesSize)
+	set, err := d.fetchOptional(ctx, manifest.SignaturesFile, verify.MaxSignaturesSize)
 	if err != nil {
 		return sigs, err
 	}
 	if set != nil {
 		if sigs.Set, err = verify.ParseSignatureSet(set); err != nil {
-			return sigs, &VerificationError{Subject: d.src.name(verify.SignaturesFile), Err: err}
+			return sigs, &VerificationError{Subject: d.src.name(manifest.SignaturesFile), Err: err}
 		}
 	}
 	return sigs, nil

@@ -200,7 +200,7 @@ func TestRootThreshold(t *testing.T) {
 		before := snapshot(t, dir)
 		_, err := f.installer(cfg).Install(ctx, manifest.Query{})
 		var te *verify.ThresholdError
-		if !errors.Is(err, ErrVerification) || !errors.As(err, &te) || te.File != verify.KeysFile || te.Need != 2 || te.Got != 1 {
+		if !errors.Is(err, ErrVerification) || !errors.As(err, &te) || te.File != manifest.KeysFile || te.Need != 2 || te.Got != 1 {
 			t.Fatalf("%s: keys.json signed by one of two roots: %v, want a keys.json *verify.ThresholdError (need 2, got 1)", name, err)
 		}
 		if after := snapshot(t, dir); len(after) != len(before) {
@@ -391,7 +391,7 @@ func TestRootRevokedInKeysJSON(t *testing.T) {
 	f.release("6.6.6")
 	_, err := f.installer(cfg).Install(ctx, manifest.Query{})
 	var te *verify.ThresholdError
-	if !errors.Is(err, ErrVerification) || !errors.As(err, &te) || te.File != verify.KeysFile || !errors.Is(err, verify.ErrRevoked) {
+	if !errors.Is(err, ErrVerification) || !errors.As(err, &te) || te.File != manifest.KeysFile || !errors.Is(err, verify.ErrRevoked) {
 		t.Fatalf("keys.json by the root a previous keys.json revoked: %v, want a keys.json *verify.ThresholdError with ErrRevoked", err)
 	}
 	if readFile(t, dir+"/hello") != string(v1["hello"]) {

@@ -262,7 +262,7 @@ func rank(name string, st Stage) int {
 // classify returns the stage of a staged file. kinds maps manifest paths to
 // their artifact kind.
 func classify(name string, kinds map[string]manifest.Kind) Stage {
-	if name == ManifestName {
+	if name == manifest.File {
 		return StageManifest
 	}
 	if IsMutable(name) {
@@ -366,16 +366,16 @@ func (p *Publisher) plan(ctx context.Context, dir string, merge MergeFunc) (*Pla
 	for i, s := range steps {
 		byName[s.Name] = i
 	}
-	if _, ok := byName[ManifestName]; !ok && !p.opts.noManifest {
-		return nil, &StagedFileError{Dir: dir, Name: ManifestName, Err: fmt.Errorf("missing: the manifest is the commit point of a publish: %w", ErrNotExist)}
+	if _, ok := byName[manifest.File]; !ok && !p.opts.noManifest {
+		return nil, &StagedFileError{Dir: dir, Name: manifest.File, Err: fmt.Errorf("missing: the manifest is the commit point of a publish: %w", ErrNotExist)}
 	}
 	var m *manifest.Manifest
 	kinds := map[string]manifest.Kind{}
 	declared := map[string]manifest.Artifact{}
-	if i, ok := byName[ManifestName]; ok {
+	if i, ok := byName[manifest.File]; ok {
 		m, err = manifest.LoadFile(steps[i].path)
 		if err != nil {
-			return nil, &StagedFileError{Dir: dir, Name: ManifestName, Err: err}
+			return nil, &StagedFileError{Dir: dir, Name: manifest.File, Err: err}
 		}
 		for _, r := range m.Releases {
 			for _, a := range r.Artifacts {
@@ -454,7 +454,7 @@ func (p *Publisher) plan(ctx context.Context, dir string, merge MergeFunc) (*Pla
 		if err != nil {
 			return nil, err
 		}
-		if cur.m != nil && cur.obj.SHA256 != steps[byNameSorted(steps, ManifestName)].Local.SHA256 {
+		if cur.m != nil && cur.obj.SHA256 != steps[byNameSorted(steps, manifest.File)].Local.SHA256 {
 			if err := manifest.CheckSuccessor(cur.m, m); err != nil {
 				return plan, err
 			}
@@ -478,7 +478,7 @@ func byNameSorted(steps []Step, name string) int {
 // files, before keys.json whose entries it carries, and brought in line
 // with the committed manifest afterwards.
 func isRootManifestFile(name string) bool {
-	return name == ManifestName || name == ManifestSigName
+	return name == manifest.File || name == ManifestSigName
 }
 
 // stagedMerge is the MergeFunc of [Publisher.Publish]: the staged
@@ -495,12 +495,12 @@ func stagedMerge(dir string) MergeFunc {
 			}
 			return data, nil
 		}
-		m, err := read(ManifestName)
+		m, err := read(manifest.File)
 		if err != nil {
 			return nil, err
 		}
 		if m == nil {
-			return nil, &StagedFileError{Dir: dir, Name: ManifestName, Err: ErrNotExist}
+			return nil, &StagedFileError{Dir: dir, Name: manifest.File, Err: ErrNotExist}
 		}
 		if bytes.Equal(m, current) {
 			return nil, nil
@@ -509,7 +509,7 @@ func stagedMerge(dir string) MergeFunc {
 		if files.Signature, err = read(ManifestSigName); err != nil {
 			return nil, err
 		}
-		if files.Signatures, err = read(RootSignaturesName); err != nil {
+		if files.Signatures, err = read(manifest.SignaturesFile); err != nil {
 			return nil, err
 		}
 		return files, nil

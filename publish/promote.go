@@ -61,13 +61,13 @@ func (p *Publisher) Promote(ctx context.Context, src Store, opts PromoteOptions)
 	defer os.RemoveAll(dir)
 
 	// The manifest and the root files that travel with it.
-	mpath := filepath.Join(dir, ManifestName)
-	if _, err := p.fetch(ctx, src, ManifestName, mpath, -1, "", manifest.MaxManifestSize); err != nil {
+	mpath := filepath.Join(dir, manifest.File)
+	if _, err := p.fetch(ctx, src, manifest.File, mpath, -1, "", manifest.MaxManifestSize); err != nil {
 		return nil, fmt.Errorf("publish: Promote: %w", err)
 	}
 	m, err := manifest.LoadFile(mpath)
 	if err != nil {
-		return nil, fmt.Errorf("publish: Promote: source %s: %w", ManifestName, err)
+		return nil, fmt.Errorf("publish: Promote: source %s: %w", manifest.File, err)
 	}
 	for _, name := range append(slices.Clone(indexFiles), opts.RootFiles...) {
 		if err := CheckName(name); err != nil || !IsMutable(name) {
@@ -84,8 +84,8 @@ func (p *Publisher) Promote(ctx context.Context, src Store, opts PromoteOptions)
 	if data, err := os.ReadFile(mpath); err == nil {
 		sum := sha256Hex(data)
 		for name, as := range map[string]string{
-			manifest.SignaturePath(ManifestName, sum):    ManifestSigName,
-			manifest.SignatureSetPath(ManifestName, sum): RootSignaturesName,
+			manifest.SignaturePath(manifest.File, sum):    ManifestSigName,
+			manifest.SignatureSetPath(manifest.File, sum): manifest.SignaturesFile,
 		} {
 			tmp := filepath.Join(dir, as+".cas")
 			_, err := p.fetch(ctx, src, name, tmp, -1, "", manifest.MaxManifestSize)

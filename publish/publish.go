@@ -11,8 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/relkit/relkit/manifest"
 )
 
 // Store is a publish destination: a directory, an S3 bucket and prefix, a
@@ -177,9 +175,6 @@ func (s Stage) String() string {
 	}
 	return fmt.Sprintf("Stage(%d)", int(s))
 }
-
-// ManifestName is the name of the release index, the commit point.
-const ManifestName = manifest.File
 
 // IsMutable reports whether a publish replaces the object name when its
 // bytes differ, instead of refusing it with a [*ConflictError]. Files at

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/relkit/relkit/manifest"
 )
 
 // Defaults of the [Publisher] options.
@@ -337,7 +339,7 @@ func (p *Publisher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 				return nil, err
 			}
 		}
-		if rootCommit && (isRootManifestFile(s.Name) || s.Name == RootSignaturesName) {
+		if rootCommit && (isRootManifestFile(s.Name) || s.Name == manifest.SignaturesFile) {
 			continue // committed below, derived from the manifest
 		}
 		if rootCommit && s.Stage == StageIndex && s.rank == 1 && !preflown {
@@ -381,7 +383,7 @@ func (p *Publisher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 		res.Root = root
 		for i := range plan.Steps {
 			s := &plan.Steps[i]
-			if !isRootManifestFile(s.Name) && s.Name != RootSignaturesName {
+			if !isRootManifestFile(s.Name) && s.Name != manifest.SignaturesFile {
 				continue
 			}
 			st.files.Add(1)

@@ -25,11 +25,7 @@ const (
 	// verify-blob --signature manifest.json.sig manifest.json". It is
 	// written after manifest.json, so it can lag one publish behind;
 	// clients read sigs/ first (see [manifest.SignaturePath]).
-	ManifestSigName = ManifestName + ".sig"
-	// RootSignaturesName is the signature set at the root (legacy
-	// location of the manifest's entries; keys.json's entries live there
-	// too).
-	RootSignaturesName = manifest.SignaturesFile
+	ManifestSigName = manifest.File + ".sig"
 )
 
 // MaxMergeAttempts bounds how often a publish reads the destination's
@@ -91,9 +87,6 @@ type SignedIndex struct {
 	Shards []manifest.ShardFile
 }
 
-// IndexName is the v2 index at the root ([manifest.IndexFile]).
-const IndexName = manifest.IndexFile
-
 // MergeFunc computes the root files to commit from the manifest.json the
 // destination holds now (current; nil when it has none, for a first
 // release). dest reads the destination's other files, such as the
@@ -151,7 +144,7 @@ type RaceError struct {
 
 // Error implements error.
 func (e *RaceError) Error() string {
-	s := fmt.Sprintf("publish: another publisher replaced %s first (serial %d", ManifestName, e.Serial)
+	s := fmt.Sprintf("publish: another publisher replaced %s first (serial %d", manifest.File, e.Serial)
 	if len(e.Versions) > 0 {
 		s += ", with " + strings.Join(e.Versions, ", ")
 	}
@@ -189,14 +182,14 @@ type rootState struct {
 // reported, the manifest changed in between and it reads again.
 func (p *Publisher) readRoot(ctx context.Context) (*rootState, error) {
 	for try := 0; try < 4; try++ {
-		obj, err := p.remoteStat(ctx, ManifestName)
+		obj, err := p.remoteStat(ctx, manifest.File)
 		if err != nil {
 			return nil, rootReadError(err)
 		}
 		if obj == nil {
 			return &rootState{}, nil
 		}
-		data, err := p.readAll(ctx, ManifestName, maxRootFile)
+		data, err := p.readAll(ctx, manifest.File, maxRootFile)
 		if errors.Is(err, ErrNotExist) {
 			continue
 		}
@@ -214,7 +207,7 @@ func (p *Publisher) readRoot(ctx context.Context) (*rootState, error) {
 		}
 		return &rootState{data: data, obj: obj, m: m}, nil
 	}
-	return nil, fmt.Errorf("publish: %s keeps changing while it is read: %w", ManifestName, ErrChanged)
+	return nil, fmt.Errorf("publish: %s keeps changing while it is read: %w", manifest.File, ErrChanged)
 }
 
 // rootReadError types a failure to read the published manifest that a
@@ -399,12 +392,12 @@ func (p *Publisher) signRootFiles(ctx context.Context, plan *Plan) error {
 		if s.Stage != StageIndex || s.rank != 1 || (s.Action != ActionUpload && s.Action != ActionReplace) {
 			continue
 		}
-		if s.Name != KeysName {
+		if s.Name != manifest.KeysFile {
 			continue
 		}
 		for from, to := range map[string]string{
-			s.Name + ".sig":    manifest.SignaturePath(s.Name, s.Local.SHA256),
-			RootSignaturesName: manifest.SignatureSetPath(s.Name, s.Local.SHA256),
+			s.Name + ".sig":         manifest.SignaturePath(s.Name, s.Local.SHA256),
+			manifest.SignaturesFile: manifest.SignatureSetPath(s.Name, s.Local.SHA256),
 		} {
 			data, err := os.ReadFile(filepath.Join(plan.Dir, from))
 			if errors.Is(err, fs.ErrNotExist) {
@@ -420,9 +413,6 @@ func (p *Publisher) signRootFiles(ctx context.Context, plan *Plan) error {
 	}
 	return nil
 }
-
-// KeysName is the root-signed signing keys file (verify.KeysFile).
-const KeysName = manifest.KeysFile
 
 // retryOpener reads the destination with the Publisher's retries, for a
 // MergeFunc.
@@ -490,12 +480,12 @@ func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc, first *merg
 		}
 		sum := sha256Hex(files.Manifest)
 		if len(files.Signature) > 0 {
-			if err := p.putIfDifferent(ctx, manifest.SignaturePath(ManifestName, sum), files.Signature, StageIndex); err != nil {
+			if err := p.putIfDifferent(ctx, manifest.SignaturePath(manifest.File, sum), files.Signature, StageIndex); err != nil {
 				return nil, err
 			}
 		}
 		if len(files.Signatures) > 0 {
-			name := manifest.SignatureSetPath(ManifestName, sum)
+			name := manifest.SignatureSetPath(manifest.File, sum)
 			if err := p.putIfDifferent(ctx, name, files.Signatures, StageIndex); err != nil {
 				return nil, err
 			}
@@ -509,13 +499,13 @@ func (p *Publisher) commitRoot(ctx context.Context, merge MergeFunc, first *merg
 				ifMatch = cur.obj.SHA256
 			}
 		}
-		err = p.putBytes(ctx, ManifestName, files.Manifest, StageManifest, replace, ifMatch)
+		err = p.putBytes(ctx, manifest.File, files.Manifest, StageManifest, replace, ifMatch)
 		if errors.Is(err, ErrChanged) || errors.Is(err, ErrExist) {
 			lastErr, lost, mine = err, cur, next
 			continue // somebody else committed: merge into theirs
 		}
 		if err != nil {
-			return nil, fmt.Errorf("publish: upload %s: %w", ManifestName, err)
+			return nil, fmt.Errorf("publish: upload %s: %w", manifest.File, err)
 		}
 		res.Changed, res.Serial = true, next.Serial
 		if err := p.repairLegacy(ctx, &committed{sum: sum, sig: files.Signature, set: files.Signatures}); err != nil {
@@ -592,10 +582,10 @@ func (p *Publisher) repairLegacy(ctx context.Context, known *committed) error {
 		if known != nil && known.sum == sum {
 			sig, set = known.sig, known.set
 		} else {
-			if sig, err = p.readOptional(ctx, manifest.SignaturePath(ManifestName, sum)); err != nil {
+			if sig, err = p.readOptional(ctx, manifest.SignaturePath(manifest.File, sum)); err != nil {
 				return err
 			}
-			if set, err = p.readOptional(ctx, manifest.SignatureSetPath(ManifestName, sum)); err != nil {
+			if set, err = p.readOptional(ctx, manifest.SignatureSetPath(manifest.File, sum)); err != nil {
 				return err
 			}
 		}
@@ -605,7 +595,7 @@ func (p *Publisher) repairLegacy(ctx context.Context, known *committed) error {
 			}
 		}
 		if set != nil {
-			if err := p.putIfDifferent(ctx, RootSignaturesName, set, StageIndex); err != nil {
+			if err := p.putIfDifferent(ctx, manifest.SignaturesFile, set, StageIndex); err != nil {
 				return err
 			}
 		}
@@ -620,7 +610,7 @@ func (p *Publisher) repairLegacy(ctx context.Context, known *committed) error {
 // manifestSum returns the SHA-256 of the published manifest.json ("" when
 // there is none): from Stat when the store reports it, else by reading it.
 func (p *Publisher) manifestSum(ctx context.Context) (string, error) {
-	obj, err := p.remoteStat(ctx, ManifestName)
+	obj, err := p.remoteStat(ctx, manifest.File)
 	if err != nil || obj == nil {
 		return "", err
 	}
@@ -683,12 +673,12 @@ func (p *Publisher) refuseUnindexed(ctx context.Context, files *RootFiles) error
 
 // refuseIndexed is a *RootError when the destination has index.json.
 func (p *Publisher) refuseIndexed(ctx context.Context) error {
-	obj, err := p.remoteStat(ctx, IndexName)
+	obj, err := p.remoteStat(ctx, manifest.IndexFile)
 	if err != nil {
 		return err
 	}
 	if obj != nil {
-		return &RootError{Reason: "the destination has " + IndexName + " (manifest v2), and this publish brings no index to keep it in step with " + ManifestName + ": publish with release.Publish and PublishConfig.Signers, which writes both (nothing was replaced)"}
+		return &RootError{Reason: "the destination has " + manifest.IndexFile + " (manifest v2), and this publish brings no index to keep it in step with " + manifest.File + ": publish with release.Publish and PublishConfig.Signers, which writes both (nothing was replaced)"}
 	}
 	return nil
 }
@@ -707,7 +697,7 @@ func (p *Publisher) writeIndex(ctx context.Context, ix *SignedIndex, serial int6
 	}
 	sum := sha256Hex(ix.Index)
 	for try := 0; try < maxIndexAttempts; try++ {
-		obj, err := p.remoteStat(ctx, IndexName)
+		obj, err := p.remoteStat(ctx, manifest.IndexFile)
 		if err != nil {
 			return err
 		}
@@ -716,7 +706,7 @@ func (p *Publisher) writeIndex(ctx context.Context, ix *SignedIndex, serial int6
 			if obj.SHA256 == sum {
 				return nil
 			}
-			data, err := p.readAll(ctx, IndexName, manifest.MaxIndexSize)
+			data, err := p.readAll(ctx, manifest.IndexFile, manifest.MaxIndexSize)
 			switch {
 			case errors.Is(err, ErrNotExist):
 				continue
@@ -762,12 +752,12 @@ func (p *Publisher) writeIndex(ctx context.Context, ix *SignedIndex, serial int6
 			}
 		}
 		if len(ix.Signature) > 0 {
-			if err := p.putIfDifferent(ctx, manifest.SignaturePath(IndexName, sum), ix.Signature, StageIndex); err != nil {
+			if err := p.putIfDifferent(ctx, manifest.SignaturePath(manifest.IndexFile, sum), ix.Signature, StageIndex); err != nil {
 				return err
 			}
 		}
 		if len(ix.Signatures) > 0 {
-			if err := p.putIfDifferent(ctx, manifest.SignatureSetPath(IndexName, sum), ix.Signatures, StageIndex); err != nil {
+			if err := p.putIfDifferent(ctx, manifest.SignatureSetPath(manifest.IndexFile, sum), ix.Signatures, StageIndex); err != nil {
 				return err
 			}
 		}
@@ -777,16 +767,16 @@ func (p *Publisher) writeIndex(ctx context.Context, ix *SignedIndex, serial int6
 				ifMatch = obj.SHA256
 			}
 		}
-		err = p.putBytes(ctx, IndexName, ix.Index, StageManifest, obj != nil, ifMatch)
+		err = p.putBytes(ctx, manifest.IndexFile, ix.Index, StageManifest, obj != nil, ifMatch)
 		if errors.Is(err, ErrChanged) || errors.Is(err, ErrExist) {
 			continue // another publisher's index: compare serials again
 		}
 		if err != nil {
-			return fmt.Errorf("publish: upload %s: %w", IndexName, err)
+			return fmt.Errorf("publish: upload %s: %w", manifest.IndexFile, err)
 		}
 		return nil
 	}
-	return fmt.Errorf("%s kept changing while it was replaced (%d attempts): %w", IndexName, maxIndexAttempts, ErrChanged)
+	return fmt.Errorf("%s kept changing while it was replaced (%d attempts): %w", manifest.IndexFile, maxIndexAttempts, ErrChanged)
 }
 
 // publishedSerial reads the serial of the destination's manifest.json
@@ -794,8 +784,8 @@ func (p *Publisher) writeIndex(ctx context.Context, ix *SignedIndex, serial int6
 // decoding the whole history.
 func (p *Publisher) publishedSerial(ctx context.Context) (int64, error) {
 	var serial int64
-	err := p.retry(ctx, ManifestName, func(ctx context.Context) error {
-		rc, err := p.store.Open(ctx, ManifestName)
+	err := p.retry(ctx, manifest.File, func(ctx context.Context) error {
+		rc, err := p.store.Open(ctx, manifest.File)
 		if err != nil {
 			return err
 		}
@@ -803,7 +793,7 @@ func (p *Publisher) publishedSerial(ctx context.Context) (int64, error) {
 		dec := json.NewDecoder(io.LimitReader(rc, maxRootFile))
 		dec.UseNumber()
 		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-			return fmt.Errorf("%s: not a JSON object", ManifestName)
+			return fmt.Errorf("%s: not a JSON object", manifest.File)
 		}
 		for dec.More() {
 			k, err := dec.Token()
@@ -823,10 +813,10 @@ func (p *Publisher) publishedSerial(ctx context.Context) (int64, error) {
 				return err
 			}
 		}
-		return fmt.Errorf("%s has no serial", ManifestName)
+		return fmt.Errorf("%s has no serial", manifest.File)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("publish: read the serial of %s: %w", ManifestName, err)
+		return 0, fmt.Errorf("publish: read the serial of %s: %w", manifest.File, err)
 	}
 	return serial, nil
 }
@@ -844,7 +834,7 @@ type IndexError struct {
 
 // Error implements error.
 func (e *IndexError) Error() string {
-	return fmt.Sprintf("publish: manifest.json serial %d is committed, but %s could not be brought up to date (v2 clients do not see it yet; publish again): %v", e.Serial, IndexName, e.Err)
+	return fmt.Sprintf("publish: manifest.json serial %d is committed, but %s could not be brought up to date (v2 clients do not see it yet; publish again): %v", e.Serial, manifest.IndexFile, e.Err)
 }
 
 // Unwrap returns the cause.

@@ -25,14 +25,14 @@ func CurrentManifest(ctx context.Context, loc verify.Location, keys [][]byte) (*
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("current manifest: %w", ErrNoSigningKey)
 	}
-	data, err := readLocation(ctx, loc, ManifestFile, manifest.MaxManifestSize)
+	data, err := readLocation(ctx, loc, manifest.File, manifest.MaxManifestSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("current manifest: %w", err)
 	}
-	sigs, err := verify.FetchSignatures(ctx, loc, ManifestFile, data)
+	sigs, err := verify.FetchSignatures(ctx, loc, manifest.File, data)
 	if err != nil {
 		return nil, fmt.Errorf("current manifest: %w", err)
 	}
@@ -44,7 +44,7 @@ func CurrentManifest(ctx context.Context, loc verify.Location, keys [][]byte) (*
 	if err != nil {
 		return nil, err
 	}
-	if _, err := v.VerifySignatures(ManifestFile, data, sigs); err != nil {
+	if _, err := v.VerifySignatures(manifest.File, data, sigs); err != nil {
 		return nil, fmt.Errorf("current manifest: %w", err)
 	}
 	m, err := manifest.Parse(data)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
 )
@@ -27,7 +28,7 @@ func TestCurrentManifest(t *testing.T) {
 		t.Errorf("other key: err = %v, want ErrBadSignature", err)
 	}
 	// Tampered: a release injected into the bucket's manifest.
-	path := filepath.Join(st.Root, ManifestFile)
+	path := filepath.Join(st.Root, manifest.File)
 	data, _ := os.ReadFile(path)
 	os.WriteFile(path, []byte(strings.Replace(string(data), `"serial": 1`, `"serial": 2`, 1)), 0o644)
 	if _, err := CurrentManifest(t.Context(), verify.Dir(st.Root), [][]byte{pub}); !errors.Is(err, verify.ErrBadSignature) {

@@ -31,7 +31,7 @@ func TestProvenanceDSSE(t *testing.T) {
 		if err := p.Run(t.Context(), st); err != nil {
 			t.Fatal(err)
 		}
-		data, err := os.ReadFile(filepath.Join(st.VersionDir(), provenance.DSSEFile))
+		data, err := os.ReadFile(filepath.Join(st.VersionDir(), manifest.ProvenanceDSSEFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +47,7 @@ func TestProvenanceDSSE(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		plain, _ := os.ReadFile(filepath.Join(st.VersionDir(), provenance.File))
+		plain, _ := os.ReadFile(filepath.Join(st.VersionDir(), manifest.ProvenanceFile))
 		if env.PayloadType != provenance.InTotoPayloadType || !bytes.Equal(payload, plain) {
 			t.Errorf("payloadType %q, payload is the statement: %v", env.PayloadType, bytes.Equal(payload, plain))
 		}
@@ -59,7 +59,7 @@ func TestProvenanceDSSE(t *testing.T) {
 		if !ecdsa.VerifyASN1(signer.PublicKey().(*ecdsa.PublicKey), sum[:], sig) {
 			t.Error("the envelope signature does not verify over PAE")
 		}
-		for _, name := range []string{provenance.File, provenance.DSSEFile} {
+		for _, name := range []string{manifest.ProvenanceFile, manifest.ProvenanceDSSEFile} {
 			a, ok := st.Artifact(name)
 			if !ok || a.Kind != manifest.KindProvenance {
 				t.Errorf("%s not staged as provenance: %+v", name, a)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/relkit/relkit/internal/testenv"
 	"github.com/relkit/relkit/manifest"
-	"github.com/relkit/relkit/release/provenance"
 	"github.com/relkit/relkit/sign"
 )
 
@@ -118,8 +117,8 @@ func TestPrepareArchiveFormats(t *testing.T) {
 		}
 		return string(b)
 	}
-	sums, sbom, prov := read(manifest.ChecksumsFile), read(manifest.SBOMFile), read(provenance.File)
-	m, err := manifest.LoadFile(filepath.Join(st.Root, ManifestFile))
+	sums, sbom, prov := read(manifest.ChecksumsFile), read(manifest.SBOMFile), read(manifest.ProvenanceFile)
+	m, err := manifest.LoadFile(filepath.Join(st.Root, manifest.File))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,7 @@ func TestGoReleaserImport(t *testing.T) {
 	if st.Project != "hello" || st.Version.String() != "1.2.0" || st.Tag != "v1.2.0" || st.Commit != testCommit || !st.Date.Equal(testDate) {
 		t.Errorf("state from metadata.json: %+v", st)
 	}
-	m, err := manifest.LoadFile(filepath.Join(st.Root, ManifestFile))
+	m, err := manifest.LoadFile(filepath.Join(st.Root, manifest.File))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -310,13 +310,13 @@ func (p *ImagePush) Run(ctx context.Context, st *State) error {
 	if err != nil {
 		return err
 	}
-	m, err := manifest.LoadFile(filepath.Join(st.Root, ManifestFile))
+	m, err := manifest.LoadFile(filepath.Join(st.Root, manifest.File))
 	if err != nil {
 		return err
 	}
 	rel, ok := m.Release(st.Version.String())
 	if !ok {
-		return fmt.Errorf("%s: release %s: %w", ManifestFile, st.Version, manifest.ErrNotFound)
+		return fmt.Errorf("%s: release %s: %w", manifest.File, st.Version, manifest.ErrNotFound)
 	}
 	spec := p.Image.spec(st, p.Image.channel(st.Version, rel.Channel), bins)
 	spec.Digest = "sha256:" + index.SHA256

@@ -114,7 +114,7 @@ func TestImageEndToEnd(t *testing.T) {
 	}
 
 	// manifest.json, SHA256SUMS, SBOM and provenance name the image digests.
-	m, err := manifest.LoadFile(filepath.Join(root, ManifestFile))
+	m, err := manifest.LoadFile(filepath.Join(root, manifest.File))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestImageEndToEnd(t *testing.T) {
 		t.Errorf("SBOM does not describe the image index %s: %+v", index.SHA256, doc.Relationships)
 	}
 	var stmt provenance.Statement
-	readJSON(t, filepath.Join(root, "1.2.0", provenance.File), &stmt)
+	readJSON(t, filepath.Join(root, "1.2.0", manifest.ProvenanceFile), &stmt)
 	for _, a := range images {
 		if !slices.ContainsFunc(stmt.Subject, func(s provenance.Subject) bool { return s.Name == a.Name && s.Digest["sha256"] == a.SHA256 }) {
 			t.Errorf("provenance subjects lack %s sha256:%s: %+v", a.Name, a.SHA256, stmt.Subject)
@@ -213,7 +213,7 @@ func TestImageEndToEnd(t *testing.T) {
 
 	// A second publish changes nothing: no upload, tags unchanged, the
 	// signature kept, manifest.json the same bytes.
-	before, _ := os.ReadFile(filepath.Join(pubDir, ManifestFile))
+	before, _ := os.ReadFile(filepath.Join(pubDir, manifest.File))
 	pst, err = Publish(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -227,7 +227,7 @@ func TestImageEndToEnd(t *testing.T) {
 			t.Errorf("second push: tag %s %s", tr.Name, tr.Action)
 		}
 	}
-	if after, _ := os.ReadFile(filepath.Join(pubDir, ManifestFile)); !bytes.Equal(before, after) {
+	if after, _ := os.ReadFile(filepath.Join(pubDir, manifest.File)); !bytes.Equal(before, after) {
 		t.Error("second publish rewrote manifest.json")
 	}
 }
@@ -330,7 +330,7 @@ func TestImagePrerelease(t *testing.T) {
 	}
 	stable := publishTo(imageRelease(t, t.TempDir(), signer, image)).Pushed[0].Digest
 	rc := imageReleaseOf(t, "v1.3.0-rc.1", t.TempDir(), signer, image)
-	m, err := manifest.LoadFile(filepath.Join(rc.Root, ManifestFile))
+	m, err := manifest.LoadFile(filepath.Join(rc.Root, manifest.File))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/release/installsh"
 	"github.com/relkit/relkit/sign"
 )
@@ -31,7 +32,7 @@ func TestInstallScriptStageDrift(t *testing.T) {
 	if !errors.Is(err, installsh.ErrKeyDrift) || !errors.As(err, &de) || !errors.As(err, &se) || se.Stage != "installer-key" {
 		t.Fatalf("err = %v, want a drift error from installer-key", err)
 	}
-	if _, err := os.Stat(filepath.Join(st.Root, ManifestFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(st.Root, manifest.File)); err == nil {
 		t.Error("manifest written after a drift")
 	}
 	script, err := os.ReadFile(filepath.Join(st.Root, installsh.File))

@@ -13,7 +13,6 @@ import (
 	"github.com/relkit/relkit/install"
 	"github.com/relkit/relkit/internal/testenv"
 	"github.com/relkit/relkit/manifest"
-	"github.com/relkit/relkit/release/provenance"
 	"github.com/relkit/relkit/sign"
 	"github.com/relkit/relkit/verify"
 )
@@ -179,8 +178,8 @@ func TestLinuxPackagesInterop(t *testing.T) {
 		}
 		return string(b)
 	}
-	sums, sbom, prov := read(manifest.ChecksumsFile), read(manifest.SBOMFile), read(provenance.File)
-	m, err := manifest.LoadFile(filepath.Join(st.Root, ManifestFile))
+	sums, sbom, prov := read(manifest.ChecksumsFile), read(manifest.SBOMFile), read(manifest.ProvenanceFile)
+	m, err := manifest.LoadFile(filepath.Join(st.Root, manifest.File))
 	if err != nil {
 		t.Fatal(err)
 	}

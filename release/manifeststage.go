@@ -12,9 +12,6 @@ import (
 	"github.com/relkit/relkit/manifest"
 )
 
-// ManifestFile is the name of the release index at the root.
-const ManifestFile = manifest.File
-
 // DefaultManifestTTL is how long a manifest stays valid after it is
 // written when [UpdateManifest.TTL] is zero: 90 days. Publish (re-sign)
 // again before then, or clients refuse it as expired.
@@ -95,7 +92,7 @@ func (u *UpdateManifest) Run(ctx context.Context, st *State) error {
 	if err != nil {
 		return err
 	}
-	if _, err := writeAtomic(filepath.Join(st.Root, ManifestFile), 0o644, func(w io.Writer) error {
+	if _, err := writeAtomic(filepath.Join(st.Root, manifest.File), 0o644, func(w io.Writer) error {
 		_, err := io.Copy(w, bytes.NewReader(data))
 		return err
 	}); err != nil {

@@ -543,7 +543,7 @@ func Publish(ctx context.Context, c PublishConfig) (*State, error) {
 // manifest.json: project, version, tag, commit, date and the artifacts of
 // version (empty: the only version directory under root).
 func LoadStaged(root, version string) (*State, error) {
-	m, err := manifest.LoadFile(filepath.Join(root, ManifestFile))
+	m, err := manifest.LoadFile(filepath.Join(root, manifest.File))
 	if err != nil {
 		return nil, fmt.Errorf("staged release %s: %w", root, err)
 	}

@@ -34,7 +34,7 @@ func TestPrepareSnapshot(t *testing.T) {
 	if want := "0.0.0-snapshot.g" + head[:7]; st.Version.String() != want || !st.Snapshot {
 		t.Errorf("version %s snapshot %v, want %s", st.Version, st.Snapshot, want)
 	}
-	m, err := manifest.LoadFile(filepath.Join(dist, "release", ManifestFile))
+	m, err := manifest.LoadFile(filepath.Join(dist, "release", manifest.File))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 // Provenance is the provenance stage ("provenance"): it writes
-// <version>/provenance.intoto.json ([provenance.File]), an in-toto
+// <version>/provenance.intoto.json ([manifest.ProvenanceFile]), an in-toto
 // Statement v1 whose predicate is SLSA provenance v1 ([provenance.Statement]). The subjects are every artifact staged so far
 // (archives, source archive, SBOM, notes, and the container image index
 // and per-platform images of [ImageBuild], whose SHA-256 is the image
@@ -22,7 +22,7 @@ import (
 // provenance file and every subject.
 //
 // With Signers it also writes <version>/provenance.intoto.jsonl
-// ([provenance.DSSEFile]): the same statement in a DSSE envelope signed by
+// ([manifest.ProvenanceDSSEFile]): the same statement in a DSSE envelope signed by
 // each signer, the form and name OpenSSF Scorecard's signed-releases
 // check recognises and slsa-verifier style tools read. Both files are
 // listed in SHA256SUMS (so the release signature covers them) and
@@ -41,7 +41,7 @@ type Provenance struct {
 	BuilderID string
 	// BuildType overrides [provenance.DefaultBuildType].
 	BuildType string
-	// Signers, when set, sign the DSSE envelope ([provenance.DSSEFile]).
+	// Signers, when set, sign the DSSE envelope ([manifest.ProvenanceDSSEFile]).
 	Signers []sign.Signer
 }
 
@@ -61,7 +61,7 @@ func (p *Provenance) Run(ctx context.Context, st *State) error {
 	if err != nil {
 		return err
 	}
-	a, err := st.stageFile(provenance.File, manifest.KindProvenance, manifest.Platform{}, func(w io.Writer) error {
+	a, err := st.stageFile(manifest.ProvenanceFile, manifest.KindProvenance, manifest.Platform{}, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
@@ -79,7 +79,7 @@ func (p *Provenance) Run(ctx context.Context, st *State) error {
 		if err != nil {
 			return err
 		}
-		a, err := st.stageFile(provenance.DSSEFile, manifest.KindProvenance, manifest.Platform{}, func(w io.Writer) error {
+		a, err := st.stageFile(manifest.ProvenanceDSSEFile, manifest.KindProvenance, manifest.Platform{}, func(w io.Writer) error {
 			_, err := w.Write(line)
 			return err
 		})

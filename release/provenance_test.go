@@ -22,7 +22,7 @@ func TestProvenanceSubjectsMatchSHA256SUMS(t *testing.T) {
 	if err := p.Run(t.Context(), st); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(st.VersionDir(), provenance.File))
+	data, err := os.ReadFile(filepath.Join(st.VersionDir(), manifest.ProvenanceFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestProvenanceSubjectsMatchSHA256SUMS(t *testing.T) {
 		}
 	}
 	for _, e := range sums.Entries() {
-		if e.Name == provenance.File {
+		if e.Name == manifest.ProvenanceFile {
 			continue
 		}
 		if subjects[e.Name] != e.SHA256 {

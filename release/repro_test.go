@@ -41,7 +41,7 @@ func TestReproducible(t *testing.T) {
 	compared := 0
 	for _, e := range entries {
 		name := e.Name()
-		if name == "SHA256SUMS.sig" || name == SignaturesFile {
+		if name == "SHA256SUMS.sig" || name == manifest.SignaturesFile {
 			continue
 		}
 		a, err := os.ReadFile(filepath.Join(roots[0], "1.2.0", name))
@@ -101,7 +101,7 @@ func TestUpdateManifestRefusesChangedBytes(t *testing.T) {
 	if err := (&Pipeline{Stages: []Stage{&Package{}, Checksums{}, &UpdateManifest{}}, Logger: testLogger(t)}).Run(t.Context(), st); err != nil {
 		t.Fatal(err)
 	}
-	m, err := manifest.LoadFile(filepath.Join(st.Root, ManifestFile))
+	m, err := manifest.LoadFile(filepath.Join(st.Root, manifest.File))
 	if err != nil {
 		t.Fatal(err)
 	}

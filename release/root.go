@@ -92,7 +92,7 @@ func (rp *rootPolicy) verifier() (*verify.Verifier, error) {
 // expiry). A manifest that does not verify, does not parse, or belongs to
 // another project is a *publish.RootError: nothing is replaced.
 func (rp *rootPolicy) readCurrent(ctx context.Context, data []byte, dest publish.Opener) (*manifest.Manifest, error) {
-	sigs, err := verify.FetchSignatures(ctx, dest, ManifestFile, data)
+	sigs, err := verify.FetchSignatures(ctx, dest, manifest.File, data)
 	if err != nil {
 		return nil, &publish.RootError{Reason: "reading the signatures of the published manifest.json", Err: err}
 	}
@@ -100,7 +100,7 @@ func (rp *rootPolicy) readCurrent(ctx context.Context, data []byte, dest publish
 	if err != nil {
 		return nil, err
 	}
-	if _, err := v.VerifySignatures(ManifestFile, data, sigs); err != nil {
+	if _, err := v.VerifySignatures(manifest.File, data, sigs); err != nil {
 		return nil, &publish.RootError{Reason: fmt.Sprintf("the published manifest.json does not verify with %d of the trusted keys; fix the destination or the keys before publishing (nothing was replaced)", rp.threshold), Err: err}
 	}
 	m, err := manifest.ParsePublished(data)
@@ -145,7 +145,7 @@ func (rp *rootPolicy) finish(ctx context.Context, m *manifest.Manifest, prevUpda
 	if err != nil {
 		return nil, err
 	}
-	if _, err := v.VerifySignatures(ManifestFile, data, verify.Signatures{Detached: files.Signature, Set: set}); err != nil {
+	if _, err := v.VerifySignatures(manifest.File, data, verify.Signatures{Detached: files.Signature, Set: set}); err != nil {
 		return nil, &publish.RootError{Reason: "the new manifest would not verify with the trusted keys (nothing was replaced)", Err: err}
 	}
 	if files.Index, err = rp.index(ctx, m); err != nil {
@@ -223,7 +223,7 @@ func signFile(ctx context.Context, name string, data []byte, signers []sign.Sign
 // come from the staged set for files the publish stages, else from the
 // destination's current root set.
 func carryEntries(ctx context.Context, dest publish.Opener, staged []byte, stagedFiles []string) ([]byte, error) {
-	cur, err := readOptional(ctx, dest, SignaturesFile)
+	cur, err := readOptional(ctx, dest, manifest.SignaturesFile)
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +243,7 @@ func carryEntries(ctx context.Context, dest publish.Opener, staged []byte, stage
 			continue // a damaged set carries nothing; the new one replaces it
 		}
 		for _, e := range set.Signatures {
-			if e.File != ManifestFile && src.keep(e.File) {
+			if e.File != manifest.File && src.keep(e.File) {
 				out.Signatures = append(out.Signatures, e)
 			}
 		}
@@ -260,7 +260,7 @@ func carryEntries(ctx context.Context, dest publish.Opener, staged []byte, stage
 // root signatures.json, for keys.json) that sign other files.
 func signRoot(ctx context.Context, data []byte, signers []sign.Signer, carry []byte) (*publish.RootFiles, error) {
 	if len(signers) == 0 {
-		return nil, fmt.Errorf("sign %s: %w", ManifestFile, ErrNoSigningKey)
+		return nil, fmt.Errorf("sign %s: %w", manifest.File, ErrNoSigningKey)
 	}
 	h := sha256.Sum256(data)
 	sum := hex.EncodeToString(h[:])
@@ -271,7 +271,7 @@ func signRoot(ctx context.Context, data []byte, signers []sign.Signer, carry []b
 			return nil, err
 		}
 		for _, e := range old.Signatures {
-			if e.File != ManifestFile {
+			if e.File != manifest.File {
 				set.Signatures = append(set.Signatures, e)
 			}
 		}
@@ -286,7 +286,7 @@ func signRoot(ctx context.Context, data []byte, signers []sign.Signer, carry []b
 			files.Signature = verify.EncodeSignature(sig)
 		}
 		set.Signatures = append(set.Signatures, verify.SignatureEntry{
-			KeyID: s.KeyID(), Algorithm: s.Algorithm(), File: ManifestFile, SHA256: sum, Signature: sig})
+			KeyID: s.KeyID(), Algorithm: s.Algorithm(), File: manifest.File, SHA256: sum, Signature: sig})
 	}
 	enc, err := set.Marshal()
 	if err != nil {
@@ -351,7 +351,7 @@ func (mg *merger) merge(ctx context.Context, current []byte, dest publish.Opener
 
 // newMerger prepares the merge of the staged release of st at root.
 func newMerger(st *State, root string, policy *rootPolicy) (*merger, error) {
-	staged, err := manifest.LoadFile(filepath.Join(root, ManifestFile))
+	staged, err := manifest.LoadFile(filepath.Join(root, manifest.File))
 	if err != nil {
 		return nil, err
 	}
@@ -359,14 +359,14 @@ func newMerger(st *State, root string, policy *rootPolicy) (*merger, error) {
 	if !ok {
 		return nil, fmt.Errorf("staged manifest: version %s: %w", st.Version, manifest.ErrNotFound)
 	}
-	set, err := os.ReadFile(filepath.Join(root, SignaturesFile))
+	set, err := os.ReadFile(filepath.Join(root, manifest.SignaturesFile))
 	if errors.Is(err, os.ErrNotExist) {
 		set = nil
 	} else if err != nil {
 		return nil, err
 	}
 	var files []string
-	for _, f := range []string{verify.KeysFile} {
+	for _, f := range []string{manifest.KeysFile} {
 		if _, err := os.Stat(filepath.Join(root, f)); err == nil {
 			files = append(files, f)
 		}

@@ -12,10 +12,6 @@ import (
 	"github.com/relkit/relkit/verify"
 )
 
-// SignaturesFile is the name of the signature set package sign writes
-// next to the files it signs.
-const SignaturesFile = manifest.SignaturesFile
-
 // Sign is the signing stage ("sign"): it signs <version>/SHA256SUMS with
 // every signer through [sign.SignFile], which writes SHA256SUMS.sig (the
 // first signer's signature, base64: what `cosign verify-blob` and `openssl
@@ -46,7 +42,7 @@ func (s *Sign) Run(ctx context.Context, st *State) error {
 	if err != nil {
 		return err
 	}
-	for _, name := range []string{manifest.ChecksumsFile + ".sig", SignaturesFile} {
+	for _, name := range []string{manifest.ChecksumsFile + ".sig", manifest.SignaturesFile} {
 		if err := st.recordFile(name, manifest.KindSignature); err != nil {
 			return err
 		}
@@ -79,13 +75,13 @@ func (s *SignManifest) Name() string { return "sign-manifest" }
 // Run signs manifest.json.
 func (s *SignManifest) Run(ctx context.Context, st *State) error {
 	if len(s.Signers) == 0 {
-		return fmt.Errorf("sign %s: %w", ManifestFile, ErrNoSigningKey)
+		return fmt.Errorf("sign %s: %w", manifest.File, ErrNoSigningKey)
 	}
-	res, err := sign.SignFile(ctx, st.Root, ManifestFile, s.Signers...)
+	res, err := sign.SignFile(ctx, st.Root, manifest.File, s.Signers...)
 	if err != nil {
 		return err
 	}
-	st.logger().Info("signed", "file", ManifestFile, "keys", res.Signed, "kept", res.Kept)
+	st.logger().Info("signed", "file", manifest.File, "keys", res.Signed, "kept", res.Kept)
 	return nil
 }
 

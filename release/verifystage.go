@@ -82,7 +82,7 @@ func verifyAt(ctx context.Context, st *State, where string, loc verify.Location,
 }
 
 func hasManifest(ctx context.Context, loc verify.Location) bool {
-	rc, err := loc.Open(ctx, ManifestFile)
+	rc, err := loc.Open(ctx, manifest.File)
 	if err != nil {
 		return false
 	}

@@ -99,7 +99,7 @@ func SignFile(ctx context.Context, dir, name string, signers ...Signer) (*Result
 // the file itself, so that a new file only appears once its signatures are
 // in place.
 func signData(ctx context.Context, dir, name string, data []byte, signers []Signer, writeFile func() error) (*Result, error) {
-	setPath := filepath.Join(dir, verify.SignaturesFile)
+	setPath := filepath.Join(dir, manifest.SignaturesFile)
 	set, err := loadSet(setPath)
 	if err != nil {
 		return nil, err
@@ -190,7 +190,7 @@ func SignRelease(ctx context.Context, root string, signers ...Signer) ([]Result,
 		return nil, err
 	}
 	var files []string
-	for _, f := range []string{verify.ManifestFile, manifest.ChecksumsFile} {
+	for _, f := range []string{manifest.File, manifest.ChecksumsFile} {
 		if isRegular(filepath.Join(root, f)) {
 			files = append(files, f)
 		}
@@ -208,7 +208,7 @@ func SignRelease(ctx context.Context, root string, signers ...Signer) ([]Result,
 		}
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("sign: %s holds no %s and no */%s to sign: %w", root, verify.ManifestFile, manifest.ChecksumsFile, fs.ErrNotExist)
+		return nil, fmt.Errorf("sign: %s holds no %s and no */%s to sign: %w", root, manifest.File, manifest.ChecksumsFile, fs.ErrNotExist)
 	}
 	var results []Result
 	for _, f := range files {
@@ -238,7 +238,7 @@ func PruneSignatures(ctx context.Context, dir, name string, keep ...string) (int
 	}
 	sum := sha256.Sum256(data)
 	keep = append(keep, hex.EncodeToString(sum[:]))
-	setPath := filepath.Join(dir, verify.SignaturesFile)
+	setPath := filepath.Join(dir, manifest.SignaturesFile)
 	set, err := loadSet(setPath)
 	if err != nil {
 		return 0, err
@@ -376,5 +376,5 @@ func isRegular(p string) bool {
 }
 
 func validName(name string) bool {
-	return fs.ValidPath(name) && name != "." && !strings.Contains(name, "\\") && path.Base(name) != verify.SignaturesFile
+	return fs.ValidPath(name) && name != "." && !strings.Contains(name, "\\") && path.Base(name) != manifest.SignaturesFile
 }

@@ -48,7 +48,7 @@ func makeRelease(t testing.TB, root string, versions ...string) *manifest.Manife
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(root, verify.ManifestFile), data)
+	writeFile(t, filepath.Join(root, manifest.File), data)
 	return m
 }
 
@@ -164,7 +164,7 @@ func TestSignFileKeepsOtherRevisions(t *testing.T) {
 	makeRelease(t, root, "1.0.0")
 	a := loadCase(t, caseFor("ec-p256-pkcs8.pem"))
 	b := loadCase(t, caseFor("rsa3072-pkcs1.pem"))
-	if _, err := SignFile(ctx, root, verify.ManifestFile, a); err != nil {
+	if _, err := SignFile(ctx, root, manifest.File, a); err != nil {
 		t.Fatal(err)
 	}
 	// Another file's entries in the same set must survive everything below.
@@ -172,22 +172,22 @@ func TestSignFileKeepsOtherRevisions(t *testing.T) {
 	if _, err := SignFile(ctx, root, "other.txt", a); err != nil {
 		t.Fatal(err)
 	}
-	oldData := readFile(t, filepath.Join(root, verify.ManifestFile))
+	oldData := readFile(t, filepath.Join(root, manifest.File))
 
 	// Publish 1.1.0: a new manifest revision.
 	makeRelease(t, root, "1.0.0", "1.1.0")
-	newData := readFile(t, filepath.Join(root, verify.ManifestFile))
+	newData := readFile(t, filepath.Join(root, manifest.File))
 	if bytes.Equal(oldData, newData) {
 		t.Fatal("test setup: manifest did not change")
 	}
-	res, err := SignFile(ctx, root, verify.ManifestFile, a, b)
+	res, err := SignFile(ctx, root, manifest.File, a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Signed) != 2 {
 		t.Errorf("Signed = %v, want both keys", res.Signed)
 	}
-	set, err := verify.ParseSignatureSet(readFile(t, filepath.Join(root, verify.SignaturesFile)))
+	set, err := verify.ParseSignatureSet(readFile(t, filepath.Join(root, manifest.SignaturesFile)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,34 +196,34 @@ func TestSignFileKeepsOtherRevisions(t *testing.T) {
 	}
 	both := verifierOf(t, 1, a, b)
 	for name, data := range map[string][]byte{"old": oldData, "new": newData} {
-		if _, err := both.VerifySignatures(verify.ManifestFile, data, verify.Signatures{Set: set}); err != nil {
+		if _, err := both.VerifySignatures(manifest.File, data, verify.Signatures{Set: set}); err != nil {
 			t.Errorf("%s revision: %v", name, err)
 		}
 	}
-	if _, err := verifierOf(t, 2, a, b).VerifySignatures(verify.ManifestFile, newData, verify.Signatures{Set: set}); err != nil {
+	if _, err := verifierOf(t, 2, a, b).VerifySignatures(manifest.File, newData, verify.Signatures{Set: set}); err != nil {
 		t.Errorf("new revision, threshold 2: %v", err)
 	}
 	// The .sig follows the current bytes.
-	if _, err := verifierOf(t, 1, a).VerifySignatures(verify.ManifestFile, newData, verify.Signatures{Detached: readFile(t, filepath.Join(root, "manifest.json.sig"))}); err != nil {
+	if _, err := verifierOf(t, 1, a).VerifySignatures(manifest.File, newData, verify.Signatures{Detached: readFile(t, filepath.Join(root, "manifest.json.sig"))}); err != nil {
 		t.Errorf("manifest.json.sig: %v", err)
 	}
 
 	// Pruning keeps the current revision and the ones asked for.
 	oldSum := sha256.Sum256(oldData)
-	if n, err := PruneSignatures(ctx, root, verify.ManifestFile, hex.EncodeToString(oldSum[:])); err != nil || n != 0 {
+	if n, err := PruneSignatures(ctx, root, manifest.File, hex.EncodeToString(oldSum[:])); err != nil || n != 0 {
 		t.Errorf("prune keeping old: removed %d, %v; want 0", n, err)
 	}
-	if n, err := PruneSignatures(ctx, root, verify.ManifestFile); err != nil || n != 1 {
+	if n, err := PruneSignatures(ctx, root, manifest.File); err != nil || n != 1 {
 		t.Errorf("prune: removed %d, %v; want 1", n, err)
 	}
-	set, err = verify.ParseSignatureSet(readFile(t, filepath.Join(root, verify.SignaturesFile)))
+	set, err = verify.ParseSignatureSet(readFile(t, filepath.Join(root, manifest.SignaturesFile)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := both.VerifySignatures(verify.ManifestFile, oldData, verify.Signatures{Set: set}); err == nil {
+	if _, err := both.VerifySignatures(manifest.File, oldData, verify.Signatures{Set: set}); err == nil {
 		t.Error("old revision still verifies after pruning")
 	}
-	if _, err := verifierOf(t, 2, a, b).VerifySignatures(verify.ManifestFile, newData, verify.Signatures{Set: set}); err != nil {
+	if _, err := verifierOf(t, 2, a, b).VerifySignatures(manifest.File, newData, verify.Signatures{Set: set}); err != nil {
 		t.Errorf("new revision after pruning: %v", err)
 	}
 	if _, err := verifierOf(t, 1, a).VerifySignatures("other.txt", []byte("other"), verify.Signatures{Set: set}); err != nil {
@@ -254,23 +254,23 @@ func TestSignFileRefuses(t *testing.T) {
 
 	// A malformed signatures.json is an error and stays as it was.
 	bad := []byte(`{"schema":"relkit.signatures/v1","signatures":[{"keyid":"nope"}]}`)
-	writeFile(t, filepath.Join(dir, verify.SignaturesFile), bad)
+	writeFile(t, filepath.Join(dir, manifest.SignaturesFile), bad)
 	if _, err := SignFile(ctx, dir, "SHA256SUMS", a); !errors.Is(err, verify.ErrMalformed) {
 		t.Errorf("malformed signatures.json: %v, want ErrMalformed", err)
 	}
-	if got := readFile(t, filepath.Join(dir, verify.SignaturesFile)); !bytes.Equal(got, bad) {
+	if got := readFile(t, filepath.Join(dir, manifest.SignaturesFile)); !bytes.Equal(got, bad) {
 		t.Error("malformed signatures.json was overwritten")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "SHA256SUMS.sig")); !errors.Is(err, os.ErrNotExist) {
 		t.Error("SHA256SUMS.sig written although signing failed")
 	}
-	os.Remove(filepath.Join(dir, verify.SignaturesFile))
+	os.Remove(filepath.Join(dir, manifest.SignaturesFile))
 
 	// A signer whose signatures do not verify is caught before writing.
 	if _, err := SignFile(ctx, dir, "SHA256SUMS", liar{a}); !errors.Is(err, ErrBadSigner) {
 		t.Errorf("lying signer: %v, want ErrBadSigner", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, verify.SignaturesFile)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, manifest.SignaturesFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Error("signatures.json written for a bad signature")
 	}
 

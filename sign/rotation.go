@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/relkit/relkit/internal/atomicfile"
+	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/verify"
 )
 
@@ -149,7 +150,7 @@ func SignKeyBundle(ctx context.Context, dir string, b *verify.KeyBundle, roots .
 	if _, err := verify.ParseKeyBundle(data); err != nil {
 		return nil, fmt.Errorf("sign: %w: %w", ErrBadBundle, err)
 	}
-	path := filepath.Join(dir, verify.KeysFile)
+	path := filepath.Join(dir, manifest.KeysFile)
 	old, err := readLimited(path, verify.MaxKeysSize)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -177,7 +178,7 @@ func SignKeyBundle(ctx context.Context, dir string, b *verify.KeyBundle, roots .
 			return nil
 		}
 	}
-	return signData(ctx, dir, verify.KeysFile, data, roots, write)
+	return signData(ctx, dir, manifest.KeysFile, data, roots, write)
 }
 
 // NewRoot returns version 1 of project's root chain: the root set that

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/verify"
 )
 
@@ -44,10 +45,10 @@ func TestKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Signed) != 2 || res.File != verify.KeysFile {
+	if len(res.Signed) != 2 || res.File != manifest.KeysFile {
 		t.Errorf("Result = %+v", res)
 	}
-	bundle1 := readFile(t, filepath.Join(dir, verify.KeysFile))
+	bundle1 := readFile(t, filepath.Join(dir, manifest.KeysFile))
 
 	// A client pinning both roots with threshold 2 (one Verifier, so one
 	// State remembering serials across the steps below).
@@ -129,7 +130,7 @@ func TestKeyRotation(t *testing.T) {
 
 	// The old bundle, replayed, is a rollback for this client.
 	replay := t.TempDir()
-	writeFile(t, filepath.Join(replay, verify.KeysFile), bundle1)
+	writeFile(t, filepath.Join(replay, manifest.KeysFile), bundle1)
 	if _, err := SignKeyBundle(ctx, replay, b1, root1, root2); err != nil {
 		t.Fatal(err)
 	}
@@ -200,13 +201,13 @@ func TestSignKeyBundleRefuses(t *testing.T) {
 	if _, err := SignKeyBundle(ctx, dir, good(), root); err != nil {
 		t.Fatal(err)
 	}
-	existing := readFile(t, filepath.Join(dir, verify.KeysFile))
+	existing := readFile(t, filepath.Join(dir, manifest.KeysFile))
 	same := good()
 	same.Issued = same.Issued.Add(time.Minute) // different bytes, same serial
 	if _, err := SignKeyBundle(ctx, dir, same, root); !errors.Is(err, ErrBadBundle) {
 		t.Errorf("same serial, different bundle: %v, want ErrBadBundle", err)
 	}
-	if !bytes.Equal(readFile(t, filepath.Join(dir, verify.KeysFile)), existing) {
+	if !bytes.Equal(readFile(t, filepath.Join(dir, manifest.KeysFile)), existing) {
 		t.Error("existing keys.json was replaced")
 	}
 	if err := RevokeBundleKey(same, "short", "x"); !errors.Is(err, ErrBadBundle) {

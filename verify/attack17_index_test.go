@@ -119,12 +119,12 @@ func a17Publish(t testing.TB, k *testKey, m *manifest.Manifest, into *memLoc) *m
 	for _, s := range shards {
 		into.files[s.Path] = s.Data
 	}
-	b, err := set(t, k.entry(t, IndexFile, data)).Marshal()
+	b, err := set(t, k.entry(t, manifest.IndexFile, data)).Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	into.files[manifest.SignatureSetPath(IndexFile, sha256hex(data))] = b
-	into.files[IndexFile] = data
+	into.files[manifest.SignatureSetPath(manifest.IndexFile, sha256hex(data))] = b
+	into.files[manifest.IndexFile] = data
 	return into
 }
 
@@ -236,7 +236,7 @@ func TestAttack17IndexRollbackFreezeMixAndMatch(t *testing.T) {
 	k := newKey(t, "p256")
 	m := a17History(t, 700, 7)
 	old := a17Publish(t, k, m, nil)
-	oldIndex := bytes.Clone(old.files[IndexFile])
+	oldIndex := bytes.Clone(old.files[manifest.IndexFile])
 	// The next publish: a yank deep in a shard and a new release.
 	m2 := a17History(t, 700, 7)
 	var deep string
@@ -268,7 +268,7 @@ func TestAttack17IndexRollbackFreezeMixAndMatch(t *testing.T) {
 	for n, b := range cur.files {
 		rolled.files[n] = b
 	}
-	rolled.files[IndexFile] = oldIndex
+	rolled.files[manifest.IndexFile] = oldIndex
 	var rb *RollbackError
 	if _, err := v.FetchIndex(t.Context(), rolled); !errors.As(err, &rb) {
 		t.Errorf("old index after a newer one: %v, want *RollbackError", err)
@@ -276,8 +276,8 @@ func TestAttack17IndexRollbackFreezeMixAndMatch(t *testing.T) {
 	// And the manifest.json of the older serial, after the index: the
 	// serials are shared.
 	mdata, _ := m.Marshal()
-	msig, _ := set(t, k.entry(t, ManifestFile, mdata)).Marshal()
-	mloc := &memLoc{files: map[string][]byte{ManifestFile: mdata, manifest.SignatureSetPath(ManifestFile, sha256hex(mdata)): msig}}
+	msig, _ := set(t, k.entry(t, manifest.File, mdata)).Marshal()
+	mloc := &memLoc{files: map[string][]byte{manifest.File: mdata, manifest.SignatureSetPath(manifest.File, sha256hex(mdata)): msig}}
 	if _, err := v.FetchManifest(t.Context(), mloc); !errors.As(err, &rb) {
 		t.Errorf("older manifest.json after a newer index: %v, want *RollbackError", err)
 	}

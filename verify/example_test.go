@@ -215,11 +215,11 @@ func ExampleTrust_Verifier() {
 		set := &verify.SignatureSet{}
 		for _, r := range roots {
 			sum := sha256.Sum256(data)
-			set.Add(verify.SignatureEntry{KeyID: r.id, Algorithm: verify.AlgEd25519, File: verify.KeysFile, SHA256: hex.EncodeToString(sum[:]), Signature: ed25519.Sign(r.priv, data)})
+			set.Add(verify.SignatureEntry{KeyID: r.id, Algorithm: verify.AlgEd25519, File: manifest.KeysFile, SHA256: hex.EncodeToString(sum[:]), Signature: ed25519.Sign(r.priv, data)})
 		}
 		sigs, _ := set.Marshal()
-		os.WriteFile(filepath.Join(dir, verify.KeysFile), data, 0o644)
-		os.WriteFile(filepath.Join(dir, verify.SignaturesFile), sigs, 0o644)
+		os.WriteFile(filepath.Join(dir, manifest.KeysFile), data, 0o644)
+		os.WriteFile(filepath.Join(dir, manifest.SignaturesFile), sigs, 0o644)
 	}
 	publishKeys(r1, r2)
 

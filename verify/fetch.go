@@ -21,13 +21,13 @@ import (
 // ManifestUser (a Forge) is given the verified manifest.
 func (v *Verifier) FetchManifest(ctx context.Context, loc Location) (*manifest.Manifest, error) {
 	rv := &releaseRun{loc: loc}
-	data, err := rv.open(ctx, ManifestFile, manifest.MaxManifestSize)
+	data, err := rv.open(ctx, manifest.File, manifest.MaxManifestSize)
 	if err != nil {
-		return nil, fileError(ManifestFile, err)
+		return nil, fileError(manifest.File, err)
 	}
-	sigs, err := rv.rootSigs(ctx, ManifestFile, data)
+	sigs, err := rv.rootSigs(ctx, manifest.File, data)
 	if err != nil {
-		return nil, fmt.Errorf("verify: signatures of %s: %w", ManifestFile, err)
+		return nil, fmt.Errorf("verify: signatures of %s: %w", manifest.File, err)
 	}
 	m, err := v.VerifyManifest(ctx, data, sigs)
 	if err == nil {
@@ -51,13 +51,13 @@ func (v *Verifier) FetchKeyBundle(ctx context.Context, loc Location) (*KeyRing, 
 		return nil, err
 	}
 	rv := &releaseRun{loc: loc}
-	data, err := rv.open(ctx, KeysFile, MaxKeysSize)
+	data, err := rv.open(ctx, manifest.KeysFile, MaxKeysSize)
 	if err != nil {
-		return nil, fileError(KeysFile, err)
+		return nil, fileError(manifest.KeysFile, err)
 	}
-	sigs, err := rv.rootSigs(ctx, KeysFile, data)
+	sigs, err := rv.rootSigs(ctx, manifest.KeysFile, data)
 	if err != nil {
-		return nil, fmt.Errorf("verify: signatures of %s: %w", KeysFile, err)
+		return nil, fmt.Errorf("verify: signatures of %s: %w", manifest.KeysFile, err)
 	}
 	return roots.verifyKeyBundle(ctx, data, sigs)
 }

@@ -31,10 +31,6 @@ const (
 
 // Forge defaults.
 const (
-	// DefaultIndexTag is the tag of the index release holding a forge
-	// repository's root files (manifest.json and its signatures,
-	// keys.json, the root chain).
-	DefaultIndexTag = "relkit-index"
 	// DefaultForgeRetryWait is how long Forge.Open waits before its one
 	// retry of a missing manifest.json: a publisher replacing it deletes
 	// the old asset before it uploads the new one.
@@ -238,7 +234,7 @@ type ForgeOptions struct {
 	// another host. Default "": a public repository, read only through
 	// the web download URLs, which need no token and no API budget.
 	Token string
-	// IndexTag is the tag of the index release (default DefaultIndexTag).
+	// IndexTag is the tag of the index release (default manifest.IndexTag).
 	IndexTag string
 	// RetryWait is the wait before the one retry of a missing
 	// manifest.json (default DefaultForgeRetryWait; negative: no retry).
@@ -249,7 +245,7 @@ type ForgeOptions struct {
 
 // Forge is a Location for a relkit release published to a forge
 // repository in the forge layout of docs/wire-format.md: the root files
-// in the index release (tag DefaultIndexTag), the files of version V in
+// in the index release (tag manifest.IndexTag), the files of version V in
 // the release tagged with the manifest's tag for V. Build it with
 // NewForge.
 //
@@ -324,7 +320,7 @@ func NewForgeRepo(r ForgeRepo, opts ForgeOptions) (*Forge, error) {
 	f := &Forge{repo: r, token: opts.Token, index: opts.IndexTag, wait: opts.RetryWait, h: h,
 		tags: map[string]string{}, releases: map[string]*forgeRelease{}}
 	if f.index == "" {
-		f.index = DefaultIndexTag
+		f.index = manifest.IndexTag
 	}
 	if f.wait == 0 {
 		f.wait = DefaultForgeRetryWait
@@ -461,7 +457,7 @@ func (f *Forge) NewRequest(ctx context.Context, name string) (*http.Request, err
 // wrapping ErrRateLimited, a refused token one wrapping ErrBadToken.
 func (f *Forge) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	rc, err := f.open(ctx, name, false)
-	if name != ManifestFile || !missing(err) {
+	if name != manifest.File || !missing(err) {
 		return rc, err
 	}
 	if f.wait > 0 {

@@ -21,15 +21,15 @@ import (
 func forgeFixture(t *testing.T, k *testKey) (*githubtest.Server, *fixture) {
 	t.Helper()
 	f := newFixture(t, k)
-	m, err := manifest.Parse(f.files[ManifestFile])
+	m, err := manifest.Parse(f.files[manifest.File])
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.Releases[0].Tag = "release-1.2.0"
-	if f.files[ManifestFile], err = m.Marshal(); err != nil {
+	if f.files[manifest.File], err = m.Marshal(); err != nil {
 		t.Fatal(err)
 	}
-	f.sign(t, ManifestFile)
+	f.sign(t, manifest.File)
 	addSigSet(t, f, k)
 	gh := githubtest.NewServer(t)
 	if err := gh.PublishLayout("acme", "hello", f.write(t)); err != nil {
@@ -40,13 +40,13 @@ func forgeFixture(t *testing.T, k *testKey) (*githubtest.Server, *fixture) {
 
 // addSigSet writes sigs/manifest.json.<sha256>.signatures.json.
 func addSigSet(t *testing.T, f *fixture, k *testKey) {
-	data := f.files[ManifestFile]
+	data := f.files[manifest.File]
 	h := sha256.Sum256(data)
-	s, err := set(t, k.entry(t, ManifestFile, data)).Marshal()
+	s, err := set(t, k.entry(t, manifest.File, data)).Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.files[manifest.SignatureSetPath(ManifestFile, hex.EncodeToString(h[:]))] = s
+	f.files[manifest.SignatureSetPath(manifest.File, hex.EncodeToString(h[:]))] = s
 }
 
 func countPrefix(reqs []string, prefix string) int {
@@ -171,7 +171,7 @@ func TestForgeErrors(t *testing.T) {
 	k := newKey(t, "p256")
 	gh, _ := forgeFixture(t, k)
 	gh.CreateRelease("acme", "plain", githubtest.Release{Tag: "v1.0.0", Assets: map[string][]byte{"hello.tar.gz": []byte("x")}})
-	gh.CreateRelease("acme", "emptyindex", githubtest.Release{Tag: DefaultIndexTag, Assets: map[string][]byte{"keys.json": []byte("{}")}})
+	gh.CreateRelease("acme", "emptyindex", githubtest.Release{Tag: manifest.IndexTag, Assets: map[string][]byte{"keys.json": []byte("{}")}})
 	gh.CreateRelease("acme", "privateplain", githubtest.Release{Tag: "v1.0.0", Assets: map[string][]byte{"hello.tar.gz": []byte("x")}})
 	gh.SetPrivate("acme", "privateplain", true)
 	v := verifier(t, ring(t, k))
@@ -283,8 +283,8 @@ func TestForgeAPIAssetReplaced(t *testing.T) {
 	if _, err := v.FetchManifest(bg, loc); err != nil {
 		t.Fatal(err)
 	}
-	gh.DeleteAsset("acme", "hello", DefaultIndexTag, ManifestFile)
-	gh.PutAsset("acme", "hello", DefaultIndexTag, ManifestFile, f.files[ManifestFile]) // the same bytes, a new asset ID
+	gh.DeleteAsset("acme", "hello", manifest.IndexTag, manifest.File)
+	gh.PutAsset("acme", "hello", manifest.IndexTag, manifest.File, f.files[manifest.File]) // the same bytes, a new asset ID
 	before := len(gh.Requests())
 	if _, err := v.FetchManifest(bg, loc); err != nil {
 		t.Fatalf("after the asset was replaced: %v", err)

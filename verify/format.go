@@ -31,10 +31,6 @@ const (
 	// signing keys). Readers accept minor revisions as for SignaturesSchema.
 	KeysSchema = "relkit.keys/v1"
 
-	// SignaturesFile is the conventional name of a multi-signature file.
-	SignaturesFile = manifest.SignaturesFile
-	// KeysFile is the conventional name of a signing-key bundle.
-	KeysFile = manifest.KeysFile
 	// SignatureSuffix is appended to a file's name to name its detached
 	// signature ("manifest.json.sig", "SHA256SUMS.sig").
 	SignatureSuffix = ".sig"
@@ -110,23 +106,23 @@ type SignatureSet struct {
 // fields are ignored. Errors are *FormatError or *LimitError.
 func ParseSignatureSet(data []byte) (*SignatureSet, error) {
 	if len(data) > MaxSignaturesSize {
-		return nil, &LimitError{What: SignaturesFile, Limit: MaxSignaturesSize}
+		return nil, &LimitError{What: manifest.SignaturesFile, Limit: MaxSignaturesSize}
 	}
 	var s SignatureSet
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, &FormatError{File: SignaturesFile, Reason: "invalid JSON", Err: err}
+		return nil, &FormatError{File: manifest.SignaturesFile, Reason: "invalid JSON", Err: err}
 	}
 	if !schemaOK(s.Schema, SignaturesSchema) {
-		return nil, &FormatError{File: SignaturesFile, Reason: fmt.Sprintf("unsupported schema %q, want %q", s.Schema, SignaturesSchema)}
+		return nil, &FormatError{File: manifest.SignaturesFile, Reason: fmt.Sprintf("unsupported schema %q, want %q", s.Schema, SignaturesSchema)}
 	}
 	seen := make(map[[3]string]bool)
 	for i, e := range s.Signatures {
 		if err := e.check(); err != nil {
-			return nil, &FormatError{File: SignaturesFile, Reason: fmt.Sprintf("signatures[%d]: %v", i, err)}
+			return nil, &FormatError{File: manifest.SignaturesFile, Reason: fmt.Sprintf("signatures[%d]: %v", i, err)}
 		}
 		k := [3]string{e.File, e.KeyID, e.SHA256}
 		if seen[k] {
-			return nil, &FormatError{File: SignaturesFile, Reason: fmt.Sprintf("signatures[%d]: duplicate entry for %s by %s", i, e.File, e.KeyID)}
+			return nil, &FormatError{File: manifest.SignaturesFile, Reason: fmt.Sprintf("signatures[%d]: duplicate entry for %s by %s", i, e.File, e.KeyID)}
 		}
 		seen[k] = true
 	}
@@ -155,7 +151,7 @@ func (e SignatureEntry) check() error {
 // It refuses an entry that ParseSignatureSet would refuse.
 func (s *SignatureSet) Add(e SignatureEntry) error {
 	if err := e.check(); err != nil {
-		return &FormatError{File: SignaturesFile, Reason: err.Error()}
+		return &FormatError{File: manifest.SignaturesFile, Reason: err.Error()}
 	}
 	for i, old := range s.Signatures {
 		if old.File == e.File && old.KeyID == e.KeyID && old.SHA256 == e.SHA256 {
@@ -256,42 +252,42 @@ type RevokedKey struct {
 // *LimitError.
 func ParseKeyBundle(data []byte) (*KeyBundle, error) {
 	if len(data) > MaxKeysSize {
-		return nil, &LimitError{What: KeysFile, Limit: MaxKeysSize}
+		return nil, &LimitError{What: manifest.KeysFile, Limit: MaxKeysSize}
 	}
 	var b KeyBundle
 	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, &FormatError{File: KeysFile, Reason: "invalid JSON", Err: err}
+		return nil, &FormatError{File: manifest.KeysFile, Reason: "invalid JSON", Err: err}
 	}
 	if !schemaOK(b.Schema, KeysSchema) {
-		return nil, &FormatError{File: KeysFile, Reason: fmt.Sprintf("unsupported schema %q, want %q", b.Schema, KeysSchema)}
+		return nil, &FormatError{File: manifest.KeysFile, Reason: fmt.Sprintf("unsupported schema %q, want %q", b.Schema, KeysSchema)}
 	}
 	if b.Serial < 0 {
-		return nil, &FormatError{File: KeysFile, Reason: fmt.Sprintf("negative serial %d", b.Serial)}
+		return nil, &FormatError{File: manifest.KeysFile, Reason: fmt.Sprintf("negative serial %d", b.Serial)}
 	}
 	if b.Expires.IsZero() {
-		return nil, &FormatError{File: KeysFile, Reason: "no expiry"}
+		return nil, &FormatError{File: manifest.KeysFile, Reason: "no expiry"}
 	}
 	seen := make(map[string]bool)
 	for i, k := range b.Keys {
 		if !isHex64(k.KeyID) {
-			return nil, &FormatError{File: KeysFile, Reason: fmt.Sprintf("keys[%d]: keyid %q is not 64 lowercase hex digits", i, k.KeyID)}
+			return nil, &FormatError{File: manifest.KeysFile, Reason: fmt.Sprintf("keys[%d]: keyid %q is not 64 lowercase hex digits", i, k.KeyID)}
 		}
 		pub, err := ParsePublicKey([]byte(k.PublicKey))
 		if err != nil {
-			return nil, &FormatError{File: KeysFile, Reason: fmt.Sprintf("keys[%d] (%s)", i, k.KeyID), Err: err}
+			return nil, &FormatError{File: manifest.KeysFile, Reason: fmt.Sprintf("keys[%d] (%s)", i, k.KeyID), Err: err}
 		}
 		id, _ := KeyID(pub)
 		if id != k.KeyID {
-			return nil, &FormatError{File: KeysFile, Reason: fmt.Sprintf("keys[%d]: keyid %s does not match its public key (%s)", i, k.KeyID, id)}
+			return nil, &FormatError{File: manifest.KeysFile, Reason: fmt.Sprintf("keys[%d]: keyid %s does not match its public key (%s)", i, k.KeyID, id)}
 		}
 		if seen[id] {
-			return nil, &FormatError{File: KeysFile, Reason: fmt.Sprintf("keys[%d]: duplicate key %s", i, id)}
+			return nil, &FormatError{File: manifest.KeysFile, Reason: fmt.Sprintf("keys[%d]: duplicate key %s", i, id)}
 		}
 		seen[id] = true
 	}
 	for i, r := range b.Revoked {
 		if !isHex64(r.KeyID) {
-			return nil, &FormatError{File: KeysFile, Reason: fmt.Sprintf("revoked[%d]: keyid %q is not 64 lowercase hex digits", i, r.KeyID)}
+			return nil, &FormatError{File: manifest.KeysFile, Reason: fmt.Sprintf("revoked[%d]: keyid %q is not 64 lowercase hex digits", i, r.KeyID)}
 		}
 	}
 	return &b, nil

@@ -8,15 +8,11 @@ import (
 	"github.com/relkit/relkit/manifest"
 )
 
-// IndexFile is the name of the v2 release index at a release root (see
-// manifest.Index).
-const IndexFile = manifest.IndexFile
-
 // ErrIndexNotPublished is returned (wrapped) by FetchIndex when the location has no
 // index.json: a 404, or the 403 a public bucket without list permission
 // answers for a missing key. It is the only FetchIndex error after which
 // a client may read manifest.json instead.
-var ErrIndexNotPublished = errors.New("the location has no " + IndexFile)
+var ErrIndexNotPublished = errors.New("the location has no " + manifest.IndexFile)
 
 // VerifyIndex verifies index.json bytes as VerifyManifest verifies
 // manifest.json: the size limit, the threshold of signatures over exactly
@@ -26,22 +22,22 @@ var ErrIndexNotPublished = errors.New("the location has no " + IndexFile)
 // its manifest's serial, so moving between the two is no rollback).
 func (v *Verifier) VerifyIndex(ctx context.Context, data []byte, sigs Signatures) (*manifest.Index, error) {
 	if len(data) > manifest.MaxIndexSize {
-		return nil, &LimitError{What: IndexFile, Limit: manifest.MaxIndexSize}
+		return nil, &LimitError{What: manifest.IndexFile, Limit: manifest.MaxIndexSize}
 	}
-	if _, err := v.VerifySignatures(IndexFile, data, sigs); err != nil {
+	if _, err := v.VerifySignatures(manifest.IndexFile, data, sigs); err != nil {
 		return nil, err
 	}
 	ix, err := manifest.ParseIndex(data)
 	if err != nil {
-		return nil, &FormatError{File: IndexFile, Reason: "does not parse", Err: err}
+		return nil, &FormatError{File: manifest.IndexFile, Reason: "does not parse", Err: err}
 	}
 	if err := ix.Validate(); err != nil {
-		return nil, &FormatError{File: IndexFile, Reason: "invalid", Err: err}
+		return nil, &FormatError{File: manifest.IndexFile, Reason: "invalid", Err: err}
 	}
 	if v.project != "" && ix.Project != v.project {
-		return nil, &ArtifactMismatchError{Name: IndexFile, Field: "project", Want: ix.Project, Got: v.project}
+		return nil, &ArtifactMismatchError{Name: manifest.IndexFile, Field: "project", Want: ix.Project, Got: v.project}
 	}
-	if err := v.checkFresh(ctx, IndexFile, ix.Expires, ix.Serial); err != nil {
+	if err := v.checkFresh(ctx, manifest.IndexFile, ix.Expires, ix.Serial); err != nil {
 		return nil, err
 	}
 	return ix, nil
@@ -60,17 +56,17 @@ func (v *Verifier) VerifyIndex(ctx context.Context, data []byte, sigs Signatures
 // FetchRelease to answer a query, which read the shards it needs.
 func (v *Verifier) FetchIndex(ctx context.Context, loc Location) (*manifest.Index, error) {
 	rv := &releaseRun{loc: loc}
-	data, err := rv.open(ctx, IndexFile, manifest.MaxIndexSize)
+	data, err := rv.open(ctx, manifest.IndexFile, manifest.MaxIndexSize)
 	var he *HTTPError
 	if errors.Is(err, ErrNotFound) || errors.As(err, &he) && he.StatusCode == 403 {
 		return nil, fmt.Errorf("verify: %w: %w", ErrIndexNotPublished, err)
 	}
 	if err != nil {
-		return nil, fileError(IndexFile, err)
+		return nil, fileError(manifest.IndexFile, err)
 	}
-	sigs, err := rv.rootSigs(ctx, IndexFile, data)
+	sigs, err := rv.rootSigs(ctx, manifest.IndexFile, data)
 	if err != nil {
-		return nil, fmt.Errorf("verify: signatures of %s: %w", IndexFile, err)
+		return nil, fmt.Errorf("verify: signatures of %s: %w", manifest.IndexFile, err)
 	}
 	ix, err := v.VerifyIndex(ctx, data, sigs)
 	if err != nil {

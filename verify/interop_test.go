@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/relkit/relkit/internal/testenv"
+	"github.com/relkit/relkit/manifest"
 )
 
 // run runs a tool with stdin closed and fails the test on error.
@@ -197,8 +198,8 @@ func TestCosignInterop(t *testing.T) {
 	}
 	k := newKey(t, "p256#cosign-release")
 	f := newFixture(t, k)
-	delete(f.files, ManifestFile)
-	delete(f.files, ManifestFile+SignatureSuffix)
+	delete(f.files, manifest.File)
+	delete(f.files, manifest.File+SignatureSuffix)
 	relDir := f.write(t)
 	vdir := filepath.Join(relDir, f.version)
 	run(t, vdir, env, cosign, "sign-blob", "--yes", "--key", filepath.Join(dir, "cosign.key"), "--tlog-upload=false", "--output-signature", "SHA256SUMS.sig", "SHA256SUMS")

@@ -55,10 +55,10 @@ func TestFetchKeyBundleFromDir(t *testing.T) {
 	sk := newKey(t, "p256#fkb-signing")
 	b := &KeyBundle{Serial: 1, Issued: testNow, Expires: testNow.Add(time.Hour), Keys: []BundleKey{{KeyID: sk.id, PublicKey: string(sk.pem)}}}
 	data, _ := b.Marshal()
-	sigs, _ := set(t, root.entry(t, KeysFile, data)).Marshal()
+	sigs, _ := set(t, root.entry(t, manifest.KeysFile, data)).Marshal()
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, KeysFile), data, 0o644)
-	os.WriteFile(filepath.Join(dir, SignaturesFile), sigs, 0o644)
+	os.WriteFile(filepath.Join(dir, manifest.KeysFile), data, 0o644)
+	os.WriteFile(filepath.Join(dir, manifest.SignaturesFile), sigs, 0o644)
 	signing, err := verifier(t, ring(t, root)).FetchKeyBundle(bg, Dir(dir))
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func TestFetchKeyBundleFromDir(t *testing.T) {
 		t.Fatalf("signing key missing: %v", signing.IDs())
 	}
 	// Without a signature it is refused.
-	os.Remove(filepath.Join(dir, SignaturesFile))
+	os.Remove(filepath.Join(dir, manifest.SignaturesFile))
 	if _, err := verifier(t, ring(t, root)).FetchKeyBundle(bg, Dir(dir)); !errors.Is(err, ErrNoSignature) {
 		t.Fatalf("unsigned bundle: %v", err)
 	}

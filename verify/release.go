@@ -269,38 +269,38 @@ func (rv *releaseRun) run(ctx context.Context) {
 // whether the run can go on.
 func (rv *releaseRun) manifest(ctx context.Context) bool {
 	rep := rv.rep
-	data, err := rv.open(ctx, ManifestFile, manifest.MaxManifestSize)
+	data, err := rv.open(ctx, manifest.File, manifest.MaxManifestSize)
 	var absent error // why manifest.json is missing
 	if errors.Is(err, ErrNotFound) {
 		data, absent, err = nil, err, nil
 	}
 	if err != nil {
-		rep.add("manifest "+ManifestFile, err, "")
+		rep.add("manifest "+manifest.File, err, "")
 		return false
 	}
 	if data == nil {
 		if rv.opts.RequireManifest {
-			var why error = &MissingEntryError{Name: ManifestFile, In: rep.Location}
+			var why error = &MissingEntryError{Name: manifest.File, In: rep.Location}
 			if fe := (*ForgeError)(nil); errors.As(absent, &fe) {
 				why = fe // names the repository and what to do
 			}
-			rep.add("manifest "+ManifestFile, why, "")
+			rep.add("manifest "+manifest.File, why, "")
 			return false
 		}
-		rep.missing("manifest "+ManifestFile, "not published; checking SHA256SUMS only")
+		rep.missing("manifest "+manifest.File, "not published; checking SHA256SUMS only")
 		if rep.Version == "" {
 			rep.add("release version", errors.New("no version given and no manifest to pick one"), "")
 			return false
 		}
 		return true
 	}
-	sigs, err := rv.rootSigs(ctx, ManifestFile, data)
+	sigs, err := rv.rootSigs(ctx, manifest.File, data)
 	if err != nil {
-		rep.add("signature "+ManifestFile, err, "")
+		rep.add("signature "+manifest.File, err, "")
 		return false
 	}
 	m, err := rv.v.VerifyManifest(ctx, data, sigs)
-	rep.add("signature "+ManifestFile, err, fmt.Sprintf("serial %d, signed, not expired, not rolled back", serialOf(m)))
+	rep.add("signature "+manifest.File, err, fmt.Sprintf("serial %d, signed, not expired, not rolled back", serialOf(m)))
 	if err != nil {
 		return false
 	}
@@ -314,7 +314,7 @@ func (rv *releaseRun) manifest(ctx context.Context) bool {
 	}
 	if left := m.Expires.Sub(rv.v.now()); warn > 0 && left < warn {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s expires in %s (at %s): refresh it (re-sign with a new expiry) before clients refuse it",
-			ManifestFile, left.Round(time.Hour), m.Expires.UTC().Format(time.RFC3339)))
+			manifest.File, left.Round(time.Hour), m.Expires.UTC().Format(time.RFC3339)))
 	}
 	if rep.Version == "" {
 		rep.Version = m.Aliases[manifest.AliasLatest]
@@ -324,7 +324,7 @@ func (rv *releaseRun) manifest(ctx context.Context) bool {
 	}
 	rel, ok := m.Release(rep.Version)
 	if !ok {
-		rep.add("manifest lists release", &MissingEntryError{Name: "release " + rep.Version, In: ManifestFile}, "")
+		rep.add("manifest lists release", &MissingEntryError{Name: "release " + rep.Version, In: manifest.File}, "")
 		return false
 	}
 	rv.rel = rel
@@ -342,18 +342,18 @@ func (rv *releaseRun) manifest(ctx context.Context) bool {
 // fails.
 func (rv *releaseRun) index(ctx context.Context, m *manifest.Manifest, rel *manifest.Release) {
 	rep := rv.rep
-	data, err := rv.optional(ctx, IndexFile, manifest.MaxIndexSize)
+	data, err := rv.optional(ctx, manifest.IndexFile, manifest.MaxIndexSize)
 	if err != nil {
-		rep.add("index "+IndexFile, err, "")
+		rep.add("index "+manifest.IndexFile, err, "")
 		return
 	}
 	if data == nil {
-		rep.missing("index "+IndexFile, "not published: v2 clients read manifest.json (publish with relkit v2 to write it)")
+		rep.missing("index "+manifest.IndexFile, "not published: v2 clients read manifest.json (publish with relkit v2 to write it)")
 		return
 	}
-	sigs, err := rv.rootSigs(ctx, IndexFile, data)
+	sigs, err := rv.rootSigs(ctx, manifest.IndexFile, data)
 	if err != nil {
-		rep.add("index "+IndexFile, err, "")
+		rep.add("index "+manifest.IndexFile, err, "")
 		return
 	}
 	// Its own state: the index may be one serial behind the manifest
@@ -362,28 +362,28 @@ func (rv *releaseRun) index(ctx context.Context, m *manifest.Manifest, rel *mani
 	v.state = NewMemoryState()
 	ix, err := v.VerifyIndex(ctx, data, sigs)
 	if err != nil {
-		rep.add("index "+IndexFile, err, "")
+		rep.add("index "+manifest.IndexFile, err, "")
 		return
 	}
 	switch {
 	case ix.Serial > m.Serial:
-		rep.add("index "+IndexFile, fmt.Errorf("serial %d is above manifest.json's %d: the two were not published together", ix.Serial, m.Serial), "")
+		rep.add("index "+manifest.IndexFile, fmt.Errorf("serial %d is above manifest.json's %d: the two were not published together", ix.Serial, m.Serial), "")
 		return
 	case ix.Serial < m.Serial:
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s has serial %d, %s %d: v2 clients do not see the newest changes yet; publish again (a re-run writes the index)", IndexFile, ix.Serial, ManifestFile, m.Serial))
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s has serial %d, %s %d: v2 clients do not see the newest changes yet; publish again (a re-run writes the index)", manifest.IndexFile, ix.Serial, manifest.File, m.Serial))
 	}
 	got, ok, err := FetchRelease(ctx, rv.loc, ix, rel.Version)
 	switch {
 	case err != nil:
-		rep.add("index "+IndexFile, err, "")
+		rep.add("index "+manifest.IndexFile, err, "")
 	case !ok && ix.Serial == m.Serial:
-		rep.add("index "+IndexFile, &MissingEntryError{Name: "release " + rel.Version, In: IndexFile}, "")
+		rep.add("index "+manifest.IndexFile, &MissingEntryError{Name: "release " + rel.Version, In: manifest.IndexFile}, "")
 	case !ok:
-		rep.add("index "+IndexFile, nil, fmt.Sprintf("serial %d, signed, not expired; %s not in it yet", ix.Serial, rel.Version))
+		rep.add("index "+manifest.IndexFile, nil, fmt.Sprintf("serial %d, signed, not expired; %s not in it yet", ix.Serial, rel.Version))
 	case !sameRelease(got, rel):
-		rep.add("index "+IndexFile, fmt.Errorf("release %s differs from manifest.json's", rel.Version), "")
+		rep.add("index "+manifest.IndexFile, fmt.Errorf("release %s differs from manifest.json's", rel.Version), "")
 	default:
-		rep.add("index "+IndexFile, nil, fmt.Sprintf("serial %d, signed, not expired; lists %s as manifest.json does", ix.Serial, rel.Version))
+		rep.add("index "+manifest.IndexFile, nil, fmt.Sprintf("serial %d, signed, not expired; lists %s as manifest.json does", ix.Serial, rel.Version))
 	}
 }
 
@@ -418,7 +418,7 @@ func (rv *releaseRun) sigs(ctx context.Context, name, dir string) (Signatures, e
 		return s, err
 	}
 	s.Detached = det
-	set, err := rv.optional(ctx, path.Join(dir, SignaturesFile), MaxSignaturesSize)
+	set, err := rv.optional(ctx, path.Join(dir, manifest.SignaturesFile), MaxSignaturesSize)
 	if err != nil {
 		return s, err
 	}
@@ -478,7 +478,7 @@ func (rv *releaseRun) legacyRootSigs(ctx context.Context, name string) (Signatur
 		return s, err
 	}
 	s.Detached = det
-	set, err := rv.probe(ctx, SignaturesFile, MaxSignaturesSize)
+	set, err := rv.probe(ctx, manifest.SignaturesFile, MaxSignaturesSize)
 	if err != nil {
 		return s, err
 	}
@@ -576,12 +576,12 @@ func (rv *releaseRun) files(ctx context.Context) {
 			a, ok := inManifest[e.Name]
 			switch {
 			case !ok:
-				rep.add("manifest agrees: "+e.Name, &MissingEntryError{Name: e.Name, In: ManifestFile}, "")
+				rep.add("manifest agrees: "+e.Name, &MissingEntryError{Name: e.Name, In: manifest.File}, "")
 			case strings.ToLower(a.SHA256) != e.SHA256:
 				rep.add("manifest agrees: "+e.Name, &ArtifactMismatchError{Name: e.Name, Field: "sha256", Want: a.SHA256, Got: e.SHA256}, "")
 			default:
 				want.Size = a.Size
-				rep.add("manifest agrees: "+e.Name, nil, "same sha256 in "+ManifestFile+" and "+manifest.ChecksumsFile)
+				rep.add("manifest agrees: "+e.Name, nil, "same sha256 in "+manifest.File+" and "+manifest.ChecksumsFile)
 			}
 		}
 		jobs = append(jobs, &job{name: e.Name, want: want})

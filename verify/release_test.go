@@ -70,9 +70,9 @@ func newFixture(t testing.TB, k *testKey) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.files[ManifestFile] = mdata
+	f.files[manifest.File] = mdata
 	f.sign(t, f.p(manifest.ChecksumsFile))
-	f.sign(t, ManifestFile)
+	f.sign(t, manifest.File)
 	return f
 }
 
@@ -164,7 +164,7 @@ func TestVerifyReleaseWithoutManifestFlat(t *testing.T) {
 	}
 	sums := flat[manifest.ChecksumsFile]
 	s, _ := set(t, k.entry(t, manifest.ChecksumsFile, sums)).Marshal()
-	flat[SignaturesFile] = s
+	flat[manifest.SignaturesFile] = s
 	f.files = flat
 	rep, err := verifier(t, ring(t, k)).VerifyRelease(bg, Dir(f.write(t)), ReleaseOptions{Version: "1.2.0", Dir: "."})
 	if err != nil {
@@ -201,11 +201,11 @@ func TestHostileReleases(t *testing.T) {
 			f.sign(t, f.p(manifest.ChecksumsFile))
 		}, "manifest agrees: extra.txt", &missErr},
 		{"SHA256SUMS entry escaping its directory", func(t *testing.T, f *fixture) {
-			f.files[f.p(manifest.ChecksumsFile)] = append(f.files[f.p(manifest.ChecksumsFile)], []byte(sha256hex(f.files[ManifestFile])+"  ../manifest.json\n")...)
+			f.files[f.p(manifest.ChecksumsFile)] = append(f.files[f.p(manifest.ChecksumsFile)], []byte(sha256hex(f.files[manifest.File])+"  ../manifest.json\n")...)
 			f.sign(t, f.p(manifest.ChecksumsFile))
 		}, "checksum ../manifest.json", ErrMalformed},
 		{"manifest signature of another key", func(t *testing.T, f *fixture) {
-			f.files[ManifestFile+SignatureSuffix] = EncodeSignature(other.sign(t, f.files[ManifestFile]))
+			f.files[manifest.File+SignatureSuffix] = EncodeSignature(other.sign(t, f.files[manifest.File]))
 		}, "signature manifest.json", ErrBadSignature},
 		{"SBOM with another digest", func(t *testing.T, f *fixture) {
 			f.files[f.p(manifest.SBOMFile)] = []byte(strings.Replace(string(f.files[f.p(manifest.SBOMFile)]), sha256hex(f.files[f.p(amd)]), strings.Repeat("0", 64), 1))
@@ -233,12 +233,12 @@ func TestHostileReleases(t *testing.T) {
 			f.files[f.p(manifest.ProvenanceFile)] = []byte(`{"_type":"https://in-toto.io/Statement/v0.1","subject":[]}`)
 		}, "provenance " + manifest.ProvenanceFile, ErrMalformed},
 		{"manifest without the release", func(t *testing.T, f *fixture) {
-			m, _ := manifest.Parse(f.files[ManifestFile])
+			m, _ := manifest.Parse(f.files[manifest.File])
 			m.Releases[0].Version = "1.1.0"
 			m.Releases[0].Tag = "v1.1.0"
 			m.Channels, m.Aliases = nil, nil
-			f.files[ManifestFile], _ = m.Marshal()
-			f.sign(t, ManifestFile)
+			f.files[manifest.File], _ = m.Marshal()
+			f.sign(t, manifest.File)
 		}, "manifest lists release", ErrMissingEntry},
 	}
 	for _, c := range cases {

@@ -10,9 +10,6 @@ import (
 	"github.com/relkit/relkit/manifest"
 )
 
-// ManifestFile is the name of the release index at a release root.
-const ManifestFile = manifest.File
-
 // VerifyManifest verifies manifest.json bytes and returns the parsed
 // manifest only when every check passed:
 //
@@ -29,24 +26,24 @@ const ManifestFile = manifest.File
 //     manifest of another project with a lower serial is a rollback too).
 func (v *Verifier) VerifyManifest(ctx context.Context, data []byte, sigs Signatures) (*manifest.Manifest, error) {
 	if len(data) > manifest.MaxManifestSize {
-		return nil, &LimitError{What: ManifestFile, Limit: manifest.MaxManifestSize}
+		return nil, &LimitError{What: manifest.File, Limit: manifest.MaxManifestSize}
 	}
-	if _, err := v.VerifySignatures(ManifestFile, data, sigs); err != nil {
+	if _, err := v.VerifySignatures(manifest.File, data, sigs); err != nil {
 		return nil, err
 	}
 	m, err := manifest.Parse(data)
 	if err != nil {
-		return nil, &FormatError{File: ManifestFile, Reason: "does not parse", Err: err}
+		return nil, &FormatError{File: manifest.File, Reason: "does not parse", Err: err}
 	}
 	if err := m.Validate(); err != nil {
-		return nil, &FormatError{File: ManifestFile, Reason: "invalid", Err: err}
+		return nil, &FormatError{File: manifest.File, Reason: "invalid", Err: err}
 	}
 	if v.project != "" && m.Project != v.project {
 		// Want is what the signed manifest says, Got what we asked for,
 		// as for every ArtifactMismatchError.
-		return nil, &ArtifactMismatchError{Name: ManifestFile, Field: "project", Want: m.Project, Got: v.project}
+		return nil, &ArtifactMismatchError{Name: manifest.File, Field: "project", Want: m.Project, Got: v.project}
 	}
-	if err := v.checkFresh(ctx, ManifestFile, m.Expires, m.Serial); err != nil {
+	if err := v.checkFresh(ctx, manifest.File, m.Expires, m.Serial); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -64,7 +61,7 @@ func (v *Verifier) checkFresh(ctx context.Context, what string, expires time.Tim
 	if now.After(expires) {
 		return &ExpiredError{What: what, Expires: expires.UTC().Format(time.RFC3339), Now: now.UTC().Format(time.RFC3339)}
 	}
-	key := ManifestFile
+	key := manifest.File
 	if v.project != "" {
 		key += ":" + v.project
 	}
@@ -100,7 +97,7 @@ type ArtifactClaim struct {
 func CheckArtifact(m *manifest.Manifest, c ArtifactClaim) (manifest.Artifact, error) {
 	rel, ok := m.Release(c.Version)
 	if !ok {
-		return manifest.Artifact{}, &MissingEntryError{Name: "release " + c.Version, In: ManifestFile}
+		return manifest.Artifact{}, &MissingEntryError{Name: "release " + c.Version, In: manifest.File}
 	}
 	if rel.Status == manifest.StatusYanked {
 		return manifest.Artifact{}, fmt.Errorf("%s %s: %w: %s", m.Project, rel.Version, ErrYanked, rel.Reason)
@@ -121,5 +118,5 @@ func CheckArtifact(m *manifest.Manifest, c ArtifactClaim) (manifest.Artifact, er
 		}
 		return a, nil
 	}
-	return manifest.Artifact{}, &MissingEntryError{Name: c.Name, In: ManifestFile + " release " + rel.Version}
+	return manifest.Artifact{}, &MissingEntryError{Name: c.Name, In: manifest.File + " release " + rel.Version}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/relkit/relkit/manifest"
 )
 
 // bundle returns keys.json bytes for project certifying keys.
@@ -39,24 +41,24 @@ func put(t testing.TB, dir, name string, data []byte) {
 // publishKeys writes keys.json and a signatures.json with an entry by
 // each root for it (and, when manifest is not nil, manifest.json and an
 // entry by each signer for it).
-func publishKeys(t testing.TB, dir string, keysJSON []byte, roots []*testKey, manifest []byte, signers ...*testKey) {
+func publishKeys(t testing.TB, dir string, keysJSON []byte, roots []*testKey, manifestJSON []byte, signers ...*testKey) {
 	t.Helper()
 	s := &SignatureSet{}
 	for _, r := range roots {
-		s.Add(r.entry(t, KeysFile, keysJSON))
+		s.Add(r.entry(t, manifest.KeysFile, keysJSON))
 	}
-	if manifest != nil {
-		put(t, dir, ManifestFile, manifest)
+	if manifestJSON != nil {
+		put(t, dir, manifest.File, manifestJSON)
 		for _, k := range signers {
-			s.Add(k.entry(t, ManifestFile, manifest))
+			s.Add(k.entry(t, manifest.File, manifestJSON))
 		}
 	}
 	data, err := s.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	put(t, dir, KeysFile, keysJSON)
-	put(t, dir, SignaturesFile, data)
+	put(t, dir, manifest.KeysFile, keysJSON)
+	put(t, dir, manifest.SignaturesFile, data)
 }
 
 // TestTrustRootThreshold (issue 14 item 1) through verify.Trust: roots R1
@@ -71,7 +73,7 @@ func TestTrustRootThreshold(t *testing.T) {
 		tr := &Trust{Roots: ring(t, r1, r2), RootThreshold: rt, Threshold: 2, Project: "hello", State: NewMemoryState(), Clock: clock}
 		_, err := tr.Verifier(bg, Dir(dir))
 		var te *ThresholdError
-		if !errors.As(err, &te) || te.File != KeysFile || te.Need != 2 || te.Got != 1 {
+		if !errors.As(err, &te) || te.File != manifest.KeysFile || te.Need != 2 || te.Got != 1 {
 			t.Fatalf("RootThreshold %d: keys.json by one of two roots: %v, want a keys.json *ThresholdError need 2 got 1", rt, err)
 		}
 	}
@@ -111,7 +113,7 @@ func TestKeyBundleProject(t *testing.T) {
 	publishKeys(t, dir, bundle(t, "other", 1, keyA), []*testKey{root}, m, keyA)
 	_, err := trust().Verifier(bg, Dir(dir))
 	var pe *ProjectError
-	if !errors.As(err, &pe) || !errors.Is(err, ErrWrongProject) || pe.File != KeysFile || pe.Want != "hello" || pe.Got != "other" {
+	if !errors.As(err, &pe) || !errors.Is(err, ErrWrongProject) || pe.File != manifest.KeysFile || pe.Want != "hello" || pe.Got != "other" {
 		t.Fatalf("another project's keys.json: %v, want *ProjectError keys.json want hello got other", err)
 	}
 
@@ -144,7 +146,7 @@ func TestKeyBundleSerialPerProject(t *testing.T) {
 	rv := func(project string) *Verifier { return verifier(t, ring(t, root), WithProject(project), WithState(st)) }
 	verifyB := func(project string, serial int64) error {
 		data := bundle(t, project, serial, key)
-		_, err := rv(project).VerifyKeyBundle(bg, data, Signatures{Set: set(t, root.entry(t, KeysFile, data))})
+		_, err := rv(project).VerifyKeyBundle(bg, data, Signatures{Set: set(t, root.entry(t, manifest.KeysFile, data))})
 		return err
 	}
 	if err := verifyB("a", 7); err != nil {
@@ -159,9 +161,9 @@ func TestKeyBundleSerialPerProject(t *testing.T) {
 	wantErr(t, verifyB("b", 1), ErrRollback)
 	// Legacy state: one global serial.
 	st2 := NewMemoryState()
-	st2.SetSerial(bg, KeysFile, 5)
+	st2.SetSerial(bg, manifest.KeysFile, 5)
 	data := bundle(t, "c", 4, key)
-	_, err := verifier(t, ring(t, root), WithProject("c"), WithState(st2)).VerifyKeyBundle(bg, data, Signatures{Set: set(t, root.entry(t, KeysFile, data))})
+	_, err := verifier(t, ring(t, root), WithProject("c"), WithState(st2)).VerifyKeyBundle(bg, data, Signatures{Set: set(t, root.entry(t, manifest.KeysFile, data))})
 	wantErr(t, err, ErrRollback)
 }
 
@@ -228,7 +230,7 @@ func TestRootRotation(t *testing.T) {
 	// keys.json still signed by R1+R2: R1 is revoked now.
 	_, err := trust(NewFileState(statePath)).Verifier(bg, Dir(dir))
 	var te *ThresholdError
-	if !errors.As(err, &te) || te.File != KeysFile || !errors.Is(err, ErrRevoked) {
+	if !errors.As(err, &te) || te.File != manifest.KeysFile || !errors.Is(err, ErrRevoked) {
 		t.Fatalf("keys.json by a revoked root after rotation: %v, want a keys.json *ThresholdError with ErrRevoked", err)
 	}
 	// Re-signed by the new roots: accepted, and R1, pinned as a signing

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/relkit/relkit/manifest"
 )
 
 // Verifier checks signatures against a KeyRing with a threshold policy, and
@@ -284,9 +286,9 @@ func (v *Verifier) VerifyKeyBundle(ctx context.Context, data []byte, sigs Signat
 // verifyKeyBundle is VerifyKeyBundle with v's keys as the roots.
 func (v *Verifier) verifyKeyBundle(ctx context.Context, data []byte, sigs Signatures) (*KeyRing, error) {
 	if len(data) > MaxKeysSize {
-		return nil, &LimitError{What: KeysFile, Limit: MaxKeysSize}
+		return nil, &LimitError{What: manifest.KeysFile, Limit: MaxKeysSize}
 	}
-	ids, err := v.VerifySignatures(KeysFile, data, sigs)
+	ids, err := v.VerifySignatures(manifest.KeysFile, data, sigs)
 	if err != nil {
 		return nil, err
 	}
@@ -299,38 +301,38 @@ func (v *Verifier) verifyKeyBundle(ctx context.Context, data []byte, sigs Signat
 	var failures []error
 	for _, id := range ids {
 		if i := slices.IndexFunc(b.Revoked, func(r RevokedKey) bool { return r.KeyID == id }); i >= 0 {
-			failures = append(failures, &SignatureError{File: KeysFile, KeyID: id, Err: fmt.Errorf("%w: by the bundle itself: %s", ErrRevoked, b.Revoked[i].Reason)})
+			failures = append(failures, &SignatureError{File: manifest.KeysFile, KeyID: id, Err: fmt.Errorf("%w: by the bundle itself: %s", ErrRevoked, b.Revoked[i].Reason)})
 			continue
 		}
 		counted = append(counted, id)
 	}
 	if len(counted) < v.threshold {
-		return nil, &ThresholdError{File: KeysFile, Need: v.threshold, Got: len(counted), Valid: counted, Failures: failures}
+		return nil, &ThresholdError{File: manifest.KeysFile, Need: v.threshold, Got: len(counted), Valid: counted, Failures: failures}
 	}
-	if err := v.checkProject(KeysFile, b.Project); err != nil {
+	if err := v.checkProject(manifest.KeysFile, b.Project); err != nil {
 		return nil, err
 	}
 	now := v.now()
 	if now.After(b.Expires) {
-		return nil, &ExpiredError{What: KeysFile, Expires: b.Expires.UTC().Format(time.RFC3339), Now: now.UTC().Format(time.RFC3339)}
+		return nil, &ExpiredError{What: manifest.KeysFile, Expires: b.Expires.UTC().Format(time.RFC3339), Now: now.UTC().Format(time.RFC3339)}
 	}
-	key := KeysFile
+	key := manifest.KeysFile
 	if v.project != "" {
 		key += ":" + v.project
 	}
 	last, err := v.state.Serial(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("verify: reading state for %s: %w", KeysFile, err)
+		return nil, fmt.Errorf("verify: reading state for %s: %w", manifest.KeysFile, err)
 	}
-	if last == 0 && key != KeysFile {
+	if last == 0 && key != manifest.KeysFile {
 		// The project's first bundle: the serial recorded before bundles
 		// were bound to projects still holds.
-		if last, err = v.state.Serial(ctx, KeysFile); err != nil {
-			return nil, fmt.Errorf("verify: reading state for %s: %w", KeysFile, err)
+		if last, err = v.state.Serial(ctx, manifest.KeysFile); err != nil {
+			return nil, fmt.Errorf("verify: reading state for %s: %w", manifest.KeysFile, err)
 		}
 	}
 	if b.Serial < last {
-		return nil, &RollbackError{What: KeysFile, Got: b.Serial, Last: last}
+		return nil, &RollbackError{What: manifest.KeysFile, Got: b.Serial, Last: last}
 	}
 	ring := &KeyRing{}
 	for _, r := range b.Revoked {
@@ -368,7 +370,7 @@ func (v *Verifier) verifyKeyBundle(ctx context.Context, data []byte, sigs Signat
 		}
 	}
 	if err := v.state.SetSerial(ctx, key, b.Serial); err != nil {
-		return nil, fmt.Errorf("verify: recording %s serial: %w", KeysFile, err)
+		return nil, fmt.Errorf("verify: recording %s serial: %w", manifest.KeysFile, err)
 	}
 	return ring, nil
 }
@@ -409,7 +411,7 @@ func (v *Verifier) checkProject(file, project string) error {
 	switch {
 	case v.project == "" || project == v.project:
 		return nil
-	case project == "" && file == KeysFile && v.unboundKeys:
+	case project == "" && file == manifest.KeysFile && v.unboundKeys:
 		return nil
 	}
 	return &ProjectError{File: file, Want: v.project, Got: project}

@@ -83,7 +83,7 @@ func TestKeyRotation(t *testing.T) {
 	st := NewMemoryState()
 	roots := verifier(t, ring(t, root), WithState(st))
 	data := bundle(2, testNow.Add(time.Hour), []*testKey{s1, s2}, s3)
-	signing, err := roots.VerifyKeyBundle(bg, data, Signatures{Set: set(t, root.entry(t, KeysFile, data))})
+	signing, err := roots.VerifyKeyBundle(bg, data, Signatures{Set: set(t, root.entry(t, manifest.KeysFile, data))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestKeyRotation(t *testing.T) {
 	if _, err := later.VerifySignatures("f", msg, Signatures{Detached: s1.sign(t, msg)}); !errors.Is(err, ErrExpired) {
 		t.Fatalf("key past its expiry: %v", err)
 	}
-	if n, _ := st.Serial(bg, KeysFile); n != 4 {
+	if n, _ := st.Serial(bg, manifest.KeysFile); n != 4 {
 		t.Fatalf("state serial %d, want 4", n)
 	}
 }

@@ -226,7 +226,7 @@ func loadSigners(files []string) ([]sign.Signer, error) {
 
 // manifestProject returns the project of dir/manifest.json, or "".
 func manifestProject(dir string) string {
-	m, err := manifest.LoadFile(filepath.Join(dir, verify.ManifestFile))
+	m, err := manifest.LoadFile(filepath.Join(dir, manifest.File))
 	if err != nil {
 		return ""
 	}

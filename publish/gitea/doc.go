@@ -15,7 +15,7 @@
 // One Store holds a whole release root, mapped onto releases as
 // docs/wire-format.md ("Forges") describes, the same on every forge:
 //
-//   - The index release (tag [DefaultIndexTag], see [WithIndexTag]),
+//   - The index release (tag [manifest.IndexTag], see [WithIndexTag]),
 //     published and flagged as a pre-release, holds the root:
 //     manifest.json, the content-addressed signatures
 //     (manifest.json.<sha256>.sig and .signatures.json, the names under

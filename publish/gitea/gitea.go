@@ -26,11 +26,6 @@ import (
 	"github.com/relkit/relkit/publish"
 )
 
-// DefaultIndexTag is the tag of the index release, which holds the root
-// (manifest.json and its companions), unless [WithIndexTag] says
-// otherwise.
-const DefaultIndexTag = "relkit-index"
-
 // RootSignaturesAsset is the asset name of the root's signatures.json in
 // the index release (docs/wire-format.md), so that it is never confused
 // with a version's own signatures.json.
@@ -280,7 +275,7 @@ func (s *Store) Route(name string) (tag, asset string, index bool, err error) {
 	switch {
 	case len(el) == 1:
 		asset = name
-		if name == publish.RootSignaturesName {
+		if name == manifest.SignaturesFile {
 			asset = RootSignaturesAsset
 		}
 		return s.opts.IndexTag, asset, true, nil
@@ -534,7 +529,7 @@ func (s *Store) Stat(ctx context.Context, name string) (publish.Object, error) {
 	if as := named(rel, asset); len(as) > 0 {
 		return s.object(name, as[0]), nil
 	}
-	if rel != nil && st.index && asset == publish.ManifestName && committedBefore(rel) {
+	if rel != nil && st.index && asset == manifest.File && committedBefore(rel) {
 		return s.awaitManifest(ctx, st, name)
 	}
 	return publish.Object{}, s.notExist(st, asset)
@@ -544,11 +539,11 @@ func (s *Store) Stat(ctx context.Context, name string) (publish.Object, error) {
 // committed: manifest.json.<sha256>.pending.
 const pendingSuffix = ".pending"
 
-func pendingName(sum string) string { return publish.ManifestName + "." + sum + pendingSuffix }
+func pendingName(sum string) string { return manifest.File + "." + sum + pendingSuffix }
 
 // pendingSum returns the SHA-256 a pending copy's name gives, or "".
 func pendingSum(asset string) string {
-	rest, ok := strings.CutPrefix(asset, publish.ManifestName+".")
+	rest, ok := strings.CutPrefix(asset, manifest.File+".")
 	if !ok {
 		return ""
 	}
@@ -603,7 +598,7 @@ func (s *Store) adopt(ctx context.Context, st *relState, rel *sdk.Release, name 
 		return publish.Object{}, &publish.ChecksumError{Name: pend.Name, WantSHA256: pendingSum(pend.Name), WantSize: pend.Size,
 			GotSHA256: hex.EncodeToString(sum[:]), GotSize: int64(len(data))}
 	}
-	created, err := s.upload(ctx, st, rel.ID, name, publish.ManifestName, data)
+	created, err := s.upload(ctx, st, rel.ID, name, manifest.File, data)
 	if err != nil {
 		return publish.Object{}, err
 	}
@@ -615,7 +610,7 @@ func (s *Store) adopt(ctx context.Context, st *relState, rel *sdk.Release, name 
 	if err != nil {
 		return publish.Object{}, err
 	}
-	as := named(cur, publish.ManifestName)
+	as := named(cur, manifest.File)
 	if len(as) > 0 && as[0].ID != created.ID {
 		s.deleteAsset(ctx, st, rel.ID, name, created.ID)
 		return s.object(name, as[0]), nil
@@ -645,7 +640,7 @@ func committedBefore(rel *sdk.Release) bool {
 		if a.Name == publish.ManifestSigName || pendingSum(a.Name) != "" {
 			legacy = true
 		}
-		if rest, ok := strings.CutPrefix(a.Name, publish.ManifestName+"."); ok && pendingSum(a.Name) == "" {
+		if rest, ok := strings.CutPrefix(a.Name, manifest.File+"."); ok && pendingSum(a.Name) == "" {
 			if h, _, ok := strings.Cut(rest, "."); ok && len(h) == 64 && isHex(h) {
 				sigs = true
 			}
@@ -672,11 +667,11 @@ func (s *Store) awaitManifest(ctx context.Context, st *relState, name string) (p
 		if err != nil {
 			return nil, publish.Object{}, true, err
 		}
-		if as := named(rel, publish.ManifestName); len(as) > 0 {
+		if as := named(rel, manifest.File); len(as) > 0 {
 			return rel, s.object(name, as[0]), true, nil
 		}
 		if rel == nil || !committedBefore(rel) {
-			return rel, publish.Object{}, true, s.notExist(st, publish.ManifestName)
+			return rel, publish.Object{}, true, s.notExist(st, manifest.File)
 		}
 		return rel, publish.Object{}, false, nil
 	}
@@ -732,7 +727,7 @@ func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 			return nil, err
 		}
 		as := named(rel, asset)
-		if len(as) == 0 && st.index && asset == publish.ManifestName && rel != nil && committedBefore(rel) {
+		if len(as) == 0 && st.index && asset == manifest.File && rel != nil && committedBefore(rel) {
 			// Mid-replace, as for Stat: wait for (or repair) it.
 			if _, err := s.awaitManifest(ctx, st, name); err != nil {
 				return nil, err
@@ -853,7 +848,7 @@ func (s *Store) Put(ctx context.Context, name string, r *publish.Body, info publ
 	// through the SDK, which buffers the multipart body; large ones are
 	// streamed (see [WithStreamAbove]).
 	var data []byte
-	stream := info.Size > s.opts.StreamAbove && !(st.index && asset == publish.ManifestName)
+	stream := info.Size > s.opts.StreamAbove && !(st.index && asset == manifest.File)
 	if !stream {
 		if data, err = io.ReadAll(io.LimitReader(r, info.Size+1)); err != nil {
 			return err
@@ -862,7 +857,7 @@ func (s *Store) Put(ctx context.Context, name string, r *publish.Body, info publ
 			return &publish.ChecksumError{Name: name, WantSHA256: info.SHA256, WantSize: info.Size, GotSize: int64(len(data))}
 		}
 	}
-	if st.index && asset == publish.ManifestName {
+	if st.index && asset == manifest.File {
 		if err := s.publishDrafts(ctx, data); err != nil {
 			return err
 		}
@@ -886,7 +881,7 @@ func (s *Store) Put(ctx context.Context, name string, r *publish.Body, info publ
 		if err != nil || len(old) == 0 || old[0].ID != ifMatch {
 			return s.changed(st, asset, info.IfMatch)
 		}
-		if st.index && asset == publish.ManifestName {
+		if st.index && asset == manifest.File {
 			// The new bytes go up first as a pending copy, so that a
 			// stop between the delete and the upload below leaves them
 			// for the next publisher to put in place (see adopt).
@@ -960,7 +955,7 @@ func (s *Store) Put(ctx context.Context, name string, r *publish.Body, info publ
 			}
 		}
 	}
-	if st.index && asset == publish.ManifestName && !strings.Contains(rel.Note, committedMark) {
+	if st.index && asset == manifest.File && !strings.Contains(rel.Note, committedMark) {
 		// Best effort: the legacy manifest.json.sig is evidence too,
 		// and the next commit tries again.
 		s.editRelease(ctx, st, rel, sdk.EditReleaseOption{Note: strings.TrimSpace(rel.Note + "\n\n" + committedMark)})

@@ -122,7 +122,7 @@ func TestLayout(t *testing.T) {
 	if len(rels) != 3 {
 		t.Fatalf("%d releases, want 3 (index, v1.0.0, v1.1.0): %+v", len(rels), rels)
 	}
-	idx, ok := tags[gitea.DefaultIndexTag]
+	idx, ok := tags[manifest.IndexTag]
 	if !ok || idx.Draft || !idx.Prerelease {
 		t.Fatalf("index release: %+v (found %v), want published and a pre-release", idx, ok)
 	}
@@ -280,7 +280,7 @@ func TestConditionalReplace(t *testing.T) {
 	if !errors.Is(err, publish.ErrChanged) {
 		t.Fatalf("conditional replace after another publisher's: %v, want ErrChanged", err)
 	}
-	idx, _ := srv.ReleaseByTag("example", repo, gitea.DefaultIndexTag)
+	idx, _ := srv.ReleaseByTag("example", repo, manifest.IndexTag)
 	if got, _ := idx.Asset("keys.json"); string(got) != "other" || strings.Count(strings.Join(idx.Names(), " "), "keys.json") != 1 {
 		t.Errorf("keys.json = %q, assets %v; want only the other publisher's", got, idx.Names())
 	}
@@ -344,14 +344,14 @@ func TestStatMidReplace(t *testing.T) {
 	sig := "manifest.json." + strings.Repeat("ab", 32) + ".sig"
 
 	s, repo := newStore(t, srv, gitea.WithReplaceWait(0))
-	srv.AddRelease("example", repo, giteatest.Release{Tag: gitea.DefaultIndexTag, Title: "index", Prerelease: true,
+	srv.AddRelease("example", repo, giteatest.Release{Tag: manifest.IndexTag, Title: "index", Prerelease: true,
 		Assets: []giteatest.Asset{{Name: sig, Data: []byte("s")}}})
 	if _, err := s.Stat(ctx, "manifest.json"); !errors.Is(err, publish.ErrNotExist) {
 		t.Fatalf("Stat with only the signatures of an uncommitted manifest: %v, want ErrNotExist", err)
 	}
 
 	s, repo = newStore(t, srv, gitea.WithReplaceWait(0))
-	srv.AddRelease("example", repo, giteatest.Release{Tag: gitea.DefaultIndexTag, Title: "index", Prerelease: true,
+	srv.AddRelease("example", repo, giteatest.Release{Tag: manifest.IndexTag, Title: "index", Prerelease: true,
 		Assets: []giteatest.Asset{{Name: sig, Data: []byte("s")}, {Name: "manifest.json.sig", Data: []byte("s")}}})
 	_, err := s.Stat(ctx, "manifest.json")
 	var re *gitea.ReplacingError
@@ -366,11 +366,11 @@ func TestStatMidReplace(t *testing.T) {
 	// returns it. The upload is triggered by the Store's second look,
 	// not by a clock.
 	s, repo = newStore(t, srv, gitea.WithReplaceWait(time.Minute))
-	id := srv.AddRelease("example", repo, giteatest.Release{Tag: gitea.DefaultIndexTag, Title: "index", Prerelease: true,
+	id := srv.AddRelease("example", repo, giteatest.Release{Tag: manifest.IndexTag, Title: "index", Prerelease: true,
 		Assets: []giteatest.Asset{{Name: sig, Data: []byte("s")}, {Name: "manifest.json.sig", Data: []byte("s")}}})
 	var looks atomic.Int32
 	srv.Fail = func(r *http.Request) (int, int) {
-		if strings.HasSuffix(r.URL.Path, "/releases/tags/"+gitea.DefaultIndexTag) && looks.Add(1) == 2 {
+		if strings.HasSuffix(r.URL.Path, "/releases/tags/"+manifest.IndexTag) && looks.Add(1) == 2 {
 			srv.AddAsset(id, "manifest.json", []byte(`{"new":true}`))
 		}
 		return 0, 0
@@ -608,11 +608,11 @@ func TestServeDirect(t *testing.T) {
 func TestDraftIndexPublished(t *testing.T) {
 	srv := giteatest.NewServer(t)
 	s, repo := newStore(t, srv)
-	srv.AddRelease("example", repo, giteatest.Release{Tag: gitea.DefaultIndexTag, Title: "index", Draft: true})
+	srv.AddRelease("example", repo, giteatest.Release{Tag: manifest.IndexTag, Title: "index", Draft: true})
 	if err := put(context.Background(), s, "install.sh", []byte("#!/bin/sh\n"), publish.PutInfo{Stage: publish.StageIndex}); err != nil {
 		t.Fatal(err)
 	}
-	r, _ := srv.ReleaseByTag("example", repo, gitea.DefaultIndexTag)
+	r, _ := srv.ReleaseByTag("example", repo, manifest.IndexTag)
 	if r.Draft || !r.Prerelease {
 		t.Errorf("index release after a Put: draft=%v prerelease=%v, want published and a pre-release", r.Draft, r.Prerelease)
 	}
@@ -671,7 +671,7 @@ func TestSeparateStoresRace(t *testing.T) {
 				t.Errorf("trial %d: %v", trial, err)
 			}
 		}
-		idx, _ := srv.ReleaseByTag("example", repo, gitea.DefaultIndexTag)
+		idx, _ := srv.ReleaseByTag("example", repo, manifest.IndexTag)
 		if n := strings.Count(" "+strings.Join(idx.Names(), " ")+" ", " manifest.json "); n != 1 {
 			t.Fatalf("trial %d: %d manifest.json assets: %v", trial, n, idx.Names())
 		}
@@ -741,7 +741,7 @@ func TestCommittedMark(t *testing.T) {
 	if err := put(ctx, s, "manifest.json", data, publish.PutInfo{Stage: publish.StageManifest}); err != nil {
 		t.Fatal(err)
 	}
-	idx, _ := srv.ReleaseByTag("example", repo, gitea.DefaultIndexTag)
+	idx, _ := srv.ReleaseByTag("example", repo, manifest.IndexTag)
 	if !strings.Contains(idx.Note, "relkit: a manifest.json was committed") {
 		t.Fatalf("index release description after a commit: %q", idx.Note)
 	}
@@ -761,9 +761,9 @@ func TestCommittedMark(t *testing.T) {
 func TestOpenDuringReplace(t *testing.T) {
 	srv := giteatest.NewServer(t)
 	s, repo := newStore(t, srv)
-	srv.AddRelease("example", repo, giteatest.Release{Tag: gitea.DefaultIndexTag, Title: "index", Prerelease: true,
+	srv.AddRelease("example", repo, giteatest.Release{Tag: manifest.IndexTag, Title: "index", Prerelease: true,
 		Assets: []giteatest.Asset{{Name: "keys.json", Data: []byte("old")}, {Name: "keys.json", Data: []byte("new")}}})
-	r, _ := srv.ReleaseByTag("example", repo, gitea.DefaultIndexTag)
+	r, _ := srv.ReleaseByTag("example", repo, manifest.IndexTag)
 	oldID := r.Assets[0].ID
 	var once atomic.Bool
 	srv.Fail = func(req *http.Request) (int, int) {
@@ -807,7 +807,7 @@ func TestKilledMidReplace(t *testing.T) {
 					return 503, 0
 				}
 				if r.Method == http.MethodDelete && strings.Contains(r.URL.Path, "/assets/") {
-					idx, _ := srv.ReleaseByTag("example", repo, gitea.DefaultIndexTag)
+					idx, _ := srv.ReleaseByTag("example", repo, manifest.IndexTag)
 					for _, a := range idx.Assets {
 						if a.Name == "manifest.json" && strings.HasSuffix(r.URL.Path, fmt.Sprintf("/%d", a.ID)) {
 							deleted.Store(true)
@@ -835,7 +835,7 @@ func TestKilledMidReplace(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	idx, _ := srv.ReleaseByTag("example", repo, gitea.DefaultIndexTag)
+	idx, _ := srv.ReleaseByTag("example", repo, manifest.IndexTag)
 	if _, ok := idx.Asset("manifest.json"); ok {
 		t.Fatalf("manifest.json is still there: the kill missed the window (%v)", idx.Names())
 	}
@@ -844,7 +844,7 @@ func TestKilledMidReplace(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Stat after a publisher was killed mid-replace: %v", err)
 	}
-	idx, _ = srv.ReleaseByTag("example", repo, gitea.DefaultIndexTag)
+	idx, _ = srv.ReleaseByTag("example", repo, manifest.IndexTag)
 	got, _ := idx.Asset("manifest.json")
 	if !bytes.Equal(got, second) || obj.Size != int64(len(second)) {
 		t.Fatalf("manifest.json after the repair: %d bytes, want the killed publisher's %d", len(got), len(second))

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/relkit/relkit/manifest"
 )
 
 // An Option configures a [Store] made by [New]. Each option checks its
@@ -46,7 +48,7 @@ const (
 
 func defaultOptions() options {
 	return options{
-		IndexTag:      DefaultIndexTag,
+		IndexTag:      manifest.IndexTag,
 		TagFor:        func(v string) string { return "v" + v },
 		Timeout:       DefaultTimeout,
 		MinThroughput: DefaultMinThroughput,
@@ -70,7 +72,7 @@ func WithToken(token string) Option {
 	}
 }
 
-// WithIndexTag sets the index release's tag. Default: [DefaultIndexTag].
+// WithIndexTag sets the index release's tag. Default: [manifest.IndexTag].
 func WithIndexTag(tag string) Option {
 	return func(o *options) error {
 		if strings.TrimSpace(tag) == "" {

@@ -78,7 +78,7 @@ func TestPublishDraftThenCommit(t *testing.T) {
 
 	var sawDraft bool
 	p := newPub(t, s, publish.WithProgress(func(pr publish.Progress) {
-		if pr.Event == publish.EventDone && pr.Name == publish.ManifestName {
+		if pr.Event == publish.EventDone && pr.Name == manifest.File {
 			rels := srv.Releases("acme", "hello")
 			sawDraft = len(rels) == 1 && rels[0].Draft
 		}
@@ -111,7 +111,7 @@ func TestPublishDraftThenCommit(t *testing.T) {
 	}
 	// manifest.json last, but for the legacy manifest.json.sig and root
 	// signatures.json.
-	if i := slices.Index(r.Order, publish.ManifestName); i < 0 || !slices.Equal(r.Order[i+1:], []string{publish.ManifestSigName, github.RootSignaturesAsset}) {
+	if i := slices.Index(r.Order, manifest.File); i < 0 || !slices.Equal(r.Order[i+1:], []string{publish.ManifestSigName, github.RootSignaturesAsset}) {
 		t.Errorf("upload order ends %v, want manifest.json then manifest.json.sig and %s", r.Order, github.RootSignaturesAsset)
 	}
 	if want := srv.URL + "/acme/hello/releases/tag/v1.0.0"; res.URL != want {
@@ -393,9 +393,9 @@ func TestPromoteFromGitHub(t *testing.T) {
 		return nil
 	})
 	slices.Sort(got)
-	msum := sha256.Sum256(mustRead(t, filepath.Join(dir, publish.ManifestName)))
-	want := append(slices.Clone(names), manifest.SignaturePath(publish.ManifestName, hex.EncodeToString(msum[:])),
-		manifest.SignatureSetPath(publish.ManifestName, hex.EncodeToString(msum[:])))
+	msum := sha256.Sum256(mustRead(t, filepath.Join(dir, manifest.File)))
+	want := append(slices.Clone(names), manifest.SignaturePath(manifest.File, hex.EncodeToString(msum[:])),
+		manifest.SignatureSetPath(manifest.File, hex.EncodeToString(msum[:])))
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("promoted %v, want %v", got, want)

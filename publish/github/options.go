@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/relkit/relkit/manifest"
 )
 
 // An Option configures a [Store] made by [New], a [Repo] made by [NewRepo]
@@ -58,7 +60,7 @@ func defaultOptions() options {
 		PerPage:       DefaultPerPage,
 		Timeout:       DefaultTimeout,
 		MinThroughput: DefaultMinThroughput,
-		IndexTag:      DefaultIndexTag,
+		IndexTag:      manifest.IndexTag,
 		TagFor:        func(v string) string { return "v" + v },
 	}
 }
@@ -268,7 +270,7 @@ func WithTag(tag string) Option {
 }
 
 // WithIndexTag sets, for [NewRepo], the tag of the index release.
-// Default: [DefaultIndexTag].
+// Default: [manifest.IndexTag].
 func WithIndexTag(tag string) Option {
 	return func(o *options) error {
 		if strings.TrimSpace(tag) == "" {

@@ -19,10 +19,6 @@ import (
 	"github.com/relkit/relkit/publish"
 )
 
-// DefaultIndexTag is the tag of the index release, which holds a
-// project's root (manifest.json and its signatures) on GitHub.
-const DefaultIndexTag = manifest.IndexTag
-
 // The asset names the index release uses while it replaces one of its
 // files: the new bytes go up under a "next" name, the old asset is renamed
 // to a "prev" name, and the "next" asset is renamed to the file's name.
@@ -34,7 +30,7 @@ const (
 // Repo is the GitHub provider for a whole project, in the forge layout
 // of docs/wire-format.md: the root of the release layout (manifest.json,
 // its content-addressed signatures, keys.json, install.sh, the root
-// chain) lives in one index release (tag [DefaultIndexTag], published,
+// chain) lives in one index release (tag [manifest.IndexTag], published,
 // flagged pre-release and never latest), and each version's files in the
 // release of that version's tag, under their base names. Clients read
 // both through GitHub's public download URLs, so the current manifest is
@@ -239,7 +235,7 @@ func (r *Repo) Put(ctx context.Context, name string, body *publish.Body, info pu
 		}
 		return err
 	}
-	if name == publish.ManifestName {
+	if name == manifest.File {
 		if err := r.commitVersions(ctx); err != nil {
 			return err
 		}

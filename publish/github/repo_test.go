@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/publish"
 	"github.com/relkit/relkit/publish/github"
 	"github.com/relkit/relkit/publish/github/githubtest"
@@ -79,7 +80,7 @@ func TestRepoLayout(t *testing.T) {
 	for _, rel := range rels {
 		byTag[rel.Tag] = rel
 	}
-	idx, ok := byTag[github.DefaultIndexTag]
+	idx, ok := byTag[manifest.IndexTag]
 	if !ok || idx.Draft || !idx.Prerelease {
 		t.Fatalf("index release %+v", idx)
 	}
@@ -157,7 +158,7 @@ func TestRepoRacingClients(t *testing.T) {
 				t.Errorf("trial %d: %v", trial, err)
 			}
 		}
-		data := download(t, srv, "hello", github.DefaultIndexTag, "manifest.json")
+		data := download(t, srv, "hello", manifest.IndexTag, "manifest.json")
 		for _, v := range []string{`"1.0.0"`, `"1.2.0"`, `"1.3.0"`, `"serial": 3`} {
 			if !strings.Contains(string(data), v) {
 				t.Fatalf("trial %d: the published manifest lacks %s:\n%s", trial, v, data)

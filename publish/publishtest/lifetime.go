@@ -53,7 +53,7 @@ func MergeRelease(tb testing.TB, dir, version string) publish.MergeFunc {
 
 func mustLoad(tb testing.TB, dir string) *manifest.Manifest {
 	tb.Helper()
-	m, err := manifest.LoadFile(dir + "/" + publish.ManifestName)
+	m, err := manifest.LoadFile(dir + "/" + manifest.File)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func mustLoad(tb testing.TB, dir string) *manifest.Manifest {
 // content-addressed signature of its exact bytes is stored.
 func published(t *testing.T, s publish.Store) (serial int64, versions []string) {
 	t.Helper()
-	rc, err := s.Open(context.Background(), publish.ManifestName)
+	rc, err := s.Open(context.Background(), manifest.File)
 	if err != nil {
 		t.Fatalf("open manifest.json: %v", err)
 	}
@@ -74,7 +74,7 @@ func published(t *testing.T, s publish.Store) (serial int64, versions []string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig, err := s.Open(context.Background(), manifest.SignaturePath(publish.ManifestName, SHA256(data)))
+	sig, err := s.Open(context.Background(), manifest.SignaturePath(manifest.File, SHA256(data)))
 	if err != nil {
 		t.Errorf("the signature of the published manifest.json is not stored: %v", err)
 	} else {

@@ -279,13 +279,13 @@ func (r *recorder) Put(ctx context.Context, name string, body *publish.Body, inf
 	if before != nil {
 		return before
 	}
-	if name == publish.ManifestName {
+	if name == manifest.File {
 		if _, ok := r.Store.(publish.Committer); !ok {
 			// The legacy root signature files follow the manifest; the
 			// signatures of these manifest bytes must be in place.
-			r.checkAllStored(publish.ManifestName, publish.ManifestSigName, publish.RootSignaturesName)
+			r.checkAllStored(manifest.File, publish.ManifestSigName, manifest.SignaturesFile)
 			if slices.Contains(r.names, publish.ManifestSigName) {
-				if _, err := r.Store.Stat(ctx, manifest.SignaturePath(publish.ManifestName, info.SHA256)); err != nil {
+				if _, err := r.Store.Stat(ctx, manifest.SignaturePath(manifest.File, info.SHA256)); err != nil {
 					r.t.Errorf("commit point reached before the signature of the new manifest: %v", err)
 				}
 			}
@@ -360,12 +360,12 @@ func testPublishOrder(t *testing.T, s publish.Store) {
 	}
 	// Every staged file, plus the signatures of the manifest's bytes
 	// under their content-addressed names (sigs/).
-	mdata, err := os.ReadFile(filepath.Join(dir, publish.ManifestName))
+	mdata, err := os.ReadFile(filepath.Join(dir, manifest.File))
 	if err != nil {
 		t.Fatal(err)
 	}
 	msum := sum(mdata)
-	wantPuts := append(slices.Clone(names), manifest.SignaturePath(publish.ManifestName, msum), manifest.SignatureSetPath(publish.ManifestName, msum))
+	wantPuts := append(slices.Clone(names), manifest.SignaturePath(manifest.File, msum), manifest.SignatureSetPath(manifest.File, msum))
 	slices.Sort(wantPuts)
 	gotPuts := slices.Sorted(slices.Values(rec.puts))
 	if !slices.Equal(gotPuts, wantPuts) {
@@ -377,7 +377,7 @@ func testPublishOrder(t *testing.T, s publish.Store) {
 	var order []publish.Stage
 	var orderNames []string
 	for i, n := range rec.puts {
-		if n != publish.ManifestSigName && n != publish.RootSignaturesName {
+		if n != publish.ManifestSigName && n != manifest.SignaturesFile {
 			order, orderNames = append(order, rec.stages[i]), append(orderNames, n)
 		}
 	}
@@ -386,8 +386,8 @@ func testPublishOrder(t *testing.T, s publish.Store) {
 			t.Errorf("upload order went back from %s (%s) to %s (%s): %v", orderNames[i-1], order[i-1], orderNames[i], order[i], rec.puts)
 		}
 	}
-	if len(orderNames) > 0 && orderNames[len(orderNames)-1] != publish.ManifestName {
-		t.Errorf("last upload = %s, want %s (then only the legacy %s and %s): %v", orderNames[len(orderNames)-1], publish.ManifestName, publish.ManifestSigName, publish.RootSignaturesName, rec.puts)
+	if len(orderNames) > 0 && orderNames[len(orderNames)-1] != manifest.File {
+		t.Errorf("last upload = %s, want %s (then only the legacy %s and %s): %v", orderNames[len(orderNames)-1], manifest.File, publish.ManifestSigName, manifest.SignaturesFile, rec.puts)
 	}
 	wantStage := map[string]publish.Stage{
 		"1.0.0/hello-1.0.0-linux-amd64.tar.gz": publish.StageArtifact,
@@ -541,7 +541,7 @@ func testChangedAfterPlan(t *testing.T, s publish.Store) {
 		t.Fatalf("Apply after the staged file changed: %v, want ErrChecksum", err)
 	}
 	checkMissing(t, s, victim)
-	checkMissing(t, s, publish.ManifestName)
+	checkMissing(t, s, manifest.File)
 	_ = names
 }
 
@@ -567,13 +567,13 @@ func testReplaceManifest(t *testing.T, s publish.Store) {
 	if err != nil {
 		t.Fatalf("Publish of a re-signed manifest: %v", err)
 	}
-	m2, err := os.ReadFile(filepath.Join(dir2, publish.ManifestName))
+	m2, err := os.ReadFile(filepath.Join(dir2, manifest.File))
 	if err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(rec.puts)
 	want := []string{"manifest.json", "manifest.json.sig", "signatures.json",
-		manifest.SignaturePath(publish.ManifestName, sum(m2)), manifest.SignatureSetPath(publish.ManifestName, sum(m2))}
+		manifest.SignaturePath(manifest.File, sum(m2)), manifest.SignatureSetPath(manifest.File, sum(m2))}
 	slices.Sort(want)
 	if !slices.Equal(rec.puts, want) {
 		t.Errorf("re-signed manifest: uploaded %v, want %v", rec.puts, want)
@@ -613,13 +613,13 @@ func testKillAndResume(t *testing.T, newStore func(*testing.T) publish.Store) {
 					t.Fatalf("Publish with a failure at put %d: %v, want errKilled", n, err)
 				}
 				stored := len(rec.puts)
-				manifestStored := slices.Contains(rec.puts, publish.ManifestName)
+				manifestStored := slices.Contains(rec.puts, manifest.File)
 				if _, ok := s.(publish.Committer); ok {
 					if rec.commits != 0 {
 						t.Errorf("Commit ran although put %d failed", n)
 					}
 				} else if !manifestStored {
-					checkMissing(t, s, publish.ManifestName)
+					checkMissing(t, s, manifest.File)
 				}
 				if manifestStored && n < total-3 {
 					t.Errorf("manifest.json stored before the failure at put %d: %v", n, rec.puts)
@@ -660,7 +660,7 @@ func testCancelMidUpload(t *testing.T, s publish.Store) {
 		t.Fatalf("Publish cancelled during %s: %v, want context.Canceled", victim, err)
 	}
 	checkMissing(t, s, victim)
-	checkMissing(t, s, publish.ManifestName)
+	checkMissing(t, s, manifest.File)
 	if _, err := newPublisher(t, s).Publish(context.Background(), dir); err != nil {
 		t.Fatalf("re-run: %v", err)
 	}
@@ -678,7 +678,7 @@ func testRetry(t *testing.T, s publish.Store) {
 			return &publish.StatusError{Op: "put", Name: name, StatusCode: 503}, nil
 		case name == "1.0.0/SHA256SUMS" && attempt == 1:
 			return &publish.StatusError{Op: "put", Name: name, StatusCode: 429, RetryAfter: time.Millisecond}, nil
-		case name == publish.ManifestName && attempt == 1:
+		case name == manifest.File && attempt == 1:
 			return nil, fmt.Errorf("response lost: %w", io.ErrUnexpectedEOF) // stored, but the client did not hear back
 		}
 		return nil, nil
@@ -737,6 +737,6 @@ func testNoRetry(t *testing.T, s publish.Store) {
 			t.Errorf("committed after a failed upload")
 		}
 	} else {
-		checkMissing(t, s, publish.ManifestName)
+		checkMissing(t, s, manifest.File)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/relkit/relkit/internal/s3test"
+	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/publish"
 	"github.com/relkit/relkit/publish/publishtest"
 	s3store "github.com/relkit/relkit/publish/s3"
@@ -171,10 +172,10 @@ func TestPutSendsSHA256AndHeaders(t *testing.T) {
 	man := []byte(`{"schema":"relkit.manifest/v1"}`)
 	info := putInfo(man, publish.StageManifest, true)
 	info.ContentType = "application/json"
-	if err := s.Put(ctx, publish.ManifestName, body("m", man, sum(man)), info); err != nil {
+	if err := s.Put(ctx, manifest.File, body("m", man, sum(man)), info); err != nil {
 		t.Fatal(err)
 	}
-	out = head(t, srv, s.Key(publish.ManifestName))
+	out = head(t, srv, s.Key(manifest.File))
 	if got := aws.ToString(out.CacheControl); got != s3store.DefaultMutableCacheControl {
 		t.Errorf("Cache-Control of manifest.json = %q, want %q", got, s3store.DefaultMutableCacheControl)
 	}
@@ -336,7 +337,7 @@ func TestReplaceDetectsConcurrentPublisher(t *testing.T) {
 	b := newStoreAt(t, srv, a.Prefix())
 	ctx := context.Background()
 	v1, v2, v3 := []byte(`{"serial":1}`), []byte(`{"serial":2}`), []byte(`{"serial":3}`)
-	m := publish.ManifestName
+	m := manifest.File
 	if err := a.Put(ctx, m, body(m, v1, sum(v1)), putInfo(v1, publish.StageManifest, true)); err != nil {
 		t.Fatal(err)
 	}

@@ -5,14 +5,14 @@
 //
 // It knows nothing of the release pipeline: the release package's
 // Provenance stage fills a Statement from what it built and writes it as
-// [File], and with signers as a signed envelope in [DSSEFile]. Readers of a
+// [manifest.ProvenanceFile], and with signers as a signed envelope in [manifest.ProvenanceDSSEFile]. Readers of a
 // published release (verify.VerifyRelease, slsa-verifier style tools,
 // OpenSSF Scorecard) read the same two files.
 //
 // # Format
 //
-// [File] holds one Statement as indented JSON. [DSSEFile] holds one
-// Envelope per line ("JSON lines"); its payload is the bytes of [File] and
+// [manifest.ProvenanceFile] holds one Statement as indented JSON. [manifest.ProvenanceDSSEFile] holds one
+// Envelope per line ("JSON lines"); its payload is the bytes of [manifest.ProvenanceFile] and
 // its payloadType is [InTotoPayloadType]. Each signature covers
 // PAE(payloadType, payload), as DSSE specifies
 // (https://github.com/secure-systems-lab/dsse), and names its key by
@@ -28,19 +28,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/relkit/relkit/manifest"
 	"github.com/relkit/relkit/sign"
 )
-
-// File is the name of the provenance statement in a release's version
-// directory (manifest.ProvenanceFile, the layout's owner).
-const File = manifest.ProvenanceFile
-
-// DSSEFile is the name of the signed provenance: the statement of [File]
-// as a DSSE envelope, one JSON object per line. "*.intoto.jsonl" is the
-// name OpenSSF Scorecard's signed-releases check counts as provenance
-// (manifest.ProvenanceDSSEFile).
-const DSSEFile = manifest.ProvenanceDSSEFile
 
 // In-toto, SLSA and DSSE identifiers relkit writes.
 const (
@@ -112,7 +101,7 @@ type Builder struct {
 	ID string `json:"id"`
 }
 
-// Marshal returns the bytes of [File] for s: indented JSON with a final
+// Marshal returns the bytes of [manifest.ProvenanceFile] for s: indented JSON with a final
 // newline, HTML characters unescaped. The same statement always gives
 // the same bytes.
 func (s *Statement) Marshal() ([]byte, error) {
@@ -169,7 +158,7 @@ func Sign(ctx context.Context, payloadType string, payload []byte, signers []sig
 	return env, nil
 }
 
-// MarshalLine returns the envelope as one line of [DSSEFile]: compact JSON
+// MarshalLine returns the envelope as one line of [manifest.ProvenanceDSSEFile]: compact JSON
 // and a newline.
 func (e *Envelope) MarshalLine() ([]byte, error) {
 	line, err := json.Marshal(e)
