@@ -5,11 +5,14 @@ import (
 	"bytes"
 	"fmt"
 	"go/ast"
+	"go/doc/comment"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -185,3 +188,109 @@ func excerptOf(block []readmeLine, body []string) error {
 }
 
 func normalize(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// docSamples maps each Go sample in a package doc (a code block of the
+// package comment that parses as Go or declares with :=), keyed by the
+// package's directory and the sample's first line, to the Example it is an
+// excerpt of. An empty name marks a sample no Example backs yet: it is
+// logged, not failed, so this list is what is left to do. A sample missing
+// from the map fails, so every new one names its Example.
+var docSamples = map[string]string{
+	"install: ring, _ := verify.NewKeyRing(pinnedPublicKeyPEM) // the key the release is signed with":                                                  "",
+	"install: u, err := in.Check(ctx, manifest.Query{Version: \"1.3.0\"}, install.AllowDowngrade())":                                                   "ExampleAllowDowngrade",
+	"publish: store, err := publish.NewDirStore(\"www/hello\") // a web server's root; or s3.New(ctx, bucket, ...), github.New(owner, repo, tag, ...)": "Example",
+	"publish/gitea: tok, err := gitea.TokenFromEnv() // GITEA_TOKEN":                                                                                   "",
+	"publish/github: tok, err := github.TokenFromEnv() // GITHUB_TOKEN, else GH_TOKEN":                                                                 "",
+	"publish/oci: signer, err := sign.LoadSigner(\"cosign.key\", nil) // COSIGN_PASSWORD":                                                              "",
+	"publish/publishtest: func TestConformance(t *testing.T) {":                                                                                        "",
+	"publish/s3: store, err := s3.New(ctx, \"my-releases\", s3.WithPrefix(\"hello\"))":                                                                 "",
+	"release: signer, err := sign.LoadSigner(\"cosign.key\", nil) // COSIGN_PASSWORD":                                                                  "",
+	"release: image := &release.ImageConfig{":                                                                                                          "",
+	"verify: v, err := verify.NewVerifier(keys, verify.WithProject(\"hello\"), verify.WithState(verify.NewFileState(statePath)))":                      "Example",
+	"verify: trust := &verify.Trust{Roots: roots, Project: \"hello\", State: verify.NewFileState(statePath)}":                                          "ExampleTrust_Verifier",
+	"verify/sigstore: tr, err := sigstore.LoadTrustedRoot(trustedRootJSON) // pinned or fetched out of band":                                           "",
+}
+
+// TestDocSamplesAreExamples does for the package docs what
+// TestREADMESamplesAreExamples does for the README, through docSamples.
+func TestDocSamplesAreExamples(t *testing.T) {
+	seen := map[string]bool{}
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			// bench is another module; examples and internal are no
+			// public package docs.
+			if path != "." && (d.Name() == "testdata" || d.Name() == "bench" || d.Name() == "examples" || d.Name() == "internal" || strings.HasPrefix(d.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.PackageClauseOnly|parser.ParseComments)
+		if err != nil || f.Doc == nil {
+			return err
+		}
+		dir := filepath.ToSlash(filepath.Dir(path))
+		var p comment.Parser
+		for _, b := range p.Parse(f.Doc.Text()).Content {
+			code, ok := b.(*comment.Code)
+			if !ok || !isGoSample(code.Text) {
+				continue
+			}
+			lines := strings.Split(code.Text, "\n")
+			key := dir + ": " + normalize(lines[0])
+			seen[key] = true
+			name, ok := docSamples[key]
+			switch {
+			case !ok:
+				t.Errorf("%s: a Go sample in the package doc that docSamples does not list (key %q): put it in an Example and map it", path, key)
+			case name == "":
+				t.Logf("%s: sample not backed by an Example yet: %s", dir, lines[0])
+			default:
+				body, err := exampleBody(dir, name)
+				if err != nil {
+					t.Errorf("%s: %v", path, err)
+				} else if err := excerptOf(numbered(lines), body); err != nil {
+					t.Errorf("%s: the sample %q is not an excerpt of %s.%s: %v", path, lines[0], dir, name, err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range slices.Sorted(func(yield func(string) bool) {
+		for k := range docSamples {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		if !seen[key] {
+			t.Errorf("docSamples lists %q, which no package doc has any more", key)
+		}
+	}
+}
+
+// isGoSample reports whether a doc code block is Go: statements or
+// declarations that parse, or a sample with elisions that declares with
+// := (a layout, a table or a shell command is none). An import line alone
+// is not a sample.
+func isGoSample(text string) bool {
+	if strings.HasPrefix(strings.TrimSpace(text), "import ") && !strings.Contains(strings.TrimSpace(text), "\n") {
+		return false
+	}
+	if strings.Contains(text, ":=") {
+		return true
+	}
+	if _, err := parser.ParseFile(token.NewFileSet(), "", "package p\nfunc _() {\n"+text+"\n}\n", 0); err == nil {
+		return true
+	}
+	_, err := parser.ParseFile(token.NewFileSet(), "", "package p\n"+text, 0)
+	return err == nil
+}

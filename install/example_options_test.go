@@ -18,9 +18,9 @@ import (
 // Going back to an older release takes AllowDowngrade, for the one call
 // it is passed to.
 func ExampleAllowDowngrade() {
-	rel := newExampleRelease("1.0.0") // a signed release root on 127.0.0.1
+	rel := newExampleRelease("1.3.0") // a signed release root on 127.0.0.1
 	defer rel.Close()
-	rel.Publish("1.1.0")
+	rel.Publish("1.4.0")
 	dir, _ := os.MkdirTemp("", "bin")
 	defer os.RemoveAll(dir)
 	in, err := install.New(install.Config{Project: "hello", Source: rel.URL, Dir: dir, Trust: &verify.Trust{Keys: rel.Keys}})
@@ -31,21 +31,23 @@ func ExampleAllowDowngrade() {
 	if _, err := in.Install(ctx, manifest.Query{}); err != nil {
 		log.Fatal(err)
 	}
-	old := manifest.Query{Version: "1.0.0"}
 
-	u, _ := in.Check(ctx, old, install.AllowDowngrade())
-	fmt.Println("downgrade:", u.Downgrade, "available:", u.Available)
-	_, err = in.Install(ctx, old)
+	_, err = in.Install(ctx, manifest.Query{Version: "1.3.0"})
 	fmt.Println("without the option:", errors.Is(err, install.ErrDowngrade))
-	res, err := in.Install(ctx, old, install.AllowDowngrade())
+	u, err := in.Check(ctx, manifest.Query{Version: "1.3.0"}, install.AllowDowngrade())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("downgrade:", u.Downgrade, "available:", u.Available)
+	res, err := in.Install(ctx, manifest.Query{Version: "1.3.0"}, install.AllowDowngrade())
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("with it:", res.Previous, "->", res.Version)
 	// Output:
-	// downgrade: true available: true
 	// without the option: true
-	// with it: 1.1.0 -> 1.0.0
+	// downgrade: true available: true
+	// with it: 1.4.0 -> 1.3.0
 }
 
 // Reinstall replaces the binaries of the version that is already

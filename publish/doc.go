@@ -5,9 +5,9 @@
 //
 // Most callers want [New] with a provider's store and [Publisher.Publish]:
 //
-//	store, err := publish.NewDirStore("/var/www/releases/hello")
-//	p, err := publish.New(store, publish.WithProgress(render))
-//	res, err := p.Publish(ctx, "dist/release")
+//	store, err := publish.NewDirStore("www/hello") // a web server's root; or s3.New(ctx, bucket, ...), github.New(owner, repo, tag, ...)
+//	p, err := publish.New(store, publish.WithConcurrency(4))
+//	res, err := p.Publish(ctx, "dist/release") // artifacts first, manifest.json last; a re-run uploads 0 bytes
 //	// res.Assets: every file with its URL; res.BytesUploaded is 0 on a re-run.
 //
 // The providers are [DirStore] in this package, publish/s3, publish/github

@@ -167,6 +167,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	res, err := p.Publish(ctx, "dist/release") // artifacts first, manifest.json last; a re-run uploads 0 bytes
+	// res.Assets: every file with its URL; res.BytesUploaded is 0 on a re-run.
 	if err != nil {
 		log.Fatal(err)
 	}

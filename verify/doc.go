@@ -12,12 +12,12 @@
 //
 // A self-updater wants three calls, in this order:
 //
-//	v, err := verify.NewVerifier(keys, verify.WithState(verify.NewFileState(statePath)), verify.WithProject("hello"))
-//	m, err := v.FetchManifest(ctx, loc)                     // signed, fresh, not rolled back
-//	sel, err := m.Select(manifest.Query{Channel: "stable", Platform: here})
-//	n, err := verify.FetchArtifact(ctx, loc, sel.Artifact, tmpFile) // size + SHA-256 while writing
+//	v, err := verify.NewVerifier(keys, verify.WithProject("hello"), verify.WithState(verify.NewFileState(statePath)))
+//	m, err := v.FetchManifest(ctx, loc) // signed, unexpired, serial not rolled back
+//	sel, err := m.Select(manifest.Query{Platform: manifest.Platform{OS: "linux", Arch: "amd64"}})
+//	n, err := verify.FetchArtifact(ctx, loc, sel.Artifact, tmp) // size and SHA-256 checked while writing
 //
-// and renames tmpFile into place only when FetchArtifact returned nil.
+// and renames tmp into place only when FetchArtifact returned nil.
 // loc is a [Dir], an [HTTP] release root ([NewHTTP]), or a [Forge]: a
 // GitHub, GitHub Enterprise or Gitea/Forgejo repository in relkit's forge
 // layout ([NewForge]("github:OWNER/REPO", ...)), read through its public

@@ -227,10 +227,12 @@ func ExampleTrust_Verifier() {
 	roots := &verify.KeyRing{}
 	roots.Add(r1.pub)
 	roots.Add(r2.pub)
-	state := verify.NewFileState(filepath.Join(dir, "client-state.json")) // next to the binary in real life
-	trust := &verify.Trust{Roots: roots, Project: "hello", State: state}
-	if _, err := trust.Verifier(ctx, verify.Dir(dir)); err == nil {
-		fmt.Println("trusts the signing key certified by r1+r2")
+	statePath := filepath.Join(dir, "client-state.json") // next to the binary in real life
+	loc := verify.Dir(dir)                               // or verify.NewHTTP, verify.NewForge
+	trust := &verify.Trust{Roots: roots, Project: "hello", State: verify.NewFileState(statePath)}
+	v, err := trust.Verifier(ctx, loc) // root chain, then keys.json, then the signing keys
+	if err == nil {
+		fmt.Println("trusts the signing key certified by r1+r2, for", v.Project())
 	}
 
 	// The root rotation: signed by the old set (r1, r2) and the new (r2, r3).
@@ -246,14 +248,14 @@ func ExampleTrust_Verifier() {
 	os.MkdirAll(filepath.Join(dir, "root"), 0o755)
 	os.WriteFile(filepath.Join(dir, filepath.FromSlash(verify.RootFile(2))), data, 0o644)
 
-	_, err := trust.Verifier(ctx, verify.Dir(dir))
+	_, err = trust.Verifier(ctx, loc)
 	fmt.Println("keys.json by r1+r2 after the rotation refused:", errors.Is(err, verify.ErrRevoked))
 	publishKeys(r2, r3)
-	if _, err := trust.Verifier(ctx, verify.Dir(dir)); err == nil {
+	if _, err := trust.Verifier(ctx, loc); err == nil {
 		fmt.Println("trusts the signing key certified by r2+r3")
 	}
 	// Output:
-	// trusts the signing key certified by r1+r2
+	// trusts the signing key certified by r1+r2, for hello
 	// keys.json by r1+r2 after the rotation refused: true
 	// trusts the signing key certified by r2+r3
 }
