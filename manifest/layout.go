@@ -23,6 +23,8 @@ const (
 	KeysFile = "keys.json"
 	// RootsDir is the root directory of the root chain (root/<n>.json).
 	RootsDir = "root"
+	// NotesFile is the release notes (Markdown) in a version directory.
+	NotesFile = "release-notes.md"
 	// SBOMFile is the SPDX SBOM in a version directory.
 	SBOMFile = "sbom.spdx.json"
 	// ProvenanceFile is the in-toto provenance statement in a version

@@ -213,7 +213,7 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := Prepare(t.Context(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	if notes, _ := os.ReadFile(filepath.Join(dist2, "release", "1.3.0", NotesFile)); !bytes.Contains(notes, []byte("hello --json")) {
+	if notes, _ := os.ReadFile(filepath.Join(dist2, "release", "1.3.0", manifest.NotesFile)); !bytes.Contains(notes, []byte("hello --json")) {
 		t.Errorf("1.3.0 notes: %q", notes)
 	}
 	if _, err := Publish(t.Context(), PublishConfig{Root: filepath.Join(dist2, "release"), Publisher: pubr, Keys: [][]byte{pub}, Remote: verify.Dir(pubDir), Logger: testLogger(t)}); err != nil {

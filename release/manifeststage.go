@@ -46,8 +46,8 @@ func (st *State) Release(channel string) manifest.Release {
 		Version: st.Version.String(), Tag: st.Tag, Date: st.Date, Commit: st.Commit,
 		Channel: channel, Artifacts: append([]manifest.Artifact(nil), st.Artifacts...),
 	}
-	if _, ok := st.Artifact(NotesFile); ok {
-		rel.Notes = path.Join(st.Version.String(), NotesFile)
+	if _, ok := st.Artifact(manifest.NotesFile); ok {
+		rel.Notes = path.Join(st.Version.String(), manifest.NotesFile)
 	}
 	return rel
 }

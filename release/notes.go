@@ -17,9 +17,6 @@ import (
 	"github.com/relkit/relkit/release/changelog"
 )
 
-// NotesFile is the name of the release notes in a release directory.
-const NotesFile = "release-notes.md"
-
 // MaxNotesSize bounds a CHANGELOG, a template or one fragment file (4 MiB).
 const MaxNotesSize = 4 << 20
 
@@ -77,7 +74,7 @@ func (n *Notes) Run(ctx context.Context, st *State) error {
 	if err != nil {
 		return err
 	}
-	a, err := st.stageFile(NotesFile, manifest.KindNotes, manifest.Platform{}, func(w io.Writer) error {
+	a, err := st.stageFile(manifest.NotesFile, manifest.KindNotes, manifest.Platform{}, func(w io.Writer) error {
 		_, err := w.Write(text)
 		return err
 	})

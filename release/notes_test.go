@@ -27,11 +27,11 @@ func TestChangelogNotes(t *testing.T) {
 		if err := (&Notes{From: Changelog{Path: "testdata/CHANGELOG.md"}}).Run(t.Context(), st); err != nil {
 			t.Fatalf("%s: %v", tc.version, err)
 		}
-		got, _ := os.ReadFile(filepath.Join(st.VersionDir(), NotesFile))
+		got, _ := os.ReadFile(filepath.Join(st.VersionDir(), manifest.NotesFile))
 		if string(got) != tc.want {
 			t.Errorf("%s: notes\n%q\nwant\n%q", tc.version, got, tc.want)
 		}
-		if a, ok := st.Artifact(NotesFile); !ok || a.Kind != manifest.KindNotes {
+		if a, ok := st.Artifact(manifest.NotesFile); !ok || a.Kind != manifest.KindNotes {
 			t.Errorf("notes not recorded")
 		}
 	}

@@ -78,7 +78,7 @@ func TestChangelogRelativeToRepo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	notes, err := os.ReadFile(filepath.Join(st.VersionDir(), NotesFile))
+	notes, err := os.ReadFile(filepath.Join(st.VersionDir(), manifest.NotesFile))
 	if err != nil || !strings.Contains(string(notes), "First.") {
 		t.Fatalf("notes %q, %v", notes, err)
 	}
