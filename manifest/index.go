@@ -259,13 +259,18 @@ func (ix *Index) Validate() error {
 	if total > 1_000_000 {
 		p.add("shards", "%d releases in all: more than 1,000,000", total)
 	}
-	covered := func(v Version) bool {
-		for _, r := range ranges {
-			if !r[0].IsZero() && Compare(v, r[0]) >= 0 && Compare(v, r[1]) <= 0 {
-				return true
-			}
+	// The valid ranges are disjoint and newest first (checked above), so
+	// a pointer (the aliases grow with every minor ever released) is
+	// looked up by binary search.
+	valid := make([][2]Version, 0, len(ranges))
+	for _, r := range ranges {
+		if !r[0].IsZero() {
+			valid = append(valid, r)
 		}
-		return false
+	}
+	covered := func(v Version) bool {
+		i := sort.Search(len(valid), func(k int) bool { return Compare(valid[k][0], v) <= 0 })
+		return i < len(valid) && Compare(v, valid[i][1]) <= 0
 	}
 	ix.view().validate(&p, covered)
 	if len(p) > 0 {
