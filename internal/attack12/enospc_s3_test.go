@@ -55,6 +55,9 @@ func TestENOSPCS3(t *testing.T) {
 	}
 	published := []string{"1.0.0"}
 	fails := 0
+	var v2 v2track
+	defer func() { t.Logf("%s", v2.summary()) }()
+	setRootDir("s3:p", srv.ObjectPath(srv.Bucket, "p"))
 	for i := 1; i <= 60; i++ {
 		v := fmt.Sprintf("1.%d.0", i)
 		staged, _ := harness.Prepare(ctx, s, t.TempDir(), v, "", nil)
@@ -64,8 +67,13 @@ func TestENOSPCS3(t *testing.T) {
 		res, cerr := check.Root(read, pub)
 		if cerr != nil {
 			t.Errorf("BUG %d KiB free: root does not verify after %v: %v", free/1024, perr, cerr)
+			saveEvidence(t, fmt.Sprintf("level %d KiB", free/1024), "s3:p", fmt.Sprintf("%v\npublish: %v", cerr, perr))
 		} else if m := res.Missing(published); len(m) > 0 {
 			t.Errorf("BUG %d KiB free: missing %v", free/1024, m)
+		} else if perr != nil {
+			v2.kill(t, fmt.Sprintf("level %d KiB free (publish: %.300v)", free/1024, perr), "s3:p", res, 1)
+		} else {
+			v2.conv(t, fmt.Sprintf("level %d KiB free (publish returned nil)", free/1024), "s3:p", res)
 		}
 		os.Remove(filler)
 		if perr == nil {
@@ -85,6 +93,8 @@ func TestENOSPCS3(t *testing.T) {
 		res, cerr = check.Root(read, pub)
 		if cerr != nil || len(res.Missing(published)) > 0 || !res.LegacySigOK || !res.LegacySetOK {
 			t.Errorf("BUG %d KiB: re-run did not converge: %v %+v", free/1024, cerr, res)
+		} else {
+			v2.conv(t, fmt.Sprintf("level %d KiB re-run", free/1024), "s3:p", res)
 		}
 	}
 	t.Logf("%d publishes failed for lack of space", fails)

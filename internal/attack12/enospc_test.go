@@ -68,6 +68,8 @@ func TestENOSPC(t *testing.T) {
 	}
 	published := []string{"1.0.0"}
 	fails, levels := 0, 0
+	var v2 v2track
+	defer func() { t.Logf("%s", v2.summary()) }()
 	for i := 1; i <= 200; i++ {
 		v := fmt.Sprintf("1.%d.0", i)
 		staged, err := harness.Prepare(ctx, s, t.TempDir(), v, "", nil)
@@ -81,8 +83,13 @@ func TestENOSPC(t *testing.T) {
 		res, cerr := check.Root(check.DirReader(dest), pub)
 		if cerr != nil {
 			t.Errorf("BUG level %d KiB free: after ENOSPC (%v) the root does not verify: %v", free/1024, perr, cerr)
+			saveEvidence(t, fmt.Sprintf("level %d KiB", free/1024), dest, fmt.Sprintf("%v\npublish: %v", cerr, perr))
 		} else if m := res.Missing(published); len(m) > 0 {
 			t.Errorf("BUG level %d KiB: releases missing: %v", free/1024, m)
+		} else if perr != nil {
+			v2.kill(t, fmt.Sprintf("level %d KiB free (publish: %.300v)", free/1024, perr), dest, res, 1)
+		} else {
+			v2.conv(t, fmt.Sprintf("level %d KiB free (publish returned nil)", free/1024), dest, res)
 		}
 		os.Remove(filler)
 		if perr == nil {
@@ -105,6 +112,8 @@ func TestENOSPC(t *testing.T) {
 		res, cerr = check.Root(check.DirReader(dest), pub)
 		if cerr != nil || len(res.Missing(published)) > 0 || !res.LegacySigOK || !res.LegacySetOK {
 			t.Errorf("BUG level %d KiB: re-run did not converge: %v %+v", free/1024, cerr, res)
+		} else {
+			v2.conv(t, fmt.Sprintf("level %d KiB re-run", free/1024), dest, res)
 		}
 	}
 	t.Logf("%d fill levels, %d publishes failed with ENOSPC, %d .relkit-tmp left", levels, fails, countTmp(dest))

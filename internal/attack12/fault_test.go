@@ -126,6 +126,8 @@ func TestFaults(t *testing.T) {
 			return err
 		},
 	}
+	var totalV2 v2track
+	defer func() { t.Logf("%s", totalV2.summary()) }()
 	for _, opName := range []string{"publish", "refresh"} {
 		op := ops[opName]
 		// Count the calls of a clean run.
@@ -146,10 +148,21 @@ func TestFaults(t *testing.T) {
 				f := &faultStore{Store: ds, at: at, mode: mode}
 				err := op(f)
 				res, cerr := check.Root(check.DirReader(d), pub)
+				what := fmt.Sprintf("%s/%s at call %d (%s)", opName, mode, at, f.fired)
 				if cerr != nil {
-					t.Errorf("BUG %s/%s at call %d (%s): root does not verify: %v", opName, mode, at, f.fired, cerr)
+					t.Errorf("BUG %s: root does not verify: %v", what, cerr)
+					saveEvidence(t, what, d, fmt.Sprintf("%v\nrun: %v", cerr, err))
 					continue
 				}
+				v2 := v2track{lastIdx: 1}
+				if err == nil {
+					v2.conv(t, what+" (run reported success)", d, res)
+				} else {
+					v2.kill(t, fmt.Sprintf("%s (run: %.200v)", what, err), d, res, 1)
+				}
+				totalV2.afterKill += v2.afterKill
+				totalV2.lagged += v2.lagged
+				totalV2.converged += v2.converged
 				if len(res.Missing([]string{"1.0.0"})) > 0 {
 					t.Errorf("BUG %s/%s at call %d: 1.0.0 lost", opName, mode, at)
 				}
@@ -175,6 +188,9 @@ func TestFaults(t *testing.T) {
 				res, cerr = check.Root(check.DirReader(d), pub)
 				if cerr != nil || len(res.Missing([]string{"1.0.0"})) > 0 || (opName == "publish" && len(res.Missing([]string{"1.1.0"})) > 0) || !res.LegacySigOK || !res.LegacySetOK {
 					t.Errorf("BUG %s/%s at %d: re-run did not converge: %v %+v", opName, mode, at, cerr, res)
+				} else {
+					v2.conv(t, what+" re-run", d, res)
+					totalV2.converged++
 				}
 			}
 			var keys []string

@@ -178,13 +178,16 @@ func killPublish(t *testing.T, env []string, dest string, read check.Reader, kf 
 	trials := len(versions)
 	reader := start(t, env, "reader", "-dest", dest, "-key", kf.key(), "-dur", "10m", "-timeout", "11m")
 	defer func() {
-		reader.cmd.Process.Signal(syscall.SIGKILL)
-		<-reader.done
-		t.Logf("reader: %s", tail(reader.stdout.String(), 60))
+		stopReader(reader)
+		t.Logf("reader: %s", readerCounts(reader.stdout.String()))
 		if strings.Contains(reader.stdout.String(), "FAIL") {
 			t.Errorf("BUG: reader saw verification failures:\n%s", tail(reader.stdout.String(), 4000))
+			os.MkdirAll("evidence", 0o755)
+			os.WriteFile(filepath.Join("evidence", unsafeName.ReplaceAllString(t.Name(), "_")+"-reader.log"), reader.stdout.Bytes(), 0o644)
 		}
 	}()
+	var v2 v2track
+	defer func() { t.Logf("%s", v2.summary()) }()
 	// Measure an uncontended publish to pick kill times.
 	t0 := time.Now()
 	r := start(t, env, "publish", "-staged", staged[versions[0]], "-dest", dest, "-key", kf.key())
@@ -193,20 +196,28 @@ func killPublish(t *testing.T, env []string, dest string, read check.Reader, kf 
 	}
 	full := time.Since(t0)
 	t.Logf("one publish process takes %v", full)
+	if res, err := check.Root(read, kf.pub); err != nil {
+		t.Fatalf("first publish: root does not verify: %v", err)
+	} else {
+		v2.conv(t, "first publish", dest, res)
+	}
 	published := []string{versions[0]}
 	killedListed, killedNot := 0, 0
 	legacyBadBeforeCommit, legacyBadAfterCommit := 0, 0
 	for i := 1; i < trials; i++ {
 		v := versions[i]
 		r := start(t, env, "publish", "-staged", staged[v], "-dest", dest, "-key", kf.key())
-		time.Sleep(time.Duration(mrand.Int64N(int64(full))))
+		at := time.Duration(mrand.Int64N(int64(full)))
+		time.Sleep(at)
 		r.cmd.Process.Signal(syscall.SIGKILL)
 		err := r.wait(t, 30*time.Second)
 		res, cerr := check.Root(read, kf.pub)
 		if cerr != nil {
-			t.Errorf("BUG trial %d (%s, exit %v): after the kill the root does not verify: %v", i, v, err, cerr)
+			t.Errorf("BUG trial %d (%s, exit %v, killed at %v): after the kill the root does not verify: %v", i, v, err, at, cerr)
+			saveEvidence(t, fmt.Sprintf("trial %d killed at %v", i, at), dest, cerr.Error())
 			continue
 		}
+		v2.kill(t, fmt.Sprintf("trial %d (%s) killed at %v", i, v, at), dest, res, 1)
 		if m := res.Missing(published); len(m) > 0 {
 			t.Errorf("BUG trial %d: after the kill, published releases are missing: %v", i, m)
 		}
@@ -232,8 +243,10 @@ func killPublish(t *testing.T, env []string, dest string, read check.Reader, kf 
 		res, cerr = check.Root(read, kf.pub)
 		if cerr != nil {
 			t.Errorf("BUG trial %d: after the re-run the root does not verify: %v", i, cerr)
+			saveEvidence(t, fmt.Sprintf("trial %d rerun", i), dest, cerr.Error())
 			continue
 		}
+		v2.conv(t, fmt.Sprintf("trial %d (%s) re-run", i, v), dest, res)
 		if m := res.Missing(published); len(m) > 0 {
 			t.Errorf("BUG trial %d: after the re-run, releases are missing: %v", i, m)
 		}
@@ -269,13 +282,21 @@ func TestKillAmendProcess(t *testing.T) {
 	}
 	reader := start(t, nil, "reader", "-dest", dest, "-key", kf.key(), "-dur", "10m", "-timeout", "11m")
 	defer func() {
-		reader.cmd.Process.Signal(syscall.SIGKILL)
-		<-reader.done
-		t.Logf("reader: %s", tail(reader.stdout.String(), 40))
+		stopReader(reader)
+		t.Logf("reader: %s", readerCounts(reader.stdout.String()))
 		if strings.Contains(reader.stdout.String(), "FAIL") {
 			t.Errorf("BUG: reader saw verification failures:\n%s", tail(reader.stdout.String(), 4000))
+			os.MkdirAll("evidence", 0o755)
+			os.WriteFile(filepath.Join("evidence", unsafeName.ReplaceAllString(t.Name(), "_")+"-reader.log"), reader.stdout.Bytes(), 0o644)
 		}
 	}()
+	var v2 v2track
+	defer func() { t.Logf("%s", v2.summary()) }()
+	if res, err := check.Root(check.DirReader(dest), kf.pub); err != nil {
+		t.Fatal(err)
+	} else {
+		v2.conv(t, "seed", dest, res)
+	}
 	full := 100 * time.Millisecond
 	lastSerial := int64(0)
 	for i := range trials {
@@ -290,14 +311,17 @@ func TestKillAmendProcess(t *testing.T) {
 		}
 		args = append(args, "-dest", dest, "-key", kf.key())
 		r := start(t, nil, args...)
-		time.Sleep(time.Duration(mrand.Int64N(int64(full))))
+		at := time.Duration(mrand.Int64N(int64(full)))
+		time.Sleep(at)
 		r.cmd.Process.Signal(syscall.SIGKILL)
 		r.wait(t, 30*time.Second)
 		res, cerr := check.Root(check.DirReader(dest), kf.pub)
 		if cerr != nil {
-			t.Errorf("BUG trial %d %v: after the kill the root does not verify: %v", i, args[:3], cerr)
+			t.Errorf("BUG trial %d %v: after the kill (at %v) the root does not verify: %v", i, args[:3], at, cerr)
+			saveEvidence(t, fmt.Sprintf("trial %d %v killed at %v", i, args[:3], at), dest, cerr.Error())
 			continue
 		}
+		v2.kill(t, fmt.Sprintf("trial %d %v killed at %v", i, args[:3], at), dest, res, 1)
 		if m := res.Missing(versions); len(m) > 0 {
 			t.Errorf("BUG trial %d: releases lost: %v", i, m)
 		}
@@ -316,6 +340,7 @@ func TestKillAmendProcess(t *testing.T) {
 			t.Errorf("BUG trial %d: re-run did not converge: %v %+v", i, cerr, res)
 			continue
 		}
+		v2.conv(t, fmt.Sprintf("trial %d %v re-run", i, args[:3]), dest, res)
 		lastSerial = res.Serial
 	}
 	t.Logf("%d amend kills, final serial %d, last amend took %v", trials, lastSerial, full)

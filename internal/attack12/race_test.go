@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -33,7 +32,9 @@ func s3Target(t *testing.T) target {
 	srv := s3test.Start(t)
 	return target{name: "s3", env: srv.Env(), dest: func(t *testing.T, i int) (string, check.Reader) {
 		prefix := fmt.Sprintf("race%d-%d", time.Now().UnixNano(), i)
-		return "s3:" + srv.Bucket + "/" + prefix, check.DirReader(srv.ObjectPath(srv.Bucket, prefix))
+		dest := "s3:" + srv.Bucket + "/" + prefix
+		setRootDir(dest, srv.ObjectPath(srv.Bucket, prefix))
+		return dest, check.DirReader(srv.ObjectPath(srv.Bucket, prefix))
 	}}
 }
 
@@ -64,6 +65,8 @@ func TestRacePublishers(t *testing.T) {
 	for _, tg := range targets(t) {
 		t.Run(tg.name, func(t *testing.T) {
 			raceErrs, lifetimeFail, merges := 0, 0, 0
+			var v2 v2track
+			polls := 0
 			for i := range trials {
 				dest, read := tg.dest(t, i)
 				r := start(t, tg.env, "publish", "-staged", staged["2.0.0"], "-dest", dest, "-key", kf.key())
@@ -83,9 +86,11 @@ func TestRacePublishers(t *testing.T) {
 				}
 				runs = append(runs, start(t, tg.env, args...))
 				want := []string{"2.0.0"}
+				failed := 0
 				for j, r := range runs {
 					err := r.wait(t, 90*time.Second)
 					if err != nil {
+						failed++
 						if strings.Contains(r.stderr.String(), "TYPE RaceError") {
 							raceErrs++
 							t.Logf("trial %d run %d: RaceError: %s", i, j, tail(r.stderr.String(), 300))
@@ -102,15 +107,26 @@ func TestRacePublishers(t *testing.T) {
 						want = append(want, mine[j])
 					}
 				}
-				reader.cmd.Process.Signal(syscall.SIGKILL)
-				<-reader.done
+				stopReader(reader)
+				var nr int
+				fmt.Sscan(strings.TrimPrefix(readerCounts(reader.stdout.String()), "reads "), &nr)
+				polls += nr
 				if strings.Contains(reader.stdout.String(), "FAIL") {
 					t.Errorf("BUG trial %d: reader failures:\n%s", i, tail(reader.stdout.String(), 2000))
+					os.MkdirAll("evidence", 0o755)
+					os.WriteFile(fmt.Sprintf("evidence/%s-trial%d-reader.log", unsafeName.ReplaceAllString(t.Name(), "_"), i), reader.stdout.Bytes(), 0o644)
 				}
 				res, err := check.Root(read, kf.pub)
 				if err != nil {
 					t.Errorf("BUG trial %d: root does not verify: %v", i, err)
+					saveEvidence(t, fmt.Sprintf("trial %d", i), dest, err.Error())
 					continue
+				}
+				v2.lastIdx = 0 // a fresh destination per trial
+				if failed == 0 {
+					v2.conv(t, fmt.Sprintf("trial %d (every run succeeded)", i), dest, res)
+				} else {
+					v2.kill(t, fmt.Sprintf("trial %d (%d runs failed)", i, failed), dest, res, int64(failed))
 				}
 				if m := res.Missing(want); len(m) > 0 {
 					t.Errorf("BUG trial %d: releases missing: %v (have %v)", i, m, res.Versions)
@@ -125,7 +141,7 @@ func TestRacePublishers(t *testing.T) {
 					t.Logf("trial %d: serial %d for %d releases + 1 amend", i, res.Serial, len(want))
 				}
 			}
-			t.Logf("%s: %d trials, %d RaceErrors, %d lifetime op failures, %d extra merges after lost races", tg.name, trials, raceErrs, lifetimeFail, merges)
+			t.Logf("%s: %d trials, %d RaceErrors, %d lifetime op failures, %d extra merges after lost races; reader polls %d; %s", tg.name, trials, raceErrs, lifetimeFail, merges, polls, v2.summary())
 		})
 	}
 }

@@ -39,6 +39,11 @@ type Result struct {
 	SHA256        string
 	Expires       string
 	ArtifactCount int
+	Updated       string
+	Aliases       map[string]string
+	Releases      map[string]any // decoded release objects by version
+	// Index is the checked v2 index (nil: the root has no index.json).
+	Index *IndexResult
 }
 
 func ParsePub(pubPEM []byte) (*ecdsa.PublicKey, error) {
@@ -89,7 +94,41 @@ func setVerifies(pub *ecdsa.PublicKey, file string, h []byte, data []byte) bool 
 // Root checks the root: manifest.json must verify with the content-
 // addressed signatures under sigs/ (the set if present, as a reader
 // does, else the .sig). An error means a reader would fail.
+//
+// When index.json exists it is checked too (see indexOf; read before
+// manifest.json, so a publisher running meanwhile cannot make it look
+// ahead): it must verify, be for the manifest's project, and carry a
+// serial not above the manifest's (it may lag: Lag, Converged).
 func Root(read Reader, pub *ecdsa.PublicKey) (*Result, error) {
+	ix, ierr := indexOf(read, func(h, det, set []byte) (bool, bool) {
+		if set != nil {
+			return false, setVerifies(pub, "index.json", h, set)
+		}
+		return verifyB64(pub, h, det), false
+	}, "")
+	if ierr != nil {
+		return &Result{Index: ix}, fmt.Errorf("v2 index: %w", ierr)
+	}
+	res, err := root(read, pub)
+	if err != nil || res == nil {
+		return res, err
+	}
+	res.Index = ix
+	if ix != nil {
+		if res.NoManifest {
+			return res, fmt.Errorf("v2 index: index.json (serial %d) but no manifest.json", ix.Serial)
+		}
+		if ix.Project != res.Project {
+			return res, fmt.Errorf("v2 index: project %q, manifest.json's is %q", ix.Project, res.Project)
+		}
+		if ix.Serial > res.Serial {
+			return res, fmt.Errorf("v2 index: serial %d is ahead of manifest.json's %d", ix.Serial, res.Serial)
+		}
+	}
+	return res, nil
+}
+
+func root(read Reader, pub *ecdsa.PublicKey) (*Result, error) {
 	data, err := read("manifest.json")
 	if errors.Is(err, os.ErrNotExist) {
 		return &Result{NoManifest: true}, nil
@@ -127,19 +166,30 @@ func Root(read Reader, pub *ecdsa.PublicKey) (*Result, error) {
 		Project  string            `json:"project"`
 		Serial   int64             `json:"serial"`
 		Expires  string            `json:"expires"`
+		Updated  string            `json:"updated"`
 		Channels map[string]string `json:"channels"`
-		Releases []struct {
-			Version   string            `json:"version"`
-			Status    string            `json:"status"`
-			Artifacts []json.RawMessage `json:"artifacts"`
-		} `json:"releases"`
+		Aliases  map[string]string `json:"aliases"`
+		Releases []json.RawMessage `json:"releases"`
 	}
 	if err := json.Unmarshal(data, &m); err != nil {
 		return res, fmt.Errorf("check: manifest.json: %v", err)
 	}
 	res.Project, res.Serial, res.Expires, res.Channels = m.Project, m.Serial, m.Expires, m.Channels
+	res.Updated, res.Aliases = m.Updated, m.Aliases
 	res.Status = map[string]string{}
-	for _, r := range m.Releases {
+	res.Releases = map[string]any{}
+	for _, raw := range m.Releases {
+		var r struct {
+			Version   string            `json:"version"`
+			Status    string            `json:"status"`
+			Artifacts []json.RawMessage `json:"artifacts"`
+		}
+		var full any
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return res, fmt.Errorf("check: manifest.json release: %v", err)
+		}
+		json.Unmarshal(raw, &full)
+		res.Releases[r.Version] = full
 		res.Versions = append(res.Versions, r.Version)
 		res.Status[r.Version] = r.Status
 		res.ArtifactCount += len(r.Artifacts)

@@ -140,3 +140,28 @@ func Snapshot(root string) (map[string][]byte, error) {
 	})
 	return out, err
 }
+
+// SeedHistory returns a valid manifest of project hello listing n old
+// releases 0.1.0 .. 0.1.(n-1) (one linux/amd64 archive each, files not
+// present): a long history to stage a first release against
+// (Prepare's published), so the published root's v2 index has shards.
+func SeedHistory(n int) (*manifest.Manifest, error) {
+	m := manifest.New("hello")
+	for i := n - 1; i >= 0; i-- {
+		v := fmt.Sprintf("0.1.%d", i)
+		name := "hello-" + v + "-linux-amd64.tar.gz"
+		r := manifest.Release{Version: v, Tag: "v" + v, Date: SourceDate.Add(-time.Duration(n-i) * time.Hour), Commit: fmt.Sprintf("%040x", i+1),
+			Channel: manifest.ChannelStable, Status: manifest.StatusActive,
+			Artifacts: []manifest.Artifact{{Name: name, Path: v + "/" + name, Kind: manifest.KindArchive, OS: "linux", Arch: "amd64", Size: 1 << 20, SHA256: fmt.Sprintf("%064x", i+1)}}}
+		if i == n-1 {
+			if _, err := m.Add(r); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		m.Releases = append(m.Releases, r)
+	}
+	m.Serial = int64(n)
+	m.Updated = SourceDate.Add(-time.Hour)
+	return m, m.Validate()
+}

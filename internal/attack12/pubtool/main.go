@@ -5,19 +5,23 @@
 //
 //	pubtool publish -staged ROOT -dest DIR|s3:BUCKET/PREFIX -key key.pem
 //	pubtool amend -op refresh|yank|deprecate|prune -dest ... -key key.pem [-version V] [-keep N -channel C]
-//	pubtool reader -dest DIR -key key.pem -dur 5s   (polls verify.FetchManifest; prints each failure)
+//	pubtool reader -dest DIR -key key.pem -dur 5s   (polls verify.FetchManifest and verify.FetchIndex+SelectRelease; prints each failure)
 //
 // S3 uses AWS_ENDPOINT_URL / AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
 // Exit 0 on success, 1 on error (the error printed on stderr, with its %T).
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/relkit/relkit/internal/attack12/harness"
@@ -58,6 +62,7 @@ func main() {
 	keep := fs.Int("keep", 0, "prune: keep N")
 	channel := fs.String("channel", "", "prune: channel")
 	dur := fs.Duration("dur", 5*time.Second, "reader duration")
+	seedN := fs.Int("n", 300, "seed: releases")
 	timeout := fs.Duration("timeout", 60*time.Second, "overall timeout")
 	fs.Parse(os.Args[2:])
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
@@ -105,25 +110,123 @@ func main() {
 		}
 		fmt.Printf("serial %d changed %v removed %v\n", res.Root.Serial, res.Root.Changed, res.Removed)
 	case "reader":
-		r, _ := verify.NewKeyRing(s.PublicKeyPEM())
-		end := time.Now().Add(*dur)
-		n, bad := 0, 0
-		for time.Now().Before(end) {
-			v, _ := verify.NewVerifier(r, verify.WithProject("hello"))
-			_, err := v.FetchManifest(ctx, loc)
-			n++
-			if n%500 == 0 {
-				fmt.Printf("reads %d failures %d\n", n, bad)
-			}
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				bad++
-				fmt.Printf("FAIL %s: %v\n", time.Now().Format(time.RFC3339Nano), err)
-			}
+		reader(ctx, s.PublicKeyPEM(), loc, *dur)
+	case "seed":
+		// A root listing -n old releases (manifest.json and its sigs/
+		// signature only, no index): stage the first release against
+		// harness.SeedHistory(n) and publish it to get a sharded index.
+		m, err := harness.SeedHistory(*seedN)
+		if err != nil {
+			fail(err)
 		}
-		fmt.Printf("reads %d failures %d\n", n, bad)
-		if bad > 0 {
-			os.Exit(3)
+		data, err := m.Marshal()
+		if err != nil {
+			fail(err)
 		}
+		sig, err := s.Sign(ctx, bytes.NewReader(data))
+		if err != nil {
+			fail(err)
+		}
+		p, err := publish.New(st)
+		if err != nil {
+			fail(err)
+		}
+		if _, err := p.UpdateRoot(ctx, func(context.Context, []byte, publish.Opener) (*publish.RootFiles, error) {
+			return &publish.RootFiles{Manifest: data, Signature: []byte(base64.StdEncoding.EncodeToString(sig))}, nil
+		}); err != nil {
+			fail(err)
+		}
+	}
+}
+
+// reader polls manifest.json (verify.FetchManifest) and index.json
+// (verify.FetchIndex, then verify.SelectRelease of the stable channel for
+// linux/amd64) until dur has passed; any verification error is a FAIL
+// line. Each stream keeps its own MemoryState across polls (so a serial
+// going back is a rollback error; the index may lag the manifest, so they
+// do not share one). Once an index was seen, its absence is a FAIL too.
+// A NoMatchError from the index is a FAIL when the manifest of the same
+// serial answers the query.
+func reader(ctx context.Context, pubPEM []byte, loc verify.Location, dur time.Duration) {
+	r, _ := verify.NewKeyRing(pubPEM)
+	mstate, istate := verify.NewMemoryState(), verify.NewMemoryState()
+	q := manifest.Query{Channel: manifest.ChannelStable, Platform: manifest.Platform{OS: "linux", Arch: "amd64"}}
+	end := time.Now().Add(dur)
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	stopped := func() bool {
+		select {
+		case <-term:
+			return true
+		default:
+			return false
+		}
+	}
+	n, bad, ixReads, ixBad, shardsRead, nomatch, lagged := 0, 0, 0, 0, 0, 0, 0
+	seenIndex := false
+	var lastM, lastI int64
+	report := func() {
+		fmt.Printf("reads %d failures %d index-reads %d index-failures %d shard-selects %d nomatch-agreed %d index-behind-manifest %d last-serials m%d i%d\n",
+			n, bad, ixReads, ixBad, shardsRead, nomatch, lagged, lastM, lastI)
+	}
+	for i := 0; time.Now().Before(end) && i < 10_000_000 && !stopped(); i++ {
+		v, _ := verify.NewVerifier(r, verify.WithProject("hello"), verify.WithState(mstate))
+		m, err := v.FetchManifest(ctx, loc)
+		n++
+		if n%500 == 0 {
+			report()
+		}
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			bad++
+			fmt.Printf("FAIL manifest %s: %v\n", time.Now().Format(time.RFC3339Nano), err)
+		}
+		if m != nil {
+			lastM = m.Serial
+		}
+		vi, _ := verify.NewVerifier(r, verify.WithProject("hello"), verify.WithState(istate))
+		ix, err := vi.FetchIndex(ctx, loc)
+		ixReads++
+		switch {
+		case errors.Is(err, verify.ErrIndexNotPublished) && !seenIndex:
+			continue
+		case err != nil:
+			ixBad++
+			fmt.Printf("FAIL index %s: FetchIndex: %v\n", time.Now().Format(time.RFC3339Nano), err)
+			continue
+		}
+		seenIndex = true
+		lastI = ix.Serial
+		if m != nil && ix.Serial < m.Serial {
+			lagged++
+		}
+		shards := len(ix.Shards)
+		_, err = verify.SelectRelease(ctx, loc, ix, q)
+		if err != nil {
+			var nm *manifest.NoMatchError
+			if errors.As(err, &nm) && m != nil {
+				if _, merr := m.Select(q); merr != nil || m.Serial != ix.Serial {
+					nomatch++
+					continue
+				}
+			}
+			ixBad++
+			fmt.Printf("FAIL index %s: SelectRelease(stable) of index serial %d (%d shards): %v\n", time.Now().Format(time.RFC3339Nano), ix.Serial, shards, err)
+			continue
+		}
+		// Also read an old release through its shard when there is one.
+		if shards > 0 {
+			old := ix.Shards[len(ix.Shards)-1].Oldest
+			if _, ok, err := verify.FetchRelease(ctx, loc, ix, old); err != nil || !ok {
+				ixBad++
+				fmt.Printf("FAIL index %s: FetchRelease(%s) through shard of index serial %d: ok %v: %v\n", time.Now().Format(time.RFC3339Nano), old, ix.Serial, ok, err)
+				continue
+			}
+			shardsRead++
+		}
+	}
+	report()
+	if bad > 0 || ixBad > 0 {
+		os.Exit(3)
 	}
 }
 
