@@ -138,8 +138,10 @@ func readmeGoBlocks(name string) ([]goBlock, error) {
 	return blocks, sc.Err()
 }
 
-// exampleBody returns the lines of the body of the function name declared
-// in a _test.go file of dir.
+// exampleBody returns the lines of the function name declared in a
+// _test.go file of dir, from its func keyword to its closing brace, so a
+// sample may show a whole test function (publishtest's TestConformance)
+// as well as statements of an Example's body.
 func exampleBody(dir, name string) ([]string, error) {
 	files, err := filepath.Glob(filepath.Join(filepath.FromSlash(dir), "*_test.go"))
 	if err != nil || len(files) == 0 {
@@ -160,8 +162,8 @@ func exampleBody(dir, name string) ([]string, error) {
 			if !ok || fn.Recv != nil || fn.Name.Name != name || fn.Body == nil {
 				continue
 			}
-			start, end := fset.Position(fn.Body.Lbrace).Offset, fset.Position(fn.Body.Rbrace).Offset
-			return strings.Split(string(src[start+1:end]), "\n"), nil
+			start, end := fset.Position(fn.Type.Func).Offset, fset.Position(fn.Body.Rbrace).Offset
+			return strings.Split(string(src[start:end+1]), "\n"), nil
 		}
 	}
 	return nil, fmt.Errorf("no function %s in %s/*_test.go", name, dir)
@@ -202,13 +204,13 @@ var docSamples = map[string]string{
 	"publish/gitea: tok, err := gitea.TokenFromEnv() // GITEA_TOKEN":                                                                                   "",
 	"publish/github: tok, err := github.TokenFromEnv() // GITHUB_TOKEN, else GH_TOKEN":                                                                 "",
 	"publish/oci: signer, err := sign.LoadSigner(\"cosign.key\", nil) // COSIGN_PASSWORD":                                                              "",
-	"publish/publishtest: func TestConformance(t *testing.T) {":                                                                                        "",
+	"publish/publishtest: func TestConformance(t *testing.T) {":                                                                                        "TestConformance",
 	"publish/s3: store, err := s3.New(ctx, \"my-releases\", s3.WithPrefix(\"hello\"))":                                                                 "",
 	"release: signer, err := sign.LoadSigner(\"cosign.key\", nil) // COSIGN_PASSWORD":                                                                  "",
 	"release: image := &release.ImageConfig{":                                                                                                          "",
 	"verify: v, err := verify.NewVerifier(keys, verify.WithProject(\"hello\"), verify.WithState(verify.NewFileState(statePath)))":                      "Example",
 	"verify: trust := &verify.Trust{Roots: roots, Project: \"hello\", State: verify.NewFileState(statePath)}":                                          "ExampleTrust_Verifier",
-	"verify/sigstore: tr, err := sigstore.LoadTrustedRoot(trustedRootJSON) // pinned or fetched out of band":                                           "",
+	"verify/sigstore: tr, err := sigstore.LoadTrustedRoot(trustedRootJSON) // pinned or fetched out of band":                                           "ExampleLoadTrustedRoot",
 }
 
 // TestDocSamplesAreExamples does for the package docs what

@@ -10,7 +10,8 @@
 //
 // # Which function do I want?
 //
-// A self-updater wants three calls, in this order:
+// A self-updater builds a [Verifier] once, then makes three calls, in
+// this order:
 //
 //	v, err := verify.NewVerifier(keys, verify.WithProject("hello"), verify.WithState(verify.NewFileState(statePath)))
 //	m, err := v.FetchManifest(ctx, loc) // signed, unexpired, serial not rolled back

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"testing"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
@@ -15,32 +16,41 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/tlog"
 )
 
-// bundleJSON writes what VirtualSigstore signed as a sigstore bundle
-// (media type v0.1: certificate, message signature, a Rekor entry with its
-// signed entry timestamp), the JSON form a release would publish.
+// bundleJSON is encodeBundle failing t on an error.
 func bundleJSON(t *testing.T, vs *ca.VirtualSigstore, ent *ca.TestEntity) []byte {
 	t.Helper()
-	vc, err := ent.VerificationContent()
+	data, err := encodeBundle(vs, ent)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return data
+}
+
+// encodeBundle writes what VirtualSigstore signed as a sigstore bundle
+// (media type v0.1: certificate, message signature, a Rekor entry with its
+// signed entry timestamp), the JSON form a release would publish.
+func encodeBundle(vs *ca.VirtualSigstore, ent *ca.TestEntity) ([]byte, error) {
+	vc, err := ent.VerificationContent()
+	if err != nil {
+		return nil, err
+	}
 	sc, err := ent.SignatureContent()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	ms := sc.MessageSignatureContent()
 	entries, err := ent.TlogEntries()
 	if err != nil || len(entries) != 1 {
-		t.Fatalf("tlog entries: %v", err)
+		return nil, fmt.Errorf("tlog entries: %d, %v", len(entries), err)
 	}
 	tle := entries[0].TransparencyLogEntry()
 	logID, err := vs.RekorLogID()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	set, err := vs.RekorSignPayload(tlog.RekorPayload{Body: base64.StdEncoding.EncodeToString(tle.CanonicalizedBody), IntegratedTime: tle.IntegratedTime, LogIndex: tle.LogIndex, LogID: logID})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	tle.KindVersion = &protorekor.KindVersion{Kind: "hashedrekord", Version: "0.0.1"}
 	tle.InclusionPromise = &protorekor.InclusionPromise{SignedEntryTimestamp: set}
@@ -59,13 +69,9 @@ func bundleJSON(t *testing.T, vs *ca.VirtualSigstore, ent *ca.TestEntity) []byte
 	}
 	b, err := bundle.NewBundle(pb)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	data, err := b.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return b.MarshalJSON()
 }
 
 // TestBundleJSON verifies a bundle that went through its JSON encoding and
@@ -114,32 +120,45 @@ func TestBundleJSON(t *testing.T) {
 	}
 }
 
-// trustedRootJSON writes VirtualSigstore's trust material as a
-// trusted_root.json (log IDs hex-decoded, as the real file carries them).
+// trustedRootJSON is encodeTrustedRoot failing t on an error.
 func trustedRootJSON(t *testing.T, vs *ca.VirtualSigstore) []byte {
 	t.Helper()
-	decode := func(logs map[string]*root.TransparencyLog) map[string]*root.TransparencyLog {
+	data, err := encodeTrustedRoot(vs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// encodeTrustedRoot writes VirtualSigstore's trust material as a
+// trusted_root.json (log IDs hex-decoded, as the real file carries them).
+func encodeTrustedRoot(vs *ca.VirtualSigstore) ([]byte, error) {
+	decode := func(logs map[string]*root.TransparencyLog) (map[string]*root.TransparencyLog, error) {
 		out := map[string]*root.TransparencyLog{}
 		for id, l := range logs {
 			c := *l
 			raw, err := hex.DecodeString(id)
 			if err != nil {
-				t.Fatal(err)
+				return nil, err
 			}
 			c.ID = raw
 			out[id] = &c
 		}
-		return out
+		return out, nil
 	}
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, vs.FulcioCertificateAuthorities(), decode(vs.CTLogs()), vs.TimestampingAuthorities(), decode(vs.RekorLogs()))
+	ctlogs, err := decode(vs.CTLogs())
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	data, err := tr.MarshalJSON()
+	rekor, err := decode(vs.RekorLogs())
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return data
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, vs.FulcioCertificateAuthorities(), ctlogs, vs.TimestampingAuthorities(), rekor)
+	if err != nil {
+		return nil, err
+	}
+	return tr.MarshalJSON()
 }
 
 // TestTrustedRootJSON: the whole offline path from files, a bundle and a

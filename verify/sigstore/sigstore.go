@@ -9,13 +9,17 @@
 //
 // # Use
 //
-//	tr, err := sigstore.LoadTrustedRoot(trustedRootJSON)     // pinned or fetched out of band
+//	tr, err := sigstore.LoadTrustedRoot(trustedRootJSON) // pinned or fetched out of band
 //	v, err := sigstore.NewVerifier(tr, sigstore.Identity{
-//		Issuer: "https://token.actions.githubusercontent.com",
+//		Issuer:    "https://token.actions.githubusercontent.com",
 //		SANRegexp: `^https://github\.com/example/hello/\.github/workflows/release\.yml@refs/tags/v`,
 //	})
-//	b, err := sigstore.ParseBundle(bundleJSON)
-//	res, err := v.Verify(b, artifactReader)   // the artifact, e.g. SHA256SUMS
+//	b, err := sigstore.ParseBundle(bundleJSON) // the bundle published with SHA256SUMS
+//	res, err := v.Verify(b, bytes.NewReader(sums)) // the artifact, read once
+//	fmt.Println("signed by", res.SAN)
+//
+// (each err checked; the whole program is the LoadTrustedRoot example).
+// The Result names the identity from the certificate.
 //
 // The identity is a required argument: there is no way to accept "any
 // signer". Verification requires one transparency-log entry (inclusion
@@ -123,9 +127,11 @@ func (v *Verifier) Verify(entity sgverify.SignedEntity, artifact io.Reader) (*Re
 		return nil, &Error{Step: "verify", Err: err}
 	}
 	r := &Result{Raw: res}
-	if res.VerifiedIdentity != nil {
-		r.Issuer = res.VerifiedIdentity.Issuer.Issuer
-		r.SAN = res.VerifiedIdentity.SubjectAlternativeName.SubjectAlternativeName
+	// From the certificate: VerifiedIdentity is the policy that matched,
+	// which holds no value when it was a regular expression.
+	if res.Signature != nil && res.Signature.Certificate != nil {
+		r.Issuer = res.Signature.Certificate.Issuer
+		r.SAN = res.Signature.Certificate.SubjectAlternativeName
 	}
 	return r, nil
 }

@@ -42,8 +42,13 @@ func TestKeyless(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := vr.Verify(ent, bytes.NewReader(artifact)); err != nil {
+	rr, err := vr.Verify(ent, bytes.NewReader(artifact))
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The result names the certificate's identity, not the pattern.
+	if rr.SAN != signer || rr.Issuer != issuer {
+		t.Fatalf("identity through regexps %q %q, want %q %q", rr.SAN, rr.Issuer, signer, issuer)
 	}
 
 	other, err := ca.NewVirtualSigstore()
