@@ -5,10 +5,13 @@
 // Most callers want [New] and then publish.New with the returned [Store]:
 //
 //	tok, err := gitea.TokenFromEnv() // GITEA_TOKEN
-//	store, err := gitea.New("https://codeberg.org", "acme", "hello", gitea.WithToken(tok)) // options: ...
+//	store, err := gitea.New(baseURL, "acme", "hello", gitea.WithToken(tok)) // baseURL: "https://codeberg.org"
 //	p, err := publish.New(store)
-//	res, err := p.Publish(ctx, "dist/release")
+//	res, err := p.Publish(ctx, staged)
 //	// res.Assets: the public download URLs, <base>/acme/hello/releases/download/<tag>/<name>.
+//
+// staged is the directory release.Prepare staged (dist/release); the
+// whole program, each err checked, is [New]'s example.
 //
 // # The forge layout
 //

@@ -42,9 +42,9 @@ func stageExample(dir string) error {
 	return os.WriteFile(filepath.Join(dir, "manifest.json"), mdata, 0o644)
 }
 
-// Publish a staged release to a Gitea (or Forgejo) repository. The example
-// runs against giteatest's in-memory server; against a real one, BaseURL is
-// its root URL and the token comes from TokenFromEnv (GITEA_TOKEN).
+// Publish a staged release to a Gitea (or Forgejo) repository, with the
+// token from the environment. The example runs against giteatest's
+// in-memory server; against a real one, baseURL is its root URL.
 func ExampleNew() {
 	srv, err := giteatest.Start()
 	if err != nil {
@@ -52,13 +52,21 @@ func ExampleNew() {
 	}
 	defer srv.Close()
 	srv.CreateRepo("acme", "hello", false)
-	staged, _ := os.MkdirTemp("", "staged")
+	baseURL := srv.URL                  // the forge's root URL
+	os.Setenv("GITEA_TOKEN", srv.Token) // set by the CI job or the user
+	defer os.Unsetenv("GITEA_TOKEN")
+	staged, _ := os.MkdirTemp("", "staged") // dist/release in a release tool
 	defer os.RemoveAll(staged)
 	if err := stageExample(staged); err != nil {
 		log.Fatal(err)
 	}
+	ctx := context.Background()
 
-	store, err := gitea.New(srv.URL, "acme", "hello", gitea.WithToken(srv.Token))
+	tok, err := gitea.TokenFromEnv() // GITEA_TOKEN
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := gitea.New(baseURL, "acme", "hello", gitea.WithToken(tok)) // baseURL: "https://codeberg.org"
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -66,10 +74,11 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	res, err := p.Publish(context.Background(), staged)
+	res, err := p.Publish(ctx, staged)
 	if err != nil {
 		log.Fatal(err)
 	}
+	// res.Assets: the public download URLs, <base>/acme/hello/releases/download/<tag>/<name>.
 	fmt.Println("uploaded", res.Uploaded, "files, manifest serial", res.Root.Serial)
 	for _, r := range srv.Releases("acme", "hello") {
 		fmt.Printf("release %s: draft=%v prerelease=%v assets=%v\n", r.Tag, r.Draft, r.Prerelease, r.Names())

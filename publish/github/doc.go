@@ -4,10 +4,14 @@
 // Most callers want [New] and then publish.New with the returned [Store]:
 //
 //	tok, err := github.TokenFromEnv() // GITHUB_TOKEN, else GH_TOKEN
-//	store, err := github.New("acme", "hello", "v1.2.0", github.WithToken(tok)) // options: WithBaseURL, ...
+//	store, err := github.New("acme", "hello", "v1.0.0", github.WithToken(tok),
+//		github.WithBaseURL(apiURL)) // GitHub Enterprise Server; without it, api.github.com
 //	p, err := publish.New(store)
-//	res, err := p.Publish(ctx, "dist/release")
+//	res, err := p.Publish(ctx, staged)
 //	// res.URL is the release page; res.Assets the download URLs.
+//
+// staged is the directory release.Prepare staged (dist/release); the
+// whole program, each err checked, is [New]'s example.
 //
 // # How the protocol maps to a GitHub release
 //

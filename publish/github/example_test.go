@@ -42,25 +42,32 @@ func stageExample(dir string) error {
 	return os.WriteFile(filepath.Join(dir, "manifest.json"), mdata, 0o644)
 }
 
-// Publish a staged release as a GitHub release. The example runs against
+// Publish a staged release as a GitHub release, with the token from the
+// environment as GitHub Actions sets it. The example runs against
 // githubtest's in-memory GitHub Enterprise server; against github.com,
-// leave out WithBaseURL and pass the token from TokenFromEnv.
+// leave out WithBaseURL.
 func ExampleNew() {
 	srv, err := githubtest.Start()
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer srv.Close()
-	staged, _ := os.MkdirTemp("", "staged")
+	apiURL := srv.URL                           // a GitHub Enterprise Server's API URL
+	os.Setenv("GITHUB_TOKEN", githubtest.Token) // set by GitHub Actions or the user
+	defer os.Unsetenv("GITHUB_TOKEN")
+	staged, _ := os.MkdirTemp("", "staged") // dist/release in a release tool
 	defer os.RemoveAll(staged)
 	if err := stageExample(staged); err != nil {
 		log.Fatal(err)
 	}
+	ctx := context.Background()
 
-	store, err := github.New("acme", "hello", "v1.0.0",
-		github.WithToken(githubtest.Token), // from github.TokenFromEnv() in a release tool
-		github.WithBaseURL(srv.URL),        // GitHub Enterprise; leave it out for github.com
-	)
+	tok, err := github.TokenFromEnv() // GITHUB_TOKEN, else GH_TOKEN
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := github.New("acme", "hello", "v1.0.0", github.WithToken(tok),
+		github.WithBaseURL(apiURL)) // GitHub Enterprise Server; without it, api.github.com
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -68,10 +75,11 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	res, err := p.Publish(context.Background(), staged)
+	res, err := p.Publish(ctx, staged)
 	if err != nil {
 		log.Fatal(err)
 	}
+	// res.URL is the release page; res.Assets the download URLs.
 	rel := srv.Releases("acme", "hello")[0]
 	fmt.Println("draft:", rel.Draft, "assets:", rel.Order)
 	fmt.Println("uploaded:", res.Uploaded, "files")

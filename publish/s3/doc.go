@@ -7,9 +7,13 @@
 // an optional prefix and moves bytes; it never decides what to upload.
 //
 //	store, err := s3.New(ctx, "my-releases", s3.WithPrefix("hello"))
-//	if err != nil { ... }
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	p, err := publish.New(store)
-//	if err != nil { ... }
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	res, err := p.Publish(ctx, "dist/release") // the staged directory
 //
 // publishes dist/release/1.2.0/hello-1.2.0-linux-amd64.tar.gz as

@@ -6,46 +6,41 @@ import (
 	"log"
 
 	"github.com/relkit/relkit/publish"
-	s3store "github.com/relkit/relkit/publish/s3"
+	"github.com/relkit/relkit/publish/s3"
 )
 
 // Publish a staged release directory to an AWS S3 bucket, with
 // credentials and region from the standard AWS chain (environment,
-// profile, SSO, web identity, instance role).
+// profile, SSO, web identity, instance role). The example is compiled but
+// not run (it has no Output): it needs AWS credentials and a bucket. The
+// package's tests run the same calls against a local versitygw server.
 func ExampleNew() {
 	ctx := context.Background()
-	store, err := s3store.New(ctx, "my-releases",
-		s3store.WithPrefix("hello"),
-		s3store.WithPublicURL("https://dl.example.com/hello"), // a CDN in front of the bucket
-	)
+	store, err := s3.New(ctx, "my-releases", s3.WithPrefix("hello"))
 	if err != nil {
 		log.Fatal(err)
 	}
-	p, err := publish.New(store, publish.WithProgress(func(pr publish.Progress) {
-		if pr.Event == publish.EventDone {
-			fmt.Printf("%d/%d %s\n", pr.Files, pr.TotalFiles, pr.Name)
-		}
-	}))
+	p, err := publish.New(store)
 	if err != nil {
 		log.Fatal(err)
 	}
-	res, err := p.Publish(ctx, "dist/release")
+	res, err := p.Publish(ctx, "dist/release") // the staged directory
 	if err != nil {
 		log.Fatal(err)
 	}
 	for _, a := range res.Assets {
-		fmt.Println(a.Action, a.URL)
+		fmt.Println(a.Action, a.URL) // https://my-releases.s3.<region>.amazonaws.com/hello/...
 	}
 }
 
 // Publish to Cloudflare R2: its S3 endpoint, the region "auto", and an R2
 // API token's key pair.
 func ExampleNew_r2() {
-	store, err := s3store.New(context.Background(), "releases",
-		s3store.WithEndpoint("https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com"),
-		s3store.WithRegion("auto"),
-		s3store.WithStaticCredentials("R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", ""),
-		s3store.WithPublicURL("https://pub-0123456789abcdef.r2.dev"),
+	store, err := s3.New(context.Background(), "releases",
+		s3.WithEndpoint("https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com"),
+		s3.WithRegion("auto"),
+		s3.WithStaticCredentials("R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", ""),
+		s3.WithPublicURL("https://pub-0123456789abcdef.r2.dev"),
 	)
 	if err != nil {
 		log.Fatal(err)
@@ -57,13 +52,13 @@ func ExampleNew_r2() {
 // Publish to a self-hosted MinIO-like server: path-style addressing, and
 // larger parts for big artifacts.
 func ExampleNew_selfHosted() {
-	store, err := s3store.New(context.Background(), "releases",
-		s3store.WithEndpoint("https://s3.example.internal:9000"),
-		s3store.WithPathStyle(),
-		s3store.WithRegion("us-east-1"),
-		s3store.WithStaticCredentials("ACCESS_KEY", "SECRET_KEY", ""),
-		s3store.WithPrefix("hello"),
-		s3store.WithMultipart(256<<20, 64<<20),
+	store, err := s3.New(context.Background(), "releases",
+		s3.WithEndpoint("https://s3.example.internal:9000"),
+		s3.WithPathStyle(),
+		s3.WithRegion("us-east-1"),
+		s3.WithStaticCredentials("ACCESS_KEY", "SECRET_KEY", ""),
+		s3.WithPrefix("hello"),
+		s3.WithMultipart(256<<20, 64<<20),
 	)
 	if err != nil {
 		log.Fatal(err)

@@ -18,7 +18,7 @@
 //	res, err := v.Verify(b, bytes.NewReader(sums)) // the artifact, read once
 //	fmt.Println("signed by", res.SAN)
 //
-// (each err checked; the whole program is the LoadTrustedRoot example).
+// The whole program, each err checked, is [LoadTrustedRoot]'s example.
 // The Result names the identity from the certificate.
 //
 // The identity is a required argument: there is no way to accept "any
