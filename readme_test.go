@@ -203,7 +203,7 @@ var docSamples = map[string]string{
 	"publish: store, err := publish.NewDirStore(\"www/hello\") // a web server's root; or s3.New(ctx, bucket, ...), github.New(owner, repo, tag, ...)": "Example",
 	"publish/gitea: tok, err := gitea.TokenFromEnv() // GITEA_TOKEN":                                                                                   "ExampleNew",
 	"publish/github: tok, err := github.TokenFromEnv() // GITHUB_TOKEN, else GH_TOKEN":                                                                 "ExampleNew",
-	"publish/oci: signer, err := sign.LoadSigner(\"cosign.key\", nil) // COSIGN_PASSWORD":                                                              "",
+	"publish/oci: signer, err := sign.LoadSigner(keyFile, sign.EnvPassword) // cosign.key, its password from COSIGN_PASSWORD":                          "ExampleClient_Push",
 	"publish/publishtest: func TestConformance(t *testing.T) {":                                                                                        "TestConformance",
 	"publish/s3: store, err := s3.New(ctx, \"my-releases\", s3.WithPrefix(\"hello\"))":                                                                 "ExampleNew",
 	"release: signer, err := sign.LoadSigner(\"cosign.key\", nil) // COSIGN_PASSWORD":                                                                  "",

@@ -25,18 +25,21 @@
 // Image.WriteLayout writes an OCI image layout for a dry run or an
 // offline copy.
 //
-//	signer, err := sign.LoadSigner("cosign.key", nil) // COSIGN_PASSWORD
-//	c, err := oci.New(oci.WithSigner(signer))
-//	res, err := c.Push(ctx, oci.Spec{
-//		Repository: "ghcr.io/example/hello",
+//	signer, err := sign.LoadSigner(keyFile, sign.EnvPassword) // cosign.key, its password from COSIGN_PASSWORD
+//	c, err := oci.New(oci.WithSigner(signer)) // registry credentials: ~/.docker/config.json and its helpers
+//	spec := oci.Spec{
+//		Repository: registryHost + "/example/hello", // "ghcr.io/example/hello"
 //		Project:    "hello",
 //		Version:    "1.2.0",
 //		Commit:     commit,     // full git commit
 //		Created:    commitTime, // so that images are reproducible
 //		Source:     "https://github.com/example/hello",
-//		Binaries:   binaries,   // []oci.Binary{{Path, Platform}}; non-linux ones are skipped
-//	})
+//		Binaries:   binaries, // []oci.Binary{{Path, Platform}}; non-linux ones are skipped
+//	}
+//	res, err := c.Push(ctx, spec)
 //	rel.Artifacts = append(rel.Artifacts, res.Artifacts...) // kind "image", into manifest.json
+//
+// The whole program, each err checked, is [Client.Push]'s example.
 //
 // # Images
 //
