@@ -198,7 +198,7 @@ func normalize(s string) string { return strings.Join(strings.Fields(s), " ") }
 // logged, not failed, so this list is what is left to do. A sample missing
 // from the map fails, so every new one names its Example.
 var docSamples = map[string]string{
-	"install: ring, _ := verify.NewKeyRing(pinnedPublicKeyPEM) // the key the release is signed with":                                                  "",
+	"install: ring, err := verify.NewKeyRing(pinnedPublicKeyPEM) // the key the release is signed with":                                                "Example_selfUpdate",
 	"install: u, err := in.Check(ctx, manifest.Query{Version: \"1.3.0\"}, install.AllowDowngrade())":                                                   "ExampleAllowDowngrade",
 	"publish: store, err := publish.NewDirStore(\"www/hello\") // a web server's root; or s3.New(ctx, bucket, ...), github.New(owner, repo, tag, ...)": "Example",
 	"publish/gitea: tok, err := gitea.TokenFromEnv() // GITEA_TOKEN":                                                                                   "ExampleNew",

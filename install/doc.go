@@ -6,21 +6,21 @@
 // [Installer.Check] for "tool update --check" and [Installer.Install] for
 // "tool update"; [Installer.Rollback] undoes the last install.
 //
-//	ring, _ := verify.NewKeyRing(pinnedPublicKeyPEM) // the key the release is signed with
-//	exe, _ := os.Executable()
-//	exe, _ = filepath.EvalSymlinks(exe) // replace the file, not a symlink to it
+//	ring, err := verify.NewKeyRing(pinnedPublicKeyPEM) // the key the release is signed with
+//	exe, err := filepath.EvalSymlinks(running) // running is os.Executable(): replace the file, not a symlink to it
 //	in, err := install.New(install.Config{
 //		Project:        "hello",
-//		Source:         "https://releases.example.com/hello/",
+//		Source:         releaseURL, // "https://releases.example.com/hello/"
 //		Dir:            filepath.Dir(exe),
 //		Trust:          &verify.Trust{Keys: ring},
 //		CurrentVersion: version, // from -ldflags; else the receipt says
-//		Progress:       func(done, total int64) { bar.Set(done, total) },
+//		Progress:       func(done, total int64) { fmt.Fprintf(os.Stderr, "\r%d/%d bytes", done, total) },
 //	})
-//	...
-//	u, err := in.Check(ctx, manifest.Query{})              // is there an update, to what, and why
-//	res, err := in.Install(ctx, manifest.Query{})          // the stable channel
-//	res, err = in.Install(ctx, manifest.Query{Version: "1.4.2"})
+//	u, err := in.Check(ctx, manifest.Query{}) // is there an update, to what, and why
+//	res, err := in.Install(ctx, manifest.Query{}) // the stable channel
+//
+// The package's self-update example is the whole program, each err
+// checked.
 //
 // Project, Source, Dir and Trust are required; everything else in
 // [Config] has a default, stated in its comment. The optional parts are

@@ -27,8 +27,9 @@ import (
 // relkit release (ECDSA P-256, cosign sign-blob format) and served on
 // 127.0.0.1. Its binaries are shell scripts that print their version.
 type exampleRelease struct {
-	URL  string
-	Keys *verify.KeyRing
+	URL          string
+	Keys         *verify.KeyRing
+	PublicKeyPEM []byte // the key of Keys, as a program pins it
 	srv  *httptest.Server
 	root string
 	key  *ecdsa.PrivateKey
@@ -43,7 +44,9 @@ func newExampleRelease(version string) *exampleRelease {
 	ring := &verify.KeyRing{}
 	_, err = ring.Add(&key.PublicKey)
 	must(err)
-	r := &exampleRelease{Keys: ring, root: root, key: key, m: manifest.New("hello")}
+	pemKey, err := verify.MarshalPublicKey(&key.PublicKey)
+	must(err)
+	r := &exampleRelease{Keys: ring, PublicKeyPEM: pemKey, root: root, key: key, m: manifest.New("hello")}
 	r.srv = httptest.NewServer(http.FileServer(http.Dir(root)))
 	r.URL = r.srv.URL + "/"
 	r.Publish(version)
