@@ -30,10 +30,10 @@ type exampleRelease struct {
 	URL          string
 	Keys         *verify.KeyRing
 	PublicKeyPEM []byte // the key of Keys, as a program pins it
-	srv  *httptest.Server
-	root string
-	key  *ecdsa.PrivateKey
-	m    *manifest.Manifest
+	srv          *httptest.Server
+	root         string
+	key          *ecdsa.PrivateKey
+	m            *manifest.Manifest
 }
 
 func newExampleRelease(version string) *exampleRelease {

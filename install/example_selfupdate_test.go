@@ -25,7 +25,7 @@ func Example_selfUpdate() {
 	defer rel.Close()
 	rel.Publish("1.3.0")
 	releaseURL, pinnedPublicKeyPEM := rel.URL, rel.PublicKeyPEM // constants of the program in real life
-	version := "1.2.0"                                           // set with -ldflags "-X main.version=..."
+	version := "1.2.0"                                          // set with -ldflags "-X main.version=..."
 	root, _ := os.MkdirTemp("", "opt")
 	defer os.RemoveAll(root)
 	must(os.MkdirAll(filepath.Join(root, "hello", "bin"), 0o755))
