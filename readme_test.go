@@ -194,9 +194,9 @@ func normalize(s string) string { return strings.Join(strings.Fields(s), " ") }
 // docSamples maps each Go sample in a package doc (a code block of the
 // package comment that parses as Go or declares with :=), keyed by the
 // package's directory and the sample's first line, to the Example it is an
-// excerpt of. An empty name marks a sample no Example backs yet: it is
-// logged, not failed, so this list is what is left to do. A sample missing
-// from the map fails, so every new one names its Example.
+// excerpt of (or the test function, for a sample that shows one whole).
+// Every sample names one: a sample missing from the map, or mapped to "",
+// fails.
 var docSamples = map[string]string{
 	"install: ring, err := verify.NewKeyRing(pinnedPublicKeyPEM) // the key the release is signed with":                                                "Example_selfUpdate",
 	"install: u, err := in.Check(ctx, manifest.Query{Version: \"1.3.0\"}, install.AllowDowngrade())":                                                   "ExampleAllowDowngrade",
@@ -206,8 +206,9 @@ var docSamples = map[string]string{
 	"publish/oci: signer, err := sign.LoadSigner(keyFile, sign.EnvPassword) // cosign.key, its password from COSIGN_PASSWORD":                          "ExampleClient_Push",
 	"publish/publishtest: func TestConformance(t *testing.T) {":                                                                                        "TestConformance",
 	"publish/s3: store, err := s3.New(ctx, \"my-releases\", s3.WithPrefix(\"hello\"))":                                                                 "ExampleNew",
-	"release: signer, err := sign.LoadSigner(\"cosign.key\", nil) // COSIGN_PASSWORD":                                                                  "",
-	"release: image := &release.ImageConfig{":                                                                                                          "",
+	"release: signer, err := sign.LoadSigner(keyFile, sign.EnvPassword) // cosign.key, its password from COSIGN_PASSWORD":                              "ExamplePrepare",
+	"release: st, err := release.Publish(ctx, release.PublishConfig{":                                                                                  "ExamplePublish",
+	"release: image := &release.ImageConfig{":                                                                                                          "ExampleImageConfig",
 	"verify: v, err := verify.NewVerifier(keys, verify.WithProject(\"hello\"), verify.WithState(verify.NewFileState(statePath)))":                      "Example",
 	"verify: trust := &verify.Trust{Roots: roots, Project: \"hello\", State: verify.NewFileState(statePath)}":                                          "ExampleTrust_Verifier",
 	"verify/sigstore: tr, err := sigstore.LoadTrustedRoot(trustedRootJSON) // pinned or fetched out of band":                                           "ExampleLoadTrustedRoot",
@@ -251,7 +252,7 @@ func TestDocSamplesAreExamples(t *testing.T) {
 			case !ok:
 				t.Errorf("%s: a Go sample in the package doc that docSamples does not list (key %q): put it in an Example and map it", path, key)
 			case name == "":
-				t.Logf("%s: sample not backed by an Example yet: %s", dir, lines[0])
+				t.Errorf("%s: the sample %q names no Example in docSamples: back it by one", path, lines[0])
 			default:
 				body, err := exampleBody(dir, name)
 				if err != nil {

@@ -6,33 +6,40 @@
 //
 // Most projects want two calls: [Prepare] stages and signs a release in
 // dist/release, publishing nothing; [Publish] publishes an already staged
-// directory without rebuilding, so what was verified is what ships:
+// directory without rebuilding, so what was verified is what ships.
+// Config.Published is the destination's current manifest, which
+// [CurrentManifest] reads from remote (where clients read the release, a
+// verify.Location such as verify.NewHTTP returns) and checks the
+// signature of:
 //
-//	signer, err := sign.LoadSigner("cosign.key", nil) // COSIGN_PASSWORD
+//	signer, err := sign.LoadSigner(keyFile, sign.EnvPassword) // cosign.key, its password from COSIGN_PASSWORD
+//	current, err := release.CurrentManifest(ctx, remote, [][]byte{pubPEM}) // the destination's manifest.json; nil for a first release
 //	st, err := release.Prepare(ctx, release.Config{
-//		Project:    "hello",
-//		Guard:      release.Guard{RequireV: true}.Strict(), // tag at HEAD, annotated, clean tree
+//		Project: "hello",
+//		Guard:   release.Guard{RequireV: true}.Strict(), // tag at HEAD, annotated, clean tree
 //		Build: &release.Build{
 //			Mains:   []release.Main{{Package: "./cmd/hello"}},
 //			Targets: []manifest.Platform{{OS: "linux", Arch: "amd64"}, {OS: "darwin", Arch: "arm64"}},
 //			Vars:    release.LinkVars{Version: "main.version", Commit: "main.commit", Date: "main.date"},
 //		},
-//		Package:    release.Package{Extra: []release.File{{Src: "LICENSE"}, {Src: "README.md"}}},
-//		Source:     true,
-//		Notes:      release.Changelog{Path: "CHANGELOG.md"},
-//		SourceURI: "git+https://github.com/example/hello",
+//		Package:       release.Package{Extra: []release.File{{Src: "LICENSE"}, {Src: "README.md"}}},
+//		Source:        true,
+//		Notes:         release.Changelog{Path: "CHANGELOG.md"},
+//		SourceURI:     "git+https://github.com/example/hello",
 //		InstallScript: &installsh.Script{BaseURL: "https://releases.example.com/hello"},
-//		Signers:    []sign.Signer{signer},
-//		Published:  current, // the destination's manifest.json, nil for a first release
+//		Signers:       []sign.Signer{signer},
+//		Published:     current,
 //	})
-//	// ... later, possibly on another machine:
-//	remote, err := verify.NewHTTP("https://releases.example.com/hello")
-//	st, err = release.Publish(ctx, release.PublishConfig{
+//
+// and later, possibly on another machine, Publish, through a publisher
+// (a *publish.Publisher over a directory, S3, GitHub or Gitea store):
+//
+//	st, err := release.Publish(ctx, release.PublishConfig{
 //		Root: "dist/release", Publisher: publisher, Keys: [][]byte{pubPEM}, Remote: remote,
 //	})
 //
-// Config.Published, the destination's current manifest, comes from
-// [CurrentManifest], which checks its signature.
+// The whole programs, each err checked, are the examples of Prepare and
+// Publish.
 //
 // # Stages
 //
@@ -93,14 +100,18 @@
 //
 //	image := &release.ImageConfig{
 //		Spec: oci.Spec{
-//			Repository: "ghcr.io/example/hello",
-//			Base:       "gcr.io/distroless/static@sha256:...", // optional; pin it by digest
+//			Repository: registryHost + "/example/hello", // "ghcr.io/example/hello"
 //			Source:     "https://github.com/example/hello",
 //		},
 //		Signer: signer, // ECDSA (cosign keys) or RSA
 //	}
-//	st, err := release.Prepare(ctx, release.Config{ /* ... */ Image: image})
-//	st, err = release.Publish(ctx, release.PublishConfig{ /* ... */ Image: image})
+//	cfg.Image, pcfg.Image = image, image // cfg and pcfg: the Config and PublishConfig of Prepare and Publish
+//	st, err := release.Prepare(ctx, cfg)
+//	st, err = release.Publish(ctx, pcfg)
+//
+// (the whole program is ImageConfig's example). Spec.Base, the base
+// image, is scratch unless set; pin it by digest
+// ("gcr.io/distroless/static@sha256:...").
 //
 // The image is recorded before it is pushed. [Prepare]'s image stage
 // ([ImageBuild]) builds it locally (no registry is contacted with a scratch

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -125,7 +126,11 @@ func Example_distribution() {
 // temporary directory and moves into it: a main package that prints its
 // version, CHANGELOG.md with a 1.3.0 section, and hello.toml. It returns
 // the function that moves back and removes the directory.
-func exampleProject() func() {
+func exampleProject() func() { return exampleProjectWith(nil) }
+
+// exampleProjectWith is exampleProject with more files (name to content)
+// committed with the others.
+func exampleProjectWith(extra map[string]string) func() {
 	dir, err := os.MkdirTemp("", "relkit-example")
 	if err != nil {
 		log.Fatal(err)
@@ -141,7 +146,11 @@ func exampleProject() func() {
 		"hello.toml":   "greeting = \"hello\"\n",
 		".gitignore":   "/dist/\n/www/\n",
 	}
+	maps.Copy(files, extra)
 	for name, content := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			log.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			log.Fatal(err)
 		}

@@ -3,16 +3,16 @@ package release_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/relkit/relkit/manifest"
-	"github.com/relkit/relkit/publish"
 	"github.com/relkit/relkit/release"
 	"github.com/relkit/relkit/release/installsh"
 	"github.com/relkit/relkit/sign"
-	"github.com/relkit/relkit/verify"
 )
 
 // A pipeline of small named stages: skipped by name, and in snapshot mode
@@ -50,30 +50,33 @@ func ExampleArchiveName() {
 	// hello-1.2.0-windows-amd64.zip
 }
 
-// Prepare stages and signs a release in dist/release from the tag at HEAD.
+// Prepare stages and signs a release in dist/release from the annotated
+// tag at HEAD of a clean work tree: the binaries of ./cmd/hello, archives
+// with LICENSE and README.md, the source archive, the notes from
+// CHANGELOG.md and install.sh, signed with a cosign key.
 func ExamplePrepare() {
 	ctx := context.Background()
-	signer, err := sign.LoadSigner("cosign.key", nil) // password from COSIGN_PASSWORD
+	defer exampleProjectWith(exampleCmdFiles)()     // a git work tree tagged v1.3.0: cmd/hello, LICENSE, README.md, CHANGELOG.md
+	_, remote, _, stop := exampleDestination("www") // an empty directory served on 127.0.0.1, where clients read the release
+	defer stop()
+	keyFile, pubPEM, done := exampleCosignKey() // cosign generate-key-pair, COSIGN_PASSWORD set
+	defer done()
+
+	signer, err := sign.LoadSigner(keyFile, sign.EnvPassword) // cosign.key, its password from COSIGN_PASSWORD
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
-	current, err := manifest.LoadFile("/srv/releases/hello/manifest.json")
-	if err != nil && !os.IsNotExist(err) {
-		fmt.Println(err)
-		return
+	current, err := release.CurrentManifest(ctx, remote, [][]byte{pubPEM}) // the destination's manifest.json; nil for a first release
+	if err != nil {
+		log.Fatal(err)
 	}
 	st, err := release.Prepare(ctx, release.Config{
 		Project: "hello",
-		Clean:   true,
-		Guard:   release.Guard{RequireV: true}.Strict(),
+		Guard:   release.Guard{RequireV: true}.Strict(), // tag at HEAD, annotated, clean tree
 		Build: &release.Build{
-			Mains: []release.Main{{Package: "./cmd/hello"}},
-			Targets: []manifest.Platform{
-				{OS: "linux", Arch: "amd64"}, {OS: "linux", Arch: "arm64"},
-				{OS: "darwin", Arch: "arm64"}, {OS: "windows", Arch: "amd64"},
-			},
-			Vars: release.LinkVars{Version: "main.version", Commit: "main.commit", Date: "main.date"},
+			Mains:   []release.Main{{Package: "./cmd/hello"}},
+			Targets: []manifest.Platform{{OS: "linux", Arch: "amd64"}, {OS: "darwin", Arch: "arm64"}},
+			Vars:    release.LinkVars{Version: "main.version", Commit: "main.commit", Date: "main.date"},
 		},
 		Package:       release.Package{Extra: []release.File{{Src: "LICENSE"}, {Src: "README.md"}}},
 		Source:        true,
@@ -84,45 +87,97 @@ func ExamplePrepare() {
 		Published:     current,
 	})
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
-	fmt.Println("staged", st.Version, "in", st.Root)
+	fmt.Println("staged", st.Version)
+	printDir("dist/release")
+	printDir("dist/release/1.3.0")
+	// Output:
+	// staged 1.3.0
+	// 1.3.0
+	// install.sh
+	// manifest.json
+	// manifest.json.sig
+	// signatures.json
+	// SHA256SUMS
+	// SHA256SUMS.sig
+	// hello-1.3.0-darwin-arm64.tar.gz
+	// hello-1.3.0-linux-amd64.tar.gz
+	// hello-1.3.0-source.tar.gz
+	// provenance.intoto.json
+	// provenance.intoto.jsonl
+	// release-notes.md
+	// sbom.spdx.json
+	// signatures.json
 }
 
-// Publish an already staged release to a directory served over HTTPS, then
-// verify it from its public URL.
+// Publish publishes a staged release, later and possibly on another
+// machine, without rebuilding it, then verifies it where clients read it.
+// Here the destination is a directory served on 127.0.0.1; publisher may
+// be one over S3, a GitHub or a Gitea repository as well.
 func ExamplePublish() {
 	ctx := context.Background()
-	pubPEM, err := os.ReadFile("cosign.pub")
-	if err != nil {
-		fmt.Println(err)
-		return
+	defer exampleProject()() // a git work tree: a main package and CHANGELOG.md
+	signer, pubPEM := exampleSigner()
+	publisher, remote, _, stop := exampleDestination("www") // publish.New over publish.NewDirStore("www")
+	defer stop()
+	if _, err := release.Prepare(ctx, release.Config{Project: "hello", Version: "1.3.0", // staged in dist/release
+		Build: &release.Build{Targets: []manifest.Platform{{OS: "linux", Arch: "amd64"}}},
+		Notes: release.Changelog{Path: "CHANGELOG.md"}, SourceURI: "git+https://github.com/example/hello",
+		Signers: []sign.Signer{signer}}); err != nil {
+		log.Fatal(err)
 	}
-	store, err := publish.NewDirStore("/srv/releases/hello")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	store.BaseURL = "https://releases.example.com/hello"
-	publisher, err := publish.New(store)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	remote, err := verify.NewHTTP("https://releases.example.com/hello")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
+
 	st, err := release.Publish(ctx, release.PublishConfig{
 		Root: "dist/release", Publisher: publisher, Keys: [][]byte{pubPEM}, Remote: remote,
 	})
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
-	fmt.Println("published", st.Version)
+	fmt.Println("published and verified", st.Version)
+	printDir("www/1.3.0")
+	// Output:
+	// published and verified 1.3.0
+	// SHA256SUMS
+	// SHA256SUMS.sig
+	// hello-1.3.0-linux-amd64.tar.gz
+	// provenance.intoto.json
+	// provenance.intoto.jsonl
+	// release-notes.md
+	// sbom.spdx.json
+	// signatures.json
+}
+
+// exampleCmdFiles are the files of ExamplePrepare's project besides
+// exampleProject's: the main package in cmd/hello, LICENSE and README.md.
+var exampleCmdFiles = map[string]string{
+	"cmd/hello/main.go": "package main\n\nimport \"fmt\"\n\nvar version, commit, date = \"dev\", \"\", \"\"\n\nfunc main() { fmt.Println(\"hello\", version, commit, date) }\n",
+	"LICENSE":           "MIT License\n",
+	"README.md":         "# hello\n\nSays hello.\n",
+}
+
+// exampleCosignKey writes a cosign key pair, as "cosign generate-key-pair"
+// does, into a new temporary directory, sets COSIGN_PASSWORD to its
+// password, and returns the private key's path, the public key, and the
+// function that removes the directory and unsets the variable.
+func exampleCosignKey() (string, []byte, func()) {
+	dir, err := os.MkdirTemp("", "relkit-example-key")
+	if err != nil {
+		log.Fatal(err)
+	}
+	os.Setenv(sign.PasswordEnv, "example password")
+	kp, err := sign.GenerateCosignKeyPair(sign.EnvPassword)
+	if err != nil {
+		log.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, sign.CosignKeyFile)
+	if err := kp.WriteFiles(keyFile, filepath.Join(dir, sign.CosignPubFile), false); err != nil {
+		log.Fatal(err)
+	}
+	return keyFile, kp.PublicPEM, func() {
+		os.Unsetenv(sign.PasswordEnv)
+		os.RemoveAll(dir)
+	}
 }
 
 // A release tool honours SOURCE_DATE_EPOCH by reading it explicitly into
