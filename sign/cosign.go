@@ -34,7 +34,10 @@ const (
 )
 
 // PassFunc returns the password of an encrypted cosign key. It is called
-// once per generation or load. A nil PassFunc means [EnvPassword].
+// once per generation or load. A nil PassFunc means no password: an
+// encrypted key is then an error wrapping [ErrNoPassword]. Pass
+// [EnvPassword] to read COSIGN_PASSWORD as the cosign CLI does (the
+// library reads no environment variable on its own).
 type PassFunc func() ([]byte, error)
 
 // Password returns a PassFunc that always returns pw. The empty password
@@ -50,19 +53,19 @@ func Password(pw string) PassFunc {
 func EnvPassword() ([]byte, error) {
 	pw, ok := os.LookupEnv(PasswordEnv)
 	if !ok {
-		return nil, ErrNoPassword
+		return nil, fmt.Errorf("%w (%s is not set)", ErrNoPassword, PasswordEnv)
 	}
 	return []byte(pw), nil
 }
 
 func (pf PassFunc) get() ([]byte, error) {
 	if pf == nil {
-		pf = EnvPassword
+		return nil, &KeyError{Err: fmt.Errorf("%w: pass sign.EnvPassword (reads %s) or sign.Password", ErrNoPassword, PasswordEnv)}
 	}
 	pw, err := pf()
 	if err != nil {
 		if errors.Is(err, ErrNoPassword) {
-			return nil, &KeyError{Err: ErrNoPassword}
+			return nil, &KeyError{Err: err}
 		}
 		return nil, fmt.Errorf("sign: getting key password: %w", err)
 	}
@@ -74,7 +77,8 @@ func (pf PassFunc) get() ([]byte, error) {
 // from pf into an "ENCRYPTED SIGSTORE PRIVATE KEY" PEM block (scrypt with
 // N=65536, r=8, p=1 and a random 32-byte salt; NaCl secretbox with a
 // random nonce; the PKCS#8 DER of the key inside), and its "PUBLIC KEY"
-// PEM. A nil pf reads COSIGN_PASSWORD (see [EnvPassword]).
+// PEM. pf is [EnvPassword] to read COSIGN_PASSWORD; nil is an error
+// wrapping [ErrNoPassword].
 //
 // Write the result with [KeyPair.WriteFiles] (conventionally to
 // [CosignKeyFile] and [CosignPubFile]); load it with [LoadCosignKey] or
@@ -106,8 +110,8 @@ func GenerateCosignKeyPair(pf PassFunc) (*KeyPair, error) {
 
 // LoadCosignKey decrypts an encrypted cosign private key (the cosign.key
 // that "cosign generate-key-pair" or [GenerateCosignKeyPair] writes, or one
-// imported with "cosign import-key-pair") with the password from pf (nil:
-// COSIGN_PASSWORD) and returns a signer for it.
+// imported with "cosign import-key-pair") with the password from pf
+// ([EnvPassword] for COSIGN_PASSWORD) and returns a signer for it.
 //
 // The signer's signatures are what "cosign sign-blob --key cosign.key"
 // makes: for ECDSA keys an ASN.1 DER signature over the SHA-256 of the

@@ -46,8 +46,9 @@
 //     r=8, p=1): a file asking for more is refused with [ErrInvalidKey]
 //     before any key derivation, so a hostile key file cannot burn CPU or
 //     memory.
-//     The password comes from a [PassFunc]: [Password] for a value, nil or
-//     [EnvPassword] for COSIGN_PASSWORD as the cosign CLI reads it. A
+//     The password comes from a [PassFunc]: [Password] for a value,
+//     [EnvPassword] for COSIGN_PASSWORD as the cosign CLI reads it (nil is
+//     no password: the library reads no environment on its own). A
 //     library never prompts: with no password available the error wraps
 //     [ErrNoPassword]; a password that does not decrypt the key, an error
 //     wrapping [ErrWrongPassword].

@@ -60,8 +60,8 @@ var (
 	ErrWrongPassword = errors.New("wrong password for encrypted key")
 
 	// ErrNoPassword means a cosign key needs a password and none was given:
-	// the PassFunc was nil and COSIGN_PASSWORD is not set.
-	ErrNoPassword = errors.New("no password given for encrypted key (set COSIGN_PASSWORD)")
+	// the PassFunc was nil, or EnvPassword found COSIGN_PASSWORD unset.
+	ErrNoPassword = errors.New("no password given for an encrypted key")
 
 	// ErrKeyExists means a key file already exists and overwriting was not
 	// asked for.

@@ -2,6 +2,7 @@ package sign
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -46,5 +47,25 @@ func TestKeyMaterialNeverPrinted(t *testing.T) {
 	// must not appear in any form either.
 	if strings.Contains(text, fmt.Sprint([]byte(s.key.(interface{ Seed() []byte }).Seed()))) {
 		t.Fatalf("private key bytes printed:\n%s", text)
+	}
+}
+
+// A nil PassFunc reads no environment variable (issue 16 item 3: the
+// library reads the environment only in explicit helpers): an encrypted
+// key then needs EnvPassword, or Password, passed explicitly.
+func TestNilPassFuncReadsNoEnvironment(t *testing.T) {
+	kp, err := GenerateCosignKeyPair(Password("s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(PasswordEnv, "s3cret")
+	if _, err := LoadCosignKey(kp.PrivatePEM, nil); !errors.Is(err, ErrNoPassword) {
+		t.Fatalf("LoadCosignKey(key, nil) with %s set = %v, want ErrNoPassword", PasswordEnv, err)
+	}
+	if _, err := LoadCosignKey(kp.PrivatePEM, EnvPassword); err != nil {
+		t.Fatalf("LoadCosignKey(key, EnvPassword): %v", err)
+	}
+	if _, err := GenerateCosignKeyPair(nil); !errors.Is(err, ErrNoPassword) {
+		t.Fatalf("GenerateCosignKeyPair(nil) with %s set = %v, want ErrNoPassword", PasswordEnv, err)
 	}
 }

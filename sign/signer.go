@@ -223,7 +223,7 @@ func keyType(pub crypto.PublicKey) string {
 // LoadSigner reads a private key file and returns a signer with the key
 // type's default algorithm (see [NewSigner]; use [KeySigner.WithAlgorithm]
 // for RSA-PSS). It reads encrypted cosign keys ("ENCRYPTED SIGSTORE PRIVATE
-// KEY", decrypted with pf, nil meaning COSIGN_PASSWORD; see
+// KEY", decrypted with pf: [EnvPassword] for COSIGN_PASSWORD; see
 // [LoadCosignKey]) and every unencrypted PEM form [ParsePrivateKeyPEM]
 // reads (pf is then not called). Errors are *KeyError values naming the
 // file, never showing its contents.

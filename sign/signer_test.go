@@ -179,20 +179,20 @@ func TestLoadSignerErrors(t *testing.T) {
 func TestCosignPasswordFromEnv(t *testing.T) {
 	path := filepath.Join("testdata", "keys", "cosign-cli.key")
 	t.Setenv(PasswordEnv, testPassword)
-	if _, err := LoadSigner(path, nil); err != nil {
+	if _, err := LoadSigner(path, EnvPassword); err != nil {
 		t.Fatalf("with %s set: %v", PasswordEnv, err)
 	}
 	t.Setenv(PasswordEnv, "wrong")
-	if _, err := LoadSigner(path, nil); !errors.Is(err, ErrWrongPassword) {
+	if _, err := LoadSigner(path, EnvPassword); !errors.Is(err, ErrWrongPassword) {
 		t.Fatalf("with a wrong %s: %v, want ErrWrongPassword", PasswordEnv, err)
 	}
 	// t.Setenv restores the variable; unset it for this test only.
 	t.Setenv(PasswordEnv, "")
 	unsetEnv(t, PasswordEnv)
-	if _, err := LoadSigner(path, nil); !errors.Is(err, ErrNoPassword) {
+	if _, err := LoadSigner(path, EnvPassword); !errors.Is(err, ErrNoPassword) {
 		t.Fatalf("without %s: %v, want ErrNoPassword", PasswordEnv, err)
 	}
-	if _, err := GenerateCosignKeyPair(nil); !errors.Is(err, ErrNoPassword) {
+	if _, err := GenerateCosignKeyPair(EnvPassword); !errors.Is(err, ErrNoPassword) {
 		t.Fatalf("GenerateCosignKeyPair without %s: %v, want ErrNoPassword", PasswordEnv, err)
 	}
 	// A PEM key needs no password and never asks for one.
