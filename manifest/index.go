@@ -222,8 +222,8 @@ func (ix *Index) Validate() error {
 	if len(ix.loaded) != len(ix.Shards) {
 		ix.loaded = make([]bool, len(ix.Shards))
 	}
-	ranges := make([][2]Version, len(ix.Shards))
-	var below Version // every shard must be older than this
+	var valid [][2]Version // the well-formed ranges, newest first
+	var below Version      // every shard must be older than this
 	if n := len(ix.Releases); n > 0 {
 		below, _ = ParseVersion(ix.Releases[n-1].Version)
 	}
@@ -252,7 +252,7 @@ func (ix *Index) Validate() error {
 		case !below.IsZero() && Compare(nv, below) >= 0:
 			p.add(f, "newest %s is not below %s (shards must be older than the releases before them, newest first, disjoint)", s.Newest, below)
 		default:
-			ranges[i] = [2]Version{ov, nv}
+			valid = append(valid, [2]Version{ov, nv})
 			below = ov
 		}
 	}
@@ -262,12 +262,6 @@ func (ix *Index) Validate() error {
 	// The valid ranges are disjoint and newest first (checked above), so
 	// a pointer (the aliases grow with every minor ever released) is
 	// looked up by binary search.
-	valid := make([][2]Version, 0, len(ranges))
-	for _, r := range ranges {
-		if !r[0].IsZero() {
-			valid = append(valid, r)
-		}
-	}
 	covered := func(v Version) bool {
 		i := sort.Search(len(valid), func(k int) bool { return Compare(valid[k][0], v) <= 0 })
 		return i < len(valid) && Compare(v, valid[i][1]) <= 0
@@ -345,20 +339,9 @@ func (ix *Index) AddShard(path string, data []byte) error {
 		sh.Releases[0].Version != ref.Newest || sh.Releases[len(sh.Releases)-1].Version != ref.Oldest {
 		return &ShardError{Path: path, Reason: "its releases are not the count and range the index names"}
 	}
-	// Strictly newest first, so every release lies in [Oldest, Newest],
-	// a range disjoint from the index's others (Validate).
-	var prev Version
-	for j, r := range sh.Releases {
-		v, err := ParseVersion(r.Version)
-		if err != nil {
-			return &ShardError{Path: path, Reason: fmt.Sprintf("releases[%d].version", j), Err: err}
-		}
-		if j > 0 && Compare(prev, v) <= 0 {
-			return &ShardError{Path: path, Reason: fmt.Sprintf("releases are not sorted newest first (%s after %s)", r.Version, prev)}
-		}
-		prev = v
-	}
-	// The shard's own releases (order, duplicates, fields, paths among
+	// The shard's own releases (strictly newest first, so with the first
+	// and last checked above every one lies in [Oldest, Newest], a range
+	// disjoint from the index's others; duplicates, fields, paths among
 	// themselves), then what crosses into the rest: paths already used,
 	// and the channels and aliases whose version lies in this shard's
 	// range. Each AddShard costs the shard's size, not the history's.

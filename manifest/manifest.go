@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -274,14 +273,7 @@ func (m *Manifest) Marshal() ([]byte, error) {
 		rels[i] = r
 	}
 	c.Releases = rels
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(&c); err != nil {
-		return nil, fmt.Errorf("manifest: encode: %w", err)
-	}
-	return buf.Bytes(), nil
+	return marshalJSON(&c)
 }
 
 func utc(t time.Time) time.Time {

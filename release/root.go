@@ -137,16 +137,8 @@ func (rp *rootPolicy) finish(ctx context.Context, m *manifest.Manifest, prevUpda
 	if err != nil {
 		return nil, err
 	}
-	set, err := verify.ParseSignatureSet(files.Signatures)
-	if err != nil {
+	if err := rp.checkSigned(manifest.File, data, files.Signature, files.Signatures); err != nil {
 		return nil, err
-	}
-	v, err := rp.verifier()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := v.VerifySignatures(manifest.File, data, verify.Signatures{Detached: files.Signature, Set: set}); err != nil {
-		return nil, &publish.RootError{Reason: "the new manifest would not verify with the trusted keys (nothing was replaced)", Err: err}
 	}
 	if files.Index, err = rp.index(ctx, m); err != nil {
 		return nil, err
@@ -170,52 +162,59 @@ func (rp *rootPolicy) index(ctx context.Context, m *manifest.Manifest) (*publish
 	if err != nil {
 		return nil, err
 	}
-	signed, err := signFile(ctx, manifest.IndexFile, data, rp.signers)
+	sig, set, err := signFile(ctx, manifest.IndexFile, data, rp.signers, nil)
 	if err != nil {
 		return nil, err
 	}
-	set, err := verify.ParseSignatureSet(signed.Signatures)
-	if err != nil {
+	if err := rp.checkSigned(manifest.IndexFile, data, sig, set); err != nil {
 		return nil, err
+	}
+	return &publish.SignedIndex{Index: data, Signature: sig, Signatures: set, Shards: shards}, nil
+}
+
+// checkSigned checks that data, the root file name, verifies with the
+// policy's keys and threshold under the signatures just made: what the
+// next publish and every client will check.
+func (rp *rootPolicy) checkSigned(name string, data, detached, setJSON []byte) error {
+	set, err := verify.ParseSignatureSet(setJSON)
+	if err != nil {
+		return err
 	}
 	v, err := rp.verifier()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if _, err := v.VerifySignatures(manifest.IndexFile, data, verify.Signatures{Detached: signed.Signature, Set: set}); err != nil {
-		return nil, &publish.RootError{Reason: "the new index would not verify with the trusted keys (nothing was replaced)", Err: err}
+	if _, err := v.VerifySignatures(name, data, verify.Signatures{Detached: detached, Set: set}); err != nil {
+		return &publish.RootError{Reason: "the new " + name + " would not verify with the trusted keys (nothing was replaced)", Err: err}
 	}
-	return &publish.SignedIndex{Index: data, Signature: signed.Signature, Signatures: signed.Signatures, Shards: shards}, nil
+	return nil
 }
 
-// signFile signs data, the root file name, with every signer: the first
-// signer's detached signature and a signature set with one entry per
-// signer.
-func signFile(ctx context.Context, name string, data []byte, signers []sign.Signer) (*publish.SignedIndex, error) {
+// signFile signs data, the root file name, with every signer: it returns
+// the first signer's detached signature and a signature set holding kept
+// (entries for other files, carried along) and one entry per signer.
+func signFile(ctx context.Context, name string, data []byte, signers []sign.Signer, kept []verify.SignatureEntry) (detached, set []byte, err error) {
 	if len(signers) == 0 {
-		return nil, fmt.Errorf("sign %s: %w", name, ErrNoSigningKey)
+		return nil, nil, fmt.Errorf("sign %s: %w", name, ErrNoSigningKey)
 	}
 	h := sha256.Sum256(data)
 	sum := hex.EncodeToString(h[:])
-	set := &verify.SignatureSet{Schema: verify.SignaturesSchema}
-	out := &publish.SignedIndex{Index: data}
+	ss := &verify.SignatureSet{Schema: verify.SignaturesSchema, Signatures: kept}
 	for i, s := range signers {
 		sig, err := s.Sign(ctx, bytes.NewReader(data))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if i == 0 {
-			out.Signature = verify.EncodeSignature(sig)
+			detached = verify.EncodeSignature(sig)
 		}
-		set.Signatures = append(set.Signatures, verify.SignatureEntry{
+		ss.Signatures = append(ss.Signatures, verify.SignatureEntry{
 			KeyID: s.KeyID(), Algorithm: s.Algorithm(), File: name, SHA256: sum, Signature: sig})
 	}
-	enc, err := set.Marshal()
-	if err != nil {
-		return nil, err
+	if set, err = ss.Marshal(); err != nil {
+		return nil, nil, err
 	}
-	out.Signatures = enc
-	return out, nil
+	return detached, set, nil
 }
 
 // carryEntries returns the signatures.json to publish beside a new
@@ -259,12 +258,7 @@ func carryEntries(ctx context.Context, dest publish.Opener, staged []byte, stage
 // set with one entry per signer, plus the entries of carry (the staged
 // root signatures.json, for keys.json) that sign other files.
 func signRoot(ctx context.Context, data []byte, signers []sign.Signer, carry []byte) (*publish.RootFiles, error) {
-	if len(signers) == 0 {
-		return nil, fmt.Errorf("sign %s: %w", manifest.File, ErrNoSigningKey)
-	}
-	h := sha256.Sum256(data)
-	sum := hex.EncodeToString(h[:])
-	set := &verify.SignatureSet{Schema: verify.SignaturesSchema}
+	var kept []verify.SignatureEntry
 	if carry != nil {
 		old, err := verify.ParseSignatureSet(carry)
 		if err != nil {
@@ -272,28 +266,15 @@ func signRoot(ctx context.Context, data []byte, signers []sign.Signer, carry []b
 		}
 		for _, e := range old.Signatures {
 			if e.File != manifest.File {
-				set.Signatures = append(set.Signatures, e)
+				kept = append(kept, e)
 			}
 		}
 	}
-	files := &publish.RootFiles{Manifest: data}
-	for i, s := range signers {
-		sig, err := s.Sign(ctx, bytes.NewReader(data))
-		if err != nil {
-			return nil, err
-		}
-		if i == 0 {
-			files.Signature = verify.EncodeSignature(sig)
-		}
-		set.Signatures = append(set.Signatures, verify.SignatureEntry{
-			KeyID: s.KeyID(), Algorithm: s.Algorithm(), File: manifest.File, SHA256: sum, Signature: sig})
-	}
-	enc, err := set.Marshal()
+	sig, set, err := signFile(ctx, manifest.File, data, signers, kept)
 	if err != nil {
 		return nil, err
 	}
-	files.Signatures = enc
-	return files, nil
+	return &publish.RootFiles{Manifest: data, Signature: sig, Signatures: set}, nil
 }
 
 // merger is what release.Publish commits at the root: the staged release
